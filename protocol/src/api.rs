@@ -1,0 +1,106 @@
+//! HTTP request and response bodies, and the records that both HTTP and the
+//! WebSocket carry (users, conversations, messages).
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::Millis;
+
+pub type UserId = i64;
+pub type ConversationId = i64;
+/// A message's place in its conversation: gap-free, starting at 1.
+pub type Seq = u64;
+
+/// A user as others see them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct User {
+    pub id: UserId,
+    /// The name as its owner typed it; uniqueness ignores case.
+    pub username: String,
+}
+
+/// Body of `POST /api/signup` and `POST /api/login`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Credentials {
+    pub username: String,
+    pub password: String,
+}
+
+/// Body of `POST /api/conversations`: open, or start, the 1:1 conversation
+/// with this user.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct OpenDirect {
+    pub username: String,
+}
+
+/// The body of every HTTP error response.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiError {
+    pub error: ApiErrorCode,
+    /// A sentence for the person using the app.
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ApiErrorCode {
+    InvalidInput,
+    BadCredentials,
+    Unauthenticated,
+    UsernameTaken,
+    NotFound,
+    Forbidden,
+    TooManyAttempts,
+    Internal,
+}
+
+/// A member of a conversation and how far they have got in it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Member {
+    pub user: User,
+    /// The highest seq this member's device has stored.
+    pub delivered: Seq,
+    /// The highest seq this member has had on screen.
+    pub read: Seq,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConversationKind {
+    Direct,
+}
+
+/// What the conversation list needs to draw one row, and what a client needs
+/// to compute receipts for its own messages.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Conversation {
+    pub id: ConversationId,
+    pub kind: ConversationKind,
+    /// Everyone in it, the requesting user included.
+    pub members: Vec<Member>,
+    /// The newest message, if any.
+    pub last_message: Option<Message>,
+    /// The highest seq assigned so far (0 when empty).
+    pub last_seq: Seq,
+    pub created_at: Millis,
+}
+
+/// A stored message. `seq` orders it in its conversation; `client_id` is the
+/// id its sender's device gave it, unique per sender.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Message {
+    pub conversation: ConversationId,
+    pub seq: Seq,
+    pub client_id: Uuid,
+    pub sender: UserId,
+    pub body: String,
+    pub sent_at: Millis,
+}
+
+/// Query of `GET /api/conversations/{id}/messages`: up to `limit` messages
+/// with seq strictly below `before` (or the newest, without it), oldest first.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct HistoryQuery {
+    pub before: Option<Seq>,
+    pub limit: Option<u32>,
+}

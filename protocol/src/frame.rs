@@ -1,0 +1,177 @@
+//! WebSocket frames. Every frame is one JSON text message with a `type` tag.
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::api::{Conversation, ConversationId, Message, Seq, User, UserId};
+use crate::Millis;
+
+/// How far a client has seen a conversation; sent in `hello` so that the
+/// server replays only what the client is missing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Cursor {
+    pub conversation: ConversationId,
+    pub seq: Seq,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReceiptKind {
+    /// The member's device has stored the messages.
+    Delivered,
+    /// The member has had the messages on screen.
+    Read,
+}
+
+/// Frames a client sends.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ClientFrame {
+    /// Must be the first frame. `cursors` lists what the client already has;
+    /// conversations it does not list are replayed from their start.
+    Hello {
+        version: u32,
+        #[serde(default)]
+        cursors: Vec<Cursor>,
+    },
+    /// Store a message. Resending the same `client_id` is safe: the server
+    /// answers with the same `ack` and stores nothing new.
+    Send {
+        conversation: ConversationId,
+        client_id: Uuid,
+        body: String,
+    },
+    /// Everything up to `seq` in `conversation` is delivered or read.
+    Receipt {
+        conversation: ConversationId,
+        kind: ReceiptKind,
+        seq: Seq,
+    },
+    /// Application-level heartbeat: browsers cannot send WebSocket pings.
+    Ping { nonce: u64 },
+}
+
+/// Frames the server sends.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ServerFrame {
+    /// The answer to `hello`: who you are. Replay follows, then `synced`.
+    Welcome {
+        version: u32,
+        user: User,
+    },
+    /// The message with this `client_id` is durably stored as `seq`.
+    Ack {
+        client_id: Uuid,
+        conversation: ConversationId,
+        seq: Seq,
+        sent_at: Millis,
+    },
+    /// A message in one of your conversations, yours from other tabs included.
+    Message {
+        message: Message,
+    },
+    /// A member's delivered or read cursor moved forward.
+    Receipt {
+        conversation: ConversationId,
+        user: UserId,
+        kind: ReceiptKind,
+        seq: Seq,
+    },
+    /// A conversation you are in was created, or its membership changed.
+    Conversation {
+        conversation: Conversation,
+    },
+    /// Replay after `hello` is complete: from here on, frames are live.
+    Synced,
+    /// Something a frame asked for was refused. The connection stays up.
+    Error {
+        code: ErrorCode,
+        message: String,
+        /// The `client_id` of the refused `send`, when there was one.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        client_id: Option<Uuid>,
+    },
+    Pong {
+        nonce: u64,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// The frame was not JSON, or not a frame this version knows.
+    MalformedFrame,
+    /// A frame came before `hello`, or `hello` came twice.
+    UnexpectedFrame,
+    UnsupportedVersion,
+    /// The message body is empty or over the length limit.
+    InvalidMessage,
+    /// You are not a member of that conversation (or it does not exist).
+    NotAMember,
+    /// Slow down: too many frames in a short time.
+    RateLimited,
+    /// The server failed; the same frame may be retried.
+    Internal,
+}
+
+impl ServerFrame {
+    pub fn error(code: ErrorCode, message: impl Into<String>) -> Self {
+        ServerFrame::Error {
+            code,
+            message: message.into(),
+            client_id: None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn client_frames_have_a_type_tag() {
+        let frame = ClientFrame::Send {
+            conversation: 7,
+            client_id: Uuid::nil(),
+            body: "hi\nthere".into(),
+        };
+        let value = serde_json::to_value(&frame).unwrap();
+        assert_eq!(
+            value,
+            json!({"type": "send", "conversation": 7,
+                   "client_id": "00000000-0000-0000-0000-000000000000", "body": "hi\nthere"})
+        );
+        let back: ClientFrame = serde_json::from_value(value).unwrap();
+        assert_eq!(back, frame);
+    }
+
+    #[test]
+    fn hello_cursors_default_to_empty() {
+        let frame: ClientFrame = serde_json::from_str(r#"{"type":"hello","version":1}"#).unwrap();
+        assert_eq!(
+            frame,
+            ClientFrame::Hello {
+                version: 1,
+                cursors: vec![]
+            }
+        );
+    }
+
+    #[test]
+    fn unknown_frames_are_refused() {
+        assert!(serde_json::from_str::<ClientFrame>(r#"{"type":"shout"}"#).is_err());
+        assert!(serde_json::from_str::<ClientFrame>(r#"{"type":"send"}"#).is_err());
+    }
+
+    #[test]
+    fn error_frames_omit_a_missing_client_id() {
+        let frame = ServerFrame::error(ErrorCode::NotAMember, "no");
+        let text = serde_json::to_string(&frame).unwrap();
+        assert_eq!(
+            text,
+            r#"{"type":"error","code":"not_a_member","message":"no"}"#
+        );
+    }
+}

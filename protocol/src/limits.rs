@@ -1,0 +1,127 @@
+//! Validation rules shared by the client and the server.
+//!
+//! The server is the authority; the client runs the same checks first so that
+//! it can explain a problem without a round trip.
+
+use std::fmt;
+
+/// The largest WebSocket frame the server accepts; larger ones close the
+/// connection with [`crate::close::TOO_BIG`].
+pub const MAX_FRAME_BYTES: usize = 64 * 1024;
+/// The longest message body, counted in Unicode scalar values.
+pub const MAX_BODY_CHARS: usize = 4096;
+/// Username length bounds, in characters.
+pub const USERNAME_MIN: usize = 3;
+pub const USERNAME_MAX: usize = 32;
+/// Password length bounds, in characters. The upper bound keeps Argon2's
+/// input, and so the cost of a login, bounded.
+pub const PASSWORD_MIN: usize = 8;
+pub const PASSWORD_MAX: usize = 256;
+/// The most messages one history page returns.
+pub const MAX_PAGE: u32 = 200;
+
+/// Why an input was refused, phrased for the person who typed it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Invalid {
+    UsernameLength,
+    UsernameCharacters,
+    PasswordShort,
+    PasswordLong,
+    BodyEmpty,
+    BodyTooLong,
+}
+
+impl fmt::Display for Invalid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let text = match self {
+            Invalid::UsernameLength => "Usernames are 3 to 32 characters long.",
+            Invalid::UsernameCharacters => {
+                "Usernames may only use letters a–z, digits, '_' and '.'."
+            }
+            Invalid::PasswordShort => "Passwords need at least 8 characters.",
+            Invalid::PasswordLong => "Passwords can be at most 256 characters.",
+            Invalid::BodyEmpty => "A message needs some text.",
+            Invalid::BodyTooLong => "Messages can be at most 4,096 characters.",
+        };
+        f.write_str(text)
+    }
+}
+
+impl std::error::Error for Invalid {}
+
+/// Checks a username as typed. Upper-case letters are accepted and folded:
+/// names are unique ignoring case, and [`canonical_username`] gives the key.
+pub fn check_username(name: &str) -> Result<(), Invalid> {
+    let len = name.chars().count();
+    if !(USERNAME_MIN..=USERNAME_MAX).contains(&len) {
+        return Err(Invalid::UsernameLength);
+    }
+    let allowed = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '.';
+    if !name.chars().all(allowed) {
+        return Err(Invalid::UsernameCharacters);
+    }
+    Ok(())
+}
+
+/// The case-folded form under which a username is unique.
+pub fn canonical_username(name: &str) -> String {
+    name.to_ascii_lowercase()
+}
+
+pub fn check_password(password: &str) -> Result<(), Invalid> {
+    let len = password.chars().count();
+    if len < PASSWORD_MIN {
+        Err(Invalid::PasswordShort)
+    } else if len > PASSWORD_MAX {
+        Err(Invalid::PasswordLong)
+    } else {
+        Ok(())
+    }
+}
+
+/// Checks a message body. Whitespace-only bodies are empty.
+pub fn check_body(body: &str) -> Result<(), Invalid> {
+    if body.trim().is_empty() {
+        Err(Invalid::BodyEmpty)
+    } else if body.chars().count() > MAX_BODY_CHARS {
+        Err(Invalid::BodyTooLong)
+    } else {
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn usernames() {
+        assert_eq!(check_username("ann"), Ok(()));
+        assert_eq!(check_username("Ann.B_42"), Ok(()));
+        assert_eq!(check_username("an"), Err(Invalid::UsernameLength));
+        assert_eq!(
+            check_username(&"a".repeat(33)),
+            Err(Invalid::UsernameLength)
+        );
+        assert_eq!(check_username("ann b"), Err(Invalid::UsernameCharacters));
+        assert_eq!(check_username("änn"), Err(Invalid::UsernameCharacters));
+        assert_eq!(canonical_username("Ann.B"), "ann.b");
+    }
+
+    #[test]
+    fn passwords() {
+        assert_eq!(check_password("1234567"), Err(Invalid::PasswordShort));
+        assert_eq!(check_password("12345678"), Ok(()));
+        assert_eq!(check_password(&"x".repeat(257)), Err(Invalid::PasswordLong));
+    }
+
+    #[test]
+    fn bodies_count_characters_not_bytes() {
+        assert_eq!(check_body(" \n "), Err(Invalid::BodyEmpty));
+        assert_eq!(check_body(&"é".repeat(MAX_BODY_CHARS)), Ok(()));
+        assert_eq!(
+            check_body(&"é".repeat(MAX_BODY_CHARS + 1)),
+            Err(Invalid::BodyTooLong)
+        );
+    }
+}

@@ -1,0 +1,48 @@
+//! Settings, from flags or `NATTER_*` environment variables.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::Parser;
+
+#[derive(Debug, Clone, Parser)]
+#[command(name = "natter-server", about = "Natter's chat server")]
+pub struct Config {
+    /// Address to listen on.
+    #[arg(long, env = "NATTER_ADDR", default_value = "127.0.0.1:8080")]
+    pub addr: SocketAddr,
+    /// Directory for the SQLite database (and, later, media).
+    #[arg(long, env = "NATTER_DATA", default_value = "data")]
+    pub data_dir: PathBuf,
+    /// The built client (Trunk's output) to serve at `/`.
+    #[arg(long, env = "NATTER_DIST", default_value = "dist")]
+    pub dist_dir: PathBuf,
+    /// Mark the session cookie `Secure`. Turn on when served over TLS.
+    #[arg(long, env = "NATTER_SECURE_COOKIES")]
+    pub secure_cookies: bool,
+    /// Extra origins trusted besides the server's own, for WebSocket upgrades
+    /// and credentialed CORS (e.g. a test runner on another port).
+    #[arg(
+        long = "allow-origin",
+        env = "NATTER_ALLOW_ORIGINS",
+        value_delimiter = ','
+    )]
+    pub allowed_origins: Vec<String>,
+}
+
+impl Config {
+    /// A configuration for tests and tools: everything default but the paths.
+    pub fn new(data_dir: impl Into<PathBuf>, dist_dir: impl Into<PathBuf>) -> Self {
+        Config {
+            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            data_dir: data_dir.into(),
+            dist_dir: dist_dir.into(),
+            secure_cookies: false,
+            allowed_origins: Vec::new(),
+        }
+    }
+
+    pub fn database_path(&self) -> PathBuf {
+        self.data_dir.join("natter.sqlite3")
+    }
+}

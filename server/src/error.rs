@@ -1,0 +1,116 @@
+//! [`AppError`]: every way an HTTP request can fail, and the response each
+//! one gets. Internal details go to the log, never to the client.
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use natter_protocol::{limits::Invalid, ApiError, ApiErrorCode};
+
+use crate::store::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("{0}")]
+    Invalid(#[from] Invalid),
+    #[error("bad request: {0}")]
+    BadRequest(String),
+    #[error("wrong username or password")]
+    BadCredentials,
+    #[error("not logged in")]
+    Unauthenticated,
+    #[error("username taken")]
+    UsernameTaken,
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    #[error("forbidden: {0}")]
+    Forbidden(&'static str),
+    #[error("too many attempts; retry in {retry_after_secs} s")]
+    TooManyAttempts { retry_after_secs: u64 },
+    #[error(transparent)]
+    Store(StoreError),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl From<StoreError> for AppError {
+    fn from(err: StoreError) -> Self {
+        match err {
+            StoreError::UsernameTaken => AppError::UsernameTaken,
+            StoreError::NotAMember => AppError::NotFound("conversation"),
+            StoreError::NoSuchUser => AppError::NotFound("user"),
+            other => AppError::Store(other),
+        }
+    }
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let (status, code, message) = match &self {
+            AppError::Invalid(invalid) => (
+                StatusCode::BAD_REQUEST,
+                ApiErrorCode::InvalidInput,
+                invalid.to_string(),
+            ),
+            AppError::BadRequest(why) => (
+                StatusCode::BAD_REQUEST,
+                ApiErrorCode::InvalidInput,
+                why.clone(),
+            ),
+            AppError::BadCredentials => (
+                StatusCode::UNAUTHORIZED,
+                ApiErrorCode::BadCredentials,
+                "Wrong username or password.".to_owned(),
+            ),
+            AppError::Unauthenticated => (
+                StatusCode::UNAUTHORIZED,
+                ApiErrorCode::Unauthenticated,
+                "Please log in.".to_owned(),
+            ),
+            AppError::UsernameTaken => (
+                StatusCode::CONFLICT,
+                ApiErrorCode::UsernameTaken,
+                "That username is taken. Try another one.".to_owned(),
+            ),
+            AppError::NotFound(what) => (
+                StatusCode::NOT_FOUND,
+                ApiErrorCode::NotFound,
+                format!("No such {what}."),
+            ),
+            AppError::Forbidden(why) => (
+                StatusCode::FORBIDDEN,
+                ApiErrorCode::Forbidden,
+                (*why).to_owned(),
+            ),
+            AppError::TooManyAttempts { retry_after_secs } => (
+                StatusCode::TOO_MANY_REQUESTS,
+                ApiErrorCode::TooManyAttempts,
+                format!(
+                    "Too many login attempts. Try again in {} minute(s).",
+                    retry_after_secs.div_ceil(60)
+                ),
+            ),
+            AppError::Store(_) | AppError::Internal(_) => {
+                tracing::error!(error = %self, "request failed");
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    ApiErrorCode::Internal,
+                    "Something went wrong on our side. Please try again.".to_owned(),
+                )
+            }
+        };
+        let mut response = (
+            status,
+            Json(ApiError {
+                error: code,
+                message,
+            }),
+        )
+            .into_response();
+        if let AppError::TooManyAttempts { retry_after_secs } = self {
+            if let Ok(value) = HeaderValue::from_str(&retry_after_secs.to_string()) {
+                response.headers_mut().insert(header::RETRY_AFTER, value);
+            }
+        }
+        response
+    }
+}

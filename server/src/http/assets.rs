@@ -1,0 +1,137 @@
+//! The built client: Trunk's `dist/`, served with precompressed variants,
+//! immutable caching for content-hashed files, and an SPA fallback to
+//! `index.html`.
+
+use std::path::{Path, PathBuf};
+
+use axum::body::Body;
+use axum::extract::Request;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{get_service, MethodRouter};
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use sha2::{Digest, Sha256};
+use tower::ServiceExt;
+use tower_http::services::{ServeDir, ServeFile};
+
+#[derive(Debug, thiserror::Error)]
+#[error("cannot read {path}: {source}")]
+pub struct AssetsError {
+    path: PathBuf,
+    source: std::io::Error,
+}
+
+pub struct Client {
+    dir: PathBuf,
+    /// Base64 SHA-256 of each inline `<script>` in index.html, for the CSP.
+    pub inline_script_hashes: Vec<String>,
+    built: bool,
+}
+
+impl Client {
+    /// Reads `dir/index.html`. A missing client is not an error: the API
+    /// still works, and `/` explains how to build the client.
+    pub fn load(dir: &Path) -> Result<Self, AssetsError> {
+        let index = dir.join("index.html");
+        match std::fs::read_to_string(&index) {
+            Ok(html) => Ok(Client {
+                dir: dir.to_owned(),
+                inline_script_hashes: inline_scripts(&html)
+                    .map(|script| STANDARD.encode(Sha256::digest(script.as_bytes())))
+                    .collect(),
+                built: true,
+            }),
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+                tracing::warn!(dir = %dir.display(), "no built client; serving the API only");
+                Ok(Client {
+                    dir: dir.to_owned(),
+                    inline_script_hashes: Vec::new(),
+                    built: false,
+                })
+            }
+            Err(source) => Err(AssetsError {
+                path: index,
+                source,
+            }),
+        }
+    }
+
+    pub fn service<S: Clone + Send + Sync + 'static>(&self) -> MethodRouter<S> {
+        if !self.built {
+            return get_service(tower::service_fn(|_req: Request| async {
+                Ok::<_, std::convert::Infallible>(
+                    (
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        Html("<h1>Natter</h1><p>The web client is not built. Run <code>cargo xtask run</code>.</p>"),
+                    )
+                        .into_response(),
+                )
+            }));
+        }
+        let files = ServeDir::new(&self.dir)
+            .precompressed_br()
+            .precompressed_gzip()
+            .fallback(
+                ServeFile::new(self.dir.join("index.html"))
+                    .precompressed_br()
+                    .precompressed_gzip(),
+            );
+        get_service(tower::service_fn(move |req: Request| {
+            let files = files.clone();
+            async move {
+                let immutable = is_content_hashed(req.uri().path());
+                let mut response: Response = files.oneshot(req).await?.map(Body::new);
+                let policy = if immutable && response.status().is_success() {
+                    "public, max-age=31536000, immutable"
+                } else {
+                    // index.html and the service worker must be revalidated
+                    // so that a new build is picked up.
+                    "no-cache"
+                };
+                response
+                    .headers_mut()
+                    .insert(header::CACHE_CONTROL, HeaderValue::from_static(policy));
+                Ok::<_, std::convert::Infallible>(response)
+            }
+        }))
+    }
+}
+
+/// The bodies of inline `<script>` elements (those without `src`).
+fn inline_scripts(html: &str) -> impl Iterator<Item = &str> {
+    html.split("<script").skip(1).filter_map(|rest| {
+        let (tag, rest) = rest.split_once('>')?;
+        if tag.contains("src=") {
+            return None;
+        }
+        rest.split_once("</script>").map(|(body, _)| body)
+    })
+}
+
+/// Trunk names built files `name-<16 hex digits>` before the extension (or
+/// `_bg.wasm`), so their content never changes under the same URL.
+fn is_content_hashed(path: &str) -> bool {
+    let name = path.rsplit('/').next().unwrap_or(path);
+    name.split(['-', '.', '_'])
+        .any(|part| part.len() == 16 && part.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_inline_scripts_only() {
+        let html = r#"<script src="/a.js"></script><script type="module">init()</script>"#;
+        assert_eq!(inline_scripts(html).collect::<Vec<_>>(), vec!["init()"]);
+    }
+
+    #[test]
+    fn recognises_trunk_hashes() {
+        assert!(is_content_hashed("/natter-1a2b3c4d5e6f7a8b_bg.wasm"));
+        assert!(is_content_hashed("/style-1a2b3c4d5e6f7a8b.css"));
+        assert!(!is_content_hashed("/index.html"));
+        assert!(!is_content_hashed("/sw.js"));
+    }
+}

@@ -1,0 +1,58 @@
+//! The HTTP side: JSON API under `/api`, the WebSocket at `/ws`, and the
+//! built client for everything else.
+
+mod accounts;
+pub mod assets;
+mod conversations;
+mod extract;
+mod headers;
+
+use axum::http::{header, HeaderValue, Method};
+use axum::routing::{any, get, post};
+use axum::Router;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::set_header::SetResponseHeaderLayer;
+
+use crate::error::AppError;
+use crate::AppState;
+
+pub fn router(state: AppState) -> Result<Router, assets::AssetsError> {
+    let client = assets::Client::load(&state.config.dist_dir)?;
+    let api = Router::new()
+        .route("/signup", post(accounts::signup))
+        .route("/login", post(accounts::login))
+        .route("/logout", post(accounts::logout))
+        .route("/me", get(accounts::me))
+        .route("/users/{username}", get(conversations::find_user))
+        .route(
+            "/conversations",
+            get(conversations::list).post(conversations::open_direct),
+        )
+        .route("/conversations/{id}", get(conversations::one))
+        .route("/conversations/{id}/messages", get(conversations::history))
+        .fallback(any(|| async { AppError::NotFound("API route") }))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
+        ));
+    let mut app = Router::new()
+        .nest("/api", api)
+        .route("/ws", get(crate::ws::upgrade))
+        .fallback_service(client.service())
+        .with_state(state.clone());
+    if !state.config.allowed_origins.is_empty() {
+        let origins = state
+            .config
+            .allowed_origins
+            .iter()
+            .filter_map(|origin| HeaderValue::from_str(origin).ok());
+        app = app.layer(
+            CorsLayer::new()
+                .allow_origin(AllowOrigin::list(origins))
+                .allow_credentials(true)
+                .allow_methods([Method::GET, Method::POST])
+                .allow_headers([header::CONTENT_TYPE]),
+        );
+    }
+    Ok(headers::secure(app, &client.inline_script_hashes))
+}

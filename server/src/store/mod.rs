@@ -1,0 +1,130 @@
+//! The durable source of truth.
+//!
+//! Handlers and connections talk to [`Store`], never to SQL, so that another
+//! backend (PostgreSQL) can join [`sqlite`] later. Every method that changes
+//! data returns only after the change is durable: acks depend on it.
+
+pub mod migrations;
+pub mod sqlite;
+
+use async_trait::async_trait;
+use natter_protocol::{
+    Conversation, ConversationId, Message, Millis, ReceiptKind, Seq, User, UserId,
+};
+use uuid::Uuid;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("that username is taken")]
+    UsernameTaken,
+    #[error("not a member of that conversation")]
+    NotAMember,
+    #[error("no such user")]
+    NoSuchUser,
+    #[error("client id {0} was already used for another conversation")]
+    ClientIdReused(Uuid),
+    #[error("database error: {0}")]
+    Database(#[from] rusqlite::Error),
+    #[error("cannot create the data directory: {0}")]
+    Io(#[from] std::io::Error),
+    #[error(
+        "the database was written by a newer Natter (schema {found}, this build knows {known})"
+    )]
+    SchemaTooNew { found: i64, known: i64 },
+    #[error("database task failed: {0}")]
+    Task(String),
+}
+
+/// The outcome of [`Store::append_message`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Appended {
+    pub message: Message,
+    /// False when the client id had been stored before: nothing new was
+    /// written and `message` is the original.
+    pub fresh: bool,
+}
+
+/// A user's stored password hash, for login.
+#[derive(Debug, Clone)]
+pub struct StoredCredentials {
+    pub user: User,
+    pub password_hash: String,
+}
+
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Creates an account; the name is unique ignoring case.
+    async fn create_user(&self, username: &str, password_hash: &str) -> Result<User, StoreError>;
+    async fn credentials(&self, username: &str) -> Result<Option<StoredCredentials>, StoreError>;
+    async fn user_by_name(&self, username: &str) -> Result<Option<User>, StoreError>;
+
+    async fn create_session(
+        &self,
+        token_hash: [u8; 32],
+        user: UserId,
+        expires_at: Millis,
+    ) -> Result<(), StoreError>;
+    /// The user of an unexpired session.
+    async fn session_user(
+        &self,
+        token_hash: [u8; 32],
+        now: Millis,
+    ) -> Result<Option<User>, StoreError>;
+    async fn delete_session(&self, token_hash: [u8; 32]) -> Result<(), StoreError>;
+
+    /// The 1:1 conversation between two users, created if needed. The flag
+    /// tells whether it was created by this call.
+    async fn open_direct(
+        &self,
+        me: UserId,
+        other: UserId,
+        now: Millis,
+    ) -> Result<(Conversation, bool), StoreError>;
+    /// Every conversation `user` is in.
+    async fn conversations(&self, user: UserId) -> Result<Vec<Conversation>, StoreError>;
+    /// One conversation, if `user` is in it.
+    async fn conversation(
+        &self,
+        user: UserId,
+        id: ConversationId,
+    ) -> Result<Option<Conversation>, StoreError>;
+    async fn member_ids(&self, id: ConversationId) -> Result<Vec<UserId>, StoreError>;
+
+    /// Stores a message under the next seq, or returns the one already stored
+    /// under `(sender, client_id)`.
+    async fn append_message(
+        &self,
+        sender: UserId,
+        conversation: ConversationId,
+        client_id: Uuid,
+        body: &str,
+        now: Millis,
+    ) -> Result<Appended, StoreError>;
+    /// Up to `limit` messages with seq > `after`, oldest first.
+    async fn messages_after(
+        &self,
+        user: UserId,
+        conversation: ConversationId,
+        after: Seq,
+        limit: u32,
+    ) -> Result<Vec<Message>, StoreError>;
+    /// Up to `limit` messages with seq < `before`, oldest first.
+    async fn messages_before(
+        &self,
+        user: UserId,
+        conversation: ConversationId,
+        before: Seq,
+        limit: u32,
+    ) -> Result<Vec<Message>, StoreError>;
+
+    /// Moves `user`'s delivered or read cursor forward to `seq`, clamped to
+    /// the conversation's last seq. Reading implies delivery, so a read
+    /// receipt may move both. Returns the cursors that moved.
+    async fn advance_receipt(
+        &self,
+        user: UserId,
+        conversation: ConversationId,
+        kind: ReceiptKind,
+        seq: Seq,
+    ) -> Result<Vec<(ReceiptKind, Seq)>, StoreError>;
+}

@@ -1,0 +1,503 @@
+//! The embedded SQLite store.
+//!
+//! One connection in WAL mode with `synchronous=FULL`: a commit has reached
+//! the disk when `COMMIT` returns, which is what lets the server ack after it.
+//! Calls run on tokio's blocking pool so that fsyncs never stall the async
+//! workers.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use natter_protocol::{
+    limits::canonical_username, Conversation, ConversationId, ConversationKind, Member, Message,
+    Millis, ReceiptKind, Seq, User, UserId,
+};
+use rusqlite::{params, Connection, OptionalExtension, Row, TransactionBehavior};
+use uuid::Uuid;
+
+use super::{migrations, Appended, Store, StoreError, StoredCredentials};
+use crate::now_millis;
+
+#[derive(Clone)]
+pub struct SqliteStore {
+    conn: Arc<Mutex<Connection>>,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database at `path` and migrates it.
+    pub async fn open(path: &Path) -> Result<Self, StoreError> {
+        let path = path.to_owned();
+        let conn = tokio::task::spawn_blocking(move || -> Result<Connection, StoreError> {
+            if let Some(dir) = path.parent() {
+                std::fs::create_dir_all(dir)?;
+            }
+            let mut conn = Connection::open(&path)?;
+            conn.pragma_update(None, "journal_mode", "WAL")?;
+            conn.pragma_update(None, "synchronous", "FULL")?;
+            conn.pragma_update(None, "foreign_keys", "ON")?;
+            conn.busy_timeout(std::time::Duration::from_secs(5))?;
+            migrations::migrate(&mut conn)?;
+            Ok(conn)
+        })
+        .await
+        .map_err(|err| StoreError::Task(err.to_string()))??;
+        Ok(SqliteStore {
+            conn: Arc::new(Mutex::new(conn)),
+        })
+    }
+
+    /// Runs `job` on the blocking pool with the connection.
+    async fn with<T, F>(&self, job: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        let conn = self.conn.clone();
+        tokio::task::spawn_blocking(move || {
+            // A panic while holding the lock cannot leave a half-done
+            // transaction behind (rusqlite rolls back on drop), so a poisoned
+            // lock is still safe to use.
+            let mut guard = conn.lock().unwrap_or_else(|poison| poison.into_inner());
+            job(&mut guard)
+        })
+        .await
+        .map_err(|err| StoreError::Task(err.to_string()))?
+    }
+}
+
+fn user_from_row(row: &Row<'_>) -> rusqlite::Result<User> {
+    Ok(User {
+        id: row.get(0)?,
+        username: row.get(1)?,
+    })
+}
+
+const MESSAGE_COLUMNS: &str = "conversation_id, seq, client_id, sender_id, body, sent_at";
+
+fn message_from_row(row: &Row<'_>) -> rusqlite::Result<Message> {
+    let client_id: String = row.get(2)?;
+    let client_id = Uuid::parse_str(&client_id).map_err(|err| {
+        rusqlite::Error::FromSqlConversionFailure(2, rusqlite::types::Type::Text, Box::new(err))
+    })?;
+    Ok(Message {
+        conversation: row.get(0)?,
+        seq: row.get(1)?,
+        client_id,
+        sender: row.get(3)?,
+        body: row.get(4)?,
+        sent_at: row.get(5)?,
+    })
+}
+
+fn is_member(conn: &Connection, user: UserId, id: ConversationId) -> rusqlite::Result<bool> {
+    conn.query_row(
+        "SELECT 1 FROM members WHERE conversation_id = ?1 AND user_id = ?2",
+        params![id, user],
+        |_| Ok(()),
+    )
+    .optional()
+    .map(|found| found.is_some())
+}
+
+fn load_conversation(conn: &Connection, id: ConversationId) -> Result<Conversation, StoreError> {
+    let (kind, last_seq, created_at): (String, Seq, Millis) = conn.query_row(
+        "SELECT kind, last_seq, created_at FROM conversations WHERE id = ?1",
+        [id],
+        |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
+    )?;
+    let kind = match kind.as_str() {
+        "direct" => ConversationKind::Direct,
+        other => {
+            return Err(StoreError::Task(format!(
+                "conversation {id} has unknown kind {other:?}"
+            )))
+        }
+    };
+    let mut stmt = conn.prepare_cached(
+        "SELECT u.id, u.username, m.delivered_seq, m.read_seq
+         FROM members m JOIN users u ON u.id = m.user_id
+         WHERE m.conversation_id = ?1 ORDER BY u.id",
+    )?;
+    let members = stmt
+        .query_map([id], |row| {
+            Ok(Member {
+                user: user_from_row(row)?,
+                delivered: row.get(2)?,
+                read: row.get(3)?,
+            })
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let last_message = conn
+        .query_row(
+            &format!(
+                "SELECT {MESSAGE_COLUMNS} FROM messages WHERE conversation_id = ?1 AND seq = ?2"
+            ),
+            params![id, last_seq],
+            message_from_row,
+        )
+        .optional()?;
+    Ok(Conversation {
+        id,
+        kind,
+        members,
+        last_message,
+        last_seq,
+        created_at,
+    })
+}
+
+fn is_unique_violation(err: &rusqlite::Error) -> bool {
+    matches!(
+        err,
+        rusqlite::Error::SqliteFailure(e, _) if e.code == rusqlite::ErrorCode::ConstraintViolation
+    )
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn create_user(&self, username: &str, password_hash: &str) -> Result<User, StoreError> {
+        let username = username.to_owned();
+        let password_hash = password_hash.to_owned();
+        self.with(move |conn| {
+            let key = canonical_username(&username);
+            let inserted = conn.execute(
+                "INSERT INTO users (username, username_key, password_hash, created_at)
+                 VALUES (?1, ?2, ?3, ?4)",
+                params![username, key, password_hash, now_millis()],
+            );
+            match inserted {
+                Ok(_) => Ok(User {
+                    id: conn.last_insert_rowid(),
+                    username,
+                }),
+                Err(err) if is_unique_violation(&err) => Err(StoreError::UsernameTaken),
+                Err(err) => Err(err.into()),
+            }
+        })
+        .await
+    }
+
+    async fn credentials(&self, username: &str) -> Result<Option<StoredCredentials>, StoreError> {
+        let key = canonical_username(username);
+        self.with(move |conn| {
+            Ok(conn
+                .query_row(
+                    "SELECT id, username, password_hash FROM users WHERE username_key = ?1",
+                    [key],
+                    |row| {
+                        Ok(StoredCredentials {
+                            user: user_from_row(row)?,
+                            password_hash: row.get(2)?,
+                        })
+                    },
+                )
+                .optional()?)
+        })
+        .await
+    }
+
+    async fn user_by_name(&self, username: &str) -> Result<Option<User>, StoreError> {
+        let key = canonical_username(username);
+        self.with(move |conn| {
+            Ok(conn
+                .query_row(
+                    "SELECT id, username FROM users WHERE username_key = ?1",
+                    [key],
+                    user_from_row,
+                )
+                .optional()?)
+        })
+        .await
+    }
+
+    async fn create_session(
+        &self,
+        token_hash: [u8; 32],
+        user: UserId,
+        expires_at: Millis,
+    ) -> Result<(), StoreError> {
+        self.with(move |conn| {
+            conn.execute(
+                "INSERT INTO sessions (token_hash, user_id, expires_at) VALUES (?1, ?2, ?3)",
+                params![&token_hash[..], user, expires_at],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn session_user(
+        &self,
+        token_hash: [u8; 32],
+        now: Millis,
+    ) -> Result<Option<User>, StoreError> {
+        self.with(move |conn| {
+            Ok(conn
+                .query_row(
+                    "SELECT u.id, u.username FROM sessions s JOIN users u ON u.id = s.user_id
+                     WHERE s.token_hash = ?1 AND s.expires_at > ?2",
+                    params![&token_hash[..], now],
+                    user_from_row,
+                )
+                .optional()?)
+        })
+        .await
+    }
+
+    async fn delete_session(&self, token_hash: [u8; 32]) -> Result<(), StoreError> {
+        self.with(move |conn| {
+            conn.execute(
+                "DELETE FROM sessions WHERE token_hash = ?1",
+                [&token_hash[..]],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn open_direct(
+        &self,
+        me: UserId,
+        other: UserId,
+        now: Millis,
+    ) -> Result<(Conversation, bool), StoreError> {
+        self.with(move |conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let exists: bool = tx
+                .query_row("SELECT 1 FROM users WHERE id = ?1", [other], |_| Ok(()))
+                .optional()?
+                .is_some();
+            if !exists {
+                return Err(StoreError::NoSuchUser);
+            }
+            let key = format!("{}:{}", me.min(other), me.max(other));
+            let found: Option<ConversationId> = tx
+                .query_row(
+                    "SELECT id FROM conversations WHERE direct_key = ?1",
+                    [&key],
+                    |row| row.get(0),
+                )
+                .optional()?;
+            let (id, created) = match found {
+                Some(id) => (id, false),
+                None => {
+                    tx.execute(
+                        "INSERT INTO conversations (kind, direct_key, created_at)
+                         VALUES ('direct', ?1, ?2)",
+                        params![key, now],
+                    )?;
+                    let id = tx.last_insert_rowid();
+                    let mut add = tx.prepare_cached(
+                        "INSERT OR IGNORE INTO members (conversation_id, user_id) VALUES (?1, ?2)",
+                    )?;
+                    add.execute(params![id, me])?;
+                    add.execute(params![id, other])?;
+                    (id, true)
+                }
+            };
+            let conversation = load_conversation(&tx, id)?;
+            tx.commit()?;
+            Ok((conversation, created))
+        })
+        .await
+    }
+
+    async fn conversations(&self, user: UserId) -> Result<Vec<Conversation>, StoreError> {
+        self.with(move |conn| {
+            let ids = conn
+                .prepare_cached("SELECT conversation_id FROM members WHERE user_id = ?1")?
+                .query_map([user], |row| row.get::<_, ConversationId>(0))?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            ids.into_iter()
+                .map(|id| load_conversation(conn, id))
+                .collect()
+        })
+        .await
+    }
+
+    async fn conversation(
+        &self,
+        user: UserId,
+        id: ConversationId,
+    ) -> Result<Option<Conversation>, StoreError> {
+        self.with(move |conn| {
+            if !is_member(conn, user, id)? {
+                return Ok(None);
+            }
+            load_conversation(conn, id).map(Some)
+        })
+        .await
+    }
+
+    async fn member_ids(&self, id: ConversationId) -> Result<Vec<UserId>, StoreError> {
+        self.with(move |conn| {
+            Ok(conn
+                .prepare_cached("SELECT user_id FROM members WHERE conversation_id = ?1")?
+                .query_map([id], |row| row.get(0))?
+                .collect::<rusqlite::Result<Vec<_>>>()?)
+        })
+        .await
+    }
+
+    async fn append_message(
+        &self,
+        sender: UserId,
+        conversation: ConversationId,
+        client_id: Uuid,
+        body: &str,
+        now: Millis,
+    ) -> Result<Appended, StoreError> {
+        let body = body.to_owned();
+        self.with(move |conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let existing = tx
+                .query_row(
+                    &format!(
+                        "SELECT {MESSAGE_COLUMNS} FROM messages
+                         WHERE sender_id = ?1 AND client_id = ?2"
+                    ),
+                    params![sender, client_id.to_string()],
+                    message_from_row,
+                )
+                .optional()?;
+            if let Some(message) = existing {
+                return if message.conversation == conversation {
+                    Ok(Appended {
+                        message,
+                        fresh: false,
+                    })
+                } else {
+                    Err(StoreError::ClientIdReused(client_id))
+                };
+            }
+            if !is_member(&tx, sender, conversation)? {
+                return Err(StoreError::NotAMember);
+            }
+            let seq: Seq = tx.query_row(
+                "UPDATE conversations SET last_seq = last_seq + 1 WHERE id = ?1
+                 RETURNING last_seq",
+                [conversation],
+                |row| row.get(0),
+            )?;
+            tx.execute(
+                "INSERT INTO messages (conversation_id, seq, sender_id, client_id, body, sent_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![conversation, seq, sender, client_id.to_string(), body, now],
+            )?;
+            // The sender has obviously seen their own message.
+            tx.execute(
+                "UPDATE members SET delivered_seq = ?3, read_seq = ?3
+                 WHERE conversation_id = ?1 AND user_id = ?2",
+                params![conversation, sender, seq],
+            )?;
+            tx.commit()?;
+            Ok(Appended {
+                message: Message {
+                    conversation,
+                    seq,
+                    client_id,
+                    sender,
+                    body,
+                    sent_at: now,
+                },
+                fresh: true,
+            })
+        })
+        .await
+    }
+
+    async fn messages_after(
+        &self,
+        user: UserId,
+        conversation: ConversationId,
+        after: Seq,
+        limit: u32,
+    ) -> Result<Vec<Message>, StoreError> {
+        self.with(move |conn| {
+            if !is_member(conn, user, conversation)? {
+                return Err(StoreError::NotAMember);
+            }
+            Ok(conn
+                .prepare_cached(&format!(
+                    "SELECT {MESSAGE_COLUMNS} FROM messages
+                     WHERE conversation_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3"
+                ))?
+                .query_map(params![conversation, after, limit], message_from_row)?
+                .collect::<rusqlite::Result<Vec<_>>>()?)
+        })
+        .await
+    }
+
+    async fn messages_before(
+        &self,
+        user: UserId,
+        conversation: ConversationId,
+        before: Seq,
+        limit: u32,
+    ) -> Result<Vec<Message>, StoreError> {
+        self.with(move |conn| {
+            if !is_member(conn, user, conversation)? {
+                return Err(StoreError::NotAMember);
+            }
+            let mut page = conn
+                .prepare_cached(&format!(
+                    "SELECT {MESSAGE_COLUMNS} FROM messages
+                     WHERE conversation_id = ?1 AND seq < ?2 ORDER BY seq DESC LIMIT ?3"
+                ))?
+                .query_map(params![conversation, before, limit], message_from_row)?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            page.reverse();
+            Ok(page)
+        })
+        .await
+    }
+
+    async fn advance_receipt(
+        &self,
+        user: UserId,
+        conversation: ConversationId,
+        kind: ReceiptKind,
+        seq: Seq,
+    ) -> Result<Vec<(ReceiptKind, Seq)>, StoreError> {
+        self.with(move |conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let cursors: Option<(Seq, Seq, Seq)> = tx
+                .query_row(
+                    "SELECT m.delivered_seq, m.read_seq, c.last_seq
+                     FROM members m JOIN conversations c ON c.id = m.conversation_id
+                     WHERE m.conversation_id = ?1 AND m.user_id = ?2",
+                    params![conversation, user],
+                    |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
+                )
+                .optional()?;
+            let Some((delivered, read, last)) = cursors else {
+                return Err(StoreError::NotAMember);
+            };
+            let target = seq.min(last);
+            let mut moved = Vec::new();
+            if target > delivered {
+                moved.push((ReceiptKind::Delivered, target));
+            }
+            if kind == ReceiptKind::Read && target > read {
+                moved.push((ReceiptKind::Read, target));
+            }
+            for (kind, value) in &moved {
+                let column = match kind {
+                    ReceiptKind::Delivered => "delivered_seq",
+                    ReceiptKind::Read => "read_seq",
+                };
+                tx.execute(
+                    &format!(
+                        "UPDATE members SET {column} = ?3
+                         WHERE conversation_id = ?1 AND user_id = ?2"
+                    ),
+                    params![conversation, user, value],
+                )?;
+            }
+            tx.commit()?;
+            Ok(moved)
+        })
+        .await
+    }
+}

@@ -1,0 +1,93 @@
+//! The WebSocket endpoint: who may connect, then the per-connection loop in
+//! [`connection`].
+
+pub mod connection;
+mod rate;
+
+use axum::extract::ws::WebSocketUpgrade;
+use axum::extract::State;
+use axum::http::{header, HeaderMap};
+use axum::response::{IntoResponse, Response};
+use natter_protocol::limits::MAX_FRAME_BYTES;
+
+use crate::auth::{hash_token, token_from};
+use crate::error::AppError;
+use crate::{now_millis, AppState};
+
+/// tungstenite's own cap, above [`MAX_FRAME_BYTES`] so that an oversized
+/// frame reaches our check and gets a proper 1009 close instead of a dropped
+/// connection.
+const TRANSPORT_LIMIT: usize = 16 * MAX_FRAME_BYTES;
+
+/// `GET /ws`: checks the Origin (403) and the session (401) before upgrading.
+pub async fn upgrade(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    upgrade: WebSocketUpgrade,
+) -> Response {
+    if !origin_allowed(&headers, &state.config.allowed_origins) {
+        return AppError::Forbidden("This origin may not open a Natter socket.").into_response();
+    }
+    let Some(token) = token_from(&headers) else {
+        return AppError::Unauthenticated.into_response();
+    };
+    let token_hash = hash_token(token);
+    let user = match state.store.session_user(token_hash, now_millis()).await {
+        Ok(Some(user)) => user,
+        Ok(None) => return AppError::Unauthenticated.into_response(),
+        Err(err) => return AppError::from(err).into_response(),
+    };
+    let tracker = state.connections.clone();
+    upgrade
+        .max_message_size(TRANSPORT_LIMIT)
+        .max_frame_size(TRANSPORT_LIMIT)
+        .on_upgrade(move |socket| {
+            tracker.track_future(connection::serve(socket, state, user, token_hash))
+        })
+}
+
+/// Browsers always send `Origin` on WebSocket upgrades, and a page on another
+/// site must not be able to ride the user's cookie. Clients without an
+/// Origin are not browsers, so no cookie can be borrowed from them.
+fn origin_allowed(headers: &HeaderMap, extra: &[String]) -> bool {
+    let Some(origin) = headers.get(header::ORIGIN) else {
+        return true;
+    };
+    let Ok(origin) = origin.to_str() else {
+        return false;
+    };
+    if extra.iter().any(|allowed| allowed == origin) {
+        return true;
+    }
+    let host = headers
+        .get(header::HOST)
+        .and_then(|host| host.to_str().ok())
+        .unwrap_or_default();
+    !host.is_empty() && (origin == format!("http://{host}") || origin == format!("https://{host}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(origin: Option<&str>) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::HOST, "127.0.0.1:8080".parse().unwrap());
+        if let Some(origin) = origin {
+            headers.insert(header::ORIGIN, origin.parse().unwrap());
+        }
+        headers
+    }
+
+    #[test]
+    fn same_origin_and_listed_origins_pass() {
+        assert!(origin_allowed(&headers(Some("http://127.0.0.1:8080")), &[]));
+        assert!(origin_allowed(&headers(None), &[]));
+        assert!(!origin_allowed(&headers(Some("http://evil.example")), &[]));
+        let extra = vec!["http://127.0.0.1:9000".to_owned()];
+        assert!(origin_allowed(
+            &headers(Some("http://127.0.0.1:9000")),
+            &extra
+        ));
+    }
+}

@@ -1,0 +1,229 @@
+//! Accounts over real HTTP: sign-up, login, logout, validation, throttling
+//! and the headers every response carries.
+
+mod common;
+
+use common::{session_cookie, TestServer, PASSWORD};
+use natter_protocol::{ApiError, ApiErrorCode, User};
+use reqwest::header::{COOKIE, SET_COOKIE};
+use reqwest::StatusCode;
+use serde_json::json;
+
+async fn post_json(server: &TestServer, path: &str, body: serde_json::Value) -> reqwest::Response {
+    reqwest::Client::new()
+        .post(server.url(path))
+        .json(&body)
+        .send()
+        .await
+        .expect("request")
+}
+
+async fn api_error(response: reqwest::Response) -> ApiError {
+    response.json().await.expect("error body")
+}
+
+#[tokio::test]
+async fn signup_login_logout() {
+    let server = TestServer::start().await;
+    let response = post_json(
+        &server,
+        "/api/signup",
+        json!({"username": "Ann.B", "password": PASSWORD}),
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let set_cookie = response.headers()[SET_COOKIE].to_str().unwrap().to_owned();
+    assert!(set_cookie.contains("HttpOnly"), "{set_cookie}");
+    assert!(set_cookie.contains("SameSite=Strict"), "{set_cookie}");
+    let cookie = session_cookie(&response).unwrap();
+    let user: User = response.json().await.unwrap();
+    assert_eq!(user.username, "Ann.B");
+
+    let me = |cookie: String| {
+        let url = server.url("/api/me");
+        async move {
+            reqwest::Client::new()
+                .get(url)
+                .header(COOKIE, cookie)
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let response = me(cookie.clone()).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.json::<User>().await.unwrap(), user);
+
+    // Log in again, case-insensitively, for a second session.
+    let response = post_json(
+        &server,
+        "/api/login",
+        json!({"username": "ann.b", "password": PASSWORD}),
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let second = session_cookie(&response).unwrap();
+    assert_ne!(second, cookie);
+
+    let response = reqwest::Client::new()
+        .post(server.url("/api/logout"))
+        .header(COOKIE, &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    assert!(response.headers()[SET_COOKIE]
+        .to_str()
+        .unwrap()
+        .contains("Max-Age=0"));
+    // The logged-out session is dead on the server; the other one lives.
+    assert_eq!(me(cookie).await.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(me(second).await.status(), StatusCode::OK);
+    assert_eq!(
+        me("natter_session=forged".into()).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+}
+
+#[tokio::test]
+async fn sessions_survive_a_server_restart() {
+    let server = TestServer::start().await;
+    let ann = server.signup("ann").await;
+    let data = server.stop().await;
+    let server = TestServer::start_in(data).await;
+    let ann = common::Account {
+        server: server.addr,
+        ..ann
+    };
+    let response = ann.get("/api/me").send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn invalid_signups_are_refused_and_store_nothing() {
+    let server = TestServer::start().await;
+    let cases = [
+        (json!({"username": "an", "password": PASSWORD}), "3 to 32"),
+        (
+            json!({"username": "ann b", "password": PASSWORD}),
+            "letters",
+        ),
+        (
+            json!({"username": "ann", "password": "short"}),
+            "at least 8",
+        ),
+        (json!({"username": "ann"}), "password"),
+    ];
+    for (body, hint) in cases {
+        let response = post_json(&server, "/api/signup", body.clone()).await;
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{body}");
+        let error = api_error(response).await;
+        assert_eq!(error.error, ApiErrorCode::InvalidInput);
+        assert!(error.message.contains(hint), "{body}: {}", error.message);
+    }
+    let response = reqwest::Client::new()
+        .post(server.url("/api/signup"))
+        .body("not json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    assert!(api_error(response).await.message.contains("JSON"));
+
+    // None of that created "ann": the name is still free.
+    server.signup("ann").await;
+    let response = post_json(
+        &server,
+        "/api/signup",
+        json!({"username": "ANN", "password": PASSWORD}),
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::CONFLICT);
+    assert_eq!(api_error(response).await.error, ApiErrorCode::UsernameTaken);
+}
+
+#[tokio::test]
+async fn wrong_credentials_look_the_same_and_are_throttled() {
+    let server = TestServer::start().await;
+    server.signup("ann").await;
+    let wrong_password = post_json(
+        &server,
+        "/api/login",
+        json!({"username": "ann", "password": "not the password"}),
+    )
+    .await;
+    assert_eq!(wrong_password.status(), StatusCode::UNAUTHORIZED);
+    let unknown_user = post_json(
+        &server,
+        "/api/login",
+        json!({"username": "nobody", "password": "not the password"}),
+    )
+    .await;
+    assert_eq!(unknown_user.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        api_error(wrong_password).await,
+        api_error(unknown_user).await
+    );
+
+    // Nine more failures use up ann's allowance.
+    for _ in 0..9 {
+        let response = post_json(
+            &server,
+            "/api/login",
+            json!({"username": "ann", "password": "guess guess"}),
+        )
+        .await;
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    }
+    let response = post_json(
+        &server,
+        "/api/login",
+        json!({"username": "ann", "password": PASSWORD}),
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(response.headers().contains_key("retry-after"));
+    assert_eq!(
+        api_error(response).await.error,
+        ApiErrorCode::TooManyAttempts
+    );
+}
+
+#[tokio::test]
+async fn login_is_throttled_per_address_across_usernames() {
+    let server = TestServer::start().await;
+    for attempt in 0..50 {
+        let response = post_json(
+            &server,
+            "/api/login",
+            json!({"username": format!("user{attempt}"), "password": "guess guess"}),
+        )
+        .await;
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    }
+    let response = post_json(
+        &server,
+        "/api/login",
+        json!({"username": "fresh_name", "password": "guess guess"}),
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+}
+
+#[tokio::test]
+async fn every_response_carries_the_security_headers() {
+    let server = TestServer::start().await;
+    for path in ["/", "/api/me", "/api/nope"] {
+        let response = reqwest::get(server.url(path)).await.unwrap();
+        let headers = response.headers();
+        let csp = headers["content-security-policy"].to_str().unwrap();
+        assert!(csp.contains("'wasm-unsafe-eval'"), "{path}: {csp}");
+        assert!(csp.contains("frame-ancestors 'none'"), "{path}: {csp}");
+        assert!(!csp.contains("unsafe-inline"), "{path}: {csp}");
+        assert_eq!(headers["x-content-type-options"], "nosniff");
+        assert_eq!(headers["referrer-policy"], "no-referrer");
+    }
+    let response = reqwest::get(server.url("/api/nope")).await.unwrap();
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    assert_eq!(api_error(response).await.error, ApiErrorCode::NotFound);
+}

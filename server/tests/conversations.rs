@@ -1,0 +1,141 @@
+//! Finding people, opening 1:1 conversations, the conversation list and
+//! history over HTTP.
+
+mod common;
+
+use common::TestServer;
+use natter_protocol::{ApiErrorCode, ClientFrame, Conversation, Message, ServerFrame, User};
+use reqwest::StatusCode;
+use uuid::Uuid;
+
+#[tokio::test]
+async fn find_a_user_and_open_one_conversation_per_pair() {
+    let server = TestServer::start().await;
+    let ann = server.signup("ann").await;
+    let bob = server.signup("Bob").await;
+
+    let found: User = ann
+        .get("/api/users/BOB")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(found, bob.user);
+    let missing = ann.get("/api/users/nobody").send().await.unwrap();
+    assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+    let unauthenticated = reqwest::get(server.url("/api/users/bob")).await.unwrap();
+    assert_eq!(unauthenticated.status(), StatusCode::UNAUTHORIZED);
+
+    let first = ann.open_direct("bob").await;
+    let again = bob.open_direct("ann").await;
+    assert_eq!(first.id, again.id);
+    let mut member_ids: Vec<_> = first.members.iter().map(|m| m.user.id).collect();
+    member_ids.sort();
+    assert_eq!(member_ids, vec![ann.user.id, bob.user.id]);
+
+    let myself = ann
+        .post("/api/conversations")
+        .json(&serde_json::json!({"username": "ann"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(myself.status(), StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn the_list_is_ordered_by_latest_activity_and_history_pages() {
+    let server = TestServer::start().await;
+    let ann = server.signup("ann").await;
+    server.signup("bob").await;
+    server.signup("cat").await;
+    let with_bob = ann.open_direct("bob").await;
+    let with_cat = ann.open_direct("cat").await;
+
+    let mut socket = ann.connect().await;
+    for n in 1..=5 {
+        socket
+            .send(&ClientFrame::Send {
+                conversation: with_bob.id,
+                client_id: Uuid::new_v4(),
+                body: format!("hello {n}"),
+            })
+            .await;
+        socket
+            .next_matching(|f| matches!(f, ServerFrame::Ack { .. }).then_some(()))
+            .await;
+    }
+
+    let list: Vec<Conversation> = ann
+        .get("/api/conversations")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        list.iter().map(|c| c.id).collect::<Vec<_>>(),
+        vec![with_bob.id, with_cat.id]
+    );
+    let last = list[0].last_message.as_ref().unwrap();
+    assert_eq!((last.seq, last.body.as_str()), (5, "hello 5"));
+    assert_eq!(list[0].last_seq, 5);
+
+    let newest: Vec<Message> = ann
+        .get(&format!(
+            "/api/conversations/{}/messages?limit=2",
+            with_bob.id
+        ))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(newest.iter().map(|m| m.seq).collect::<Vec<_>>(), vec![4, 5]);
+    let older: Vec<Message> = ann
+        .get(&format!(
+            "/api/conversations/{}/messages?before=4&limit=10",
+            with_bob.id
+        ))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        older.iter().map(|m| m.seq).collect::<Vec<_>>(),
+        vec![1, 2, 3]
+    );
+
+    let bad_query = ann
+        .get(&format!(
+            "/api/conversations/{}/messages?before=x",
+            with_bob.id
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad_query.status(), StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn outsiders_cannot_read_a_conversation() {
+    let server = TestServer::start().await;
+    let ann = server.signup("ann").await;
+    server.signup("bob").await;
+    let eve = server.signup("eve").await;
+    let conversation = ann.open_direct("bob").await;
+    for path in [
+        format!("/api/conversations/{}", conversation.id),
+        format!("/api/conversations/{}/messages", conversation.id),
+    ] {
+        let response = eve.get(&path).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::NOT_FOUND, "{path}");
+        let error: natter_protocol::ApiError = response.json().await.unwrap();
+        assert_eq!(error.error, ApiErrorCode::NotFound);
+    }
+}

@@ -1,0 +1,1 @@
+//! Natter web client.

@@ -1,1 +1,97 @@
-//! Natter web client.
+//! Natter's web client: a Leptos single-page app compiled to WebAssembly.
+//!
+//! # Layout
+//! - [`net`]: HTTP API, the WebSocket, and the reconnecting session. Knows
+//!   nothing of the UI.
+//! - [`state`]: the reactive state and its pure reducer; the one place where
+//!   the network and the UI meet.
+//! - [`components`]: UI pieces (conversation list, bubbles, composer, banner).
+//! - [`routes`]: whole pages (sign-in, chat).
+//! - [`time`]: dates and times for people.
+//!
+//! `main.rs` only calls [`mount`].
+
+pub mod components;
+pub mod net;
+pub mod routes;
+pub mod state;
+pub mod time;
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use natter_protocol::{ApiErrorCode, User};
+
+use net::http::Api;
+use net::session::End;
+use routes::auth::AuthPage;
+use routes::chat::ChatPage;
+
+/// Where the app is, from the user's point of view.
+#[derive(Debug, Clone, PartialEq)]
+enum Phase {
+    Checking,
+    SignedOut,
+    SignedIn(User),
+    /// The server could not be asked whether we are signed in.
+    Unreachable(String),
+    /// The server speaks a newer protocol than this build.
+    Outdated,
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    let phase = RwSignal::new(Phase::Checking);
+    let check = move || {
+        phase.set(Phase::Checking);
+        spawn_local(async move {
+            phase.set(match Api::same_origin().me().await {
+                Ok(user) => Phase::SignedIn(user),
+                Err(err) if err.code() == Some(ApiErrorCode::Unauthenticated) => Phase::SignedOut,
+                Err(err) => Phase::Unreachable(err.to_string()),
+            });
+        });
+    };
+    check();
+    let on_end = Callback::new(move |end: End| match end {
+        End::LoggedOut => phase.set(Phase::SignedOut),
+        End::Outdated => phase.set(Phase::Outdated),
+        End::Stopped => {}
+    });
+
+    move || match phase.get() {
+        Phase::Checking => view! {
+            <div class="splash" role="status">
+                <span class="brand-mark" aria-hidden="true">"N"</span>
+                <p>"Opening Natter…"</p>
+            </div>
+        }
+        .into_any(),
+        Phase::SignedOut => view! {
+            <AuthPage on_signed_in=move |user| phase.set(Phase::SignedIn(user)) />
+        }
+        .into_any(),
+        Phase::SignedIn(user) => view! { <ChatPage me=user on_end /> }.into_any(),
+        Phase::Unreachable(reason) => view! {
+            <div class="splash" role="alert">
+                <p>{reason}</p>
+                <button class="primary" on:click=move |_| check()>"Try again"</button>
+            </div>
+        }
+        .into_any(),
+        Phase::Outdated => view! {
+            <div class="splash" role="alert">
+                <p>"Natter has been updated. Reload to get the new version."</p>
+                <button class="primary" on:click=move |_| {
+                    let _ = window().location().reload();
+                }>"Reload"</button>
+            </div>
+        }
+        .into_any(),
+    }
+}
+
+/// Mounts the app on `<body>`.
+pub fn mount() {
+    console_error_panic_hook::set_once();
+    leptos::mount::mount_to_body(App);
+}

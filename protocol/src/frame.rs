@@ -115,6 +115,15 @@ pub enum ErrorCode {
     Internal,
 }
 
+impl ErrorCode {
+    /// Whether resending the same frame can never succeed. Transient errors
+    /// (rate limits, server failures) are retried; permanent ones are shown
+    /// to the user.
+    pub fn is_permanent(self) -> bool {
+        !matches!(self, ErrorCode::RateLimited | ErrorCode::Internal)
+    }
+}
+
 impl ServerFrame {
     pub fn error(code: ErrorCode, message: impl Into<String>) -> Self {
         ServerFrame::Error {

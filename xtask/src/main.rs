@@ -1,1 +1,122 @@
-fn main() {}
+//! `cargo xtask run | test`: everything Natter needs, from a fresh machine.
+//!
+//! # Layout
+//! - [`tools`]: finds or installs the toolchain (wasm32 target, Trunk,
+//!   wasm-bindgen-cli, binaryen and Playwright from npm, Chromium).
+//! - [`client`]: builds the web client with Trunk, precompresses it and
+//!   reports its sizes.
+//! - [`server`]: starts a `natter-server` process for tests and stops it.
+//! - [`suites`]: runs every test suite in order.
+
+mod client;
+mod server;
+mod suites;
+mod tools;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+#[derive(Debug, thiserror::Error)]
+pub enum XtaskError {
+    #[error("{0}")]
+    Setup(String),
+    #[error("`{command}` failed ({status})")]
+    Failed { command: String, status: String },
+    #[error("could not start `{command}`: {source}")]
+    Spawn {
+        command: String,
+        source: std::io::Error,
+    },
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+pub type Result<T> = std::result::Result<T, XtaskError>;
+
+const USAGE: &str = "usage: cargo xtask <command> [args]
+
+commands:
+  run [server flags]   install what is missing, build the client (release),
+                       then build and start the server on http://127.0.0.1:8080
+  test                 install what is missing and run every test suite
+  build-client         build and precompress the client only";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("run") => run(&args[1..]),
+        Some("test") => suites::all(),
+        Some("build-client") => tools::ensure(false)
+            .and_then(|tools| client::build(&tools, true).map(|sizes| sizes.print())),
+        _ => {
+            eprintln!("{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("xtask: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(server_args: &[String]) -> Result<()> {
+    let tools = tools::ensure(false)?;
+    let sizes = client::build(&tools, true)?;
+    sizes.print();
+    cargo(&["build", "--release", "--package", "natter-server"])?;
+    let binary = root().join("target/release/natter-server");
+    let mut command = Command::new(&binary);
+    command
+        .current_dir(root())
+        .args(["--data-dir", "data", "--dist-dir", "dist"])
+        .args(server_args);
+    server::exec(command)
+}
+
+/// The workspace root.
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."))
+}
+
+/// Runs `cargo` with `args` in the workspace root, failing on a non-zero exit.
+pub fn cargo(args: &[&str]) -> Result<()> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let mut command = Command::new(cargo);
+    command.args(args).current_dir(root());
+    check(&mut command)
+}
+
+/// Runs a command to completion, failing on a non-zero exit.
+pub fn check(command: &mut Command) -> Result<()> {
+    let shown = describe(command);
+    println!("xtask: $ {shown}");
+    let status = command.status().map_err(|source| XtaskError::Spawn {
+        command: shown.clone(),
+        source,
+    })?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(XtaskError::Failed {
+            command: shown,
+            status: status.to_string(),
+        })
+    }
+}
+
+pub fn describe(command: &Command) -> String {
+    std::iter::once(command.get_program())
+        .chain(command.get_args())
+        .map(|part| part.to_string_lossy().into_owned())
+        .collect::<Vec<_>>()
+        .join(" ")
+}

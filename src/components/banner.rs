@@ -1,0 +1,54 @@
+//! The connection banner: says truthfully whether we are connecting, offline
+//! (since when, and when the next try is), and offers "Retry now".
+
+use std::time::Duration;
+
+use leptos::prelude::*;
+
+use crate::net::session::{now, ConnectionStatus};
+use crate::state::ChatStore;
+use crate::time;
+
+#[component]
+pub fn ConnectionBanner() -> impl IntoView {
+    let store = expect_context::<ChatStore>();
+    let clock = RwSignal::new(now());
+    if let Ok(handle) = set_interval_with_handle(move || clock.set(now()), Duration::from_secs(1)) {
+        on_cleanup(move || handle.clear());
+    }
+    move || match store.status.get() {
+        ConnectionStatus::Online => None,
+        ConnectionStatus::Connecting => Some(
+            view! {
+                <div class="banner connecting" role="status">
+                    <span class="spinner" aria-hidden="true"></span>
+                    "Connecting…"
+                </div>
+            }
+            .into_any(),
+        ),
+        ConnectionStatus::Offline { since, retry_at } => {
+            let countdown = move || {
+                let seconds = ((retry_at - clock.get()) as f64 / 1000.0).ceil().max(0.0);
+                if seconds > 0.0 {
+                    format!("next try in {seconds} s")
+                } else {
+                    "trying again…".to_owned()
+                }
+            };
+            Some(
+                view! {
+                    <div class="banner offline" role="status">
+                        <span>
+                            "Offline since " {time::clock(since)} " · " {countdown}
+                        </span>
+                        <button class="link-button" on:click=move |_| store.retry_now()>
+                            "Retry now"
+                        </button>
+                    </div>
+                }
+                .into_any(),
+            )
+        }
+    }
+}

@@ -1,0 +1,64 @@
+//! The open conversation: header with the other party, messages, composer.
+//! While it is on screen and the page is visible, it marks messages read.
+
+use leptos::prelude::*;
+use natter_protocol::ConversationId;
+use web_sys::VisibilityState;
+
+use super::avatar::Avatar;
+use super::composer::Composer;
+use super::message_list::MessageList;
+use crate::state::ChatStore;
+
+fn page_visible() -> bool {
+    document().visibility_state() == VisibilityState::Visible
+}
+
+#[component]
+pub fn ConversationView(id: ConversationId) -> impl IntoView {
+    let store = expect_context::<ChatStore>();
+    let title = Memo::new(move |_| {
+        store.state.with(|state| {
+            state
+                .conversations
+                .get(&id)
+                .map(|c| c.title(state.me.id))
+                .unwrap_or_default()
+        })
+    });
+
+    let visible = RwSignal::new(page_visible());
+    let listener =
+        window_event_listener_untyped("visibilitychange", move |_| visible.set(page_visible()));
+    on_cleanup(move || listener.remove());
+    // R means "on the recipient's screen": only while this view is shown in
+    // a visible page. Re-run whenever new messages arrive.
+    Effect::new(move |_| {
+        let newest = store
+            .state
+            .with(|state| state.conversations.get(&id).map(|c| c.info.last_seq));
+        if visible.get() && newest.is_some() {
+            store.mark_read(id);
+        }
+    });
+
+    view! {
+        <section class="conversation" aria-label=move || format!("Conversation with {}", title.get())>
+            <header class="conversation-header">
+                <button
+                    class="icon-button back-button"
+                    aria-label="Back to conversations"
+                    on:click=move |_| store.state.update(|s| s.open = None)
+                >
+                    <svg viewBox="0 0 24 24" width="22" height="22" aria-hidden="true">
+                        <path d="M15 5l-7 7 7 7" fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round" stroke-linejoin="round" />
+                    </svg>
+                </button>
+                {move || view! { <Avatar name=title.get() /> }}
+                <h2>{move || title.get()}</h2>
+            </header>
+            <MessageList id title=title />
+            <Composer id />
+        </section>
+    }
+}

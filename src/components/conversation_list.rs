@@ -1,0 +1,135 @@
+//! The conversation list: who, the last message, when, and how many unread,
+//! latest activity first.
+
+use leptos::prelude::*;
+use natter_protocol::{ConversationId, Millis};
+
+use super::avatar::Avatar;
+use crate::net::session::now;
+use crate::state::{ChatState, ChatStore, Receipt};
+use crate::time;
+
+/// What one row shows; rows are re-rendered when any of it changes.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct Row {
+    id: ConversationId,
+    title: String,
+    preview: String,
+    /// The receipt of the last message, when it is the user's own.
+    own_receipt: Option<Receipt>,
+    time: Option<Millis>,
+    unread: u64,
+}
+
+fn rows(state: &ChatState) -> Vec<Row> {
+    let me = state.me.id;
+    state
+        .sorted()
+        .into_iter()
+        .map(|conversation| {
+            let last = conversation.info.last_message.as_ref();
+            let waiting = state
+                .outbox
+                .iter()
+                .rev()
+                .find(|o| o.conversation == conversation.info.id);
+            let (preview, own_receipt, time) = match (waiting, last) {
+                (Some(outgoing), _) => (
+                    outgoing.body.clone(),
+                    Some(Receipt::Waiting),
+                    Some(outgoing.created_at),
+                ),
+                (None, Some(message)) => (
+                    message.body.clone(),
+                    (message.sender == me).then(|| conversation.receipt(me, message.seq)),
+                    Some(message.sent_at),
+                ),
+                (None, None) => ("Say hi 👋".to_owned(), None, None),
+            };
+            Row {
+                id: conversation.info.id,
+                title: conversation.title(me),
+                preview: preview.lines().next().unwrap_or_default().to_owned(),
+                own_receipt,
+                time,
+                unread: conversation.unread(me),
+            }
+        })
+        .collect()
+}
+
+#[component]
+pub fn ConversationList() -> impl IntoView {
+    let store = expect_context::<ChatStore>();
+    let rows = Memo::new(move |_| store.state.with(rows));
+    let open = Memo::new(move |_| store.state.with(|state| state.open));
+    let empty = move || rows.with(Vec::is_empty);
+
+    view! {
+        <nav class="conversation-list" aria-label="Conversations">
+            <Show when=empty>
+                <p class="empty-hint">
+                    "No conversations yet. Find a friend by their username above."
+                </p>
+            </Show>
+            <ul>
+                <For each=move || rows.get() key=|row| row.clone() let:row>
+                    {
+                        let id = row.id;
+                        let label = if row.unread > 0 {
+                            format!("{}, {} unread", row.title, row.unread)
+                        } else {
+                            row.title.clone()
+                        };
+                        view! {
+                            <li>
+                                <button
+                                    class="conversation-row"
+                                    class:active=move || open.get() == Some(id)
+                                    aria-current=move || (open.get() == Some(id)).then_some("true")
+                                    aria-label=label
+                                    on:click=move |_| store.state.update(|s| s.open = Some(id))
+                                >
+                                    <Avatar name=row.title.clone() />
+                                    <span class="row-main">
+                                        <span class="row-top">
+                                            <span class="row-title">{row.title.clone()}</span>
+                                            <span class="row-time">
+                                                {row.time.map(|t| time::list_time(t, now()))}
+                                            </span>
+                                        </span>
+                                        <span class="row-bottom">
+                                            <span class="row-preview">
+                                                {row
+                                                    .own_receipt
+                                                    .filter(|r| *r != Receipt::Waiting)
+                                                    .map(|r| {
+                                                        view! {
+                                                            <span class=format!("receipt-letter r-{}", r.letter())>
+                                                                {r.letter()}
+                                                            </span>
+                                                        }
+                                                    })}
+                                                {(row.own_receipt == Some(Receipt::Waiting))
+                                                    .then(|| view! { <span class="waiting-dot" title="Waiting to send">"🕓"</span> })}
+                                                {row.preview.clone()}
+                                            </span>
+                                            {(row.unread > 0)
+                                                .then(|| {
+                                                    view! {
+                                                        <span class="unread-badge" aria-hidden="true">
+                                                            {row.unread}
+                                                        </span>
+                                                    }
+                                                })}
+                                        </span>
+                                    </span>
+                                </button>
+                            </li>
+                        }
+                    }
+                </For>
+            </ul>
+        </nav>
+    }
+}

@@ -1,0 +1,12 @@
+//! UI pieces. Each reads the [`ChatStore`](crate::state::ChatStore) from
+//! context and renders; none talks to the network directly except through
+//! the store or `net::http`.
+
+pub mod avatar;
+pub mod banner;
+pub mod composer;
+pub mod conversation;
+pub mod conversation_list;
+pub mod find_user;
+pub mod message_list;
+pub mod rich_text;

@@ -1,0 +1,153 @@
+//! The JSON API over `fetch`.
+
+use gloo_net::http::{Request, RequestBuilder, Response};
+use natter_protocol::{
+    ApiError, ApiErrorCode, Conversation, ConversationId, Credentials, Message, OpenDirect, Seq,
+    User,
+};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use web_sys::RequestCredentials;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum HttpError {
+    /// The server answered with an error it explained.
+    #[error("{}", .body.message)]
+    Api { status: u16, body: ApiError },
+    /// The server could not be reached at all.
+    #[error("Can't reach Natter right now. Check your connection and try again.")]
+    Unreachable,
+    /// The server answered something this client cannot read.
+    #[error("The server sent an unexpected answer ({0}). Reloading may help.")]
+    Unexpected(String),
+}
+
+impl HttpError {
+    pub fn code(&self) -> Option<ApiErrorCode> {
+        match self {
+            HttpError::Api { body, .. } => Some(body.error),
+            _ => None,
+        }
+    }
+}
+
+/// Where the API lives. The app uses its own origin; tests may point it at a
+/// server on another port.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Api {
+    base: String,
+}
+
+impl Api {
+    pub fn same_origin() -> Self {
+        Api::default()
+    }
+
+    /// An API on another origin: cookies are sent along (the server must list
+    /// this page's origin in `--allow-origin`).
+    pub fn at(base: impl Into<String>) -> Self {
+        Api { base: base.into() }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    fn prepare(&self, builder: RequestBuilder) -> RequestBuilder {
+        if self.base.is_empty() {
+            builder
+        } else {
+            builder.credentials(RequestCredentials::Include)
+        }
+    }
+
+    async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, HttpError> {
+        let response = self
+            .prepare(Request::get(&self.url(path)))
+            .send()
+            .await
+            .map_err(|_| HttpError::Unreachable)?;
+        decode(response).await
+    }
+
+    async fn post<B: Serialize, T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &B,
+    ) -> Result<T, HttpError> {
+        let request = self
+            .prepare(Request::post(&self.url(path)))
+            .json(body)
+            .map_err(|err| HttpError::Unexpected(err.to_string()))?;
+        let response = request.send().await.map_err(|_| HttpError::Unreachable)?;
+        decode(response).await
+    }
+
+    pub async fn me(&self) -> Result<User, HttpError> {
+        self.get("/api/me").await
+    }
+
+    pub async fn signup(&self, credentials: &Credentials) -> Result<User, HttpError> {
+        self.post("/api/signup", credentials).await
+    }
+
+    pub async fn login(&self, credentials: &Credentials) -> Result<User, HttpError> {
+        self.post("/api/login", credentials).await
+    }
+
+    pub async fn logout(&self) -> Result<(), HttpError> {
+        let response = self
+            .prepare(Request::post(&self.url("/api/logout")))
+            .send()
+            .await
+            .map_err(|_| HttpError::Unreachable)?;
+        if response.ok() {
+            Ok(())
+        } else {
+            Err(error_of(response).await)
+        }
+    }
+
+    /// Opens (or starts) the 1:1 conversation with `username`.
+    pub async fn open_direct(&self, username: &str) -> Result<Conversation, HttpError> {
+        self.post(
+            "/api/conversations",
+            &OpenDirect {
+                username: username.to_owned(),
+            },
+        )
+        .await
+    }
+
+    /// Up to `limit` messages before `before` (or the newest), oldest first.
+    pub async fn history(
+        &self,
+        conversation: ConversationId,
+        before: Option<Seq>,
+        limit: u32,
+    ) -> Result<Vec<Message>, HttpError> {
+        let mut path = format!("/api/conversations/{conversation}/messages?limit={limit}");
+        if let Some(before) = before {
+            path.push_str(&format!("&before={before}"));
+        }
+        self.get(&path).await
+    }
+}
+
+async fn decode<T: DeserializeOwned>(response: Response) -> Result<T, HttpError> {
+    if !response.ok() {
+        return Err(error_of(response).await);
+    }
+    response
+        .json()
+        .await
+        .map_err(|err| HttpError::Unexpected(err.to_string()))
+}
+
+async fn error_of(response: Response) -> HttpError {
+    let status = response.status();
+    match response.json::<ApiError>().await {
+        Ok(body) => HttpError::Api { status, body },
+        Err(_) => HttpError::Unexpected(format!("HTTP {status}")),
+    }
+}

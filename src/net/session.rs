@@ -1,0 +1,219 @@
+//! The reconnecting layer: keeps one socket open for as long as the user is
+//! logged in, and says honestly how that is going.
+//!
+//! The socket's own health decides whether we are online: `navigator.onLine`
+//! and the browser's `online` event only prompt an early retry. After every
+//! (re)connect the session says `hello` with the host's cursors and resends
+//! the host's outbox, which the server deduplicates by client id.
+
+use futures::channel::mpsc::UnboundedReceiver;
+use futures::{FutureExt, StreamExt};
+use gloo_timers::future::{IntervalStream, TimeoutFuture};
+use natter_protocol::{close, ApiErrorCode, ClientFrame, Millis, ServerFrame};
+
+use super::backoff::Backoff;
+use super::http::{Api, HttpError};
+use super::socket::{Incoming, Socket, SocketError};
+
+/// How often the client pings, and how long silence may last before the
+/// socket is taken for dead: a dead connection is noticed within ~30 s.
+const PING_EVERY_MS: u32 = 10_000;
+const SILENCE_LIMIT_MS: f64 = 25_000.0;
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum ConnectionStatus {
+    /// Opening a socket (at start, or right after a drop).
+    Connecting,
+    Online,
+    /// No connection since `since`; the next attempt is at `retry_at`.
+    Offline {
+        since: Millis,
+        retry_at: Millis,
+    },
+}
+
+/// What the session asks of the rest of the app.
+pub trait Host {
+    /// The `hello` to open with, carrying the cursors.
+    fn hello(&self) -> ClientFrame;
+    /// Messages waiting to be sent, in order.
+    fn outbox(&self) -> Vec<ClientFrame>;
+    /// Takes in a server frame; returns frames to send in reply (receipts).
+    fn receive(&self, frame: ServerFrame) -> Vec<ClientFrame>;
+    fn status(&self, status: ConnectionStatus);
+}
+
+/// Asks of a running session.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Command {
+    /// Send this frame if connected. Messages need not wait for a connection:
+    /// they are in the outbox, which is resent on every connect.
+    Send(ClientFrame),
+    /// Skip the wait and try to connect now.
+    RetryNow,
+    Stop,
+}
+
+/// Why a session ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum End {
+    Stopped,
+    /// The server no longer knows this session: log in again.
+    LoggedOut,
+    /// The server speaks a newer protocol: reload the app.
+    Outdated,
+}
+
+/// Runs until stopped, logged out or outdated.
+pub async fn run(
+    url: String,
+    api: Api,
+    host: impl Host,
+    mut commands: UnboundedReceiver<Command>,
+) -> End {
+    let mut backoff = Backoff::default();
+    let mut offline_since: Option<Millis> = None;
+    loop {
+        host.status(ConnectionStatus::Connecting);
+        match connected(&url, &host, &mut commands, &mut backoff).await {
+            Outcome::End(end) => return end,
+            Outcome::Dropped { welcomed: true } => offline_since = None,
+            Outcome::Dropped { welcomed: false } => {
+                if session_is_gone(&api).await {
+                    return End::LoggedOut;
+                }
+            }
+        }
+        let since = *offline_since.get_or_insert_with(now);
+        let delay = backoff.next_delay_ms(js_sys::Math::random());
+        host.status(ConnectionStatus::Offline {
+            since,
+            retry_at: now() + Millis::from(delay),
+        });
+        let mut timer = TimeoutFuture::new(delay).fuse();
+        loop {
+            futures::select! {
+                () = timer => break,
+                command = commands.next() => match command {
+                    Some(Command::RetryNow) => break,
+                    Some(Command::Send(_)) => {}
+                    Some(Command::Stop) | None => return End::Stopped,
+                },
+            }
+        }
+    }
+}
+
+enum Outcome {
+    End(End),
+    /// The socket closed or failed; `welcomed` tells whether it had got as
+    /// far as the server's `welcome`.
+    Dropped {
+        welcomed: bool,
+    },
+}
+
+async fn connected(
+    url: &str,
+    host: &impl Host,
+    commands: &mut UnboundedReceiver<Command>,
+    backoff: &mut Backoff,
+) -> Outcome {
+    let dropped = |welcomed| Outcome::Dropped { welcomed };
+    let Ok(mut socket) = Socket::open(url) else {
+        return dropped(false);
+    };
+    if socket.send(&host.hello()).await.is_err() {
+        return dropped(false);
+    }
+    for frame in host.outbox() {
+        if socket.send(&frame).await.is_err() {
+            return dropped(false);
+        }
+    }
+    let mut welcomed = false;
+    let mut last_heard = now() as f64;
+    let mut pings = IntervalStream::new(PING_EVERY_MS).fuse();
+    let mut nonce = 0u64;
+    loop {
+        let event = {
+            let incoming = socket.next().fuse();
+            let command = commands.next().fuse();
+            futures::pin_mut!(incoming, command);
+            futures::select! {
+                incoming = incoming => Event::Incoming(incoming),
+                command = command => Event::Command(command),
+                _ = pings.next() => Event::Tick,
+            }
+        };
+        match event {
+            Event::Incoming(Ok(Incoming::Frame(frame))) => {
+                last_heard = now() as f64;
+                if matches!(frame, ServerFrame::Welcome { .. }) {
+                    welcomed = true;
+                    backoff.reset();
+                    host.status(ConnectionStatus::Online);
+                }
+                for reply in host.receive(frame) {
+                    if socket.send(&reply).await.is_err() {
+                        return dropped(welcomed);
+                    }
+                }
+            }
+            Event::Incoming(Ok(Incoming::Unreadable(err))) => {
+                last_heard = now() as f64;
+                web_sys::console::warn_1(&err.to_string().into());
+            }
+            Event::Incoming(Err(SocketError::Closed { code, .. }))
+                if code == close::SESSION_ENDED =>
+            {
+                return Outcome::End(End::LoggedOut);
+            }
+            Event::Incoming(Err(SocketError::Closed { code, .. }))
+                if code == close::UNSUPPORTED_VERSION =>
+            {
+                return Outcome::End(End::Outdated);
+            }
+            Event::Incoming(Err(_)) => return dropped(welcomed),
+            Event::Command(Some(Command::Send(frame))) => {
+                if socket.send(&frame).await.is_err() {
+                    return dropped(welcomed);
+                }
+            }
+            Event::Command(Some(Command::RetryNow)) => {}
+            Event::Command(Some(Command::Stop) | None) => {
+                socket.close().await;
+                return Outcome::End(End::Stopped);
+            }
+            Event::Tick => {
+                if now() as f64 - last_heard > SILENCE_LIMIT_MS {
+                    socket.close().await;
+                    return dropped(welcomed);
+                }
+                nonce += 1;
+                if socket.send(&ClientFrame::Ping { nonce }).await.is_err() {
+                    return dropped(welcomed);
+                }
+            }
+        }
+    }
+}
+
+enum Event {
+    Incoming(Result<Incoming, SocketError>),
+    Command(Option<Command>),
+    Tick,
+}
+
+/// Whether a failed connection failed because the session is gone (the
+/// upgrade was refused with 401, which browsers do not show to scripts).
+async fn session_is_gone(api: &Api) -> bool {
+    matches!(
+        api.me().await,
+        Err(HttpError::Api { body, .. }) if body.error == ApiErrorCode::Unauthenticated
+    )
+}
+
+pub fn now() -> Millis {
+    js_sys::Date::now() as Millis
+}

@@ -1,0 +1,82 @@
+//! The chat: conversation list on the left, the open conversation on the
+//! right; one pane at a time on a narrow screen. It owns the session.
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use natter_protocol::User;
+
+use crate::components::avatar::Avatar;
+use crate::components::banner::ConnectionBanner;
+use crate::components::conversation::ConversationView;
+use crate::components::conversation_list::ConversationList;
+use crate::components::find_user::FindUser;
+use crate::net::http::Api;
+use crate::net::session::{self, End};
+use crate::net::socket;
+use crate::state::ChatStore;
+
+#[component]
+pub fn ChatPage(me: User, #[prop(into)] on_end: Callback<End>) -> impl IntoView {
+    let (store, commands) = ChatStore::new(me.clone());
+    provide_context(store);
+    let url = socket::default_url().unwrap_or_default();
+    spawn_local(async move {
+        let end = session::run(url, Api::same_origin(), store, commands).await;
+        if end != End::Stopped {
+            on_end.run(end);
+        }
+    });
+    on_cleanup(move || store.stop());
+
+    // The browser thinks the network is back: no need to wait for the timer.
+    let online = window_event_listener(leptos::ev::online, move |_| store.retry_now());
+    let escape = window_event_listener(leptos::ev::keydown, move |ev| {
+        if ev.key() == "Escape" {
+            store.state.update(|s| s.open = None);
+        }
+    });
+    on_cleanup(move || {
+        online.remove();
+        escape.remove();
+    });
+
+    let open = Memo::new(move |_| store.state.with(|s| s.open));
+    let logout = move |_| {
+        spawn_local(async move {
+            // Logged out on the server or not, this device forgets the
+            // session; the server closes the socket when it hears of it.
+            let _ = Api::same_origin().logout().await;
+            on_end.run(End::LoggedOut);
+        });
+    };
+
+    view! {
+        <div class="app" class:has-open=move || open.get().is_some()>
+            <ConnectionBanner />
+            <div class="panes">
+            <aside class="sidebar">
+                <header class="sidebar-header">
+                    <Avatar name=me.username.clone() />
+                    <span class="me-name">{me.username.clone()}</span>
+                    <button class="link-button" on:click=logout>"Log out"</button>
+                </header>
+                <FindUser />
+                <ConversationList />
+            </aside>
+            <main class="pane">
+                {move || match open.get() {
+                    Some(id) => view! { <ConversationView id /> }.into_any(),
+                    None => {
+                        view! {
+                            <div class="pane-empty">
+                                <p>"Pick a conversation, or find someone by username."</p>
+                            </div>
+                        }
+                            .into_any()
+                    }
+                }}
+            </main>
+            </div>
+        </div>
+    }
+}

@@ -1,0 +1,4 @@
+//! One page per file: signing in, and the chat itself.
+
+pub mod auth;
+pub mod chat;

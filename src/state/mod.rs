@@ -1,0 +1,388 @@
+//! The client's reactive state, as plain data with a pure reducer.
+//!
+//! [`ChatState::apply`] folds server frames into the state; the UI and the
+//! session both go through it, and tests drive it without a browser. This is
+//! the one place where `net/` and the UI meet: the components read
+//! [`ChatState`] through a signal, the session writes to it.
+
+mod receipt;
+mod store;
+
+use std::collections::{BTreeMap, HashMap};
+
+use natter_protocol::{
+    ClientFrame, Conversation, ConversationId, Cursor, Message, Millis, ReceiptKind, Seq,
+    ServerFrame, User, UserId,
+};
+use uuid::Uuid;
+
+pub use receipt::Receipt;
+pub use store::ChatStore;
+
+/// A message typed on this device that the server has not acknowledged yet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outgoing {
+    pub client_id: Uuid,
+    pub conversation: ConversationId,
+    pub body: String,
+    pub created_at: Millis,
+    /// Why the server refused it for good, if it did; the user may retry or
+    /// delete it.
+    pub failure: Option<String>,
+}
+
+/// One conversation as this device knows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConversationState {
+    /// Members with their receipt cursors, the newest message and seq.
+    pub info: Conversation,
+    /// The loaded part of the history: a window ending at the newest message.
+    pub messages: BTreeMap<Seq, Message>,
+    /// True once history has been loaded back to seq 1.
+    pub history_complete: bool,
+}
+
+impl ConversationState {
+    fn new(info: Conversation) -> Self {
+        ConversationState {
+            info,
+            messages: BTreeMap::new(),
+            history_complete: false,
+        }
+    }
+
+    /// The other party of a 1:1 conversation.
+    pub fn peer(&self, me: UserId) -> Option<&User> {
+        self.info
+            .members
+            .iter()
+            .map(|member| &member.user)
+            .find(|user| user.id != me)
+    }
+
+    /// Display name: the other party's username.
+    pub fn title(&self, me: UserId) -> String {
+        self.peer(me)
+            .map(|user| user.username.clone())
+            .unwrap_or_else(|| "Just you".to_owned())
+    }
+
+    /// The time of the newest activity, for ordering the list.
+    pub fn last_activity(&self) -> Millis {
+        self.info
+            .last_message
+            .as_ref()
+            .map_or(self.info.created_at, |message| message.sent_at)
+    }
+
+    fn member_cursor(&self, user: UserId, kind: ReceiptKind) -> Seq {
+        self.info
+            .members
+            .iter()
+            .find(|member| member.user.id == user)
+            .map_or(0, |member| match kind {
+                ReceiptKind::Delivered => member.delivered,
+                ReceiptKind::Read => member.read,
+            })
+    }
+
+    /// Messages from others that `me` has not had on screen. Sending a
+    /// message moves one's own read cursor, so this is simply the distance
+    /// from it to the newest seq.
+    pub fn unread(&self, me: UserId) -> u64 {
+        self.info
+            .last_seq
+            .saturating_sub(self.member_cursor(me, ReceiptKind::Read))
+    }
+
+    /// S, D or R for a message `me` sent, from the other members' cursors.
+    pub fn receipt(&self, me: UserId, seq: Seq) -> Receipt {
+        let others = self.info.members.iter().filter(|m| m.user.id != me);
+        receipt::of(others, seq)
+    }
+
+    fn advance(&mut self, user: UserId, kind: ReceiptKind, seq: Seq) {
+        if let Some(member) = self.info.members.iter_mut().find(|m| m.user.id == user) {
+            let cursor = match kind {
+                ReceiptKind::Delivered => &mut member.delivered,
+                ReceiptKind::Read => &mut member.read,
+            };
+            *cursor = (*cursor).max(seq);
+            if kind == ReceiptKind::Read {
+                member.delivered = member.delivered.max(seq);
+            }
+        }
+    }
+
+    fn insert(&mut self, message: Message) {
+        if message.seq >= self.info.last_seq {
+            self.info.last_seq = message.seq;
+            self.info.last_message = Some(message.clone());
+        }
+        self.messages.entry(message.seq).or_insert(message);
+    }
+}
+
+/// Everything the signed-in user sees.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChatState {
+    pub me: User,
+    pub conversations: HashMap<ConversationId, ConversationState>,
+    /// Messages waiting for the server, in the order they were typed.
+    pub outbox: Vec<Outgoing>,
+    /// The conversation on screen.
+    pub open: Option<ConversationId>,
+    /// Receipts sent on the current connection, so that each is sent once;
+    /// cleared by `welcome`, since an unconfirmed receipt may have been lost
+    /// with the previous connection.
+    reported: HashMap<(ConversationId, ReceiptKind), Seq>,
+    /// Whether the server has finished replaying (`synced`). Delivery
+    /// receipts wait for it, so that a replay yields one receipt per
+    /// conversation rather than one per message.
+    synced: bool,
+}
+
+impl ChatState {
+    pub fn new(me: User) -> Self {
+        ChatState {
+            me,
+            conversations: HashMap::new(),
+            outbox: Vec::new(),
+            open: None,
+            reported: HashMap::new(),
+            synced: false,
+        }
+    }
+
+    /// Folds one server frame into the state. Frames may repeat (replays,
+    /// several tabs): applying one twice changes nothing the second time.
+    pub fn apply(&mut self, frame: &ServerFrame) {
+        match frame {
+            ServerFrame::Conversation { conversation } => self.upsert(conversation.clone()),
+            ServerFrame::Message { message } => self.receive(message.clone()),
+            ServerFrame::Ack {
+                client_id,
+                conversation,
+                seq,
+                sent_at,
+            } => {
+                if let Some(index) = self.outbox.iter().position(|o| o.client_id == *client_id) {
+                    let outgoing = self.outbox.remove(index);
+                    self.receive(Message {
+                        conversation: *conversation,
+                        seq: *seq,
+                        client_id: *client_id,
+                        sender: self.me.id,
+                        body: outgoing.body,
+                        sent_at: *sent_at,
+                    });
+                }
+            }
+            ServerFrame::Receipt {
+                conversation,
+                user,
+                kind,
+                seq,
+            } => {
+                if let Some(state) = self.conversations.get_mut(conversation) {
+                    state.advance(*user, *kind, *seq);
+                }
+            }
+            ServerFrame::Error {
+                client_id: Some(client_id),
+                code,
+                message,
+            } if code.is_permanent() => {
+                if let Some(outgoing) = self.outbox.iter_mut().find(|o| o.client_id == *client_id) {
+                    outgoing.failure = Some(message.clone());
+                }
+            }
+            ServerFrame::Welcome { .. } => {
+                self.reported.clear();
+                self.synced = false;
+            }
+            ServerFrame::Synced => self.synced = true,
+            ServerFrame::Error { .. } | ServerFrame::Pong { .. } => {}
+        }
+    }
+
+    /// Adds or refreshes a conversation. Receipt cursors only move forward,
+    /// so an older snapshot never undoes a newer receipt.
+    pub fn upsert(&mut self, info: Conversation) {
+        match self.conversations.get_mut(&info.id) {
+            Some(state) => {
+                for member in &info.members {
+                    if !state
+                        .info
+                        .members
+                        .iter()
+                        .any(|m| m.user.id == member.user.id)
+                    {
+                        state.info.members.push(member.clone());
+                    }
+                    state.advance(member.user.id, ReceiptKind::Delivered, member.delivered);
+                    state.advance(member.user.id, ReceiptKind::Read, member.read);
+                }
+                if let Some(last) = &info.last_message {
+                    state.insert(last.clone());
+                }
+            }
+            None => {
+                let mut state = ConversationState::new(info.clone());
+                if let Some(last) = info.last_message {
+                    state.messages.insert(last.seq, last);
+                }
+                self.conversations.insert(info.id, state);
+            }
+        }
+    }
+
+    fn receive(&mut self, message: Message) {
+        if message.sender == self.me.id {
+            // Acked through another tab, or replayed: no longer outgoing.
+            self.outbox.retain(|o| o.client_id != message.client_id);
+        }
+        let Some(state) = self.conversations.get_mut(&message.conversation) else {
+            return;
+        };
+        if message.sender == self.me.id {
+            state.advance(self.me.id, ReceiptKind::Read, message.seq);
+        }
+        state.insert(message);
+    }
+
+    /// Adds older history fetched over HTTP.
+    pub fn add_history(
+        &mut self,
+        conversation: ConversationId,
+        page: Vec<Message>,
+        complete: bool,
+    ) {
+        if let Some(state) = self.conversations.get_mut(&conversation) {
+            for message in page {
+                state.messages.entry(message.seq).or_insert(message);
+            }
+            state.history_complete |= complete || state.messages.contains_key(&1);
+        }
+    }
+
+    /// Queues a message typed by the user.
+    pub fn queue(&mut self, outgoing: Outgoing) {
+        self.outbox.push(outgoing);
+    }
+
+    /// Puts a refused message back in line for another try.
+    pub fn retry(&mut self, client_id: Uuid) {
+        if let Some(outgoing) = self.outbox.iter_mut().find(|o| o.client_id == client_id) {
+            outgoing.failure = None;
+        }
+    }
+
+    /// Drops a refused message for good, at the user's request.
+    pub fn discard(&mut self, client_id: Uuid) {
+        self.outbox.retain(|o| o.client_id != client_id);
+    }
+
+    /// What `hello` should say this device has: per conversation, the newest
+    /// loaded message, or the newest seq known when none is loaded (history
+    /// is then read over HTTP when the conversation opens).
+    pub fn cursors(&self) -> Vec<Cursor> {
+        let mut cursors: Vec<Cursor> = self
+            .conversations
+            .values()
+            .map(|state| Cursor {
+                conversation: state.info.id,
+                seq: state
+                    .messages
+                    .keys()
+                    .next_back()
+                    .copied()
+                    .unwrap_or(state.info.last_seq),
+            })
+            .collect();
+        cursors.sort_by_key(|cursor| cursor.conversation);
+        cursors
+    }
+
+    /// Conversations, latest activity first.
+    pub fn sorted(&self) -> Vec<&ConversationState> {
+        let mut list: Vec<_> = self.conversations.values().collect();
+        list.sort_by_key(|state| (std::cmp::Reverse(state.last_activity()), state.info.id));
+        list
+    }
+
+    /// The outbox messages that should go to the server now.
+    pub fn sendable(&self) -> impl Iterator<Item = &Outgoing> {
+        self.outbox.iter().filter(|o| o.failure.is_none())
+    }
+
+    /// The highest seq from others in `conversation` that this device holds
+    /// beyond what it has reported as delivered.
+    pub fn undelivered(&self, conversation: ConversationId) -> Option<Seq> {
+        let state = self.conversations.get(&conversation)?;
+        let newest = state.info.last_seq;
+        (newest > state.member_cursor(self.me.id, ReceiptKind::Delivered)).then_some(newest)
+    }
+
+    /// The seq up to which `conversation` should be marked read, if reading
+    /// it now moves the user's read cursor.
+    pub fn unread_up_to(&self, conversation: ConversationId) -> Option<Seq> {
+        let state = self.conversations.get(&conversation)?;
+        (state.unread(self.me.id) > 0).then_some(state.info.last_seq)
+    }
+
+    fn unreported(&self, conversation: ConversationId, kind: ReceiptKind, seq: Seq) -> bool {
+        self.reported
+            .get(&(conversation, kind))
+            .is_none_or(|reported| *reported < seq)
+    }
+
+    /// Delivery receipts for everything received since the last ones, once
+    /// the replay is over.
+    pub fn take_delivery_receipts(&mut self) -> Vec<ClientFrame> {
+        if !self.synced {
+            return Vec::new();
+        }
+        let mut ids: Vec<_> = self.conversations.keys().copied().collect();
+        ids.sort_unstable();
+        let mut receipts = Vec::new();
+        for conversation in ids {
+            if let Some(seq) = self.undelivered(conversation) {
+                if self.unreported(conversation, ReceiptKind::Delivered, seq) {
+                    self.reported
+                        .insert((conversation, ReceiptKind::Delivered), seq);
+                    receipts.push(ClientFrame::Receipt {
+                        conversation,
+                        kind: ReceiptKind::Delivered,
+                        seq,
+                    });
+                }
+            }
+        }
+        receipts
+    }
+
+    /// Whether putting `conversation` on screen now would move the read
+    /// cursor (and a read receipt has not already been sent for it).
+    pub fn wants_read_receipt(&self, conversation: ConversationId) -> bool {
+        self.unread_up_to(conversation)
+            .is_some_and(|seq| self.unreported(conversation, ReceiptKind::Read, seq))
+    }
+
+    /// The read receipt for `conversation`, on screen now.
+    pub fn take_read_receipt(&mut self, conversation: ConversationId) -> Option<ClientFrame> {
+        let seq = self.unread_up_to(conversation)?;
+        if !self.unreported(conversation, ReceiptKind::Read, seq) {
+            return None;
+        }
+        self.reported.insert((conversation, ReceiptKind::Read), seq);
+        Some(ClientFrame::Receipt {
+            conversation,
+            kind: ReceiptKind::Read,
+            seq,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests;

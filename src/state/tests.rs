@@ -1,0 +1,295 @@
+use natter_protocol::{ConversationKind, ErrorCode, Member};
+
+use super::*;
+
+const ME: UserId = 1;
+const BOB: UserId = 2;
+
+fn user(id: UserId, name: &str) -> User {
+    User {
+        id,
+        username: name.to_owned(),
+    }
+}
+
+fn conversation(id: ConversationId) -> Conversation {
+    Conversation {
+        id,
+        kind: ConversationKind::Direct,
+        members: vec![
+            Member {
+                user: user(ME, "me"),
+                delivered: 0,
+                read: 0,
+            },
+            Member {
+                user: user(BOB, "bob"),
+                delivered: 0,
+                read: 0,
+            },
+        ],
+        last_message: None,
+        last_seq: 0,
+        created_at: 100,
+    }
+}
+
+fn message(conversation: ConversationId, seq: Seq, sender: UserId) -> Message {
+    Message {
+        conversation,
+        seq,
+        client_id: Uuid::from_u128(u128::from(seq) << 8 | sender as u128),
+        sender,
+        body: format!("m{seq}"),
+        sent_at: 1000 + seq as Millis,
+    }
+}
+
+fn state() -> ChatState {
+    let mut state = ChatState::new(user(ME, "me"));
+    state.apply(&ServerFrame::Conversation {
+        conversation: conversation(7),
+    });
+    state
+}
+
+fn outgoing(client_id: Uuid, body: &str) -> Outgoing {
+    Outgoing {
+        client_id,
+        conversation: 7,
+        body: body.to_owned(),
+        created_at: 5,
+        failure: None,
+    }
+}
+
+#[test]
+fn an_ack_turns_an_outgoing_message_into_a_sent_one() {
+    let mut state = state();
+    let id = Uuid::from_u128(99);
+    state.queue(outgoing(id, "hi"));
+    assert_eq!(state.sendable().count(), 1);
+    state.apply(&ServerFrame::Ack {
+        client_id: id,
+        conversation: 7,
+        seq: 1,
+        sent_at: 42,
+    });
+    assert!(state.outbox.is_empty());
+    let conv = &state.conversations[&7];
+    assert_eq!(conv.messages[&1].body, "hi");
+    assert_eq!(conv.receipt(ME, 1), Receipt::Sent);
+    assert_eq!(conv.unread(ME), 0);
+}
+
+#[test]
+fn the_echo_of_an_own_message_from_another_tab_clears_the_outbox() {
+    let mut state = state();
+    let echoed = message(7, 1, ME);
+    state.queue(outgoing(echoed.client_id, "m1"));
+    state.apply(&ServerFrame::Message { message: echoed });
+    assert!(state.outbox.is_empty());
+    assert_eq!(state.conversations[&7].messages.len(), 1);
+}
+
+#[test]
+fn receipts_move_s_to_d_to_r_and_never_back() {
+    let mut state = state();
+    state.apply(&ServerFrame::Message {
+        message: message(7, 1, ME),
+    });
+    let receipt = |state: &ChatState| state.conversations[&7].receipt(ME, 1);
+    assert_eq!(receipt(&state), Receipt::Sent);
+    let frame = |kind, seq| ServerFrame::Receipt {
+        conversation: 7,
+        user: BOB,
+        kind,
+        seq,
+    };
+    state.apply(&frame(ReceiptKind::Delivered, 1));
+    assert_eq!(receipt(&state), Receipt::Delivered);
+    state.apply(&frame(ReceiptKind::Read, 1));
+    assert_eq!(receipt(&state), Receipt::Read);
+    // A stale snapshot of the conversation does not undo the receipt.
+    state.apply(&ServerFrame::Conversation {
+        conversation: conversation(7),
+    });
+    assert_eq!(receipt(&state), Receipt::Read);
+}
+
+#[test]
+fn unread_counts_messages_from_others_after_the_read_cursor() {
+    let mut state = state();
+    for seq in 1..=3 {
+        state.apply(&ServerFrame::Message {
+            message: message(7, seq, BOB),
+        });
+    }
+    assert_eq!(state.conversations[&7].unread(ME), 3);
+    assert_eq!(state.unread_up_to(7), Some(3));
+    assert_eq!(state.undelivered(7), Some(3));
+    state.apply(&ServerFrame::Receipt {
+        conversation: 7,
+        user: ME,
+        kind: ReceiptKind::Read,
+        seq: 3,
+    });
+    assert_eq!(state.conversations[&7].unread(ME), 0);
+    assert_eq!(state.unread_up_to(7), None);
+    assert_eq!(state.undelivered(7), None);
+}
+
+#[test]
+fn a_permanent_refusal_marks_the_message_and_a_transient_one_does_not() {
+    let mut state = state();
+    let refused = Uuid::from_u128(1);
+    let throttled = Uuid::from_u128(2);
+    state.queue(outgoing(refused, "x"));
+    state.queue(outgoing(throttled, "y"));
+    state.apply(&ServerFrame::Error {
+        code: ErrorCode::InvalidMessage,
+        message: "too long".into(),
+        client_id: Some(refused),
+    });
+    state.apply(&ServerFrame::Error {
+        code: ErrorCode::RateLimited,
+        message: "slow down".into(),
+        client_id: Some(throttled),
+    });
+    assert_eq!(state.outbox[0].failure.as_deref(), Some("too long"));
+    assert_eq!(state.outbox[1].failure, None);
+    assert_eq!(
+        state.sendable().map(|o| o.client_id).collect::<Vec<_>>(),
+        vec![throttled]
+    );
+    state.retry(refused);
+    assert_eq!(state.sendable().count(), 2);
+    state.discard(refused);
+    assert_eq!(state.outbox.len(), 1);
+}
+
+#[test]
+fn repeated_frames_change_nothing() {
+    let mut once = state();
+    let frames = [
+        ServerFrame::Message {
+            message: message(7, 1, BOB),
+        },
+        ServerFrame::Message {
+            message: message(7, 2, ME),
+        },
+        ServerFrame::Receipt {
+            conversation: 7,
+            user: BOB,
+            kind: ReceiptKind::Delivered,
+            seq: 2,
+        },
+    ];
+    for frame in &frames {
+        once.apply(frame);
+    }
+    let mut twice = once.clone();
+    for frame in &frames {
+        twice.apply(frame);
+    }
+    assert_eq!(once, twice);
+}
+
+#[test]
+fn cursors_and_ordering() {
+    let mut state = state();
+    let mut other = conversation(8);
+    other.created_at = 50;
+    other.last_seq = 4;
+    state.apply(&ServerFrame::Conversation {
+        conversation: other,
+    });
+    state.apply(&ServerFrame::Message {
+        message: message(7, 1, BOB),
+    });
+    assert_eq!(
+        state.cursors(),
+        vec![
+            Cursor {
+                conversation: 7,
+                seq: 1
+            },
+            Cursor {
+                conversation: 8,
+                seq: 4
+            }
+        ]
+    );
+    let order: Vec<_> = state.sorted().iter().map(|c| c.info.id).collect();
+    assert_eq!(order, vec![7, 8]);
+}
+
+#[test]
+fn history_pages_fill_in_older_messages() {
+    let mut state = state();
+    state.apply(&ServerFrame::Message {
+        message: message(7, 3, BOB),
+    });
+    state.add_history(7, vec![message(7, 2, BOB)], false);
+    assert!(!state.conversations[&7].history_complete);
+    state.add_history(7, vec![message(7, 1, ME)], false);
+    let conv = &state.conversations[&7];
+    assert!(conv.history_complete);
+    assert_eq!(
+        conv.messages.keys().copied().collect::<Vec<_>>(),
+        vec![1, 2, 3]
+    );
+    assert_eq!(conv.info.last_seq, 3);
+}
+
+#[test]
+fn delivery_receipts_wait_for_the_replay_and_go_once_per_connection() {
+    let mut state = state();
+    state.apply(&ServerFrame::Welcome {
+        version: 1,
+        user: user(ME, "me"),
+    });
+    for seq in 1..=3 {
+        state.apply(&ServerFrame::Message {
+            message: message(7, seq, BOB),
+        });
+    }
+    assert!(state.take_delivery_receipts().is_empty(), "still replaying");
+    state.apply(&ServerFrame::Synced);
+    let receipt = ClientFrame::Receipt {
+        conversation: 7,
+        kind: ReceiptKind::Delivered,
+        seq: 3,
+    };
+    assert_eq!(state.take_delivery_receipts(), vec![receipt.clone()]);
+    assert!(state.take_delivery_receipts().is_empty(), "sent once");
+    // A new connection may have lost it: send it again.
+    state.apply(&ServerFrame::Welcome {
+        version: 1,
+        user: user(ME, "me"),
+    });
+    state.apply(&ServerFrame::Synced);
+    assert_eq!(state.take_delivery_receipts(), vec![receipt]);
+}
+
+#[test]
+fn read_receipts_go_once_until_there_is_more_to_read() {
+    let mut state = state();
+    state.apply(&ServerFrame::Message {
+        message: message(7, 1, BOB),
+    });
+    assert!(state.wants_read_receipt(7));
+    assert!(state.take_read_receipt(7).is_some());
+    assert!(!state.wants_read_receipt(7));
+    state.apply(&ServerFrame::Message {
+        message: message(7, 2, BOB),
+    });
+    assert_eq!(
+        state.take_read_receipt(7),
+        Some(ClientFrame::Receipt {
+            conversation: 7,
+            kind: ReceiptKind::Read,
+            seq: 2
+        })
+    );
+}

@@ -49,7 +49,7 @@ pub fn FindUser() -> impl IntoView {
             <input
                 type="search"
                 aria-label="Find people by username"
-                placeholder="Find people by username"
+                placeholder="Find by username"
                 autocomplete="off"
                 autocapitalize="none"
                 spellcheck="false"

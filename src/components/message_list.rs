@@ -215,7 +215,7 @@ fn BubbleView(id: ConversationId, bubble: Bubble) -> impl IntoView {
     });
     let client_id = bubble.client_id;
     let side = if bubble.mine { "mine" } else { "theirs" };
-    let status = bubble.mine.then(|| {
+    let status = bubble.mine.then_some({
         move || {
             let receipt = receipt.get();
             let class = format!("receipt r-{}", receipt.letter().to_lowercase());

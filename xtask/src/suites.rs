@@ -40,6 +40,10 @@ pub fn all() -> Result<()> {
         )
         .env("CHROMEDRIVER", CHROMEDRIVER)
         .env(
+            "WASM_BINDGEN_TEST_WEBDRIVER_JSON",
+            root().join("tests/webdriver.json"),
+        )
+        .env(
             "WASM_BINDGEN_TEST_ADDRESS",
             format!("127.0.0.1:{page_port}"),
         )

@@ -11,6 +11,8 @@ use crate::{check, root, Result, XtaskError};
 pub const TRUNK_VERSION: &str = "0.21.14";
 pub const CHROMIUM: &str = "/usr/bin/chromium";
 pub const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+/// Without an emoji font, screenshots show emoji as empty boxes.
+const EMOJI_FONT: &str = "/usr/share/fonts/truetype/noto/NotoColorEmoji.ttf";
 
 /// What the other steps need to find the tools.
 pub struct Tools {
@@ -148,10 +150,13 @@ fn npm_packages(tools: &Tools) -> Result<()> {
 }
 
 fn chromium() -> Result<()> {
-    if Path::new(CHROMIUM).exists() && Path::new(CHROMEDRIVER).exists() {
+    if [CHROMIUM, CHROMEDRIVER, EMOJI_FONT]
+        .iter()
+        .all(|path| Path::new(path).exists())
+    {
         return Ok(());
     }
-    apt_install(&["chromium", "chromium-driver"])
+    apt_install(&["chromium", "chromium-driver", "fonts-noto-color-emoji"])
 }
 
 /// Installs Debian packages when running as root; otherwise says what to do.

@@ -293,3 +293,105 @@ fn read_receipts_go_once_until_there_is_more_to_read() {
         })
     );
 }
+
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// A consistent server log: conversations 7 and 8, each with messages
+    /// 1..=n from either party, some of mine queued locally first, and
+    /// receipts from both parties.
+    fn log() -> impl Strategy<Value = (Vec<Outgoing>, Vec<ServerFrame>)> {
+        let conversation = (1u64..12, prop::collection::vec(any::<bool>(), 12));
+        let receipts = prop::collection::vec(
+            (
+                prop::sample::select(vec![7, 8]),
+                prop::sample::select(vec![ME, BOB]),
+                any::<bool>(),
+                1u64..12,
+            ),
+            0..12,
+        );
+        (conversation.clone(), conversation, receipts).prop_map(|(a, b, receipts)| {
+            let mut outbox = Vec::new();
+            let mut frames = Vec::new();
+            for (id, (count, mine)) in [(7, a), (8, b)] {
+                for seq in 1..=count {
+                    let sender = if mine[seq as usize] { ME } else { BOB };
+                    let message = message(id, seq, sender);
+                    if sender == ME && seq % 2 == 0 {
+                        // Typed here: queued, then acked (and echoed).
+                        outbox.push(Outgoing {
+                            client_id: message.client_id,
+                            conversation: id,
+                            body: message.body.clone(),
+                            created_at: 1,
+                            failure: None,
+                        });
+                        frames.push(ServerFrame::Ack {
+                            client_id: message.client_id,
+                            conversation: id,
+                            seq,
+                            sent_at: message.sent_at,
+                        });
+                    }
+                    frames.push(ServerFrame::Message { message });
+                }
+            }
+            for (conversation, user, read, seq) in receipts {
+                frames.push(ServerFrame::Receipt {
+                    conversation,
+                    user,
+                    kind: if read {
+                        ReceiptKind::Read
+                    } else {
+                        ReceiptKind::Delivered
+                    },
+                    seq,
+                });
+            }
+            (outbox, frames)
+        })
+    }
+
+    fn fold(outbox: &[Outgoing], frames: &[ServerFrame]) -> ChatState {
+        let mut state = ChatState::new(user(ME, "me"));
+        for id in [7, 8] {
+            state.apply(&ServerFrame::Conversation {
+                conversation: conversation(id),
+            });
+        }
+        for outgoing in outbox {
+            state.queue(outgoing.clone());
+        }
+        for frame in frames {
+            state.apply(frame);
+        }
+        state
+    }
+
+    proptest! {
+        #[test]
+        fn reordered_and_repeated_events_give_the_ordered_state(
+            (outbox, frames) in log(),
+            seed in any::<u64>(),
+            repeats in prop::collection::vec(any::<prop::sample::Index>(), 0..20),
+        ) {
+            let ordered = fold(&outbox, &frames);
+            let mut messy = frames.clone();
+            for index in &repeats {
+                if !frames.is_empty() {
+                    messy.push(index.get(&frames).clone());
+                }
+            }
+            // A deterministic shuffle driven by the generated seed.
+            let mut rng = seed;
+            for i in (1..messy.len()).rev() {
+                rng = rng.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                messy.swap(i, (rng >> 33) as usize % (i + 1));
+            }
+            prop_assert_eq!(fold(&outbox, &messy), ordered);
+        }
+    }
+}

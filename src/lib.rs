@@ -3,6 +3,8 @@
 //! # Layout
 //! - [`net`]: HTTP API, the WebSocket, and the reconnecting session. Knows
 //!   nothing of the UI.
+//! - [`cache`]: the device's copy of the chats (IndexedDB), so they stay
+//!   readable offline. Knows nothing of the UI.
 //! - [`state`]: the reactive state and its pure reducer; the one place where
 //!   the network and the UI meet.
 //! - [`components`]: UI pieces (conversation list, bubbles, composer, banner).
@@ -11,6 +13,7 @@
 //!
 //! `main.rs` only calls [`mount`].
 
+pub mod cache;
 pub mod components;
 pub mod net;
 pub mod routes;

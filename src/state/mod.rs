@@ -14,13 +14,14 @@ use natter_protocol::{
     ClientFrame, Conversation, ConversationId, Cursor, Message, Millis, ReceiptKind, Seq,
     ServerFrame, User, UserId,
 };
+use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 pub use receipt::Receipt;
 pub use store::ChatStore;
 
 /// A message typed on this device that the server has not acknowledged yet.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Outgoing {
     pub client_id: Uuid,
     pub conversation: ConversationId,

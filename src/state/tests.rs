@@ -294,6 +294,7 @@ fn read_receipts_go_once_until_there_is_more_to_read() {
     );
 }
 
+#[cfg(not(target_arch = "wasm32"))]
 mod properties {
     use proptest::prelude::*;
 

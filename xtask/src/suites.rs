@@ -33,6 +33,8 @@ pub fn all() -> Result<()> {
             "wasm32-unknown-unknown",
             "--test",
             "browser",
+            "--test",
+            "cache",
         ])
         .env(
             "CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER",

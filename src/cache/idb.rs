@@ -1,0 +1,332 @@
+//! The IndexedDB [`Cache`]: one database per account.
+//!
+//! Object stores use out-of-line string keys: conversation ids and
+//! `conversation:seq` pairs are zero-padded, so key order is numeric order and
+//! a range read walks one conversation in seq order. Outbox keys start with
+//! the time the message was typed, which keeps the outbox in typing order.
+//!
+//! The schema is versioned by [`Version`]; opening an older database runs
+//! every migration from its version up to [`Version::CURRENT`], in order.
+
+use indexed_db_futures::database::Database;
+use indexed_db_futures::error::{DomException, Error as IdbError, OpenDbError};
+use indexed_db_futures::prelude::*;
+use indexed_db_futures::query_source::QuerySource;
+use indexed_db_futures::transaction::TransactionMode;
+use indexed_db_futures::KeyRange;
+use natter_protocol::{Conversation, ConversationId, Message, Seq, User, UserId};
+use web_sys::IdbCursorDirection;
+
+use super::{message_key, outbox_key, Batch, Cache, CacheError, Snapshot};
+use crate::state::Outgoing;
+
+const PROFILE: &str = "profile";
+const CONVERSATIONS: &str = "conversations";
+const MESSAGES: &str = "messages";
+const OUTBOX: &str = "outbox";
+const META: &str = "meta";
+const ALL: [&str; 5] = [PROFILE, CONVERSATIONS, MESSAGES, OUTBOX, META];
+
+/// The schema versions, oldest first. Never change a released one: add the
+/// next and its step in [`migrate`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Version {
+    /// Profile, conversations, messages and the outbox.
+    V1 = 1,
+    /// Adds `meta` (which conversation was open).
+    V2 = 2,
+}
+
+impl Version {
+    pub const CURRENT: Version = Version::V2;
+    const ALL: [Version; 2] = [Version::V1, Version::V2];
+}
+
+/// Creates what `version` adds on top of the one before.
+fn migrate(db: &Database, version: Version) -> Result<(), IdbError> {
+    match version {
+        Version::V1 => {
+            for store in [PROFILE, CONVERSATIONS, MESSAGES, OUTBOX] {
+                db.create_object_store(store).build()?;
+            }
+        }
+        Version::V2 => {
+            db.create_object_store(META).build()?;
+        }
+    }
+    Ok(())
+}
+
+pub struct IdbCache {
+    db: Database,
+}
+
+impl IdbCache {
+    /// The database holding `user`'s chats on this device.
+    pub fn database_name(user: UserId) -> String {
+        format!("natter-account-{user}")
+    }
+
+    /// Opens (creating or upgrading) the database of `user`.
+    pub async fn open(user: UserId) -> Result<Self, CacheError> {
+        Self::open_at(&Self::database_name(user), Version::CURRENT).await
+    }
+
+    /// Opens `name` at `version`, migrating up to it. Tests use older versions
+    /// to check the upgrade path.
+    pub async fn open_at(name: &str, version: Version) -> Result<Self, CacheError> {
+        let target = version as u32;
+        let db = Database::open(name)
+            .with_version(target)
+            .with_on_blocked(|_| Ok(()))
+            .with_on_upgrade_needed(move |event, db| {
+                let from = event.old_version() as u32;
+                for step in Version::ALL {
+                    let number = step as u32;
+                    if number > from && number <= target {
+                        migrate(&db, step)?;
+                    }
+                }
+                Ok(())
+            })
+            .await
+            .map_err(open_error)?;
+        Ok(IdbCache { db })
+    }
+
+    /// Deletes the database of `user` from this device.
+    pub async fn delete(user: UserId) -> Result<(), CacheError> {
+        Database::delete_by_name(&Self::database_name(user))
+            .map_err(open_error)?
+            .await
+            .map_err(error)
+    }
+
+    /// Closes the connection, letting other tabs upgrade or delete it.
+    pub fn close(self) {
+        self.db.close();
+    }
+}
+
+fn open_error(err: OpenDbError) -> CacheError {
+    match err {
+        OpenDbError::Base(base) => error(base),
+        other => CacheError::Unavailable(other.to_string()),
+    }
+}
+
+fn error(err: IdbError) -> CacheError {
+    match err {
+        IdbError::DomException(DomException::Other(exception))
+            if exception.name() == "QuotaExceededError" =>
+        {
+            CacheError::QuotaExceeded
+        }
+        IdbError::DomException(DomException::InvalidStateError(exception)) => {
+            // The database was closed or deleted underneath us (e.g. the
+            // user cleared site data in another tab).
+            CacheError::Unavailable(exception.message())
+        }
+        other => CacheError::Failed(other.to_string()),
+    }
+}
+
+fn conversation_key(id: ConversationId) -> String {
+    format!("{id:020}")
+}
+
+impl Cache for IdbCache {
+    async fn load(&self, recent: u32) -> Result<Snapshot, CacheError> {
+        let tx = self
+            .db
+            .transaction(ALL)
+            .with_mode(TransactionMode::Readonly)
+            .build()
+            .map_err(error)?;
+        let profile = tx.object_store(PROFILE).map_err(error)?;
+        let me: Option<User> = profile
+            .get("me")
+            .serde()
+            .map_err(error)?
+            .await
+            .map_err(error)?;
+        let meta = tx.object_store(META).map_err(error)?;
+        let open: Option<Option<ConversationId>> = meta
+            .get("open")
+            .serde()
+            .map_err(error)?
+            .await
+            .map_err(error)?;
+        let conversations: Vec<Conversation> = tx
+            .object_store(CONVERSATIONS)
+            .map_err(error)?
+            .get_all()
+            .serde()
+            .map_err(error)?
+            .await
+            .map_err(error)?
+            .collect::<Result<_, _>>()
+            .map_err(error)?;
+        let outbox: Vec<Outgoing> = tx
+            .object_store(OUTBOX)
+            .map_err(error)?
+            .get_all()
+            .serde()
+            .map_err(error)?
+            .await
+            .map_err(error)?
+            .collect::<Result<_, _>>()
+            .map_err(error)?;
+        drop(tx);
+        let mut messages = Vec::new();
+        for conversation in &conversations {
+            messages.extend(
+                self.messages_before(conversation.id, Seq::MAX >> 1, recent)
+                    .await?,
+            );
+        }
+        Ok(Snapshot {
+            me,
+            conversations,
+            messages,
+            outbox,
+            open: open.flatten(),
+        })
+    }
+
+    async fn write(&self, batch: &Batch) -> Result<(), CacheError> {
+        // Only the stores the batch touches: smaller transactions, and a
+        // batch that touches no newer store works on an older schema too.
+        let mut stores = Vec::new();
+        if batch.me.is_some() {
+            stores.push(PROFILE);
+        }
+        if batch.open.is_some() {
+            stores.push(META);
+        }
+        if !batch.conversations.is_empty() {
+            stores.push(CONVERSATIONS);
+        }
+        if !batch.messages.is_empty() {
+            stores.push(MESSAGES);
+        }
+        if !batch.outbox_put.is_empty() || !batch.outbox_remove.is_empty() {
+            stores.push(OUTBOX);
+        }
+        if stores.is_empty() {
+            return Ok(());
+        }
+        let tx = self
+            .db
+            .transaction(stores)
+            .with_mode(TransactionMode::Readwrite)
+            .build()
+            .map_err(error)?;
+        if let Some(me) = &batch.me {
+            let store = tx.object_store(PROFILE).map_err(error)?;
+            store
+                .put(me)
+                .with_key(String::from("me"))
+                .serde()
+                .map_err(error)?;
+        }
+        if let Some(open) = batch.open {
+            let store = tx.object_store(META).map_err(error)?;
+            store
+                .put(open)
+                .with_key(String::from("open"))
+                .serde()
+                .map_err(error)?;
+        }
+        if !batch.conversations.is_empty() {
+            let store = tx.object_store(CONVERSATIONS).map_err(error)?;
+            for conversation in &batch.conversations {
+                store
+                    .put(conversation)
+                    .with_key(conversation_key(conversation.id))
+                    .serde()
+                    .map_err(error)?;
+            }
+        }
+        if !batch.messages.is_empty() {
+            let store = tx.object_store(MESSAGES).map_err(error)?;
+            for message in &batch.messages {
+                store
+                    .put(message)
+                    .with_key(message_key(message.conversation, message.seq))
+                    .serde()
+                    .map_err(error)?;
+            }
+        }
+        if !batch.outbox_put.is_empty() || !batch.outbox_remove.is_empty() {
+            let store = tx.object_store(OUTBOX).map_err(error)?;
+            for outgoing in &batch.outbox_remove {
+                store.delete(outbox_key(outgoing)).build().map_err(error)?;
+            }
+            for outgoing in &batch.outbox_put {
+                store
+                    .put(outgoing)
+                    .with_key(outbox_key(outgoing))
+                    .serde()
+                    .map_err(error)?;
+            }
+        }
+        tx.commit().await.map_err(error)
+    }
+
+    async fn messages_before(
+        &self,
+        conversation: ConversationId,
+        before: Seq,
+        limit: u32,
+    ) -> Result<Vec<Message>, CacheError> {
+        let tx = self
+            .db
+            .transaction(MESSAGES)
+            .with_mode(TransactionMode::Readonly)
+            .build()
+            .map_err(error)?;
+        let store = tx.object_store(MESSAGES).map_err(error)?;
+        let range = KeyRange::Bound(
+            message_key(conversation, 0),
+            false,
+            message_key(conversation, before),
+            true,
+        );
+        let mut page = Vec::new();
+        let cursor = store
+            .open_cursor()
+            .with_query::<String, _>(range)
+            .with_direction(IdbCursorDirection::Prev)
+            .serde()
+            .map_err(error)?
+            .await
+            .map_err(error)?;
+        if let Some(mut cursor) = cursor {
+            while page.len() < limit as usize {
+                match cursor.next_record_ser::<Message>().await.map_err(error)? {
+                    Some(message) => page.push(message),
+                    None => break,
+                }
+            }
+        }
+        page.reverse();
+        Ok(page)
+    }
+
+    async fn clear(&self) -> Result<(), CacheError> {
+        let tx = self
+            .db
+            .transaction(ALL)
+            .with_mode(TransactionMode::Readwrite)
+            .build()
+            .map_err(error)?;
+        for store in ALL {
+            tx.object_store(store)
+                .map_err(error)?
+                .clear()
+                .map_err(error)?;
+        }
+        tx.commit().await.map_err(error)
+    }
+}

@@ -1,0 +1,100 @@
+//! A [`Cache`] in memory: for tests, and for browsers that refuse IndexedDB.
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+
+use natter_protocol::{Conversation, ConversationId, Message, Seq, User};
+
+use super::{message_key, outbox_key, Batch, Cache, CacheError, Snapshot};
+use crate::state::Outgoing;
+
+#[derive(Debug, Default)]
+pub struct MemoryCache {
+    data: RefCell<Data>,
+}
+
+#[derive(Debug, Default)]
+struct Data {
+    me: Option<User>,
+    conversations: BTreeMap<ConversationId, Conversation>,
+    messages: BTreeMap<String, Message>,
+    outbox: BTreeMap<String, Outgoing>,
+    open: Option<ConversationId>,
+}
+
+impl Cache for MemoryCache {
+    async fn load(&self, recent: u32) -> Result<Snapshot, CacheError> {
+        let data = self.data.borrow();
+        let mut messages = Vec::new();
+        for id in data.conversations.keys() {
+            let range = message_key(*id, 0)..message_key(*id + 1, 0);
+            let mut newest: Vec<Message> = data
+                .messages
+                .range(range)
+                .rev()
+                .take(recent as usize)
+                .map(|(_, m)| m.clone())
+                .collect();
+            newest.reverse();
+            messages.extend(newest);
+        }
+        Ok(Snapshot {
+            me: data.me.clone(),
+            conversations: data.conversations.values().cloned().collect(),
+            messages,
+            outbox: data.outbox.values().cloned().collect(),
+            open: data.open,
+        })
+    }
+
+    async fn write(&self, batch: &Batch) -> Result<(), CacheError> {
+        let mut data = self.data.borrow_mut();
+        if let Some(me) = &batch.me {
+            data.me = Some(me.clone());
+        }
+        for conversation in &batch.conversations {
+            data.conversations
+                .insert(conversation.id, conversation.clone());
+        }
+        for message in &batch.messages {
+            data.messages.insert(
+                message_key(message.conversation, message.seq),
+                message.clone(),
+            );
+        }
+        for outgoing in &batch.outbox_remove {
+            data.outbox.remove(&outbox_key(outgoing));
+        }
+        for outgoing in &batch.outbox_put {
+            data.outbox.insert(outbox_key(outgoing), outgoing.clone());
+        }
+        if let Some(open) = batch.open {
+            data.open = open;
+        }
+        Ok(())
+    }
+
+    async fn messages_before(
+        &self,
+        conversation: ConversationId,
+        before: Seq,
+        limit: u32,
+    ) -> Result<Vec<Message>, CacheError> {
+        let data = self.data.borrow();
+        let range = message_key(conversation, 0)..message_key(conversation, before);
+        let mut page: Vec<Message> = data
+            .messages
+            .range(range)
+            .rev()
+            .take(limit as usize)
+            .map(|(_, m)| m.clone())
+            .collect();
+        page.reverse();
+        Ok(page)
+    }
+
+    async fn clear(&self) -> Result<(), CacheError> {
+        *self.data.borrow_mut() = Data::default();
+        Ok(())
+    }
+}

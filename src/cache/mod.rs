@@ -1,0 +1,113 @@
+//! The device's copy of the user's chats, so that they stay readable (and
+//! typing keeps working) while the server is unreachable.
+//!
+//! [`Cache`] is the interface; [`idb::IdbCache`] keeps everything in
+//! IndexedDB, one database per account, and [`memory::MemoryCache`] keeps it
+//! in memory (tests, and browsers where IndexedDB is unavailable). Both pass
+//! the same suite, [`suite`].
+//!
+//! Writes come in [`Batch`]es, each applied atomically, so that a crash or a
+//! reload never leaves half an update behind.
+
+pub mod idb;
+pub mod memory;
+pub mod suite;
+
+use crate::state::Outgoing;
+use natter_protocol::{Conversation, ConversationId, Message, Seq, User};
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CacheError {
+    /// IndexedDB cannot be used (private mode, disabled, deleted or
+    /// corrupt): the app works from the server alone.
+    #[error("this browser won't let Natter keep your chats on this device ({0})")]
+    Unavailable(String),
+    /// The browser's storage quota is used up.
+    #[error("this device is out of storage space for Natter")]
+    QuotaExceeded,
+    /// Another tab holds an older version of the database open.
+    #[error("another Natter tab is blocking an update; close it and reload")]
+    Blocked,
+    /// A read or write failed.
+    #[error("the saved chats could not be read or written ({0})")]
+    Failed(String),
+}
+
+/// Everything the app needs to draw itself without the server.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Snapshot {
+    pub me: Option<User>,
+    pub conversations: Vec<Conversation>,
+    /// The newest messages of each conversation, oldest first.
+    pub messages: Vec<Message>,
+    /// Unacknowledged messages, in the order they were typed.
+    pub outbox: Vec<Outgoing>,
+    /// The conversation that was on screen.
+    pub open: Option<ConversationId>,
+}
+
+/// One atomic set of changes.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Batch {
+    pub me: Option<User>,
+    pub conversations: Vec<Conversation>,
+    pub messages: Vec<Message>,
+    pub outbox_put: Vec<Outgoing>,
+    /// Entries to delete (whole, since their key is derived from them).
+    pub outbox_remove: Vec<Outgoing>,
+    /// `Some` when the open conversation changed.
+    pub open: Option<Option<ConversationId>>,
+}
+
+impl Batch {
+    pub fn is_empty(&self) -> bool {
+        self == &Batch::default()
+    }
+
+    /// Adds `later` on top of this batch.
+    pub fn merge(&mut self, later: Batch) {
+        if later.me.is_some() {
+            self.me = later.me;
+        }
+        self.conversations.extend(later.conversations);
+        self.messages.extend(later.messages);
+        for removed in &later.outbox_remove {
+            self.outbox_put.retain(|o| o.client_id != removed.client_id);
+        }
+        self.outbox_put.extend(later.outbox_put);
+        self.outbox_remove.extend(later.outbox_remove);
+        if later.open.is_some() {
+            self.open = later.open;
+        }
+    }
+}
+
+/// How a device stores its chats. The client runs single-threaded in the
+/// browser, so the futures need not be `Send`.
+#[allow(async_fn_in_trait)]
+pub trait Cache {
+    /// Everything saved, with up to `recent` messages per conversation.
+    async fn load(&self, recent: u32) -> Result<Snapshot, CacheError>;
+    /// Applies `batch` atomically.
+    async fn write(&self, batch: &Batch) -> Result<(), CacheError>;
+    /// Up to `limit` saved messages with seq < `before`, oldest first.
+    async fn messages_before(
+        &self,
+        conversation: ConversationId,
+        before: Seq,
+        limit: u32,
+    ) -> Result<Vec<Message>, CacheError>;
+    /// Forgets everything this device saved for the account.
+    async fn clear(&self) -> Result<(), CacheError>;
+}
+
+/// Sort key of a message: conversation, then seq, both zero-padded so that
+/// string order is numeric order.
+fn message_key(conversation: ConversationId, seq: Seq) -> String {
+    format!("{conversation:020}:{seq:020}")
+}
+
+/// Sort key of an outbox entry: the order it was typed in.
+fn outbox_key(outgoing: &Outgoing) -> String {
+    format!("{:020}:{}", outgoing.created_at, outgoing.client_id)
+}

@@ -1,0 +1,173 @@
+//! The behaviour every [`Cache`] must have, as one suite that the tests run
+//! against each implementation: natively for [`MemoryCache`], in headless
+//! Chromium for both it and the IndexedDB cache.
+//!
+//! [`MemoryCache`]: super::memory::MemoryCache
+
+use natter_protocol::{Conversation, ConversationKind, Member, Message, User};
+use uuid::Uuid;
+
+use super::{Batch, Cache, Snapshot};
+use crate::state::Outgoing;
+
+fn user(id: i64) -> User {
+    User {
+        id,
+        username: format!("user{id}"),
+    }
+}
+
+fn conversation(id: i64) -> Conversation {
+    Conversation {
+        id,
+        kind: ConversationKind::Direct,
+        members: vec![
+            Member {
+                user: user(1),
+                delivered: 2,
+                read: 1,
+            },
+            Member {
+                user: user(2),
+                delivered: 0,
+                read: 0,
+            },
+        ],
+        last_message: None,
+        last_seq: 0,
+        created_at: 10,
+    }
+}
+
+fn message(conversation: i64, seq: u64) -> Message {
+    Message {
+        conversation,
+        seq,
+        client_id: Uuid::from_u128(((conversation as u128) << 64) | seq as u128),
+        sender: 1 + (seq % 2) as i64,
+        body: format!("message {seq} in {conversation}"),
+        sent_at: 1_000 + seq as i64,
+    }
+}
+
+fn outgoing(n: u128, created_at: i64) -> Outgoing {
+    Outgoing {
+        client_id: Uuid::from_u128(n),
+        conversation: 7,
+        body: format!("waiting {n}"),
+        created_at,
+        failure: None,
+    }
+}
+
+/// Runs every scenario on `cache`, which must start empty; leaves it empty.
+pub async fn run<C: Cache>(cache: &C) {
+    starts_empty(cache).await;
+    keeps_what_it_was_given(cache).await;
+    pages_history_backwards(cache).await;
+    keeps_the_outbox_in_typing_order(cache).await;
+    remembers_the_open_conversation(cache).await;
+    clears_everything(cache).await;
+}
+
+async fn starts_empty<C: Cache>(cache: &C) {
+    assert_eq!(cache.load(50).await.unwrap(), Snapshot::default());
+}
+
+async fn keeps_what_it_was_given<C: Cache>(cache: &C) {
+    let mut updated = conversation(7);
+    updated.last_seq = 12;
+    // Conversation 12 sorts after 7 as a number but before it as a string
+    // without padding: keys must keep numeric order.
+    let batch = Batch {
+        me: Some(user(1)),
+        conversations: vec![conversation(7), conversation(12), updated.clone()],
+        messages: (1..=12)
+            .rev()
+            .map(|seq| message(7, seq))
+            .chain([message(12, 1)])
+            .collect(),
+        ..Batch::default()
+    };
+    cache.write(&batch).await.unwrap();
+    let snapshot = cache.load(5).await.unwrap();
+    assert_eq!(snapshot.me, Some(user(1)));
+    assert_eq!(snapshot.conversations, vec![updated, conversation(12)]);
+    let seqs: Vec<(i64, u64)> = snapshot
+        .messages
+        .iter()
+        .map(|m| (m.conversation, m.seq))
+        .collect();
+    assert_eq!(
+        seqs,
+        vec![(7, 8), (7, 9), (7, 10), (7, 11), (7, 12), (12, 1)]
+    );
+    assert_eq!(snapshot.messages[0], message(7, 8));
+}
+
+async fn pages_history_backwards<C: Cache>(cache: &C) {
+    let page = cache.messages_before(7, 8, 3).await.unwrap();
+    assert_eq!(page, vec![message(7, 5), message(7, 6), message(7, 7)]);
+    let first = cache.messages_before(7, 3, 50).await.unwrap();
+    assert_eq!(first, vec![message(7, 1), message(7, 2)]);
+    assert!(cache.messages_before(7, 1, 50).await.unwrap().is_empty());
+    assert!(cache.messages_before(99, 10, 50).await.unwrap().is_empty());
+}
+
+async fn keeps_the_outbox_in_typing_order<C: Cache>(cache: &C) {
+    let (a, b, c) = (outgoing(3, 100), outgoing(1, 101), outgoing(2, 102));
+    cache
+        .write(&Batch {
+            outbox_put: vec![c.clone(), a.clone(), b.clone()],
+            ..Batch::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        cache.load(1).await.unwrap().outbox,
+        vec![a.clone(), b.clone(), c.clone()]
+    );
+
+    let mut failed = b.clone();
+    failed.failure = Some("too long".into());
+    cache
+        .write(&Batch {
+            outbox_put: vec![failed.clone()],
+            outbox_remove: vec![a],
+            messages: vec![message(7, 13)],
+            ..Batch::default()
+        })
+        .await
+        .unwrap();
+    let snapshot = cache.load(1).await.unwrap();
+    assert_eq!(snapshot.outbox, vec![failed, c]);
+    assert_eq!(snapshot.messages.first(), Some(&message(7, 13)));
+}
+
+async fn remembers_the_open_conversation<C: Cache>(cache: &C) {
+    for open in [Some(12), None, Some(7)] {
+        cache
+            .write(&Batch {
+                open: Some(open),
+                ..Batch::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(cache.load(1).await.unwrap().open, open);
+    }
+}
+
+async fn clears_everything<C: Cache>(cache: &C) {
+    cache.clear().await.unwrap();
+    assert_eq!(cache.load(50).await.unwrap(), Snapshot::default());
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::cache::memory::MemoryCache;
+
+    #[test]
+    fn the_memory_cache_passes_the_suite() {
+        futures::executor::block_on(super::run(&MemoryCache::default()));
+    }
+}

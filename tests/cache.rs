@@ -1,0 +1,81 @@
+//! The device cache against real IndexedDB in headless Chromium: the shared
+//! suite for both implementations, and the schema upgrade path.
+
+#![cfg(target_arch = "wasm32")]
+
+use natter::cache::idb::{IdbCache, Version};
+use natter::cache::memory::MemoryCache;
+use natter::cache::{suite, Batch, Cache};
+use natter_protocol::{Conversation, ConversationKind, Message};
+use uuid::Uuid;
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+fn unique_name() -> String {
+    format!("natter-test-{}", Uuid::new_v4())
+}
+
+#[wasm_bindgen_test]
+async fn indexed_db_passes_the_cache_suite() {
+    let name = unique_name();
+    let cache = IdbCache::open_at(&name, Version::CURRENT)
+        .await
+        .expect("open");
+    suite::run(&cache).await;
+    cache.close();
+}
+
+#[wasm_bindgen_test]
+async fn memory_passes_the_cache_suite_in_the_browser_too() {
+    suite::run(&MemoryCache::default()).await;
+}
+
+#[wasm_bindgen_test]
+async fn data_survives_reopening_and_the_upgrade_from_v1() {
+    let name = unique_name();
+    let conversation = Conversation {
+        id: 4,
+        kind: ConversationKind::Direct,
+        members: vec![],
+        last_message: None,
+        last_seq: 1,
+        created_at: 5,
+    };
+    let message = Message {
+        conversation: 4,
+        seq: 1,
+        client_id: Uuid::from_u128(9),
+        sender: 2,
+        body: "kept across versions".into(),
+        sent_at: 6,
+    };
+    let old = IdbCache::open_at(&name, Version::V1)
+        .await
+        .expect("open v1");
+    old.write(&Batch {
+        conversations: vec![conversation.clone()],
+        messages: vec![message.clone()],
+        ..Batch::default()
+    })
+    .await
+    .expect("write at v1");
+    old.close();
+
+    let upgraded = IdbCache::open_at(&name, Version::CURRENT)
+        .await
+        .expect("upgrade");
+    let snapshot = upgraded.load(10).await.expect("load after upgrade");
+    assert_eq!(snapshot.conversations, vec![conversation]);
+    assert_eq!(snapshot.messages, vec![message]);
+    // The store that V2 added works.
+    upgraded
+        .write(&Batch {
+            open: Some(Some(4)),
+            ..Batch::default()
+        })
+        .await
+        .expect("write to the new store");
+    assert_eq!(upgraded.load(10).await.unwrap().open, Some(4));
+    upgraded.close();
+}

@@ -10,9 +10,11 @@
 //! - [`components`]: UI pieces (conversation list, bubbles, composer, banner).
 //! - [`routes`]: whole pages (sign-in, chat).
 //! - [`time`]: dates and times for people.
+//! - [`account`]: the account this device last used, for offline starts.
 //!
 //! `main.rs` only calls [`mount`].
 
+pub mod account;
 pub mod cache;
 pub mod components;
 pub mod net;
@@ -48,15 +50,28 @@ pub fn App() -> impl IntoView {
         phase.set(Phase::Checking);
         spawn_local(async move {
             phase.set(match Api::same_origin().me().await {
-                Ok(user) => Phase::SignedIn(user),
-                Err(err) if err.code() == Some(ApiErrorCode::Unauthenticated) => Phase::SignedOut,
-                Err(err) => Phase::Unreachable(err.to_string()),
+                Ok(user) => {
+                    account::remember(&user);
+                    Phase::SignedIn(user)
+                }
+                Err(err) if err.code() == Some(ApiErrorCode::Unauthenticated) => {
+                    account::forget();
+                    Phase::SignedOut
+                }
+                // The server is unreachable: open from this device's copy.
+                Err(err) => match account::remembered() {
+                    Some(user) => Phase::SignedIn(user),
+                    None => Phase::Unreachable(err.to_string()),
+                },
             });
         });
     };
     check();
     let on_end = Callback::new(move |end: End| match end {
-        End::LoggedOut => phase.set(Phase::SignedOut),
+        End::LoggedOut => {
+            account::forget();
+            phase.set(Phase::SignedOut);
+        }
         End::Outdated => phase.set(Phase::Outdated),
         End::Stopped => {}
     });
@@ -70,7 +85,10 @@ pub fn App() -> impl IntoView {
         }
         .into_any(),
         Phase::SignedOut => view! {
-            <AuthPage on_signed_in=move |user| phase.set(Phase::SignedIn(user)) />
+            <AuthPage on_signed_in=move |user: User| {
+                account::remember(&user);
+                phase.set(Phase::SignedIn(user));
+            } />
         }
         .into_any(),
         Phase::SignedIn(user) => view! { <ChatPage me=user on_end /> }.into_any(),

@@ -145,7 +145,7 @@ impl Host for Recorder {
     fn outbox(&self) -> Vec<ClientFrame> {
         Vec::new()
     }
-    fn receive(&self, frame: ServerFrame) -> Vec<ClientFrame> {
+    async fn receive(&self, frame: ServerFrame) -> Vec<ClientFrame> {
         self.frames.borrow_mut().push(frame);
         Vec::new()
     }

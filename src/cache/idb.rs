@@ -103,8 +103,8 @@ impl IdbCache {
     }
 
     /// Closes the connection, letting other tabs upgrade or delete it.
-    pub fn close(self) {
-        self.db.close();
+    pub fn close(&self) {
+        self.db.clone().close();
     }
 }
 

@@ -52,3 +52,29 @@ pub fn ConnectionBanner() -> impl IntoView {
         }
     }
 }
+
+/// "A new version is ready": shown when a newer build's service worker has
+/// installed. Reloading hands over to it (see `public/sw-register.js`).
+#[component]
+pub fn UpdateBanner() -> impl IntoView {
+    let ready = RwSignal::new(
+        js_sys::Reflect::get(&window(), &"natterUpdateReady".into())
+            .map(|value| value.is_truthy())
+            .unwrap_or(false),
+    );
+    let listener = window_event_listener_untyped("natter:update-ready", move |_| ready.set(true));
+    on_cleanup(move || listener.remove());
+    let apply = move |_| {
+        if let Ok(event) = web_sys::Event::new("natter:apply-update") {
+            let _ = window().dispatch_event(&event);
+        }
+    };
+    view! {
+        <Show when=move || ready.get()>
+            <div class="banner update" role="status">
+                <span>"A new version of Natter is ready."</span>
+                <button class="link-button" on:click=apply>"Reload"</button>
+            </div>
+        </Show>
+    }
+}

@@ -48,7 +48,7 @@ pub fn ConversationView(id: ConversationId) -> impl IntoView {
                 <button
                     class="icon-button back-button"
                     aria-label="Back to conversations"
-                    on:click=move |_| store.state.update(|s| s.open = None)
+                    on:click=move |_| store.open(None)
                 >
                     <svg viewBox="0 0 24 24" width="22" height="22" aria-hidden="true">
                         <path d="M15 5l-7 7 7 7" fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round" stroke-linejoin="round" />

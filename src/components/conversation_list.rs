@@ -88,7 +88,7 @@ pub fn ConversationList() -> impl IntoView {
                                     class:active=move || open.get() == Some(id)
                                     aria-current=move || (open.get() == Some(id)).then_some("true")
                                     aria-label=label
-                                    on:click=move |_| store.state.update(|s| s.open = Some(id))
+                                    on:click=move |_| store.open(Some(id))
                                 >
                                     <Avatar name=row.title.clone() />
                                     <span class="row-main">

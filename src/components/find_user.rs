@@ -27,9 +27,9 @@ pub fn FindUser() -> impl IntoView {
             match Api::same_origin().open_direct(&username).await {
                 Ok(conversation) => {
                     let id = conversation.id;
-                    store.state.update(|state| {
+                    store.update(|state| {
                         state.upsert(conversation);
-                        state.open = Some(id);
+                        state.set_open(Some(id));
                     });
                     name.set(String::new());
                 }

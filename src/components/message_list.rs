@@ -11,7 +11,7 @@ use uuid::Uuid;
 use super::rich_text::RichText;
 use crate::net::http::Api;
 use crate::net::session::now;
-use crate::state::{ChatState, ChatStore, Receipt};
+use crate::state::{contiguous_tail, ChatState, ChatStore, Receipt};
 use crate::time;
 
 /// Messages per history request.
@@ -90,16 +90,11 @@ pub fn MessageList(id: ConversationId, #[prop(into)] title: Signal<String>) -> i
     let loading = RwSignal::new(false);
     let load_error = RwSignal::new(None::<String>);
 
+    // Older messages come from this device when it has them without a
+    // hole, and from the server otherwise.
     let load_older = move |keep_position: bool| {
-        let (complete, oldest) = store.state.with_untracked(|state| {
-            state.conversations.get(&id).map_or((true, None), |c| {
-                (
-                    c.history_complete || c.info.last_seq == 0,
-                    c.messages.keys().next().copied(),
-                )
-            })
-        });
-        if complete || loading.get_untracked() {
+        let (oldest, more) = store.state.with_untracked(|state| state.history_edge(id));
+        if !more || loading.get_untracked() {
             return;
         }
         loading.set(true);
@@ -109,13 +104,22 @@ pub fn MessageList(id: ConversationId, #[prop(into)] title: Signal<String>) -> i
             }
         }
         spawn_local(async move {
+            if let Some(before) = oldest {
+                let saved = store.saved_history(id, before, PAGE).await;
+                let usable = contiguous_tail(saved, before);
+                if !usable.is_empty() {
+                    let complete = usable.first().is_some_and(|m| m.seq == 1);
+                    store.update(|state| state.add_history(id, usable, complete, true));
+                    load_error.set(None);
+                    loading.set(false);
+                    return;
+                }
+            }
             match Api::same_origin().history(id, oldest, PAGE).await {
                 Ok(page) => {
                     load_error.set(None);
                     let complete = (page.len() as u32) < PAGE;
-                    store
-                        .state
-                        .update(|state| state.add_history(id, page, complete));
+                    store.update(|state| state.add_history(id, page, complete, false));
                 }
                 Err(err) => {
                     anchor.set_value(None);

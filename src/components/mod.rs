@@ -8,5 +8,6 @@ pub mod composer;
 pub mod conversation;
 pub mod conversation_list;
 pub mod find_user;
+pub mod logout;
 pub mod message_list;
 pub mod rich_text;

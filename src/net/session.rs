@@ -32,14 +32,16 @@ pub enum ConnectionStatus {
     },
 }
 
-/// What the session asks of the rest of the app.
+/// What the session asks of the rest of the app. The client is
+/// single-threaded, so the futures need not be `Send`.
+#[allow(async_fn_in_trait)]
 pub trait Host {
     /// The `hello` to open with, carrying the cursors.
     fn hello(&self) -> ClientFrame;
     /// Messages waiting to be sent, in order.
     fn outbox(&self) -> Vec<ClientFrame>;
     /// Takes in a server frame; returns frames to send in reply (receipts).
-    fn receive(&self, frame: ServerFrame) -> Vec<ClientFrame>;
+    async fn receive(&self, frame: ServerFrame) -> Vec<ClientFrame>;
     fn status(&self, status: ConnectionStatus);
 }
 
@@ -154,7 +156,7 @@ async fn connected(
                     backoff.reset();
                     host.status(ConnectionStatus::Online);
                 }
-                for reply in host.receive(frame) {
+                for reply in host.receive(frame).await {
                     if socket.send(&reply).await.is_err() {
                         return dropped(welcomed);
                     }

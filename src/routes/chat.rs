@@ -6,10 +6,11 @@ use leptos::task::spawn_local;
 use natter_protocol::User;
 
 use crate::components::avatar::Avatar;
-use crate::components::banner::ConnectionBanner;
+use crate::components::banner::{ConnectionBanner, UpdateBanner};
 use crate::components::conversation::ConversationView;
 use crate::components::conversation_list::ConversationList;
 use crate::components::find_user::FindUser;
+use crate::components::logout::{CacheNotice, LogoutPanel};
 use crate::net::http::Api;
 use crate::net::session::{self, End};
 use crate::net::socket;
@@ -21,6 +22,9 @@ pub fn ChatPage(me: User, #[prop(into)] on_end: Callback<End>) -> impl IntoView 
     provide_context(store);
     let url = socket::default_url().unwrap_or_default();
     spawn_local(async move {
+        // The saved chats first, so they show before (or without) a
+        // connection; then the session, whose hello carries their cursors.
+        store.open_cache().await;
         let end = session::run(url, Api::same_origin(), store, commands).await;
         if end != End::Stopped {
             on_end.run(end);
@@ -32,7 +36,7 @@ pub fn ChatPage(me: User, #[prop(into)] on_end: Callback<End>) -> impl IntoView 
     let online = window_event_listener(leptos::ev::online, move |_| store.retry_now());
     let escape = window_event_listener(leptos::ev::keydown, move |ev| {
         if ev.key() == "Escape" {
-            store.state.update(|s| s.open = None);
+            store.open(None);
         }
     });
     on_cleanup(move || {
@@ -41,25 +45,25 @@ pub fn ChatPage(me: User, #[prop(into)] on_end: Callback<End>) -> impl IntoView 
     });
 
     let open = Memo::new(move |_| store.state.with(|s| s.open));
-    let logout = move |_| {
-        spawn_local(async move {
-            // Logged out on the server or not, this device forgets the
-            // session; the server closes the socket when it hears of it.
-            let _ = Api::same_origin().logout().await;
-            on_end.run(End::LoggedOut);
-        });
-    };
+    let confirming = RwSignal::new(false);
 
     view! {
         <div class="app" class:has-open=move || open.get().is_some()>
+            <UpdateBanner />
             <ConnectionBanner />
             <div class="panes">
             <aside class="sidebar">
                 <header class="sidebar-header">
                     <Avatar name=me.username.clone() />
                     <span class="me-name">{me.username.clone()}</span>
-                    <button class="link-button" on:click=logout>"Log out"</button>
+                    <button class="link-button" on:click=move |_| confirming.set(true)>
+                        "Log out"
+                    </button>
                 </header>
+                <Show when=move || confirming.get()>
+                    <LogoutPanel on_end on_cancel=move || confirming.set(false) />
+                </Show>
+                <CacheNotice />
                 <FindUser />
                 <ConversationList />
             </aside>

@@ -8,7 +8,7 @@
 mod receipt;
 mod store;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use natter_protocol::{
     ClientFrame, Conversation, ConversationId, Cursor, Message, Millis, ReceiptKind, Seq,
@@ -18,6 +18,8 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 pub use receipt::Receipt;
+
+use crate::cache::{Batch, Snapshot};
 pub use store::ChatStore;
 
 /// A message typed on this device that the server has not acknowledged yet.
@@ -115,13 +117,36 @@ impl ConversationState {
         }
     }
 
-    fn insert(&mut self, message: Message) {
+    /// Adds a message; false when it was already there.
+    fn insert(&mut self, message: Message) -> bool {
         if message.seq >= self.info.last_seq {
             self.info.last_seq = message.seq;
             self.info.last_message = Some(message.clone());
         }
-        self.messages.entry(message.seq).or_insert(message);
+        match self.messages.entry(message.seq) {
+            std::collections::btree_map::Entry::Occupied(_) => false,
+            std::collections::btree_map::Entry::Vacant(slot) => {
+                slot.insert(message);
+                true
+            }
+        }
     }
+}
+
+/// The part of a page of saved messages (oldest first, all before
+/// `before`) that joins on to `before` without a hole: a gap in the device's
+/// copy must be filled from the server, not skipped over.
+pub fn contiguous_tail(page: Vec<Message>, before: Seq) -> Vec<Message> {
+    let mut expected = before;
+    let mut start = page.len();
+    for (index, message) in page.iter().enumerate().rev() {
+        if message.seq + 1 != expected {
+            break;
+        }
+        expected = message.seq;
+        start = index;
+    }
+    page.into_iter().skip(start).collect()
 }
 
 /// Everything the signed-in user sees.
@@ -141,6 +166,10 @@ pub struct ChatState {
     /// receipts wait for it, so that a replay yields one receipt per
     /// conversation rather than one per message.
     synced: bool,
+    /// Changes not yet handed to the device cache.
+    changes: Batch,
+    /// Conversations whose record changed since the last hand-over.
+    dirty: BTreeSet<ConversationId>,
 }
 
 impl ChatState {
@@ -152,7 +181,58 @@ impl ChatState {
             open: None,
             reported: HashMap::new(),
             synced: false,
+            changes: Batch::default(),
+            dirty: BTreeSet::new(),
         }
+    }
+
+    /// The state saved on this device, as it was when the app last ran.
+    pub fn from_snapshot(me: User, snapshot: Snapshot) -> Self {
+        let mut state = ChatState::new(me);
+        for info in snapshot.conversations {
+            state
+                .conversations
+                .insert(info.id, ConversationState::new(info));
+        }
+        for message in snapshot.messages {
+            if let Some(conversation) = state.conversations.get_mut(&message.conversation) {
+                conversation.messages.insert(message.seq, message);
+            }
+        }
+        for conversation in state.conversations.values_mut() {
+            conversation.history_complete = conversation.messages.contains_key(&1);
+        }
+        state.outbox = snapshot.outbox;
+        state.open = snapshot
+            .open
+            .filter(|id| state.conversations.contains_key(id));
+        state
+    }
+
+    /// What changed since the last call, for the device cache.
+    pub fn take_changes(&mut self) -> Batch {
+        let mut batch = std::mem::take(&mut self.changes);
+        for id in std::mem::take(&mut self.dirty) {
+            if let Some(state) = self.conversations.get(&id) {
+                batch.conversations.push(state.info.clone());
+            }
+        }
+        batch
+    }
+
+    /// Puts `conversation` on screen (or none).
+    pub fn set_open(&mut self, conversation: Option<ConversationId>) {
+        if self.open != conversation {
+            self.open = conversation;
+            self.changes.open = Some(conversation);
+        }
+    }
+
+    fn remove_outgoing(&mut self, client_id: Uuid) -> Option<Outgoing> {
+        let index = self.outbox.iter().position(|o| o.client_id == client_id)?;
+        let outgoing = self.outbox.remove(index);
+        self.changes.outbox_remove.push(outgoing.clone());
+        Some(outgoing)
     }
 
     /// Folds one server frame into the state. Frames may repeat (replays,
@@ -167,8 +247,7 @@ impl ChatState {
                 seq,
                 sent_at,
             } => {
-                if let Some(index) = self.outbox.iter().position(|o| o.client_id == *client_id) {
-                    let outgoing = self.outbox.remove(index);
+                if let Some(outgoing) = self.remove_outgoing(*client_id) {
                     self.receive(Message {
                         conversation: *conversation,
                         seq: *seq,
@@ -187,6 +266,7 @@ impl ChatState {
             } => {
                 if let Some(state) = self.conversations.get_mut(conversation) {
                     state.advance(*user, *kind, *seq);
+                    self.dirty.insert(*conversation);
                 }
             }
             ServerFrame::Error {
@@ -225,23 +305,27 @@ impl ChatState {
                     state.advance(member.user.id, ReceiptKind::Read, member.read);
                 }
                 if let Some(last) = &info.last_message {
-                    state.insert(last.clone());
+                    if state.insert(last.clone()) {
+                        self.changes.messages.push(last.clone());
+                    }
                 }
             }
             None => {
                 let mut state = ConversationState::new(info.clone());
                 if let Some(last) = info.last_message {
+                    self.changes.messages.push(last.clone());
                     state.messages.insert(last.seq, last);
                 }
                 self.conversations.insert(info.id, state);
             }
         }
+        self.dirty.insert(info.id);
     }
 
     fn receive(&mut self, message: Message) {
         if message.sender == self.me.id {
             // Acked through another tab, or replayed: no longer outgoing.
-            self.outbox.retain(|o| o.client_id != message.client_id);
+            self.remove_outgoing(message.client_id);
         }
         let Some(state) = self.conversations.get_mut(&message.conversation) else {
             return;
@@ -249,26 +333,50 @@ impl ChatState {
         if message.sender == self.me.id {
             state.advance(self.me.id, ReceiptKind::Read, message.seq);
         }
-        state.insert(message);
+        self.dirty.insert(message.conversation);
+        if state.insert(message.clone()) {
+            self.changes.messages.push(message);
+        }
     }
 
-    /// Adds older history fetched over HTTP.
+    /// Adds older history. `saved` says whether it came from the device
+    /// cache (so need not be saved again) rather than from the server.
     pub fn add_history(
         &mut self,
         conversation: ConversationId,
         page: Vec<Message>,
         complete: bool,
+        saved: bool,
     ) {
         if let Some(state) = self.conversations.get_mut(&conversation) {
             for message in page {
-                state.messages.entry(message.seq).or_insert(message);
+                if state.insert(message.clone()) && !saved {
+                    self.changes.messages.push(message);
+                }
             }
             state.history_complete |= complete || state.messages.contains_key(&1);
         }
     }
 
-    /// Queues a message typed by the user.
-    pub fn queue(&mut self, outgoing: Outgoing) {
+    /// The oldest loaded seq of `conversation`, and whether anything older
+    /// is left to load.
+    pub fn history_edge(&self, conversation: ConversationId) -> (Option<Seq>, bool) {
+        self.conversations
+            .get(&conversation)
+            .map_or((None, false), |state| {
+                let oldest = state.messages.keys().next().copied();
+                let more = !state.history_complete && state.info.last_seq > 0;
+                (oldest, more)
+            })
+    }
+
+    /// Queues a message typed by the user. Its time is kept strictly after
+    /// the previous one's, so that typing order survives a reload.
+    pub fn queue(&mut self, mut outgoing: Outgoing) {
+        if let Some(last) = self.outbox.last() {
+            outgoing.created_at = outgoing.created_at.max(last.created_at + 1);
+        }
+        self.changes.outbox_put.push(outgoing.clone());
         self.outbox.push(outgoing);
     }
 
@@ -276,12 +384,13 @@ impl ChatState {
     pub fn retry(&mut self, client_id: Uuid) {
         if let Some(outgoing) = self.outbox.iter_mut().find(|o| o.client_id == client_id) {
             outgoing.failure = None;
+            self.changes.outbox_put.push(outgoing.clone());
         }
     }
 
     /// Drops a refused message for good, at the user's request.
     pub fn discard(&mut self, client_id: Uuid) {
-        self.outbox.retain(|o| o.client_id != client_id);
+        self.remove_outgoing(client_id);
     }
 
     /// What `hello` should say this device has: per conversation, the newest

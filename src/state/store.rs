@@ -1,18 +1,31 @@
 //! [`ChatStore`]: the reactive handle on [`ChatState`] that components share
-//! through context, and the session's [`Host`].
+//! through context, the session's [`Host`], and the bridge to the device
+//! cache: every change the state records is written to IndexedDB.
+
+use std::rc::Rc;
 
 use futures::channel::mpsc::{unbounded, UnboundedReceiver, UnboundedSender};
 use leptos::prelude::*;
+use leptos::task::spawn_local;
 use natter_protocol::{ClientFrame, ConversationId, ServerFrame, User, PROTOCOL_VERSION};
 use uuid::Uuid;
 
 use super::{ChatState, Outgoing};
+use crate::cache::idb::IdbCache;
+use crate::cache::{Batch, Cache, CacheError};
 use crate::net::session::{now, Command, ConnectionStatus, Host};
+
+/// How many of each conversation's newest messages are read from the cache
+/// at start-up.
+const STARTUP_MESSAGES: u32 = 50;
 
 #[derive(Clone, Copy)]
 pub struct ChatStore {
     pub state: RwSignal<ChatState>,
     pub status: RwSignal<ConnectionStatus>,
+    /// Why this device is not keeping a copy of the chats, if it is not.
+    pub cache_problem: RwSignal<Option<CacheError>>,
+    cache: StoredValue<Option<Rc<IdbCache>>, LocalStorage>,
     commands: StoredValue<UnboundedSender<Command>>,
 }
 
@@ -23,9 +36,108 @@ impl ChatStore {
         let store = ChatStore {
             state: RwSignal::new(ChatState::new(me)),
             status: RwSignal::new(ConnectionStatus::Connecting),
+            cache_problem: RwSignal::new(None),
+            cache: StoredValue::new_local(None),
             commands: StoredValue::new(sender),
         };
         (store, receiver)
+    }
+
+    /// Opens this account's cache and shows what it holds. Without a cache
+    /// the app still works, from the server alone, and says so.
+    pub async fn open_cache(&self) {
+        let me = self.state.with_untracked(|state| state.me.clone());
+        let opened = match IdbCache::open(me.id).await {
+            Ok(cache) => cache.load(STARTUP_MESSAGES).await.map(|s| (cache, s)),
+            Err(err) => Err(err),
+        };
+        match opened {
+            Ok((cache, snapshot)) => {
+                let cache = Rc::new(cache);
+                self.cache.set_value(Some(cache.clone()));
+                let mut changes = Batch::default();
+                self.state.update(|state| {
+                    // Anything already done before the cache opened (rare)
+                    // is kept on top of what was saved.
+                    let mut saved = ChatState::from_snapshot(me.clone(), snapshot);
+                    std::mem::swap(state, &mut saved);
+                    changes = saved.take_changes();
+                    for conversation in changes.conversations.clone() {
+                        state.upsert(conversation);
+                    }
+                    changes.me = Some(me);
+                });
+                self.persist(changes);
+            }
+            Err(err) => self.cache_problem.set(Some(err)),
+        }
+    }
+
+    /// Writes `batch` to the cache in the background. Writes are applied in
+    /// the order they are started.
+    fn persist(&self, batch: Batch) {
+        if batch.is_empty() {
+            return;
+        }
+        if let Some(cache) = self.cache.get_value() {
+            let problem = self.cache_problem;
+            spawn_local(async move {
+                if let Err(err) = cache.write(&batch).await {
+                    problem.set(Some(err));
+                }
+            });
+        }
+    }
+
+    /// Writes `batch` and waits until it is stored.
+    async fn save(&self, batch: Batch) {
+        if batch.is_empty() {
+            return;
+        }
+        if let Some(cache) = self.cache.get_value() {
+            if let Err(err) = cache.write(&batch).await {
+                self.cache_problem.set(Some(err));
+            }
+        }
+    }
+
+    /// Changes the state and saves what changed.
+    pub fn update(&self, change: impl FnOnce(&mut ChatState)) {
+        let mut batch = Batch::default();
+        self.state.update(|state| {
+            change(state);
+            batch = state.take_changes();
+        });
+        self.persist(batch);
+    }
+
+    /// Older messages of `conversation` saved on this device, before `before`.
+    pub async fn saved_history(
+        &self,
+        conversation: ConversationId,
+        before: natter_protocol::Seq,
+        limit: u32,
+    ) -> Vec<natter_protocol::Message> {
+        let Some(cache) = self.cache.get_value() else {
+            return Vec::new();
+        };
+        match cache.messages_before(conversation, before, limit).await {
+            Ok(page) => page,
+            Err(err) => {
+                self.cache_problem.set(Some(err));
+                Vec::new()
+            }
+        }
+    }
+
+    /// Forgets this device's copy of the chats (at logout, if asked).
+    pub async fn delete_device_data(&self) -> Result<(), CacheError> {
+        let me = self.state.with_untracked(|state| state.me.id);
+        if let Some(cache) = self.cache.get_value() {
+            self.cache.set_value(None);
+            cache.close();
+        }
+        IdbCache::delete(me).await
     }
 
     fn command(&self, command: Command) {
@@ -36,7 +148,13 @@ impl ChatStore {
         });
     }
 
-    /// Queues a message and sends it if connected.
+    /// Puts `conversation` on screen, or goes back to the list.
+    pub fn open(&self, conversation: Option<ConversationId>) {
+        self.update(|state| state.set_open(conversation));
+    }
+
+    /// Queues a message (saved on this device first) and sends it if
+    /// connected.
     pub fn send_text(&self, conversation: ConversationId, body: String) {
         let outgoing = Outgoing {
             client_id: Uuid::new_v4(),
@@ -46,13 +164,13 @@ impl ChatStore {
             failure: None,
         };
         let frame = frame_of(&outgoing);
-        self.state.update(|state| state.queue(outgoing));
+        self.update(|state| state.queue(outgoing));
         self.command(Command::Send(frame));
     }
 
     /// Tries a refused message again.
     pub fn retry(&self, client_id: Uuid) {
-        self.state.update(|state| state.retry(client_id));
+        self.update(|state| state.retry(client_id));
         let frame = self.state.with_untracked(|state| {
             state
                 .outbox
@@ -66,7 +184,7 @@ impl ChatStore {
     }
 
     pub fn discard(&self, client_id: Uuid) {
-        self.state.update(|state| state.discard(client_id));
+        self.update(|state| state.discard(client_id));
     }
 
     /// Marks `conversation` read if that moves the read cursor.
@@ -115,12 +233,18 @@ impl Host for ChatStore {
             .with_untracked(|state| state.sendable().map(frame_of).collect())
     }
 
-    fn receive(&self, frame: ServerFrame) -> Vec<ClientFrame> {
-        let mut replies = Vec::new();
+    /// Applies the frame and saves what changed before answering: a
+    /// delivery receipt means "stored on this device".
+    async fn receive(&self, frame: ServerFrame) -> Vec<ClientFrame> {
+        let mut batch = Batch::default();
         self.state.update(|state| {
             state.apply(&frame);
-            replies = state.take_delivery_receipts();
+            batch = state.take_changes();
         });
+        self.save(batch).await;
+        let mut replies = Vec::new();
+        self.state
+            .update_untracked(|state| replies = state.take_delivery_receipts());
         replies
     }
 

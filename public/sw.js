@@ -1,0 +1,79 @@
+// Natter's service worker: keeps the app shell (index.html and the
+// content-hashed files Trunk builds) so that the app opens, and shows the
+// chats saved in IndexedDB, while the server is unreachable.
+//
+// It is registered as /sw.js?v=<build>, so every build installs a new worker
+// with a cache of its own. A new worker waits until the page asks it to take
+// over ("new version ready — reload"), so a running app never has its files
+// swapped underneath it.
+
+const VERSION = new URL(self.location.href).searchParams.get('v') || 'dev';
+const CACHE = `natter-shell-${VERSION}`;
+const HASHED = /-[0-9a-f]{16}(_bg)?\.(js|wasm|css)$/;
+const STATIC = ['/manifest.webmanifest', '/icon.svg', '/sw-register.js'];
+
+self.addEventListener('install', (event) => {
+  event.waitUntil(
+    (async () => {
+      const cache = await caches.open(CACHE);
+      const index = await fetch('/', { cache: 'no-cache' });
+      if (!index.ok) throw new Error(`index.html: HTTP ${index.status}`);
+      const html = await index.clone().text();
+      const assets = new Set(STATIC);
+      for (const match of html.matchAll(/["'](\/[^"']+)["']/g)) {
+        if (HASHED.test(match[1])) assets.add(match[1]);
+      }
+      await cache.addAll([...assets]);
+      await cache.put('/', index);
+    })(),
+  );
+});
+
+self.addEventListener('activate', (event) => {
+  event.waitUntil(
+    (async () => {
+      for (const name of await caches.keys()) {
+        if (name.startsWith('natter-shell-') && name !== CACHE) await caches.delete(name);
+      }
+      await self.clients.claim();
+    })(),
+  );
+});
+
+self.addEventListener('message', (event) => {
+  if (event.data && event.data.type === 'take-over') self.skipWaiting();
+});
+
+self.addEventListener('fetch', (event) => {
+  const request = event.request;
+  const url = new URL(request.url);
+  if (request.method !== 'GET' || url.origin !== self.location.origin) return;
+  if (url.pathname.startsWith('/api/') || url.pathname === '/ws') return;
+
+  if (request.mode === 'navigate') {
+    // The network first, for a fresh index.html; the saved shell when the
+    // server cannot be reached.
+    event.respondWith(
+      fetch(request).catch(async () => (await caches.match('/', { cacheName: CACHE })) || Response.error()),
+    );
+    return;
+  }
+  if (HASHED.test(url.pathname)) {
+    // Content-hashed files never change: the saved copy is always right.
+    event.respondWith(
+      (async () => {
+        const saved = await caches.match(request, { cacheName: CACHE });
+        if (saved) return saved;
+        const response = await fetch(request);
+        if (response.ok) (await caches.open(CACHE)).put(request, response.clone());
+        return response;
+      })(),
+    );
+    return;
+  }
+  if (STATIC.includes(url.pathname)) {
+    event.respondWith(
+      fetch(request).catch(async () => (await caches.match(url.pathname, { cacheName: CACHE })) || Response.error()),
+    );
+  }
+});

@@ -1,0 +1,73 @@
+//! Logging out, with the choice to delete this device's copy of the chats;
+//! and the notice shown when the device cannot keep that copy.
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+
+use crate::account;
+use crate::net::http::Api;
+use crate::net::session::End;
+use crate::state::ChatStore;
+
+#[component]
+pub fn LogoutPanel(
+    #[prop(into)] on_end: Callback<End>,
+    #[prop(into)] on_cancel: Callback<()>,
+) -> impl IntoView {
+    let store = expect_context::<ChatStore>();
+    let forget = RwSignal::new(false);
+    let busy = RwSignal::new(false);
+    let error = RwSignal::new(None::<String>);
+    let confirm = move |_| {
+        busy.set(true);
+        spawn_local(async move {
+            // The server forgets the session whether or not this device is
+            // online; if it is not, the cookie is dropped at the next login.
+            let _ = Api::same_origin().logout().await;
+            account::forget();
+            if forget.get_untracked() {
+                if let Err(err) = store.delete_device_data().await {
+                    busy.set(false);
+                    error.set(Some(format!("Logged out, but {err}.")));
+                    return;
+                }
+            }
+            on_end.run(End::LoggedOut);
+        });
+    };
+    view! {
+        <div class="panel" role="dialog" aria-label="Log out" aria-modal="false">
+            <p class="panel-title">"Log out of Natter on this device?"</p>
+            <label class="checkbox">
+                <input
+                    type="checkbox"
+                    prop:checked=move || forget.get()
+                    on:change=move |ev| forget.set(event_target_checked(&ev))
+                />
+                <span>"Also delete my chats saved on this device"</span>
+            </label>
+            {move || error.get().map(|text| view! { <p class="form-error" role="alert">{text}</p> })}
+            <div class="panel-actions">
+                <button class="link-button" on:click=move |_| on_cancel.run(())>"Cancel"</button>
+                <button class="primary small" disabled=move || busy.get() on:click=confirm>
+                    "Log out"
+                </button>
+            </div>
+        </div>
+    }
+}
+
+/// Says so when chats are not being kept on this device.
+#[component]
+pub fn CacheNotice() -> impl IntoView {
+    let store = expect_context::<ChatStore>();
+    move || {
+        store.cache_problem.get().map(|problem| {
+            view! {
+                <p class="cache-notice" role="status">
+                    {format!("Chats won't be available offline: {problem}.")}
+                </p>
+            }
+        })
+    }
+}

@@ -19,6 +19,8 @@ use super::socket::{Incoming, Socket, SocketError};
 /// socket is taken for dead: a dead connection is noticed within ~30 s.
 const PING_EVERY_MS: u32 = 10_000;
 const SILENCE_LIMIT_MS: f64 = 25_000.0;
+/// After a probe, how long the server has to answer.
+const PROBE_LIMIT_MS: f64 = 4_000.0;
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum ConnectionStatus {
@@ -53,6 +55,9 @@ pub enum Command {
     Send(ClientFrame),
     /// Skip the wait and try to connect now.
     RetryNow,
+    /// The browser thinks the network went away: check the socket now
+    /// rather than at the next heartbeat.
+    Probe,
     Stop,
 }
 
@@ -98,7 +103,7 @@ pub async fn run(
                 () = timer => break,
                 command = commands.next() => match command {
                     Some(Command::RetryNow) => break,
-                    Some(Command::Send(_)) => {}
+                    Some(Command::Send(_) | Command::Probe) => {}
                     Some(Command::Stop) | None => return End::Stopped,
                 },
             }
@@ -135,22 +140,27 @@ async fn connected(
     }
     let mut welcomed = false;
     let mut last_heard = now() as f64;
+    // When set, the socket must have been heard from by then.
+    let mut probe_deadline: Option<f64> = None;
     let mut pings = IntervalStream::new(PING_EVERY_MS).fuse();
     let mut nonce = 0u64;
     loop {
         let event = {
             let incoming = socket.next().fuse();
             let command = commands.next().fuse();
-            futures::pin_mut!(incoming, command);
+            let probe = probe_timer(probe_deadline).fuse();
+            futures::pin_mut!(incoming, command, probe);
             futures::select! {
                 incoming = incoming => Event::Incoming(incoming),
                 command = command => Event::Command(command),
                 _ = pings.next() => Event::Tick,
+                () = probe => Event::Tick,
             }
         };
         match event {
             Event::Incoming(Ok(Incoming::Frame(frame))) => {
                 last_heard = now() as f64;
+                probe_deadline = None;
                 if matches!(frame, ServerFrame::Welcome { .. }) {
                     welcomed = true;
                     backoff.reset();
@@ -183,12 +193,20 @@ async fn connected(
                 }
             }
             Event::Command(Some(Command::RetryNow)) => {}
+            Event::Command(Some(Command::Probe)) => {
+                nonce += 1;
+                if socket.send(&ClientFrame::Ping { nonce }).await.is_err() {
+                    return dropped(welcomed);
+                }
+                probe_deadline = Some(now() as f64 + PROBE_LIMIT_MS);
+            }
             Event::Command(Some(Command::Stop) | None) => {
                 socket.close().await;
                 return Outcome::End(End::Stopped);
             }
             Event::Tick => {
-                if now() as f64 - last_heard > SILENCE_LIMIT_MS {
+                let probe_failed = probe_deadline.is_some_and(|deadline| now() as f64 > deadline);
+                if probe_failed || now() as f64 - last_heard > SILENCE_LIMIT_MS {
                     socket.close().await;
                     return dropped(welcomed);
                 }
@@ -205,6 +223,17 @@ enum Event {
     Incoming(Result<Incoming, SocketError>),
     Command(Option<Command>),
     Tick,
+}
+
+/// Resolves when the probe deadline passes (never without one).
+async fn probe_timer(deadline: Option<f64>) {
+    match deadline {
+        Some(deadline) => {
+            let wait = (deadline - now() as f64).max(0.0) as u32;
+            TimeoutFuture::new(wait + 1).await;
+        }
+        None => futures::future::pending().await,
+    }
 }
 
 /// Whether a failed connection failed because the session is gone (the

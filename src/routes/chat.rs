@@ -34,6 +34,8 @@ pub fn ChatPage(me: User, #[prop(into)] on_end: Callback<End>) -> impl IntoView 
 
     // The browser thinks the network is back: no need to wait for the timer.
     let online = window_event_listener(leptos::ev::online, move |_| store.retry_now());
+    // ...or thinks it is gone: find out now whether the socket still works.
+    let offline = window_event_listener(leptos::ev::offline, move |_| store.probe());
     let escape = window_event_listener(leptos::ev::keydown, move |ev| {
         if ev.key() == "Escape" {
             store.open(None);
@@ -41,6 +43,7 @@ pub fn ChatPage(me: User, #[prop(into)] on_end: Callback<End>) -> impl IntoView 
     });
     on_cleanup(move || {
         online.remove();
+        offline.remove();
         escape.remove();
     });
 

@@ -207,6 +207,10 @@ impl ChatStore {
         self.command(Command::RetryNow);
     }
 
+    pub fn probe(&self) {
+        self.command(Command::Probe);
+    }
+
     pub fn stop(&self) {
         self.command(Command::Stop);
     }

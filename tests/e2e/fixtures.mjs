@@ -6,32 +6,51 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
+/**
+ * Starts natter-server on a free loopback port with a fresh data directory.
+ * `stop()` sends SIGTERM (or `signal`) and waits; `start()` brings it back on
+ * the same port and data, as after an outage.
+ */
 export async function startServer() {
   const bin = process.env.NATTER_SERVER_BIN;
   const dist = process.env.NATTER_DIST;
   if (!bin || !dist) throw new Error('run through `cargo xtask test` (NATTER_SERVER_BIN, NATTER_DIST)');
   const data = mkdtempSync(join(tmpdir(), 'natter-e2e-'));
-  const child = spawn(bin, ['--addr', '127.0.0.1:0', '--data-dir', data, '--dist-dir', dist], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const url = await new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout.on('data', (chunk) => {
-      out += chunk;
-      const match = out.match(/running at (http:\/\/[\d.:]+)/);
-      if (match) resolve(match[1]);
+  let child = null;
+
+  const launch = (addr) =>
+    new Promise((resolve, reject) => {
+      child = spawn(bin, ['--addr', addr, '--data-dir', data, '--dist-dir', dist], {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
+      let out = '';
+      child.stdout.on('data', (chunk) => {
+        out += chunk;
+        const match = out.match(/running at (http:\/\/[\d.:]+)/);
+        if (match) resolve(match[1]);
+      });
+      child.on('exit', (code) => reject(new Error(`natter-server exited with ${code}`)));
     });
-    child.on('exit', (code) => reject(new Error(`natter-server exited with ${code}`)));
-  });
-  return {
-    url,
-    async stop() {
-      const exited = new Promise((resolve) => child.on('exit', resolve));
-      child.kill('SIGTERM');
+
+  const server = {
+    url: await launch('127.0.0.1:0'),
+    async stop(signal = 'SIGTERM') {
+      if (!child) return;
+      const running = child;
+      child = null;
+      const exited = new Promise((resolve) => running.on('exit', resolve));
+      running.kill(signal);
       await exited;
+    },
+    async start() {
+      await launch(new URL(server.url).host);
+    },
+    async dispose() {
+      await server.stop();
       rmSync(data, { recursive: true, force: true });
     },
   };
+  return server;
 }
 
 export const test = base.extend({
@@ -39,7 +58,7 @@ export const test = base.extend({
     async ({}, use) => {
       const server = await startServer();
       await use(server);
-      await server.stop();
+      await server.dispose();
     },
     { scope: 'worker' },
   ],
@@ -80,4 +99,14 @@ export async function send(page, text) {
   const box = page.getByRole('textbox', { name: 'Message' });
   await box.fill(text);
   await box.press('Enter');
+}
+
+/** Waits until the service worker controls the page (offline start ready). */
+export async function waitForOfflineShell(page) {
+  await page.waitForFunction(() => navigator.serviceWorker && navigator.serviceWorker.controller !== null);
+}
+
+/** The bodies of the messages on screen, in order. */
+export function bodies(page) {
+  return page.locator('.bubble-body');
 }

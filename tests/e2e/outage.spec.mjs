@@ -1,0 +1,100 @@
+// Natter keeps working through outages: cached chats stay readable, messages
+// typed offline survive a reload and are delivered once, in order.
+import { test, expect, signUp, openChatWith, send, uniqueName, waitForOfflineShell, bodies } from './fixtures.mjs';
+
+test('outage drill: read, type and reload while the server is down', async ({ browser, server }) => {
+  const annName = uniqueName('ann');
+  const bobName = uniqueName('bob');
+  const ann = await signUp(browser, server, annName);
+  const bob = await signUp(browser, server, bobName);
+
+  // 1. A and B chat.
+  await openChatWith(ann.page, bobName);
+  await send(ann.page, 'before the outage');
+  await expect(bob.page.getByRole('button', { name: `${annName}, 1 unread` })).toBeVisible();
+  await bob.page.getByRole('button', { name: `${annName}, 1 unread` }).click();
+  await send(bob.page, 'got it');
+  await expect(bodies(ann.page)).toHaveText(['before the outage', 'got it']);
+  // Bob goes back to his list, so his device stores without reading: D.
+  await bob.page.keyboard.press('Escape');
+  await expect(bob.page.getByRole('heading', { name: annName })).toHaveCount(0);
+  await waitForOfflineShell(ann.page);
+
+  // 2. The server goes down; A still reads the history.
+  await server.stop();
+  await expect(ann.page.getByRole('status').filter({ hasText: 'Offline since' })).toBeVisible();
+  await expect(bodies(ann.page)).toHaveText(['before the outage', 'got it']);
+
+  // 3. A sends three messages: they wait.
+  for (const text of ['offline 1', 'offline 2', 'offline 3']) await send(ann.page, text);
+  const waiting = ann.page.locator('.bubble-row.mine').getByRole('img', { name: 'Waiting to send' });
+  await expect(waiting).toHaveCount(3);
+
+  // 4. A reloads: the app opens from the service worker and the cache, with
+  //    the three still waiting.
+  await ann.page.reload();
+  await expect(ann.page.locator('.me-name')).toHaveText(annName);
+  await expect(bodies(ann.page)).toHaveText(['before the outage', 'got it', 'offline 1', 'offline 2', 'offline 3']);
+  await expect(waiting).toHaveCount(3);
+  await ann.page.screenshot({ path: new URL('../../target/screenshots/outage-waiting.png', import.meta.url).pathname });
+
+  // 5. The server comes back. A retries at once; B reconnects on its own.
+  await server.start();
+  await ann.page.getByRole('button', { name: 'Retry now' }).click();
+  await expect(waiting).toHaveCount(0, { timeout: 20_000 });
+  const annRows = ann.page.locator('.bubble-row.mine');
+  for (let i = 1; i <= 3; i++) {
+    await expect(annRows.nth(i).getByRole('img', { name: 'Delivered' })).toBeVisible({ timeout: 40_000 });
+  }
+  const row = bob.page.getByRole('button', { name: `${annName}, 3 unread` });
+  await expect(row).toBeVisible({ timeout: 40_000 });
+  await row.click();
+  await expect(bodies(bob.page)).toHaveText(['before the outage', 'got it', 'offline 1', 'offline 2', 'offline 3']);
+  for (let i = 1; i <= 3; i++) {
+    await expect(annRows.nth(i).getByRole('img', { name: 'Read' })).toBeVisible();
+  }
+
+  // Exactly once: the server holds each message once, in order.
+  const history = await ann.page.evaluate(async () => {
+    const list = await (await fetch('/api/conversations')).json();
+    return (await fetch(`/api/conversations/${list[0].id}/messages`)).json();
+  });
+  expect(history.map((m) => [m.seq, m.body])).toEqual([
+    [1, 'before the outage'],
+    [2, 'got it'],
+    [3, 'offline 1'],
+    [4, 'offline 2'],
+    [5, 'offline 3'],
+  ]);
+
+  await ann.context.close();
+  await bob.context.close();
+});
+
+test('network drop: the banner tells the truth and delivery resumes', async ({ browser, server }) => {
+  const annName = uniqueName('ann');
+  const bobName = uniqueName('bob');
+  const ann = await signUp(browser, server, annName);
+  const bob = await signUp(browser, server, bobName);
+  await openChatWith(ann.page, bobName);
+  await send(ann.page, 'online');
+  await expect(bob.page.getByRole('button', { name: `${annName}, 1 unread` })).toBeVisible();
+
+  await ann.context.setOffline(true);
+  const offline = ann.page.getByRole('status').filter({ hasText: 'Offline since' });
+  await expect(offline).toBeVisible({ timeout: 15_000 });
+  await expect(offline).toContainText(/next try in \d+ s|trying again/);
+  await expect(ann.page.getByRole('button', { name: 'Retry now' })).toBeVisible();
+  await send(ann.page, 'typed offline');
+  await expect(ann.page.locator('.bubble-row.mine').last().getByRole('img', { name: 'Waiting to send' })).toBeVisible();
+
+  await ann.context.setOffline(false);
+  await expect(offline).toHaveCount(0, { timeout: 15_000 });
+  await expect(ann.page.locator('.bubble-row.mine').last().getByRole('img', { name: 'Delivered' })).toBeVisible({
+    timeout: 15_000,
+  });
+  await expect(bob.page.getByRole('button', { name: `${annName}, 2 unread` })).toBeVisible();
+
+  await ann.context.close();
+  await bob.context.close();
+});

@@ -109,18 +109,15 @@ pub enum ErrorCode {
     InvalidMessage,
     /// You are not a member of that conversation (or it does not exist).
     NotAMember,
-    /// Slow down: too many frames in a short time.
-    RateLimited,
     /// The server failed; the same frame may be retried.
     Internal,
 }
 
 impl ErrorCode {
-    /// Whether resending the same frame can never succeed. Transient errors
-    /// (rate limits, server failures) are retried; permanent ones are shown
-    /// to the user.
+    /// Whether resending the same frame can never succeed. Server failures
+    /// are retried; everything else is shown to the user.
     pub fn is_permanent(self) -> bool {
-        !matches!(self, ErrorCode::RateLimited | ErrorCode::Internal)
+        !matches!(self, ErrorCode::Internal)
     }
 }
 

@@ -153,8 +153,8 @@ fn a_permanent_refusal_marks_the_message_and_a_transient_one_does_not() {
         client_id: Some(refused),
     });
     state.apply(&ServerFrame::Error {
-        code: ErrorCode::RateLimited,
-        message: "slow down".into(),
+        code: ErrorCode::Internal,
+        message: "try again".into(),
         client_id: Some(throttled),
     });
     assert_eq!(state.outbox[0].failure.as_deref(), Some("too long"));

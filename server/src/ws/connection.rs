@@ -24,7 +24,7 @@ use natter_protocol::{
 use tokio::sync::broadcast::error::RecvError;
 use uuid::Uuid;
 
-use super::rate::Bucket;
+use super::rate::Pacer;
 use crate::hub::Event;
 use crate::store::StoreError;
 use crate::{now_millis, AppState};
@@ -68,7 +68,7 @@ where
         user,
         token_hash,
         cursors: HashMap::new(),
-        bucket: Bucket::new(),
+        pacer: Pacer::new(),
     };
     let end = match conn.run().await {
         Ok(end) => end,
@@ -93,7 +93,8 @@ struct Connection<S> {
     user: User,
     token_hash: [u8; 32],
     cursors: HashMap<ConversationId, Seq>,
-    bucket: Bucket,
+    /// Paces frames to the per-connection rate.
+    pacer: Pacer,
 }
 
 /// What a received socket message amounts to.
@@ -250,18 +251,9 @@ where
                 return Ok(Inbound::Refused);
             }
         };
-        if !self.bucket.take() {
-            let client_id = match &frame {
-                ClientFrame::Send { client_id, .. } => Some(*client_id),
-                _ => None,
-            };
-            self.send(&ServerFrame::Error {
-                code: ErrorCode::RateLimited,
-                message: "Too many frames; slow down and retry.".to_owned(),
-                client_id,
-            })
-            .await?;
-            return Ok(Inbound::Refused);
+        let wait = self.pacer.admit();
+        if !wait.is_zero() {
+            tokio::time::sleep(wait).await;
         }
         Ok(Inbound::Frame(frame))
     }

@@ -1,39 +1,43 @@
-//! A token bucket that limits how fast one connection may send frames.
+//! Per-connection pacing. A connection that sends faster than the rate is
+//! slowed down, not refused: its frames wait, in order, so an outbox flushed
+//! after a long outage still arrives complete and in order, while a flood
+//! only ever gets the sustained rate.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-pub struct Bucket {
+pub struct Pacer {
+    /// Frames that may still go without waiting; negative when frames have
+    /// been admitted ahead of the rate.
     tokens: f64,
     last: Instant,
 }
 
-impl Bucket {
+impl Pacer {
     /// Sustained frames per second.
     pub const RATE: f64 = 50.0;
-    /// Frames allowed in a burst, e.g. an outbox flushed after reconnecting.
+    /// Frames allowed at once, e.g. an outbox flushed after reconnecting.
     pub const BURST: f64 = 200.0;
 
     pub fn new() -> Self {
-        Bucket {
+        Pacer {
             tokens: Self::BURST,
             last: Instant::now(),
         }
     }
 
-    /// Takes a token if one is left.
-    pub fn take(&mut self) -> bool {
-        self.take_at(Instant::now())
+    /// Admits one frame; returns how long it must wait first.
+    pub fn admit(&mut self) -> Duration {
+        self.admit_at(Instant::now())
     }
 
-    fn take_at(&mut self, now: Instant) -> bool {
-        let elapsed = now.duration_since(self.last).as_secs_f64();
+    fn admit_at(&mut self, now: Instant) -> Duration {
+        let elapsed = now.saturating_duration_since(self.last).as_secs_f64();
         self.last = now;
-        self.tokens = (self.tokens + elapsed * Self::RATE).min(Self::BURST);
-        if self.tokens >= 1.0 {
-            self.tokens -= 1.0;
-            true
+        self.tokens = (self.tokens + elapsed * Self::RATE).min(Self::BURST) - 1.0;
+        if self.tokens >= 0.0 {
+            Duration::ZERO
         } else {
-            false
+            Duration::from_secs_f64(-self.tokens / Self::RATE)
         }
     }
 }
@@ -41,15 +45,20 @@ impl Bucket {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::Duration;
 
     #[test]
-    fn allows_a_burst_then_the_rate() {
-        let mut bucket = Bucket::new();
-        let start = bucket.last;
-        let taken = (0..1000).filter(|_| bucket.take_at(start)).count();
-        assert_eq!(taken, Bucket::BURST as usize);
-        assert!(bucket.take_at(start + Duration::from_millis(20)));
-        assert!(!bucket.take_at(start + Duration::from_millis(20)));
+    fn a_burst_goes_at_once_then_frames_are_paced() {
+        let mut pacer = Pacer::new();
+        let start = pacer.last;
+        for _ in 0..Pacer::BURST as usize {
+            assert_eq!(pacer.admit_at(start), Duration::ZERO);
+        }
+        assert_eq!(pacer.admit_at(start), Duration::from_millis(20));
+        assert_eq!(pacer.admit_at(start), Duration::from_millis(40));
+        // Once the waits have passed, the debt is paid.
+        assert_eq!(
+            pacer.admit_at(start + Duration::from_millis(60)),
+            Duration::from_millis(20)
+        );
     }
 }

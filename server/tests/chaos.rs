@@ -1,0 +1,411 @@
+//! Chaos: 20 protocol clients send 5,000 messages with retries while the real
+//! server binary is SIGKILLed and restarted on the same data directory at
+//! random moments. Afterwards:
+//! - every acknowledged message is stored exactly once, under the acked seq;
+//! - every client holds every message of its conversation exactly once;
+//! - every conversation's seqs are gap-free and increasing.
+//!
+//! Bounded in count (5,000 messages, 4 kills) and time (3 minutes).
+
+use std::collections::{BTreeMap, HashMap};
+use std::net::SocketAddr;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures_util::{SinkExt, StreamExt};
+use natter_protocol::{
+    ClientFrame, ConversationId, Credentials, Cursor, ErrorCode, Message, Seq, ServerFrame, User,
+    PROTOCOL_VERSION,
+};
+use rand::{Rng, SeedableRng};
+use reqwest::header::{COOKIE, SET_COOKIE};
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::Message as WsMessage;
+use uuid::Uuid;
+
+const CLIENTS: usize = 20;
+const PER_CLIENT: usize = 250;
+const KILLS: usize = 4;
+/// Messages a client may have in flight before waiting for acks.
+const WINDOW: usize = 32;
+const DEADLINE: Duration = Duration::from_secs(180);
+
+struct Server {
+    child: Option<Child>,
+    addr: SocketAddr,
+    data: std::path::PathBuf,
+}
+
+impl Server {
+    fn start(addr: SocketAddr, data: &std::path::Path) -> Self {
+        let child = Command::new(env!("CARGO_BIN_EXE_natter-server"))
+            .args(["--addr", &addr.to_string(), "--dist-dir", "/nonexistent"])
+            .arg("--data-dir")
+            .arg(data)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("spawn natter-server");
+        let server = Server {
+            child: Some(child),
+            addr,
+            data: data.to_owned(),
+        };
+        let started = Instant::now();
+        while std::net::TcpStream::connect(addr).is_err() {
+            assert!(
+                started.elapsed() < Duration::from_secs(20),
+                "server did not start"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        server
+    }
+
+    fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            child.kill().expect("SIGKILL");
+            child.wait().expect("reap");
+        }
+    }
+
+    fn restart(&mut self) {
+        self.kill();
+        *self = Server::start(self.addr, &self.data.clone());
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+fn free_addr() -> SocketAddr {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    listener.local_addr().expect("addr")
+}
+
+struct Account {
+    user: User,
+    cookie: String,
+}
+
+async fn signup(addr: SocketAddr, name: &str) -> Account {
+    let response = reqwest::Client::new()
+        .post(format!("http://{addr}/api/signup"))
+        .json(&Credentials {
+            username: name.to_owned(),
+            password: "correct horse battery".to_owned(),
+        })
+        .send()
+        .await
+        .expect("signup");
+    let cookie = response.headers()[SET_COOKIE]
+        .to_str()
+        .expect("cookie")
+        .split(';')
+        .next()
+        .expect("cookie pair")
+        .to_owned();
+    Account {
+        user: response.json().await.expect("user"),
+        cookie,
+    }
+}
+
+/// What one client knows, kept across reconnects.
+struct Client {
+    account: Account,
+    conversation: ConversationId,
+    /// Its messages, in the order it sends them.
+    outgoing: Vec<(Uuid, String)>,
+    acked: HashMap<Uuid, Seq>,
+    received: BTreeMap<Seq, Uuid>,
+    /// Messages delivered to this client more than once.
+    duplicates: usize,
+    connections: usize,
+}
+
+impl Client {
+    fn cursor(&self) -> Seq {
+        let mut seq = 0;
+        while self.received.contains_key(&(seq + 1)) {
+            seq += 1;
+        }
+        seq
+    }
+
+    fn done(&self, expected: usize) -> bool {
+        self.acked.len() == self.outgoing.len() && self.cursor() as usize == expected
+    }
+
+    fn take(&mut self, frame: ServerFrame, in_flight: &mut Vec<Uuid>, retry: &mut Vec<Uuid>) {
+        match frame {
+            ServerFrame::Ack { client_id, seq, .. } => {
+                if let Some(previous) = self.acked.insert(client_id, seq) {
+                    assert_eq!(previous, seq, "a resend got a different seq");
+                }
+                in_flight.retain(|id| *id != client_id);
+            }
+            ServerFrame::Message { message } => self.receive(message),
+            ServerFrame::Error {
+                code: ErrorCode::Internal,
+                client_id: Some(client_id),
+                ..
+            } => {
+                in_flight.retain(|id| *id != client_id);
+                retry.push(client_id);
+            }
+            ServerFrame::Error { code, message, .. } => panic!("refused: {code:?} {message}"),
+            _ => {}
+        }
+    }
+
+    fn receive(&mut self, message: Message) {
+        assert_eq!(message.conversation, self.conversation);
+        match self.received.get(&message.seq) {
+            Some(existing) => {
+                assert_eq!(*existing, message.client_id, "two messages share a seq");
+                self.duplicates += 1;
+            }
+            None => {
+                self.received.insert(message.seq, message.client_id);
+            }
+        }
+    }
+}
+
+/// Runs one client until it has sent and received everything; reconnects
+/// whenever the server goes away.
+async fn run_client(addr: SocketAddr, mut client: Client, expected: usize) -> Client {
+    let started = Instant::now();
+    while !client.done(expected) {
+        assert!(
+            started.elapsed() < DEADLINE,
+            "client did not finish in time"
+        );
+        let mut request = format!("ws://{addr}/ws")
+            .into_client_request()
+            .expect("request");
+        request.headers_mut().insert(
+            COOKIE.as_str(),
+            client.account.cookie.parse().expect("cookie"),
+        );
+        let Ok((mut ws, _)) = tokio_tungstenite::connect_async(request).await else {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            continue;
+        };
+        client.connections += 1;
+        let hello = ClientFrame::Hello {
+            version: PROTOCOL_VERSION,
+            cursors: vec![Cursor {
+                conversation: client.conversation,
+                seq: client.cursor(),
+            }],
+        };
+        if ws.send(text(&hello)).await.is_err() {
+            continue;
+        }
+        // Everything unacked goes again, in order; the server deduplicates.
+        let mut queue: Vec<Uuid> = client
+            .outgoing
+            .iter()
+            .map(|(id, _)| *id)
+            .filter(|id| !client.acked.contains_key(id))
+            .collect();
+        queue.reverse();
+        let mut in_flight: Vec<Uuid> = Vec::new();
+        loop {
+            while in_flight.len() < WINDOW {
+                let Some(id) = queue.pop() else { break };
+                let body = client
+                    .outgoing
+                    .iter()
+                    .find(|(candidate, _)| *candidate == id)
+                    .map(|(_, body)| body.clone())
+                    .expect("known message");
+                let frame = ClientFrame::Send {
+                    conversation: client.conversation,
+                    client_id: id,
+                    body,
+                };
+                if ws.send(text(&frame)).await.is_err() {
+                    break;
+                }
+                in_flight.push(id);
+            }
+            if client.done(expected) {
+                let _ = ws.close(None).await;
+                break;
+            }
+            let next = tokio::time::timeout(Duration::from_secs(5), ws.next()).await;
+            let Ok(Some(Ok(WsMessage::Text(text)))) = next else {
+                match next {
+                    Ok(Some(Ok(_))) => continue,
+                    // Closed, failed, or silent: reconnect.
+                    _ => break,
+                }
+            };
+            let frame: ServerFrame = serde_json::from_str(text.as_str()).expect("server frame");
+            let mut retry = Vec::new();
+            client.take(frame, &mut in_flight, &mut retry);
+            if !retry.is_empty() {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+                queue.extend(retry);
+            }
+        }
+    }
+    client
+}
+
+fn text(frame: &ClientFrame) -> WsMessage {
+    WsMessage::text(serde_json::to_string(frame).expect("encode"))
+}
+
+async fn stored(addr: SocketAddr, account: &Account, conversation: ConversationId) -> Vec<Message> {
+    let mut all = Vec::new();
+    let mut before: Option<Seq> = None;
+    loop {
+        let mut url = format!("http://{addr}/api/conversations/{conversation}/messages?limit=200");
+        if let Some(before) = before {
+            url.push_str(&format!("&before={before}"));
+        }
+        let page: Vec<Message> = reqwest::Client::new()
+            .get(url)
+            .header(COOKIE, &account.cookie)
+            .send()
+            .await
+            .expect("history")
+            .json()
+            .await
+            .expect("page");
+        let Some(first) = page.first() else { break };
+        before = Some(first.seq);
+        let mut page = page;
+        page.extend(all);
+        all = page;
+    }
+    all
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn acked_messages_survive_sigkill_exactly_once_and_in_order() {
+    let seed: u64 = rand::rng().random();
+    println!("chaos seed {seed}");
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    let data = tempfile::tempdir().expect("temp dir");
+    let addr = free_addr();
+    let mut server = Server::start(addr, data.path());
+
+    // Ten conversations of two: each has 2 × 250 = 500 messages.
+    let mut clients = Vec::new();
+    for pair in 0..CLIENTS / 2 {
+        let a = signup(addr, &format!("chaos_a{pair}")).await;
+        let b = signup(addr, &format!("chaos_b{pair}")).await;
+        let conversation: natter_protocol::Conversation = reqwest::Client::new()
+            .post(format!("http://{addr}/api/conversations"))
+            .header(COOKIE, &a.cookie)
+            .json(&serde_json::json!({ "username": b.user.username }))
+            .send()
+            .await
+            .expect("open")
+            .json()
+            .await
+            .expect("conversation");
+        for account in [a, b] {
+            let name = account.user.username.clone();
+            clients.push(Client {
+                outgoing: (0..PER_CLIENT)
+                    .map(|n| (Uuid::new_v4(), format!("{name} #{n}")))
+                    .collect(),
+                account,
+                conversation: conversation.id,
+                acked: HashMap::new(),
+                received: BTreeMap::new(),
+                duplicates: 0,
+                connections: 0,
+            });
+        }
+    }
+
+    let finished = Arc::new(AtomicBool::new(false));
+    let kill_times: Vec<u64> = (0..KILLS).map(|_| rng.random_range(200..1200)).collect();
+    let killer = {
+        let finished = finished.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut kills = 0;
+            for wait in kill_times {
+                std::thread::sleep(Duration::from_millis(wait));
+                if finished.load(Ordering::SeqCst) {
+                    break;
+                }
+                server.restart();
+                kills += 1;
+            }
+            (server, kills)
+        })
+    };
+
+    let tasks: Vec<_> = clients
+        .into_iter()
+        .map(|client| tokio::spawn(run_client(addr, client, 2 * PER_CLIENT)))
+        .collect();
+    let mut clients = Vec::new();
+    for task in tasks {
+        clients.push(task.await.expect("client task"));
+    }
+    finished.store(true, Ordering::SeqCst);
+    let (_server, kills) = killer.await.expect("killer");
+    let reconnects: usize = clients.iter().map(|c| c.connections - 1).sum();
+    println!("server SIGKILLed {kills} times; clients reconnected {reconnects} times");
+    assert!(
+        kills >= 3,
+        "the server was killed only {kills} times; slow clients?"
+    );
+
+    let mut by_conversation: HashMap<ConversationId, Vec<&Client>> = HashMap::new();
+    for client in &clients {
+        by_conversation
+            .entry(client.conversation)
+            .or_default()
+            .push(client);
+        assert_eq!(
+            client.duplicates, 0,
+            "{} got duplicates",
+            client.account.user.username
+        );
+        assert!(
+            client.connections > 1,
+            "every client reconnected at least once"
+        );
+    }
+    for (conversation, members) in by_conversation {
+        let messages = stored(addr, &members[0].account, conversation).await;
+        let seqs: Vec<Seq> = messages.iter().map(|m| m.seq).collect();
+        assert_eq!(
+            seqs,
+            (1..=2 * PER_CLIENT as u64).collect::<Vec<_>>(),
+            "gap-free"
+        );
+        let by_id: HashMap<Uuid, Seq> = messages.iter().map(|m| (m.client_id, m.seq)).collect();
+        assert_eq!(by_id.len(), messages.len(), "each client id stored once");
+        for client in &members {
+            for (id, seq) in &client.acked {
+                assert_eq!(
+                    by_id.get(id),
+                    Some(seq),
+                    "acked message stored under its seq"
+                );
+            }
+            let held: Vec<(Seq, Uuid)> = client.received.iter().map(|(s, id)| (*s, *id)).collect();
+            let truth: Vec<(Seq, Uuid)> = messages.iter().map(|m| (m.seq, m.client_id)).collect();
+            assert_eq!(held, truth, "the client holds exactly the stored messages");
+            // A sender's own messages stay in the order it sent them.
+            let own: Vec<Seq> = client.outgoing.iter().map(|(id, _)| by_id[id]).collect();
+            assert!(own.windows(2).all(|w| w[0] < w[1]), "sender order kept");
+        }
+    }
+}

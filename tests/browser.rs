@@ -145,8 +145,8 @@ impl Host for Recorder {
     fn outbox(&self) -> Vec<ClientFrame> {
         Vec::new()
     }
-    async fn receive(&self, frame: ServerFrame) -> Vec<ClientFrame> {
-        self.frames.borrow_mut().push(frame);
+    async fn receive(&self, frames: Vec<ServerFrame>) -> Vec<ClientFrame> {
+        self.frames.borrow_mut().extend(frames);
         Vec::new()
     }
     fn status(&self, status: ConnectionStatus) {

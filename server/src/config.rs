@@ -28,6 +28,17 @@ pub struct Config {
         value_delimiter = ','
     )]
     pub allowed_origins: Vec<String>,
+    /// Frames per second one socket may send before it is slowed down
+    /// (bursts of at least 200 go at once).
+    #[arg(long, env = "NATTER_FRAME_RATE", default_value_t = 50.0, value_parser = positive)]
+    pub frame_rate: f64,
+}
+
+fn positive(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(value) if value > 0.0 && value.is_finite() => Ok(value),
+        _ => Err(format!("{text:?} is not a positive number")),
+    }
 }
 
 impl Config {
@@ -39,6 +50,7 @@ impl Config {
             dist_dir: dist_dir.into(),
             secure_cookies: false,
             allowed_origins: Vec::new(),
+            frame_rate: 50.0,
         }
     }
 

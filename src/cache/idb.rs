@@ -8,6 +8,7 @@
 //! The schema is versioned by [`Version`]; opening an older database runs
 //! every migration from its version up to [`Version::CURRENT`], in order.
 
+use futures::FutureExt;
 use indexed_db_futures::database::Database;
 use indexed_db_futures::error::{DomException, Error as IdbError, OpenDbError};
 use indexed_db_futures::prelude::*;
@@ -57,6 +58,9 @@ fn migrate(db: &Database, version: Version) -> Result<(), IdbError> {
     Ok(())
 }
 
+/// How long opening may take before the app goes on without the cache.
+const OPEN_PATIENCE_MS: u32 = 5_000;
+
 pub struct IdbCache {
     db: Database,
 }
@@ -67,9 +71,18 @@ impl IdbCache {
         format!("natter-account-{user}")
     }
 
-    /// Opens (creating or upgrading) the database of `user`.
+    /// Opens (creating or upgrading) the database of `user`. An upgrade
+    /// that another tab blocks for too long gives up with
+    /// [`CacheError::Blocked`] rather than keep the app waiting.
     pub async fn open(user: UserId) -> Result<Self, CacheError> {
-        Self::open_at(&Self::database_name(user), Version::CURRENT).await
+        let name = Self::database_name(user);
+        let open = Self::open_at(&name, Version::CURRENT).fuse();
+        let timeout = gloo_timers::future::TimeoutFuture::new(OPEN_PATIENCE_MS).fuse();
+        futures::pin_mut!(open, timeout);
+        futures::select! {
+            opened = open => opened,
+            () = timeout => Err(CacheError::Blocked),
+        }
     }
 
     /// Opens `name` at `version`, migrating up to it. Tests use older versions

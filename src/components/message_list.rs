@@ -5,8 +5,10 @@
 use leptos::html::Div;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use leptos::wasm_bindgen::JsCast;
 use natter_protocol::{ConversationId, Millis, Seq, UserId};
 use uuid::Uuid;
+use web_sys::HtmlElement;
 
 use super::rich_text::RichText;
 use crate::net::http::Api;
@@ -77,18 +79,84 @@ fn items(state: &ChatState, id: ConversationId, me: UserId) -> Vec<Item> {
     out
 }
 
+impl Item {
+    /// A key that stays the same while the item's details change (a bubble
+    /// acked, a failure shown), for anchoring the window and the scroll.
+    fn anchor_key(&self) -> String {
+        match self {
+            Item::Day(label) => format!("day:{label}"),
+            Item::Bubble(bubble) => bubble.client_id.to_string(),
+        }
+    }
+}
+
+/// The items that are in the DOM: at most `size`, ending at the item keyed
+/// `end` (inclusive), or at the newest when `end` is `None`.
+fn window(items: &[Item], end: Option<&str>, size: usize) -> std::ops::Range<usize> {
+    let stop = end
+        .and_then(|key| items.iter().position(|item| item.anchor_key() == key))
+        .map_or(items.len(), |index| index + 1);
+    stop.saturating_sub(size)..stop
+}
+
+/// The new window end after moving `range` by `delta` items (negative:
+/// towards older ones); `None` means "follow the newest".
+fn moved(items: &[Item], range: &std::ops::Range<usize>, delta: isize) -> Option<String> {
+    let stop = range.end.saturating_add_signed(delta).max(1);
+    (stop < items.len()).then(|| items[stop - 1].anchor_key())
+}
+
+/// Items in the DOM at a time; scrolling past either edge moves the window
+/// by `STEP`, so a conversation of any length keeps a small DOM.
+const WINDOW: usize = 120;
+const STEP: isize = 40;
+
 #[component]
 pub fn MessageList(id: ConversationId, #[prop(into)] title: Signal<String>) -> impl IntoView {
     let store = expect_context::<ChatStore>();
     let me = store.state.with_untracked(|state| state.me.id);
     let items = Memo::new(move |_| store.state.with(|state| items(state, id, me)));
+    // The key of the last item in the DOM; None follows the newest.
+    let end = RwSignal::new(None::<String>);
+    let range = Memo::new(move |_| {
+        end.with(|end| items.with(|items| window(items, end.as_deref(), WINDOW)))
+    });
+    let visible = Memo::new(move |_| {
+        let range = range.get();
+        items.with(|items| items[range].to_vec())
+    });
     let list = NodeRef::<Div>::new();
     let stick = StoredValue::new(true);
-    // Scroll height and offset saved before older messages are added, so the
-    // view can be put back where the reader was.
-    let anchor = StoredValue::new(None::<(i32, i32)>);
+    // The item at the top of the view and its offset from the view's top,
+    // saved before the DOM changes above it, so the view can be put back.
+    let anchor = StoredValue::new(None::<(String, i32)>);
     let loading = RwSignal::new(false);
     let load_error = RwSignal::new(None::<String>);
+
+    let hold_position = move || {
+        let Some(el) = list.get_untracked() else {
+            return;
+        };
+        let top = el.scroll_top();
+        let rows = el.query_selector_all("li[data-key]").ok();
+        let first_visible = rows.and_then(|rows| {
+            (0..rows.length())
+                .filter_map(|i| rows.item(i))
+                .filter_map(|node| node.dyn_into::<HtmlElement>().ok())
+                .find(|row| row.offset_top() + row.offset_height() > top)
+        });
+        if let Some(row) = first_visible {
+            if let Some(key) = row.get_attribute("data-key") {
+                anchor.set_value(Some((key, row.offset_top() - top)));
+            }
+        }
+    };
+
+    let shift = move |delta: isize| {
+        hold_position();
+        let next = items.with_untracked(|items| moved(items, &range.get_untracked(), delta));
+        end.set(next);
+    };
 
     // Older messages come from this device when it has them without a
     // hole, and from the server otherwise.
@@ -99,9 +167,7 @@ pub fn MessageList(id: ConversationId, #[prop(into)] title: Signal<String>) -> i
         }
         loading.set(true);
         if keep_position {
-            if let Some(el) = list.get_untracked() {
-                anchor.set_value(Some((el.scroll_height(), el.scroll_top())));
-            }
+            hold_position();
         }
         spawn_local(async move {
             if let Some(before) = oldest {
@@ -132,14 +198,19 @@ pub fn MessageList(id: ConversationId, #[prop(into)] title: Signal<String>) -> i
 
     // Keep the view where the reader expects it after every change.
     Effect::new(move |_| {
-        items.track();
+        visible.track();
         request_animation_frame(move || {
             let Some(el) = list.get_untracked() else {
                 return;
             };
-            if let Some((height, top)) = anchor.get_value() {
+            if let Some((key, offset)) = anchor.get_value() {
                 anchor.set_value(None);
-                el.set_scroll_top(top + el.scroll_height() - height);
+                let selector = format!("li[data-key=\"{key}\"]");
+                if let Ok(Some(row)) = el.query_selector(&selector) {
+                    if let Ok(row) = row.dyn_into::<HtmlElement>() {
+                        el.set_scroll_top(row.offset_top() - offset);
+                    }
+                }
             } else if stick.get_value() {
                 el.set_scroll_top(el.scroll_height());
             }
@@ -162,9 +233,16 @@ pub fn MessageList(id: ConversationId, #[prop(into)] title: Signal<String>) -> i
             return;
         };
         let from_bottom = el.scroll_height() - el.scroll_top() - el.client_height();
-        stick.set_value(from_bottom < STICK_MARGIN);
+        let following = end.with_untracked(Option::is_none);
+        stick.set_value(from_bottom < STICK_MARGIN && following);
         if el.scroll_top() < LOAD_MARGIN {
-            load_older(true);
+            if range.get_untracked().start > 0 {
+                shift(-STEP);
+            } else {
+                load_older(true);
+            }
+        } else if from_bottom < STICK_MARGIN && !following {
+            shift(STEP);
         }
     };
 
@@ -184,18 +262,21 @@ pub fn MessageList(id: ConversationId, #[prop(into)] title: Signal<String>) -> i
             {move || load_error.get().map(|text| view! { <p class="history-status error" role="alert">{text}</p> })}
             <ol class="messages">
                 <For
-                    each=move || items.get()
+                    each=move || visible.get()
                     key=|item| item.clone()
-                    children=move |item| match item {
-                        Item::Day(label) => {
-                            view! {
-                                <li class="day-separator">
-                                    <span>{label}</span>
-                                </li>
+                    children=move |item| {
+                        let key = item.anchor_key();
+                        match item {
+                            Item::Day(label) => {
+                                view! {
+                                    <li class="day-separator" data-key=key>
+                                        <span>{label}</span>
+                                    </li>
+                                }
+                                    .into_any()
                             }
-                                .into_any()
+                            Item::Bubble(bubble) => view! { <BubbleView id bubble key /> }.into_any(),
                         }
-                        Item::Bubble(bubble) => view! { <BubbleView id bubble /> }.into_any(),
                     }
                 />
             </ol>
@@ -204,7 +285,7 @@ pub fn MessageList(id: ConversationId, #[prop(into)] title: Signal<String>) -> i
 }
 
 #[component]
-fn BubbleView(id: ConversationId, bubble: Bubble) -> impl IntoView {
+fn BubbleView(id: ConversationId, bubble: Bubble, key: String) -> impl IntoView {
     let store = expect_context::<ChatStore>();
     let me = store.state.with_untracked(|state| state.me.id);
     let seq = bubble.seq;
@@ -246,7 +327,7 @@ fn BubbleView(id: ConversationId, bubble: Bubble) -> impl IntoView {
         }
     });
     view! {
-        <li class=format!("bubble-row {side}") data-seq=seq.map(|s| s.to_string())>
+        <li class=format!("bubble-row {side}") data-key=key data-seq=seq.map(|s| s.to_string())>
             <div class="bubble" class:failed=bubble.failure.is_some()>
                 <div class="bubble-body">
                     <RichText text=bubble.body.clone() />
@@ -268,5 +349,53 @@ fn ClockIcon() -> impl IntoView {
             <circle cx="8" cy="8" r="6.5" fill="none" stroke="currentColor" stroke-width="1.5" />
             <path d="M8 4.5V8l2.5 1.5" fill="none" stroke="currentColor" stroke-width="1.5" stroke-linecap="round" />
         </svg>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bubbles(n: u128) -> Vec<Item> {
+        (1..=n)
+            .map(|i| {
+                Item::Bubble(Bubble {
+                    client_id: Uuid::from_u128(i),
+                    seq: Some(i as Seq),
+                    mine: false,
+                    body: String::new(),
+                    time: 0,
+                    failure: None,
+                })
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_window_follows_the_newest_until_moved() {
+        let items = bubbles(1000);
+        assert_eq!(window(&items, None, 120), 880..1000);
+        let up = moved(&items, &(880..1000), -40);
+        assert_eq!(window(&items, up.as_deref(), 120), 840..960);
+        // Items arriving below, or loaded above, keep a moved window on the
+        // same items.
+        let mut more = bubbles(1010);
+        let older: Vec<Item> = bubbles(5000).split_off(4990);
+        more.splice(0..0, older);
+        assert_eq!(window(&more, up.as_deref(), 120), 850..970);
+        assert_eq!(more[969].anchor_key(), items[959].anchor_key());
+        // Moving down towards the newest, then onto it, follows it again.
+        assert_eq!(
+            moved(&items, &(840..960), 20),
+            Some(items[979].anchor_key())
+        );
+        assert_eq!(moved(&items, &(840..960), 40), None);
+    }
+
+    #[test]
+    fn a_short_conversation_is_shown_whole() {
+        let items = bubbles(30);
+        assert_eq!(window(&items, None, 120), 0..30);
+        assert_eq!(moved(&items, &(0..30), -40), Some(items[0].anchor_key()));
     }
 }

@@ -19,6 +19,8 @@ use super::socket::{Incoming, Socket, SocketError};
 /// socket is taken for dead: a dead connection is noticed within ~30 s.
 const PING_EVERY_MS: u32 = 10_000;
 const SILENCE_LIMIT_MS: f64 = 25_000.0;
+/// The most frames handed to the host at once.
+const MAX_BATCH: usize = 500;
 /// After a probe, how long the server has to answer.
 const PROBE_LIMIT_MS: f64 = 4_000.0;
 
@@ -42,8 +44,9 @@ pub trait Host {
     fn hello(&self) -> ClientFrame;
     /// Messages waiting to be sent, in order.
     fn outbox(&self) -> Vec<ClientFrame>;
-    /// Takes in a server frame; returns frames to send in reply (receipts).
-    async fn receive(&self, frame: ServerFrame) -> Vec<ClientFrame>;
+    /// Takes in server frames, in order; returns frames to send in reply
+    /// (receipts).
+    async fn receive(&self, frames: Vec<ServerFrame>) -> Vec<ClientFrame>;
     fn status(&self, status: ConnectionStatus);
 }
 
@@ -161,12 +164,36 @@ async fn connected(
             Event::Incoming(Ok(Incoming::Frame(frame))) => {
                 last_heard = now() as f64;
                 probe_deadline = None;
-                if matches!(frame, ServerFrame::Welcome { .. }) {
+                // Whatever else has already arrived is taken in one go: one
+                // state update and one cache write for a whole replay page.
+                let mut frames = vec![frame];
+                let mut ended = None;
+                while frames.len() < MAX_BATCH {
+                    match socket.next_ready() {
+                        Some(Ok(Incoming::Frame(frame))) => frames.push(frame),
+                        Some(Ok(Incoming::Unreadable(err))) => {
+                            web_sys::console::warn_1(&err.to_string().into());
+                        }
+                        Some(Err(err)) => {
+                            ended = Some(err);
+                            break;
+                        }
+                        None => break,
+                    }
+                }
+                if frames
+                    .iter()
+                    .any(|f| matches!(f, ServerFrame::Welcome { .. }))
+                {
                     welcomed = true;
                     backoff.reset();
                     host.status(ConnectionStatus::Online);
                 }
-                for reply in host.receive(frame).await {
+                let replies = host.receive(frames).await;
+                if let Some(err) = ended {
+                    return closed(err, welcomed);
+                }
+                for reply in replies {
                     if socket.send(&reply).await.is_err() {
                         return dropped(welcomed);
                     }
@@ -216,6 +243,19 @@ async fn connected(
                 }
             }
         }
+    }
+}
+
+/// What a closed or failed socket means for the session.
+fn closed(err: SocketError, welcomed: bool) -> Outcome {
+    match err {
+        SocketError::Closed { code, .. } if code == close::SESSION_ENDED => {
+            Outcome::End(End::LoggedOut)
+        }
+        SocketError::Closed { code, .. } if code == close::UNSUPPORTED_VERSION => {
+            Outcome::End(End::Outdated)
+        }
+        _ => Outcome::Dropped { welcomed },
     }
 }
 

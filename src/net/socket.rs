@@ -2,7 +2,7 @@
 //! of reconnecting: it opens, carries frames, and reports how it closed.
 
 use futures::stream::{SplitSink, SplitStream};
-use futures::{SinkExt, StreamExt};
+use futures::{FutureExt, SinkExt, StreamExt};
 use gloo_net::websocket::futures::WebSocket;
 use gloo_net::websocket::{Message, WebSocketError};
 use natter_protocol::{ClientFrame, ServerFrame};
@@ -68,6 +68,11 @@ impl Socket {
                 reason: "connection lost".to_owned(),
             }),
         }
+    }
+
+    /// The next frame if one has already arrived, without waiting.
+    pub fn next_ready(&mut self) -> Option<Result<Incoming, SocketError>> {
+        self.next().now_or_never()
     }
 
     /// Closes the socket from this side.

@@ -237,12 +237,14 @@ impl Host for ChatStore {
             .with_untracked(|state| state.sendable().map(frame_of).collect())
     }
 
-    /// Applies the frame and saves what changed before answering: a
+    /// Applies the frames and saves what changed before answering: a
     /// delivery receipt means "stored on this device".
-    async fn receive(&self, frame: ServerFrame) -> Vec<ClientFrame> {
+    async fn receive(&self, frames: Vec<ServerFrame>) -> Vec<ClientFrame> {
         let mut batch = Batch::default();
         self.state.update(|state| {
-            state.apply(&frame);
+            for frame in &frames {
+                state.apply(frame);
+            }
             batch = state.take_changes();
         });
         self.save(batch).await;

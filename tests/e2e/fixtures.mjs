@@ -11,7 +11,7 @@ import { join } from 'node:path';
  * `stop()` sends SIGTERM (or `signal`) and waits; `start()` brings it back on
  * the same port and data, as after an outage.
  */
-export async function startServer() {
+export async function startServer(extraArgs = []) {
   const bin = process.env.NATTER_SERVER_BIN;
   const dist = process.env.NATTER_DIST;
   if (!bin || !dist) throw new Error('run through `cargo xtask test` (NATTER_SERVER_BIN, NATTER_DIST)');
@@ -20,7 +20,7 @@ export async function startServer() {
 
   const launch = (addr) =>
     new Promise((resolve, reject) => {
-      child = spawn(bin, ['--addr', addr, '--data-dir', data, '--dist-dir', dist], {
+      child = spawn(bin, ['--addr', addr, '--data-dir', data, '--dist-dir', dist, ...extraArgs], {
         stdio: ['ignore', 'pipe', 'inherit'],
       });
       let out = '';

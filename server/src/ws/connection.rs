@@ -62,13 +62,14 @@ where
         + Unpin
         + Send,
 {
+    let pacer = Pacer::new(state.config.frame_rate);
     let mut conn = Connection {
         socket,
         state,
         user,
         token_hash,
         cursors: HashMap::new(),
-        pacer: Pacer::new(),
+        pacer,
     };
     let end = match conn.run().await {
         Ok(end) => end,

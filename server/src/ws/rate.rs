@@ -10,18 +10,23 @@ pub struct Pacer {
     /// been admitted ahead of the rate.
     tokens: f64,
     last: Instant,
+    /// Sustained frames per second.
+    rate: f64,
+    /// Frames allowed at once, e.g. an outbox flushed after reconnecting.
+    burst: f64,
 }
 
 impl Pacer {
-    /// Sustained frames per second.
-    pub const RATE: f64 = 50.0;
-    /// Frames allowed at once, e.g. an outbox flushed after reconnecting.
-    pub const BURST: f64 = 200.0;
+    /// The smallest burst: enough for a typical outbox flush.
+    const MIN_BURST: f64 = 200.0;
 
-    pub fn new() -> Self {
+    pub fn new(rate: f64) -> Self {
+        let burst = Self::MIN_BURST.max(rate);
         Pacer {
-            tokens: Self::BURST,
+            tokens: burst,
             last: Instant::now(),
+            rate,
+            burst,
         }
     }
 
@@ -33,11 +38,11 @@ impl Pacer {
     fn admit_at(&mut self, now: Instant) -> Duration {
         let elapsed = now.saturating_duration_since(self.last).as_secs_f64();
         self.last = now;
-        self.tokens = (self.tokens + elapsed * Self::RATE).min(Self::BURST) - 1.0;
+        self.tokens = (self.tokens + elapsed * self.rate).min(self.burst) - 1.0;
         if self.tokens >= 0.0 {
             Duration::ZERO
         } else {
-            Duration::from_secs_f64(-self.tokens / Self::RATE)
+            Duration::from_secs_f64(-self.tokens / self.rate)
         }
     }
 }
@@ -48,9 +53,9 @@ mod tests {
 
     #[test]
     fn a_burst_goes_at_once_then_frames_are_paced() {
-        let mut pacer = Pacer::new();
+        let mut pacer = Pacer::new(50.0);
         let start = pacer.last;
-        for _ in 0..Pacer::BURST as usize {
+        for _ in 0..Pacer::MIN_BURST as usize {
             assert_eq!(pacer.admit_at(start), Duration::ZERO);
         }
         assert_eq!(pacer.admit_at(start), Duration::from_millis(20));

@@ -5,8 +5,10 @@
 //! - [`backoff`]: reconnect delays, capped exponential with full jitter.
 //! - [`session`]: the reconnecting layer on top of [`socket`]; it publishes a
 //!   [`session::ConnectionStatus`] and feeds frames into the state.
+//! - [`tabs`]: a channel to this app's other tabs in the same browser.
 
 pub mod backoff;
 pub mod http;
 pub mod session;
 pub mod socket;
+pub mod tabs;

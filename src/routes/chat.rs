@@ -25,6 +25,7 @@ pub fn ChatPage(me: User, #[prop(into)] on_end: Callback<End>) -> impl IntoView 
         // The saved chats first, so they show before (or without) a
         // connection; then the session, whose hello carries their cursors.
         store.open_cache().await;
+        store.join_tabs();
         let end = session::run(url, Api::same_origin(), store, commands).await;
         if end != End::Stopped {
             on_end.run(end);

@@ -133,6 +133,26 @@ impl ConversationState {
     }
 }
 
+/// What one tab tells the others about its outbox.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutboxNews {
+    pub put: Vec<Outgoing>,
+    pub removed: Vec<Uuid>,
+}
+
+impl OutboxNews {
+    /// The outbox part of a batch of changes, if it has one.
+    pub fn of(batch: &Batch) -> Option<Self> {
+        if batch.outbox_put.is_empty() && batch.outbox_remove.is_empty() {
+            return None;
+        }
+        Some(OutboxNews {
+            put: batch.outbox_put.clone(),
+            removed: batch.outbox_remove.iter().map(|o| o.client_id).collect(),
+        })
+    }
+}
+
 /// The part of a page of saved messages (oldest first, all before
 /// `before`) that joins on to `before` without a hole: a gap in the device's
 /// copy must be filled from the server, not skipped over.
@@ -386,6 +406,35 @@ impl ChatState {
             outgoing.failure = None;
             self.changes.outbox_put.push(outgoing.clone());
         }
+    }
+
+    /// Takes in outbox changes another tab made (and already saved).
+    pub fn merge_outbox(&mut self, news: OutboxNews) {
+        for gone in &news.removed {
+            self.outbox.retain(|o| o.client_id != *gone);
+        }
+        for outgoing in news.put {
+            let acked = self
+                .conversations
+                .get(&outgoing.conversation)
+                .is_some_and(|c| {
+                    c.messages
+                        .values()
+                        .any(|m| m.client_id == outgoing.client_id)
+                });
+            if acked {
+                continue;
+            }
+            match self
+                .outbox
+                .iter_mut()
+                .find(|o| o.client_id == outgoing.client_id)
+            {
+                Some(existing) => *existing = outgoing,
+                None => self.outbox.push(outgoing),
+            }
+        }
+        self.outbox.sort_by_key(|o| o.created_at);
     }
 
     /// Drops a refused message for good, at the user's request.

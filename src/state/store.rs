@@ -10,10 +10,11 @@ use leptos::task::spawn_local;
 use natter_protocol::{ClientFrame, ConversationId, ServerFrame, User, PROTOCOL_VERSION};
 use uuid::Uuid;
 
-use super::{ChatState, Outgoing};
+use super::{ChatState, OutboxNews, Outgoing};
 use crate::cache::idb::IdbCache;
 use crate::cache::{Batch, Cache, CacheError};
 use crate::net::session::{now, Command, ConnectionStatus, Host};
+use crate::net::tabs::TabChannel;
 
 /// How many of each conversation's newest messages are read from the cache
 /// at start-up.
@@ -26,6 +27,8 @@ pub struct ChatStore {
     /// Why this device is not keeping a copy of the chats, if it is not.
     pub cache_problem: RwSignal<Option<CacheError>>,
     cache: StoredValue<Option<Rc<IdbCache>>, LocalStorage>,
+    /// This account's other tabs in the browser.
+    tabs: StoredValue<Option<TabChannel>, LocalStorage>,
     commands: StoredValue<UnboundedSender<Command>>,
 }
 
@@ -38,6 +41,7 @@ impl ChatStore {
             status: RwSignal::new(ConnectionStatus::Connecting),
             cache_problem: RwSignal::new(None),
             cache: StoredValue::new_local(None),
+            tabs: StoredValue::new_local(None),
             commands: StoredValue::new(sender),
         };
         (store, receiver)
@@ -73,12 +77,40 @@ impl ChatStore {
         }
     }
 
+    /// Listens to this account's other tabs: what they queue shows here at
+    /// once, even offline.
+    pub fn join_tabs(&self) {
+        let me = self.state.with_untracked(|state| state.me.id);
+        let state = self.state;
+        let channel = TabChannel::open(&format!("natter-account-{me}"), move |text| {
+            if let Ok(news) = serde_json::from_str::<OutboxNews>(&text) {
+                state.update(|state| state.merge_outbox(news));
+            }
+        });
+        self.tabs.set_value(channel);
+    }
+
+    /// Tells the other tabs about outbox changes in `batch`.
+    fn tell_tabs(&self, batch: &Batch) {
+        let Some(news) = OutboxNews::of(batch) else {
+            return;
+        };
+        if let Ok(text) = serde_json::to_string(&news) {
+            self.tabs.with_value(|tabs| {
+                if let Some(tabs) = tabs {
+                    tabs.post(&text);
+                }
+            });
+        }
+    }
+
     /// Writes `batch` to the cache in the background. Writes are applied in
     /// the order they are started.
     fn persist(&self, batch: Batch) {
         if batch.is_empty() {
             return;
         }
+        self.tell_tabs(&batch);
         if let Some(cache) = self.cache.get_value() {
             let problem = self.cache_problem;
             spawn_local(async move {
@@ -94,6 +126,7 @@ impl ChatStore {
         if batch.is_empty() {
             return;
         }
+        self.tell_tabs(&batch);
         if let Some(cache) = self.cache.get_value() {
             if let Err(err) = cache.write(&batch).await {
                 self.cache_problem.set(Some(err));

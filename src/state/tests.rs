@@ -478,3 +478,45 @@ fn saved_history_is_used_only_up_to_a_hole() {
     assert_eq!(tail, vec![4, 5]);
     assert!(contiguous_tail(page, 9).is_empty());
 }
+
+#[test]
+fn another_tabs_outbox_shows_here_once_and_in_order() {
+    let mut here = state();
+    let mut there = state();
+    there.queue(outgoing(Uuid::from_u128(1), "from the other tab"));
+    let news = OutboxNews::of(&there.take_changes()).unwrap();
+    here.queue(outgoing(Uuid::from_u128(2), "typed here"));
+    here.merge_outbox(news.clone());
+    here.merge_outbox(news);
+    assert_eq!(here.outbox.len(), 2);
+    assert!(here.outbox[0].created_at <= here.outbox[1].created_at);
+    assert!(
+        here.take_changes().outbox_put.len() == 1,
+        "only its own entry is saved here"
+    );
+
+    // Acked already (the echo came first): not shown as waiting again.
+    let mut acked = state();
+    let message = message(7, 1, ME);
+    acked.apply(&ServerFrame::Message {
+        message: message.clone(),
+    });
+    acked.merge_outbox(OutboxNews {
+        put: vec![Outgoing {
+            client_id: message.client_id,
+            conversation: 7,
+            body: message.body,
+            created_at: 1,
+            failure: None,
+        }],
+        removed: vec![],
+    });
+    assert!(acked.outbox.is_empty());
+
+    // A discard in one tab removes the entry in the others.
+    here.merge_outbox(OutboxNews {
+        put: vec![],
+        removed: vec![Uuid::from_u128(1)],
+    });
+    assert_eq!(here.outbox.len(), 1);
+}

@@ -60,10 +60,9 @@ mod tests {
         }
         assert_eq!(pacer.admit_at(start), Duration::from_millis(20));
         assert_eq!(pacer.admit_at(start), Duration::from_millis(40));
-        // Once the waits have passed, the debt is paid.
-        assert_eq!(
-            pacer.admit_at(start + Duration::from_millis(60)),
-            Duration::from_millis(20)
-        );
+        // Once the waits have passed, the debt is paid, and pacing goes on.
+        let later = start + Duration::from_millis(60);
+        assert_eq!(pacer.admit_at(later), Duration::ZERO);
+        assert_eq!(pacer.admit_at(later), Duration::from_millis(20));
     }
 }

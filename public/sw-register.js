@@ -1,10 +1,10 @@
-// Registers the service worker for this build and tells the app when a newer
-// build is ready: it dispatches `natter:update-ready` on window, and applies
-// the update (then reloads) on `natter:apply-update`.
+// Registers the service worker and tells the app when a newer build is
+// ready: it dispatches `natter:update-ready` on window, and applies the update
+// (then reloads) on `natter:apply-update`. It looks for new builds at start,
+// every half hour, and when the network comes back.
 (() => {
   if (!('serviceWorker' in navigator)) return;
-  const preload = document.querySelector('link[rel="modulepreload"]');
-  const build = preload ? new URL(preload.href).pathname.replace(/^\//, '') : 'dev';
+  const CHECK_EVERY_MS = 30 * 60 * 1000;
   let waiting = null;
 
   const announce = (worker) => {
@@ -29,7 +29,10 @@
 
   window.addEventListener('load', async () => {
     try {
-      const registration = await navigator.serviceWorker.register(`/sw.js?v=${encodeURIComponent(build)}`);
+      const registration = await navigator.serviceWorker.register('/sw.js');
+      const check = () => registration.update().catch(() => {});
+      setInterval(check, CHECK_EVERY_MS);
+      window.addEventListener('online', check);
       const watch = (worker) => {
         worker.addEventListener('statechange', () => {
           if (worker.state === 'installed' && navigator.serviceWorker.controller) announce(worker);

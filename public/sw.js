@@ -2,13 +2,14 @@
 // content-hashed files Trunk builds) so that the app opens, and shows the
 // chats saved in IndexedDB, while the server is unreachable.
 //
-// It is registered as /sw.js?v=<build>, so every build installs a new worker
-// with a cache of its own. A new worker waits until the page asks it to take
-// over ("new version ready — reload"), so a running app never has its files
-// swapped underneath it.
+// `cargo xtask` stamps the build's name into BUILD below, so every build's
+// worker differs byte for byte: the browser installs it beside the running
+// one, with a cache of its own. The new worker waits until the page asks it
+// to take over ("new version ready — reload"); until then pages keep opening
+// on the build they have, from its cache, even online.
 
-const VERSION = new URL(self.location.href).searchParams.get('v') || 'dev';
-const CACHE = `natter-shell-${VERSION}`;
+const BUILD = 'dev';
+const CACHE = `natter-shell-${BUILD}`;
 const HASHED = /-[0-9a-f]{16}(_bg)?\.(js|wasm|css)$/;
 const STATIC = ['/manifest.webmanifest', '/icon.svg', '/sw-register.js'];
 
@@ -51,10 +52,10 @@ self.addEventListener('fetch', (event) => {
   if (url.pathname.startsWith('/api/') || url.pathname === '/ws') return;
 
   if (request.mode === 'navigate') {
-    // The network first, for a fresh index.html; the saved shell when the
-    // server cannot be reached.
+    // The saved shell first: it opens at once, with or without a server,
+    // and always matches the files this worker saved.
     event.respondWith(
-      fetch(request).catch(async () => (await caches.match('/', { cacheName: CACHE })) || Response.error()),
+      (async () => (await caches.match('/', { cacheName: CACHE })) || fetch(request))(),
     );
     return;
   }

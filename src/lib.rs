@@ -102,8 +102,12 @@ pub fn App() -> impl IntoView {
         Phase::Outdated => view! {
             <div class="splash" role="alert">
                 <p>"Natter has been updated. Reload to get the new version."</p>
+                // Hands over to the new build's service worker if it is
+                // waiting, so the reload does not open the old build again.
                 <button class="primary" on:click=move |_| {
-                    let _ = window().location().reload();
+                    if let Ok(event) = web_sys::Event::new("natter:apply-update") {
+                        let _ = window().dispatch_event(&event);
+                    }
                 }>"Reload"</button>
             </div>
         }

@@ -11,16 +11,15 @@ import { join } from 'node:path';
  * `stop()` sends SIGTERM (or `signal`) and waits; `start()` brings it back on
  * the same port and data, as after an outage.
  */
-export async function startServer(extraArgs = []) {
+export async function startServer({ args = [], dist = process.env.NATTER_DIST } = {}) {
   const bin = process.env.NATTER_SERVER_BIN;
-  const dist = process.env.NATTER_DIST;
   if (!bin || !dist) throw new Error('run through `cargo xtask test` (NATTER_SERVER_BIN, NATTER_DIST)');
   const data = mkdtempSync(join(tmpdir(), 'natter-e2e-'));
   let child = null;
 
   const launch = (addr) =>
     new Promise((resolve, reject) => {
-      child = spawn(bin, ['--addr', addr, '--data-dir', data, '--dist-dir', dist, ...extraArgs], {
+      child = spawn(bin, ['--addr', addr, '--data-dir', data, '--dist-dir', dist, ...args], {
         stdio: ['ignore', 'pipe', 'inherit'],
       });
       let out = '';

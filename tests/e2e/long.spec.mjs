@@ -7,7 +7,7 @@ import { test as base, expect, startServer, signUp, openChatWith, uniqueName } f
 const test = base.extend({
   server: [
     async ({}, use) => {
-      const server = await startServer(['--frame-rate', '100000']);
+      const server = await startServer({ args: ['--frame-rate', '100000'] });
       await use(server);
       await server.dispose();
     },

@@ -3,6 +3,8 @@
 import { test, expect, signUp, openChatWith, send, uniqueName, waitForOfflineShell, bodies } from './fixtures.mjs';
 
 test('outage drill: read, type and reload while the server is down', async ({ browser, server }) => {
+  // Bob's automatic reconnect may wait out a backoff of up to 30 s.
+  test.setTimeout(120_000);
   const annName = uniqueName('ann');
   const bobName = uniqueName('bob');
   const ann = await signUp(browser, server, annName);
@@ -44,10 +46,10 @@ test('outage drill: read, type and reload while the server is down', async ({ br
   await expect(waiting).toHaveCount(0, { timeout: 20_000 });
   const annRows = ann.page.locator('.bubble-row.mine');
   for (let i = 1; i <= 3; i++) {
-    await expect(annRows.nth(i).getByRole('img', { name: 'Delivered' })).toBeVisible({ timeout: 40_000 });
+    await expect(annRows.nth(i).getByRole('img', { name: 'Delivered' })).toBeVisible({ timeout: 45_000 });
   }
   const row = bob.page.getByRole('button', { name: `${annName}, 3 unread` });
-  await expect(row).toBeVisible({ timeout: 40_000 });
+  await expect(row).toBeVisible({ timeout: 45_000 });
   await row.click();
   await expect(bodies(bob.page)).toHaveText(['before the outage', 'got it', 'offline 1', 'offline 2', 'offline 3']);
   for (let i = 1; i <= 3; i++) {

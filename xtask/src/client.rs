@@ -43,7 +43,33 @@ pub fn build(tools: &Tools, release: bool) -> Result<Sizes> {
     // Trunk would otherwise look for a config in the parent directories too.
     trunk.env("TRUNK_BUILD_DIST", root().join("dist"));
     check(&mut trunk)?;
+    stamp_service_worker(&root().join("dist"))?;
     compress(&root().join("dist"))
+}
+
+/// Writes the build's name (its content-hashed script) into the service
+/// worker, so that each build's worker differs and replaces the last.
+fn stamp_service_worker(dist: &Path) -> Result<()> {
+    const MARKER: &str = "const BUILD = 'dev';";
+    let build = files(dist)?
+        .into_iter()
+        .filter_map(|path| path.file_name()?.to_str().map(str::to_owned))
+        .find(|name| name.starts_with("natter-") && name.ends_with(".js"))
+        .ok_or_else(|| XtaskError::Setup("dist/ has no natter-<hash>.js".to_owned()))?;
+    let path = dist.join("sw.js");
+    let source = std::fs::read_to_string(&path).map_err(|source| io(&path, source))?;
+    if !source.contains(MARKER) {
+        return Err(XtaskError::Setup(format!(
+            "{} lacks `{MARKER}`",
+            path.display()
+        )));
+    }
+    write(
+        &path,
+        source
+            .replace(MARKER, &format!("const BUILD = '{build}';"))
+            .as_bytes(),
+    )
 }
 
 fn compress(dist: &Path) -> Result<Sizes> {

@@ -1,0 +1,81 @@
+// A new build replaces the old one cleanly: the running app keeps working on
+// its build, says "a new version is ready", and reloads onto it on request.
+import { test as base, expect, startServer, signUp, uniqueName } from './fixtures.mjs';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+/** A copy of the built client that the test can turn into a "new build". */
+function copyOfDist() {
+  const dir = mkdtempSync(join(tmpdir(), 'natter-dist-'));
+  cpSync(process.env.NATTER_DIST, dir, { recursive: true });
+  return dir;
+}
+
+/** Renames the script and wasm to a new content hash, as a rebuild would. */
+function rebuild(dir) {
+  const script = readdirSync(dir).find((name) => /^natter-[0-9a-f]{16}\.js$/.test(name));
+  const oldHash = script.slice('natter-'.length, -'.js'.length);
+  const newHash = [...oldHash].reverse().join('');
+  for (const name of readdirSync(dir)) {
+    if (name.includes(oldHash)) renameSync(join(dir, name), join(dir, name.replace(oldHash, newHash)));
+  }
+  // index.html names the files; sw.js carries the build's name.
+  for (const name of ['index.html', 'sw.js']) {
+    const path = join(dir, name);
+    writeFileSync(path, readFileSync(path, 'utf8').replaceAll(oldHash, newHash));
+    rmSync(`${path}.br`, { force: true });
+    rmSync(`${path}.gz`, { force: true });
+  }
+  return { oldHash, newHash };
+}
+
+const test = base.extend({
+  dist: [
+    async ({}, use) => {
+      const dir = copyOfDist();
+      await use(dir);
+      rmSync(dir, { recursive: true, force: true });
+    },
+    { scope: 'worker' },
+  ],
+  server: [
+    async ({ dist }, use) => {
+      const server = await startServer({ dist });
+      await use(server);
+      await server.dispose();
+    },
+    { scope: 'worker' },
+  ],
+});
+
+/** The build the page is running: the hash in its script's name. */
+function runningBuild(page) {
+  return page.evaluate(() => document.querySelector('link[rel="modulepreload"]').getAttribute('href'));
+}
+
+test('a new build is offered, and taken on reload', async ({ browser, server, dist }) => {
+  const ann = await signUp(browser, server, uniqueName('ann'));
+  await ann.page.waitForFunction(() => navigator.serviceWorker.controller !== null);
+
+  await server.stop();
+  const { oldHash, newHash } = rebuild(dist);
+  await server.start();
+
+  // The running app looks for a new build (as it does every half hour)...
+  await ann.page.evaluate(async () => (await navigator.serviceWorker.getRegistration()).update());
+  const banner = ann.page.getByRole('status').filter({ hasText: 'A new version of Natter is ready.' });
+  await expect(banner).toBeVisible({ timeout: 20_000 });
+  // ...and keeps running, and reopening, its own build meanwhile.
+  await ann.page.reload();
+  expect(await runningBuild(ann.page)).toContain(oldHash);
+  await expect(banner).toBeVisible({ timeout: 20_000 });
+
+  const reloaded = ann.page.waitForEvent('load');
+  await banner.getByRole('button', { name: 'Reload' }).click();
+  await reloaded;
+  expect(await runningBuild(ann.page)).toContain(newHash);
+  await expect(ann.page.locator('.me-name')).toBeVisible();
+  await expect(banner).toHaveCount(0);
+  await ann.context.close();
+});

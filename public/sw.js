@@ -13,7 +13,12 @@ const CACHE = `natter-shell-${BUILD}`;
 const HASHED = /-[0-9a-f]{16}(_bg)?\.(js|wasm|css)$/;
 const STATIC = ['/manifest.webmanifest', '/icon.svg', '/sw-register.js'];
 
+// Unstamped (`trunk serve`), the worker stays out of the way so that live
+// reloading always shows the newest code.
+const DEVELOPMENT = BUILD === 'dev';
+
 self.addEventListener('install', (event) => {
+  if (DEVELOPMENT) return;
   event.waitUntil(
     (async () => {
       const cache = await caches.open(CACHE);
@@ -46,6 +51,7 @@ self.addEventListener('message', (event) => {
 });
 
 self.addEventListener('fetch', (event) => {
+  if (DEVELOPMENT) return;
   const request = event.request;
   const url = new URL(request.url);
   if (request.method !== 'GET' || url.origin !== self.location.origin) return;

@@ -79,3 +79,29 @@ async fn data_survives_reopening_and_the_upgrade_from_v1() {
     assert_eq!(upgraded.load(10).await.unwrap().open, Some(4));
     upgraded.close();
 }
+
+#[wasm_bindgen_test]
+async fn an_open_cache_steps_aside_when_another_tab_deletes_it() {
+    use futures::FutureExt;
+
+    let cache = IdbCache::open(424_242).await.expect("open");
+    let displaced = cache.displaced().fuse();
+    let delete = async {
+        IdbCache::delete(424_242).await.expect("delete");
+    }
+    .fuse();
+    let timeout = gloo_timers::future::TimeoutFuture::new(5_000).fuse();
+    futures::pin_mut!(displaced, delete, timeout);
+    // The open connection hears of the deletion first...
+    futures::select! {
+        () = displaced => {}
+        () = delete => panic!("deleted while still open"),
+        () = timeout => panic!("never told of the deletion"),
+    }
+    // ...and once it closes, the deletion goes through.
+    cache.close();
+    futures::select! {
+        () = delete => {}
+        () = timeout => panic!("deletion stayed blocked"),
+    }
+}

@@ -115,6 +115,19 @@ impl IdbCache {
             .map_err(error)
     }
 
+    /// Resolves when another tab wants this database upgraded or deleted
+    /// (or the browser closed it). The caller must then stop using it and
+    /// [`close`](Self::close) it, or the other tab waits.
+    pub async fn displaced(&self) {
+        match self.db.version_changes() {
+            Ok(mut changes) => {
+                changes.recv().await;
+            }
+            // Without the event, this tab cannot be asked to step aside.
+            Err(_) => futures::future::pending().await,
+        }
+    }
+
     /// Closes the connection, letting other tabs upgrade or delete it.
     pub fn close(&self) {
         self.db.clone().close();

@@ -59,6 +59,7 @@ impl ChatStore {
             Ok((cache, snapshot)) => {
                 let cache = Rc::new(cache);
                 self.cache.set_value(Some(cache.clone()));
+                self.step_aside_when_displaced(cache.clone());
                 let mut changes = Batch::default();
                 self.state.update(|state| {
                     // Anything already done before the cache opened (rare)
@@ -102,6 +103,26 @@ impl ChatStore {
                 }
             });
         }
+    }
+
+    /// When another tab upgrades or deletes this account's database, lets go
+    /// of it at once (so that tab is not blocked) and carries on without a
+    /// cache, saying so.
+    fn step_aside_when_displaced(&self, cache: Rc<IdbCache>) {
+        let slot = self.cache;
+        let problem = self.cache_problem;
+        spawn_local(async move {
+            cache.displaced().await;
+            cache.close();
+            let current = slot.get_value();
+            if current.is_some_and(|current| Rc::ptr_eq(&current, &cache)) {
+                slot.set_value(None);
+                problem.set(Some(CacheError::Unavailable(
+                    "another tab replaced or deleted the saved chats; reload to save again"
+                        .to_owned(),
+                )));
+            }
+        });
     }
 
     /// Writes `batch` to the cache in the background. Writes are applied in

@@ -13,9 +13,10 @@ use indexed_db_futures::database::Database;
 use indexed_db_futures::error::{DomException, Error as IdbError, OpenDbError};
 use indexed_db_futures::prelude::*;
 use indexed_db_futures::query_source::QuerySource;
-use indexed_db_futures::transaction::TransactionMode;
+use indexed_db_futures::transaction::{Transaction, TransactionMode};
 use indexed_db_futures::KeyRange;
 use natter_protocol::{Conversation, ConversationId, Message, Seq, User, UserId};
+use serde::de::DeserializeOwned;
 use web_sys::IdbCursorDirection;
 
 use super::{message_key, outbox_key, Batch, Cache, CacheError, Snapshot};
@@ -157,6 +158,34 @@ fn error(err: IdbError) -> CacheError {
     }
 }
 
+/// The record under `key` in `store`, if there is one.
+async fn one<T: DeserializeOwned>(
+    tx: &Transaction<'_>,
+    store: &str,
+    key: &str,
+) -> Result<Option<T>, CacheError> {
+    tx.object_store(store)
+        .map_err(error)?
+        .get(key)
+        .serde()
+        .map_err(error)?
+        .await
+        .map_err(error)
+}
+
+/// Every record in `store`, in key order.
+async fn all<T: DeserializeOwned>(tx: &Transaction<'_>, store: &str) -> Result<Vec<T>, CacheError> {
+    tx.object_store(store)
+        .map_err(error)?
+        .get_all()
+        .serde()
+        .map_err(error)?
+        .await
+        .map_err(error)?
+        .collect::<Result<_, _>>()
+        .map_err(error)
+}
+
 fn conversation_key(id: ConversationId) -> String {
     format!("{id:020}")
 }
@@ -169,40 +198,10 @@ impl Cache for IdbCache {
             .with_mode(TransactionMode::Readonly)
             .build()
             .map_err(error)?;
-        let profile = tx.object_store(PROFILE).map_err(error)?;
-        let me: Option<User> = profile
-            .get("me")
-            .serde()
-            .map_err(error)?
-            .await
-            .map_err(error)?;
-        let meta = tx.object_store(META).map_err(error)?;
-        let open: Option<Option<ConversationId>> = meta
-            .get("open")
-            .serde()
-            .map_err(error)?
-            .await
-            .map_err(error)?;
-        let conversations: Vec<Conversation> = tx
-            .object_store(CONVERSATIONS)
-            .map_err(error)?
-            .get_all()
-            .serde()
-            .map_err(error)?
-            .await
-            .map_err(error)?
-            .collect::<Result<_, _>>()
-            .map_err(error)?;
-        let outbox: Vec<Outgoing> = tx
-            .object_store(OUTBOX)
-            .map_err(error)?
-            .get_all()
-            .serde()
-            .map_err(error)?
-            .await
-            .map_err(error)?
-            .collect::<Result<_, _>>()
-            .map_err(error)?;
+        let me: Option<User> = one(&tx, PROFILE, "me").await?;
+        let open: Option<Option<ConversationId>> = one(&tx, META, "open").await?;
+        let conversations: Vec<Conversation> = all(&tx, CONVERSATIONS).await?;
+        let outbox: Vec<Outgoing> = all(&tx, OUTBOX).await?;
         drop(tx);
         let mut messages = Vec::new();
         for conversation in &conversations {

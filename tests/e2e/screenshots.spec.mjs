@@ -34,6 +34,11 @@ test('screens in light, dark and phone layouts', async ({ browser, server }) => 
     await send(ann.page, 'Saturday works 🙌');
     await expect(ann.page.locator('.bubble-row.mine').last().getByRole('img', { name: 'Read' })).toBeVisible();
     await ann.page.screenshot({ path: `${dir}/conversation-${colorScheme}.png` });
+    await ann.page.getByRole('button', { name: 'Log out' }).click();
+    await expect(ann.page.getByRole('dialog', { name: 'Log out' })).toBeVisible();
+    await ann.page.screenshot({ path: `${dir}/logout-${colorScheme}.png` });
+    await ann.page.getByRole('button', { name: 'Cancel' }).click();
+    await expect(ann.page.getByRole('dialog', { name: 'Log out' })).toHaveCount(0);
 
     if (colorScheme === 'light') {
       const phone = await browser.newContext({ viewport: { width: 390, height: 780 }, colorScheme });

@@ -40,7 +40,7 @@ async fn sign_up(prefix: &str) -> natter_protocol::User {
 
 async fn next_frame(socket: &mut Socket) -> ServerFrame {
     match socket.next().await {
-        Ok(Incoming::Frame(frame)) => frame,
+        Ok(Incoming::Frame(frame)) => *frame,
         Ok(Incoming::Unreadable(err)) => panic!("{err}"),
         Err(err) => panic!("socket ended: {err}"),
     }
@@ -52,6 +52,7 @@ fn frames_round_trip_through_json_in_wasm() {
         conversation: 3,
         client_id: uuid::Uuid::new_v4(),
         body: "héllo\n👋".into(),
+        attachment: None,
     };
     let text = serde_json::to_string(&frame).unwrap();
     assert_eq!(serde_json::from_str::<ClientFrame>(&text).unwrap(), frame);

@@ -49,6 +49,7 @@ async fn data_survives_reopening_and_the_upgrade_from_v1() {
         sender: 2,
         body: "kept across versions".into(),
         sent_at: 6,
+        attachment: None,
     };
     let old = IdbCache::open_at(&name, Version::V1)
         .await

@@ -51,6 +51,8 @@ pub enum ApiErrorCode {
     NotFound,
     Forbidden,
     TooManyAttempts,
+    TooLarge,
+    UnsupportedMediaType,
     Internal,
 }
 
@@ -93,8 +95,72 @@ pub struct Message {
     pub seq: Seq,
     pub client_id: Uuid,
     pub sender: UserId,
+    /// The text, or the caption of an attachment (then possibly empty).
     pub body: String,
     pub sent_at: Millis,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attachment: Option<Attachment>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MediaKind {
+    Image,
+    Video,
+    Voice,
+}
+
+impl MediaKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MediaKind::Image => "image",
+            MediaKind::Video => "video",
+            MediaKind::Voice => "voice",
+        }
+    }
+}
+
+/// The answer to an upload (`POST /api/media`): the file is stored and may
+/// now be attached to one message in the conversation it was uploaded to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Upload {
+    pub id: String,
+    pub kind: MediaKind,
+    pub content_type: String,
+    pub size: u64,
+}
+
+/// What a message says about its media file. The thumbnail, waveform and
+/// duration are made on the sender's device and travel with the message, so
+/// that a chat can draw it before (or without) downloading the file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attachment {
+    /// The upload's id; the file is at `/api/media/{id}`.
+    pub id: String,
+    pub kind: MediaKind,
+    pub content_type: String,
+    pub size: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub width: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub height: Option<u32>,
+    /// Video and voice length.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration_ms: Option<u32>,
+    /// Voice: loudness peaks, 0–255, evenly spread over the recording.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub waveform: Vec<u8>,
+    /// Image and video: a small JPEG (longest side ≤ 320 px) as a `data:`
+    /// URL.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thumbnail: Option<String>,
+}
+
+/// Query of `POST /api/media`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct UploadQuery {
+    pub conversation: ConversationId,
+    pub kind: MediaKind,
 }
 
 /// Query of `GET /api/conversations/{id}/messages`: up to `limit` messages

@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::api::{Conversation, ConversationId, Message, Seq, User, UserId};
+use crate::api::{Attachment, Conversation, ConversationId, Message, Seq, User, UserId};
 use crate::Millis;
 
 /// How far a client has seen a conversation; sent in `hello` so that the
@@ -40,6 +40,9 @@ pub enum ClientFrame {
         conversation: ConversationId,
         client_id: Uuid,
         body: String,
+        /// A file uploaded to this conversation beforehand.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        attachment: Option<Attachment>,
     },
     /// Everything up to `seq` in `conversation` is delivered or read.
     Receipt {
@@ -142,6 +145,7 @@ mod tests {
             conversation: 7,
             client_id: Uuid::nil(),
             body: "hi\nthere".into(),
+            attachment: None,
         };
         let value = serde_json::to_value(&frame).unwrap();
         assert_eq!(

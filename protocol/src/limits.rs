@@ -29,6 +29,8 @@ pub enum Invalid {
     PasswordLong,
     BodyEmpty,
     BodyTooLong,
+    VoiceTooLong,
+    AttachmentDetails,
 }
 
 impl fmt::Display for Invalid {
@@ -42,6 +44,11 @@ impl fmt::Display for Invalid {
             Invalid::PasswordLong => "Passwords can be at most 256 characters.",
             Invalid::BodyEmpty => "A message needs some text.",
             Invalid::BodyTooLong => "Messages can be at most 4,096 characters.",
+            Invalid::VoiceTooLong => "Voice messages can be at most 15 minutes long.",
+            Invalid::AttachmentDetails => {
+                "The attachment's preview is not valid (a JPEG thumbnail under 40 KB, \
+                 at most 256 waveform points)."
+            }
         };
         f.write_str(text)
     }
@@ -83,10 +90,45 @@ pub fn check_password(password: &str) -> Result<(), Invalid> {
 pub fn check_body(body: &str) -> Result<(), Invalid> {
     if body.trim().is_empty() {
         Err(Invalid::BodyEmpty)
-    } else if body.chars().count() > MAX_BODY_CHARS {
+    } else {
+        check_caption(body)
+    }
+}
+
+/// Checks the text of a message with an attachment: it may be empty.
+pub fn check_caption(body: &str) -> Result<(), Invalid> {
+    if body.chars().count() > MAX_BODY_CHARS {
         Err(Invalid::BodyTooLong)
     } else {
         Ok(())
+    }
+}
+
+/// The most waveform peaks a voice message carries.
+pub const MAX_WAVEFORM: usize = 256;
+/// The longest voice message.
+pub const MAX_VOICE_MS: u32 = 15 * 60 * 1000;
+/// The largest thumbnail, as the length of its `data:` URL.
+pub const MAX_THUMBNAIL_CHARS: usize = 40 * 1024;
+
+/// Checks what the sender's device says about an attachment.
+pub fn check_attachment(attachment: &crate::Attachment) -> Result<(), Invalid> {
+    if attachment.waveform.len() > MAX_WAVEFORM {
+        return Err(Invalid::AttachmentDetails);
+    }
+    if attachment.kind == crate::MediaKind::Voice
+        && attachment.duration_ms.is_some_and(|ms| ms > MAX_VOICE_MS)
+    {
+        return Err(Invalid::VoiceTooLong);
+    }
+    match &attachment.thumbnail {
+        Some(thumbnail)
+            if thumbnail.len() > MAX_THUMBNAIL_CHARS
+                || !thumbnail.starts_with("data:image/jpeg;base64,") =>
+        {
+            Err(Invalid::AttachmentDetails)
+        }
+        _ => Ok(()),
     }
 }
 

@@ -32,6 +32,15 @@ pub struct Config {
     /// (bursts of at least 200 go at once).
     #[arg(long, env = "NATTER_FRAME_RATE", default_value_t = 50.0, value_parser = positive)]
     pub frame_rate: f64,
+    /// The largest photo upload, in bytes.
+    #[arg(long, env = "NATTER_MAX_IMAGE_BYTES", default_value_t = 20_000_000)]
+    pub max_image_bytes: u64,
+    /// The largest video upload, in bytes.
+    #[arg(long, env = "NATTER_MAX_VIDEO_BYTES", default_value_t = 100_000_000)]
+    pub max_video_bytes: u64,
+    /// The largest voice-message upload, in bytes.
+    #[arg(long, env = "NATTER_MAX_VOICE_BYTES", default_value_t = 10_000_000)]
+    pub max_voice_bytes: u64,
 }
 
 fn positive(text: &str) -> Result<f64, String> {
@@ -51,7 +60,23 @@ impl Config {
             secure_cookies: false,
             allowed_origins: Vec::new(),
             frame_rate: 50.0,
+            max_image_bytes: 20_000_000,
+            max_video_bytes: 100_000_000,
+            max_voice_bytes: 10_000_000,
         }
+    }
+
+    /// The upload limit for `kind`, in bytes.
+    pub fn media_limit(&self, kind: natter_protocol::MediaKind) -> u64 {
+        match kind {
+            natter_protocol::MediaKind::Image => self.max_image_bytes,
+            natter_protocol::MediaKind::Video => self.max_video_bytes,
+            natter_protocol::MediaKind::Voice => self.max_voice_bytes,
+        }
+    }
+
+    pub fn media_dir(&self) -> PathBuf {
+        self.data_dir.join("media")
     }
 
     pub fn database_path(&self) -> PathBuf {

@@ -24,6 +24,10 @@ pub enum AppError {
     NotFound(&'static str),
     #[error("forbidden: {0}")]
     Forbidden(&'static str),
+    #[error("too large: {0}")]
+    TooLarge(String),
+    #[error("unsupported media: {0}")]
+    UnsupportedMedia(String),
     #[error("too many attempts; retry in {retry_after_secs} s")]
     TooManyAttempts { retry_after_secs: u64 },
     #[error(transparent)]
@@ -80,6 +84,16 @@ impl IntoResponse for AppError {
                 StatusCode::FORBIDDEN,
                 ApiErrorCode::Forbidden,
                 (*why).to_owned(),
+            ),
+            AppError::TooLarge(why) => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                ApiErrorCode::TooLarge,
+                why.clone(),
+            ),
+            AppError::UnsupportedMedia(why) => (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                ApiErrorCode::UnsupportedMediaType,
+                why.clone(),
             ),
             AppError::TooManyAttempts { retry_after_secs } => (
                 StatusCode::TOO_MANY_REQUESTS,

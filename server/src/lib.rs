@@ -7,6 +7,8 @@
 //! - [`hub`]: fan-out of live events to connected devices, behind the
 //!   [`hub::Hub`] trait. It is only a doorbell: anything a device misses is
 //!   read back from the store.
+//! - [`media`]: where uploaded files live, behind [`media::MediaStorage`],
+//!   and which file types are accepted.
 //! - [`auth`]: password hashing, session tokens, the session extractor and
 //!   login throttling.
 //! - [`http`]: the HTTP routes, security headers and static client files.
@@ -20,6 +22,7 @@ pub mod config;
 pub mod error;
 pub mod http;
 pub mod hub;
+pub mod media;
 pub mod store;
 pub mod ws;
 
@@ -34,6 +37,7 @@ use tokio_util::task::TaskTracker;
 use crate::auth::Throttle;
 use crate::config::Config;
 use crate::hub::{Hub, LocalHub};
+use crate::media::{FsMedia, MediaStorage};
 use crate::store::sqlite::SqliteStore;
 use crate::store::Store;
 
@@ -42,6 +46,7 @@ use crate::store::Store;
 pub struct AppState {
     pub store: Arc<dyn Store>,
     pub hub: Arc<dyn Hub>,
+    pub media: Arc<dyn MediaStorage>,
     pub config: Arc<Config>,
     pub throttle: Arc<Throttle>,
     /// Cancelled when the server begins shutting down: sockets close with
@@ -74,6 +79,7 @@ pub async fn run(
     let state = AppState {
         store: Arc::new(store),
         hub: Arc::new(LocalHub::default()),
+        media: Arc::new(FsMedia::new(config.media_dir())),
         throttle: Arc::new(Throttle::default()),
         config: Arc::new(config),
         shutdown: CancellationToken::new(),

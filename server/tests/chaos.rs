@@ -231,6 +231,7 @@ async fn run_client(addr: SocketAddr, mut client: Client, expected: usize) -> Cl
                     conversation: client.conversation,
                     client_id: id,
                     body,
+                    attachment: None,
                 };
                 if ws.send(text(&frame)).await.is_err() {
                     break;

@@ -60,6 +60,7 @@ async fn the_list_is_ordered_by_latest_activity_and_history_pages() {
                 conversation: with_bob.id,
                 client_id: Uuid::new_v4(),
                 body: format!("hello {n}"),
+                attachment: None,
             })
             .await;
         socket

@@ -21,6 +21,7 @@ fn send(conversation: ConversationId, body: &str) -> (Uuid, ClientFrame) {
             conversation,
             client_id,
             body: body.to_owned(),
+            attachment: None,
         },
     )
 }

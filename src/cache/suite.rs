@@ -47,6 +47,7 @@ fn message(conversation: i64, seq: u64) -> Message {
         sender: 1 + (seq % 2) as i64,
         body: format!("message {seq} in {conversation}"),
         sent_at: 1_000 + seq as i64,
+        attachment: None,
     }
 }
 
@@ -57,6 +58,7 @@ fn outgoing(n: u128, created_at: i64) -> Outgoing {
         body: format!("waiting {n}"),
         created_at,
         failure: None,
+        attachment: None,
     }
 }
 

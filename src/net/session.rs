@@ -166,11 +166,11 @@ async fn connected(
                 probe_deadline = None;
                 // Whatever else has already arrived is taken in one go: one
                 // state update and one cache write for a whole replay page.
-                let mut frames = vec![frame];
+                let mut frames = vec![*frame];
                 let mut ended = None;
                 while frames.len() < MAX_BATCH {
                     match socket.next_ready() {
-                        Some(Ok(Incoming::Frame(frame))) => frames.push(frame),
+                        Some(Ok(Incoming::Frame(frame))) => frames.push(*frame),
                         Some(Ok(Incoming::Unreadable(err))) => {
                             web_sys::console::warn_1(&err.to_string().into());
                         }

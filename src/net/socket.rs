@@ -25,7 +25,8 @@ pub enum SocketError {
 pub struct DecodeError(pub String);
 
 pub enum Incoming {
-    Frame(ServerFrame),
+    /// Boxed: frames are large next to the other case.
+    Frame(Box<ServerFrame>),
     Unreadable(DecodeError),
 }
 
@@ -56,7 +57,7 @@ impl Socket {
     pub async fn next(&mut self) -> Result<Incoming, SocketError> {
         match self.stream.next().await {
             Some(Ok(Message::Text(text))) => Ok(match serde_json::from_str(&text) {
-                Ok(frame) => Incoming::Frame(frame),
+                Ok(frame) => Incoming::Frame(Box::new(frame)),
                 Err(err) => Incoming::Unreadable(DecodeError(err.to_string())),
             }),
             Some(Ok(Message::Bytes(_))) => Ok(Incoming::Unreadable(DecodeError(

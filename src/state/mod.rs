@@ -11,8 +11,8 @@ mod store;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use natter_protocol::{
-    ClientFrame, Conversation, ConversationId, Cursor, Message, Millis, ReceiptKind, Seq,
-    ServerFrame, User, UserId,
+    Attachment, ClientFrame, Conversation, ConversationId, Cursor, Message, Millis, ReceiptKind,
+    Seq, ServerFrame, User, UserId,
 };
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -32,6 +32,9 @@ pub struct Outgoing {
     /// Why the server refused it for good, if it did; the user may retry or
     /// delete it.
     pub failure: Option<String>,
+    /// An uploaded file it carries.
+    #[serde(default)]
+    pub attachment: Option<Attachment>,
 }
 
 /// One conversation as this device knows it.
@@ -275,6 +278,7 @@ impl ChatState {
                         sender: self.me.id,
                         body: outgoing.body,
                         sent_at: *sent_at,
+                        attachment: outgoing.attachment,
                     });
                 }
             }

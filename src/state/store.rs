@@ -216,6 +216,7 @@ impl ChatStore {
             body,
             created_at: now(),
             failure: None,
+            attachment: None,
         };
         let frame = frame_of(&outgoing);
         self.update(|state| state.queue(outgoing));
@@ -275,6 +276,7 @@ fn frame_of(outgoing: &Outgoing) -> ClientFrame {
         conversation: outgoing.conversation,
         client_id: outgoing.client_id,
         body: outgoing.body.clone(),
+        attachment: outgoing.attachment.clone(),
     }
 }
 

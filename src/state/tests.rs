@@ -43,6 +43,7 @@ fn message(conversation: ConversationId, seq: Seq, sender: UserId) -> Message {
         sender,
         body: format!("m{seq}"),
         sent_at: 1000 + seq as Millis,
+        attachment: None,
     }
 }
 
@@ -61,6 +62,7 @@ fn outgoing(client_id: Uuid, body: &str) -> Outgoing {
         body: body.to_owned(),
         created_at: 5,
         failure: None,
+        attachment: None,
     }
 }
 
@@ -330,6 +332,7 @@ mod properties {
                             body: message.body.clone(),
                             created_at: 1,
                             failure: None,
+                            attachment: None,
                         });
                         frames.push(ServerFrame::Ack {
                             client_id: message.client_id,
@@ -508,6 +511,7 @@ fn another_tabs_outbox_shows_here_once_and_in_order() {
             body: message.body,
             created_at: 1,
             failure: None,
+            attachment: None,
         }],
         removed: vec![],
     });

@@ -6,6 +6,7 @@ pub mod assets;
 mod conversations;
 mod extract;
 mod headers;
+mod media;
 
 use axum::http::{header, HeaderValue, Method};
 use axum::routing::{any, get, post};
@@ -30,8 +31,12 @@ pub fn router(state: AppState) -> Result<Router, assets::AssetsError> {
         )
         .route("/conversations/{id}", get(conversations::one))
         .route("/conversations/{id}/messages", get(conversations::history))
+        .route("/media", post(media::upload))
+        .route("/media/{id}", get(media::download))
         .fallback(any(|| async { AppError::NotFound("API route") }))
-        .layer(SetResponseHeaderLayer::overriding(
+        // API answers are personal and change: never cached, unless a route
+        // says otherwise (media files never change under their id).
+        .layer(SetResponseHeaderLayer::if_not_present(
             header::CACHE_CONTROL,
             HeaderValue::from_static("no-store"),
         ));

@@ -51,6 +51,19 @@ const MIGRATIONS: &[&str] = &[
         UNIQUE (sender_id, client_id)
     );
     "#,
+    // 2: media files, and attachments on messages (JSON, as sent).
+    r#"
+    CREATE TABLE media (
+        id              TEXT PRIMARY KEY,
+        uploader_id     INTEGER NOT NULL REFERENCES users(id),
+        conversation_id INTEGER NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+        kind            TEXT NOT NULL,
+        content_type    TEXT NOT NULL,
+        size            INTEGER NOT NULL,
+        created_at      INTEGER NOT NULL
+    );
+    ALTER TABLE messages ADD COLUMN attachment TEXT;
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -9,7 +9,8 @@ pub mod sqlite;
 
 use async_trait::async_trait;
 use natter_protocol::{
-    Conversation, ConversationId, Message, Millis, ReceiptKind, Seq, User, UserId,
+    Attachment, Conversation, ConversationId, MediaKind, Message, Millis, ReceiptKind, Seq, User,
+    UserId,
 };
 use uuid::Uuid;
 
@@ -23,6 +24,10 @@ pub enum StoreError {
     NoSuchUser,
     #[error("client id {0} was already used for another conversation")]
     ClientIdReused(Uuid),
+    /// The attachment names no upload of the sender's to this conversation,
+    /// or describes it wrongly.
+    #[error("that attachment is not an upload of yours to this conversation")]
+    BadAttachment,
     #[error("database error: {0}")]
     Database(#[from] rusqlite::Error),
     #[error("cannot create the data directory: {0}")]
@@ -42,6 +47,17 @@ pub struct Appended {
     /// False when the client id had been stored before: nothing new was
     /// written and `message` is the original.
     pub fresh: bool,
+}
+
+/// An uploaded media file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MediaRecord {
+    pub id: String,
+    pub uploader: UserId,
+    pub conversation: ConversationId,
+    pub kind: MediaKind,
+    pub content_type: String,
+    pub size: u64,
 }
 
 /// A user's stored password hash, for login.
@@ -91,15 +107,20 @@ pub trait Store: Send + Sync + 'static {
     async fn member_ids(&self, id: ConversationId) -> Result<Vec<UserId>, StoreError>;
 
     /// Stores a message under the next seq, or returns the one already stored
-    /// under `(sender, client_id)`.
+    /// under `(sender, client_id)`. An attachment must be the sender's upload
+    /// to this conversation, described as uploaded.
     async fn append_message(
         &self,
         sender: UserId,
         conversation: ConversationId,
         client_id: Uuid,
         body: &str,
+        attachment: Option<&Attachment>,
         now: Millis,
     ) -> Result<Appended, StoreError>;
+
+    async fn add_media(&self, record: &MediaRecord, now: Millis) -> Result<(), StoreError>;
+    async fn media(&self, id: &str) -> Result<Option<MediaRecord>, StoreError>;
     /// Up to `limit` messages with seq > `after`, oldest first.
     async fn messages_after(
         &self,

@@ -10,13 +10,13 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use natter_protocol::{
-    limits::canonical_username, Conversation, ConversationId, ConversationKind, Member, Message,
-    Millis, ReceiptKind, Seq, User, UserId,
+    limits::canonical_username, Attachment, Conversation, ConversationId, ConversationKind,
+    MediaKind, Member, Message, Millis, ReceiptKind, Seq, User, UserId,
 };
 use rusqlite::{params, Connection, OptionalExtension, Row, TransactionBehavior};
 use uuid::Uuid;
 
-use super::{migrations, Appended, Store, StoreError, StoredCredentials};
+use super::{migrations, Appended, MediaRecord, Store, StoreError, StoredCredentials};
 use crate::now_millis;
 
 #[derive(Clone)]
@@ -73,13 +73,24 @@ fn user_from_row(row: &Row<'_>) -> rusqlite::Result<User> {
     })
 }
 
-const MESSAGE_COLUMNS: &str = "conversation_id, seq, client_id, sender_id, body, sent_at";
+const MESSAGE_COLUMNS: &str =
+    "conversation_id, seq, client_id, sender_id, body, sent_at, attachment";
+
+fn conversion_error(
+    column: usize,
+    err: impl std::error::Error + Send + Sync + 'static,
+) -> rusqlite::Error {
+    rusqlite::Error::FromSqlConversionFailure(column, rusqlite::types::Type::Text, Box::new(err))
+}
 
 fn message_from_row(row: &Row<'_>) -> rusqlite::Result<Message> {
     let client_id: String = row.get(2)?;
-    let client_id = Uuid::parse_str(&client_id).map_err(|err| {
-        rusqlite::Error::FromSqlConversionFailure(2, rusqlite::types::Type::Text, Box::new(err))
-    })?;
+    let client_id = Uuid::parse_str(&client_id).map_err(|err| conversion_error(2, err))?;
+    let attachment: Option<String> = row.get(6)?;
+    let attachment = attachment
+        .map(|json| serde_json::from_str(&json))
+        .transpose()
+        .map_err(|err| conversion_error(6, err))?;
     Ok(Message {
         conversation: row.get(0)?,
         seq: row.get(1)?,
@@ -87,7 +98,47 @@ fn message_from_row(row: &Row<'_>) -> rusqlite::Result<Message> {
         sender: row.get(3)?,
         body: row.get(4)?,
         sent_at: row.get(5)?,
+        attachment,
     })
+}
+
+fn kind_from(text: &str) -> Option<MediaKind> {
+    match text {
+        "image" => Some(MediaKind::Image),
+        "video" => Some(MediaKind::Video),
+        "voice" => Some(MediaKind::Voice),
+        _ => None,
+    }
+}
+
+fn media_from_row(row: &Row<'_>) -> rusqlite::Result<MediaRecord> {
+    let kind: String = row.get(3)?;
+    let kind = kind_from(&kind).ok_or_else(|| {
+        rusqlite::Error::FromSqlConversionFailure(
+            3,
+            rusqlite::types::Type::Text,
+            format!("unknown media kind {kind:?}").into(),
+        )
+    })?;
+    Ok(MediaRecord {
+        id: row.get(0)?,
+        uploader: row.get(1)?,
+        conversation: row.get(2)?,
+        kind,
+        content_type: row.get(4)?,
+        size: row.get(5)?,
+    })
+}
+
+const MEDIA_COLUMNS: &str = "id, uploader_id, conversation_id, kind, content_type, size";
+
+fn load_media(conn: &Connection, id: &str) -> rusqlite::Result<Option<MediaRecord>> {
+    conn.query_row(
+        &format!("SELECT {MEDIA_COLUMNS} FROM media WHERE id = ?1"),
+        [id],
+        media_from_row,
+    )
+    .optional()
 }
 
 fn is_member(conn: &Connection, user: UserId, id: ConversationId) -> rusqlite::Result<bool> {
@@ -346,9 +397,11 @@ impl Store for SqliteStore {
         conversation: ConversationId,
         client_id: Uuid,
         body: &str,
+        attachment: Option<&Attachment>,
         now: Millis,
     ) -> Result<Appended, StoreError> {
         let body = body.to_owned();
+        let attachment = attachment.cloned();
         self.with(move |conn| {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let existing = tx
@@ -374,6 +427,24 @@ impl Store for SqliteStore {
             if !is_member(&tx, sender, conversation)? {
                 return Err(StoreError::NotAMember);
             }
+            if let Some(attachment) = &attachment {
+                let upload = load_media(&tx, &attachment.id)?;
+                let matches = upload.is_some_and(|upload| {
+                    upload.uploader == sender
+                        && upload.conversation == conversation
+                        && upload.kind == attachment.kind
+                        && upload.content_type == attachment.content_type
+                        && upload.size == attachment.size
+                });
+                if !matches {
+                    return Err(StoreError::BadAttachment);
+                }
+            }
+            let attachment_json = attachment
+                .as_ref()
+                .map(serde_json::to_string)
+                .transpose()
+                .map_err(|err| StoreError::Task(err.to_string()))?;
             let seq: Seq = tx.query_row(
                 "UPDATE conversations SET last_seq = last_seq + 1 WHERE id = ?1
                  RETURNING last_seq",
@@ -381,9 +452,18 @@ impl Store for SqliteStore {
                 |row| row.get(0),
             )?;
             tx.execute(
-                "INSERT INTO messages (conversation_id, seq, sender_id, client_id, body, sent_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                params![conversation, seq, sender, client_id.to_string(), body, now],
+                "INSERT INTO messages
+                     (conversation_id, seq, sender_id, client_id, body, sent_at, attachment)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![
+                    conversation,
+                    seq,
+                    sender,
+                    client_id.to_string(),
+                    body,
+                    now,
+                    attachment_json
+                ],
             )?;
             // The sender has obviously seen their own message.
             tx.execute(
@@ -400,11 +480,39 @@ impl Store for SqliteStore {
                     sender,
                     body,
                     sent_at: now,
+                    attachment,
                 },
                 fresh: true,
             })
         })
         .await
+    }
+
+    async fn add_media(&self, record: &MediaRecord, now: Millis) -> Result<(), StoreError> {
+        let record = record.clone();
+        self.with(move |conn| {
+            conn.execute(
+                "INSERT INTO media
+                     (id, uploader_id, conversation_id, kind, content_type, size, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![
+                    record.id,
+                    record.uploader,
+                    record.conversation,
+                    record.kind.as_str(),
+                    record.content_type,
+                    record.size,
+                    now
+                ],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn media(&self, id: &str) -> Result<Option<MediaRecord>, StoreError> {
+        let id = id.to_owned();
+        self.with(move |conn| Ok(load_media(conn, &id)?)).await
     }
 
     async fn messages_after(

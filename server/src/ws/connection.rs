@@ -18,8 +18,8 @@ use axum::extract::ws::{CloseFrame, Message as WsMessage, Utf8Bytes};
 use futures_util::{Sink, SinkExt, Stream, StreamExt};
 use natter_protocol::limits::{self, MAX_FRAME_BYTES};
 use natter_protocol::{
-    close, ClientFrame, ConversationId, Cursor, ErrorCode, Message, ReceiptKind, Seq, ServerFrame,
-    User, PROTOCOL_VERSION,
+    close, Attachment, ClientFrame, ConversationId, Cursor, ErrorCode, Message, ReceiptKind, Seq,
+    ServerFrame, User, PROTOCOL_VERSION,
 };
 use tokio::sync::broadcast::error::RecvError;
 use uuid::Uuid;
@@ -272,7 +272,11 @@ where
                 conversation,
                 client_id,
                 body,
-            } => self.send_message(conversation, client_id, body).await,
+                attachment,
+            } => {
+                self.send_message(conversation, client_id, body, attachment)
+                    .await
+            }
             ClientFrame::Receipt {
                 conversation,
                 kind,
@@ -287,8 +291,15 @@ where
         conversation: ConversationId,
         client_id: Uuid,
         body: String,
+        attachment: Option<Attachment>,
     ) -> Result<(), ConnError> {
-        if let Err(invalid) = limits::check_body(&body) {
+        let checked = match &attachment {
+            Some(attachment) => {
+                limits::check_caption(&body).and_then(|()| limits::check_attachment(attachment))
+            }
+            None => limits::check_body(&body),
+        };
+        if let Err(invalid) = checked {
             return self
                 .refuse(ErrorCode::InvalidMessage, invalid.to_string(), client_id)
                 .await;
@@ -296,7 +307,14 @@ where
         let appended = self
             .state
             .store
-            .append_message(self.user.id, conversation, client_id, &body, now_millis())
+            .append_message(
+                self.user.id,
+                conversation,
+                client_id,
+                &body,
+                attachment.as_ref(),
+                now_millis(),
+            )
             .await;
         let appended = match appended {
             Ok(appended) => appended,
@@ -305,6 +323,15 @@ where
                     .refuse(
                         ErrorCode::NotAMember,
                         "You are not in that conversation.",
+                        client_id,
+                    )
+                    .await;
+            }
+            Err(StoreError::BadAttachment) => {
+                return self
+                    .refuse(
+                        ErrorCode::InvalidMessage,
+                        "That attachment is not a file you uploaded to this conversation.",
                         client_id,
                     )
                     .await;

@@ -35,9 +35,18 @@ impl TestServer {
 
     /// Starts a server on an existing data directory (e.g. after a restart).
     pub async fn start_in(data: tempfile::TempDir) -> Self {
+        Self::start_configured(data, |_| {}).await
+    }
+
+    /// Starts a server with settings changed by `adjust`.
+    pub async fn start_configured(
+        data: tempfile::TempDir,
+        adjust: impl FnOnce(&mut Config),
+    ) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
-        let config = Config::new(data.path(), PathBuf::from("/nonexistent-dist"));
+        let mut config = Config::new(data.path(), PathBuf::from("/nonexistent-dist"));
+        adjust(&mut config);
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
             natter_server::run(listener, config, async {

@@ -1,0 +1,253 @@
+//! Media over real HTTP: uploads checked by type, magic bytes and size;
+//! files served with ranges to members only; attachments on messages.
+
+mod common;
+
+use common::{Account, TestServer};
+use natter_protocol::{
+    ApiError, ApiErrorCode, Attachment, ClientFrame, ConversationId, ErrorCode, MediaKind,
+    ServerFrame, Upload,
+};
+use reqwest::header::{CACHE_CONTROL, CONTENT_RANGE, CONTENT_TYPE, RANGE};
+use reqwest::StatusCode;
+use uuid::Uuid;
+
+/// Bytes that begin like a JPEG, `len` long.
+fn jpeg(len: usize) -> Vec<u8> {
+    let mut bytes = vec![
+        0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x10, b'J', b'F', b'I', b'F', 0, 1,
+    ];
+    bytes.extend((0..len.saturating_sub(bytes.len())).map(|i| (i % 251) as u8));
+    bytes
+}
+
+async fn upload(
+    account: &Account,
+    conversation: ConversationId,
+    kind: &str,
+    content_type: &str,
+    body: Vec<u8>,
+) -> reqwest::Response {
+    account
+        .post(&format!(
+            "/api/media?conversation={conversation}&kind={kind}"
+        ))
+        .header(CONTENT_TYPE, content_type)
+        .body(body)
+        .send()
+        .await
+        .expect("upload")
+}
+
+async fn two_people(server: &TestServer) -> (Account, Account, ConversationId) {
+    let ann = server.signup("ann").await;
+    let bob = server.signup("bob").await;
+    let conversation = ann.open_direct("bob").await.id;
+    (ann, bob, conversation)
+}
+
+#[tokio::test]
+async fn an_upload_is_served_to_members_with_ranges() {
+    let server = TestServer::start().await;
+    let (ann, bob, conversation) = two_people(&server).await;
+    let eve = server.signup("eve").await;
+    let body = jpeg(5000);
+    let response = upload(&ann, conversation, "image", "image/jpeg", body.clone()).await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let uploaded: Upload = response.json().await.unwrap();
+    assert_eq!((uploaded.kind, uploaded.size), (MediaKind::Image, 5000));
+
+    let path = format!("/api/media/{}", uploaded.id);
+    let whole = bob.get(&path).send().await.unwrap();
+    assert_eq!(whole.status(), StatusCode::OK);
+    assert_eq!(whole.headers()[CONTENT_TYPE], "image/jpeg");
+    assert_eq!(whole.headers()["x-content-type-options"], "nosniff");
+    assert!(whole.headers()[CACHE_CONTROL]
+        .to_str()
+        .unwrap()
+        .contains("private"));
+    assert_eq!(whole.bytes().await.unwrap().to_vec(), body);
+
+    let part = bob
+        .get(&path)
+        .header(RANGE, "bytes=100-199")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(part.status(), StatusCode::PARTIAL_CONTENT);
+    assert_eq!(part.headers()[CONTENT_RANGE], "bytes 100-199/5000");
+    assert_eq!(
+        part.bytes().await.unwrap().to_vec(),
+        body[100..200].to_vec()
+    );
+
+    // Not a member: as if it did not exist. Not logged in: 401.
+    assert_eq!(
+        eve.get(&path).send().await.unwrap().status(),
+        StatusCode::NOT_FOUND
+    );
+    let anonymous = reqwest::get(server.url(&path)).await.unwrap();
+    assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
+    let bogus = bob
+        .get("/api/media/..%2F..%2Fnatter.sqlite3")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bogus.status(), StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn an_executable_named_jpg_is_refused() {
+    let server = TestServer::start().await;
+    let (ann, _bob, conversation) = two_people(&server).await;
+    let mut exe = b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xFF\xFF".to_vec();
+    exe.extend(vec![0u8; 4000]);
+    let response = upload(&ann, conversation, "image", "image/jpeg", exe).await;
+    assert_eq!(response.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    let error: ApiError = response.json().await.unwrap();
+    assert_eq!(error.error, ApiErrorCode::UnsupportedMediaType);
+    assert!(error.message.contains("not really"), "{}", error.message);
+
+    // A type that a photo cannot be, whatever its bytes.
+    let response = upload(&ann, conversation, "image", "text/html", jpeg(100)).await;
+    assert_eq!(response.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    // Nothing was kept.
+    let media = std::fs::read_dir(server.data.path().join("media"))
+        .map(|dir| dir.count())
+        .unwrap_or(0);
+    assert_eq!(media, 0);
+}
+
+#[tokio::test]
+async fn size_limits_hold() {
+    let data = tempfile::tempdir().unwrap();
+    let server = TestServer::start_configured(data, |config| {
+        config.max_image_bytes = 10_000;
+        config.max_voice_bytes = 2_000;
+    })
+    .await;
+    let (ann, _bob, conversation) = two_people(&server).await;
+    assert_eq!(
+        upload(&ann, conversation, "image", "image/jpeg", jpeg(10_000))
+            .await
+            .status(),
+        StatusCode::CREATED
+    );
+    let response = upload(&ann, conversation, "image", "image/jpeg", jpeg(10_001)).await;
+    assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    let error: ApiError = response.json().await.unwrap();
+    assert_eq!(error.error, ApiErrorCode::TooLarge);
+
+    let mut voice = vec![0x1A, 0x45, 0xDF, 0xA3];
+    voice.extend(vec![0u8; 3000]);
+    let response = upload(&ann, conversation, "voice", "audio/webm;codecs=opus", voice).await;
+    assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(
+        upload(&ann, conversation, "image", "image/jpeg", Vec::new())
+            .await
+            .status(),
+        StatusCode::BAD_REQUEST
+    );
+}
+
+#[tokio::test]
+async fn uploads_go_only_to_ones_own_conversations() {
+    let server = TestServer::start().await;
+    let (_ann, _bob, conversation) = two_people(&server).await;
+    let eve = server.signup("eve").await;
+    let response = upload(&eve, conversation, "image", "image/jpeg", jpeg(100)).await;
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    let anonymous = reqwest::Client::new()
+        .post(server.url(&format!(
+            "/api/media?conversation={conversation}&kind=image"
+        )))
+        .header(CONTENT_TYPE, "image/jpeg")
+        .body(jpeg(100))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn a_message_carries_its_attachment_to_the_recipient() {
+    let server = TestServer::start().await;
+    let (ann, bob, conversation) = two_people(&server).await;
+    let uploaded: Upload = upload(&ann, conversation, "image", "image/jpeg", jpeg(800))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let attachment = Attachment {
+        id: uploaded.id.clone(),
+        kind: uploaded.kind,
+        content_type: uploaded.content_type.clone(),
+        size: uploaded.size,
+        width: Some(640),
+        height: Some(480),
+        duration_ms: None,
+        waveform: Vec::new(),
+        thumbnail: Some("data:image/jpeg;base64,/9j/4AAQ".to_owned()),
+    };
+    let mut ann_socket = ann.connect().await;
+    let mut bob_socket = bob.connect().await;
+    ann_socket
+        .send(&ClientFrame::Send {
+            conversation,
+            client_id: Uuid::new_v4(),
+            body: String::new(),
+            attachment: Some(attachment.clone()),
+        })
+        .await;
+    let received = bob_socket
+        .next_matching(|f| match f {
+            ServerFrame::Message { message } => Some(message),
+            _ => None,
+        })
+        .await;
+    assert_eq!(received.attachment, Some(attachment.clone()));
+    assert_eq!(received.body, "");
+
+    // Someone else's upload, or a misdescribed one, cannot be attached.
+    let eve = server.signup("eve").await;
+    server.signup("fay").await;
+    let elsewhere = eve.open_direct("fay").await.id;
+    let foreign: Upload = upload(&eve, elsewhere, "image", "image/jpeg", jpeg(50))
+        .await
+        .json()
+        .await
+        .unwrap();
+    for bad in [
+        Attachment {
+            id: foreign.id,
+            ..attachment.clone()
+        },
+        Attachment {
+            size: 1,
+            ..attachment.clone()
+        },
+        Attachment {
+            thumbnail: Some("javascript:alert(1)".to_owned()),
+            ..attachment.clone()
+        },
+    ] {
+        let client_id = Uuid::new_v4();
+        ann_socket
+            .send(&ClientFrame::Send {
+                conversation,
+                client_id,
+                body: String::new(),
+                attachment: Some(bad),
+            })
+            .await;
+        let (code, id) = ann_socket
+            .next_matching(|f| match f {
+                ServerFrame::Error {
+                    code, client_id, ..
+                } => Some((code, client_id)),
+                _ => None,
+            })
+            .await;
+        assert_eq!((code, id), (ErrorCode::InvalidMessage, Some(client_id)));
+    }
+}

@@ -133,7 +133,7 @@ pub struct Upload {
 /// What a message says about its media file. The thumbnail, waveform and
 /// duration are made on the sender's device and travel with the message, so
 /// that a chat can draw it before (or without) downloading the file.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Attachment {
     /// The upload's id; the file is at `/api/media/{id}`.
     pub id: String,

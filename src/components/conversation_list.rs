@@ -2,7 +2,7 @@
 //! latest activity first.
 
 use leptos::prelude::*;
-use natter_protocol::{ConversationId, Millis};
+use natter_protocol::{ConversationId, MediaKind, Millis};
 
 use super::avatar::Avatar;
 use crate::net::session::now;
@@ -40,7 +40,7 @@ fn rows(state: &ChatState) -> Vec<Row> {
                     Some(outgoing.created_at),
                 ),
                 (None, Some(message)) => (
-                    message.body.clone(),
+                    preview_of(message),
                     (message.sender == me).then(|| conversation.receipt(me, message.seq)),
                     Some(message.sent_at),
                 ),
@@ -56,6 +56,18 @@ fn rows(state: &ChatState) -> Vec<Row> {
             }
         })
         .collect()
+}
+
+/// The list's line for a message: its text, or what it carries.
+fn preview_of(message: &natter_protocol::Message) -> String {
+    match (&message.attachment, message.body.trim().is_empty()) {
+        (Some(attachment), true) => match attachment.kind {
+            MediaKind::Image => "📷 Photo".to_owned(),
+            MediaKind::Video => "🎬 Video".to_owned(),
+            MediaKind::Voice => "🎤 Voice message".to_owned(),
+        },
+        _ => message.body.clone(),
+    }
 }
 
 #[component]

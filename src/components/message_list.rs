@@ -6,10 +6,11 @@ use leptos::html::Div;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos::wasm_bindgen::JsCast;
-use natter_protocol::{ConversationId, Millis, Seq, UserId};
+use natter_protocol::{Attachment, ConversationId, Millis, Seq, UserId};
 use uuid::Uuid;
 use web_sys::HtmlElement;
 
+use super::attachment::AttachmentView;
 use super::rich_text::RichText;
 use crate::net::http::Api;
 use crate::net::session::now;
@@ -33,6 +34,8 @@ struct Bubble {
     body: String,
     time: Millis,
     failure: Option<String>,
+    /// Boxed: most bubbles have none, and items are cloned often.
+    attachment: Option<Box<Attachment>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -52,6 +55,7 @@ fn items(state: &ChatState, id: ConversationId, me: UserId) -> Vec<Item> {
         body: m.body.clone(),
         time: m.sent_at,
         failure: None,
+        attachment: m.attachment.clone().map(Box::new),
     });
     let waiting = state
         .outbox
@@ -64,6 +68,7 @@ fn items(state: &ChatState, id: ConversationId, me: UserId) -> Vec<Item> {
             body: o.body.clone(),
             time: o.created_at,
             failure: o.failure.clone(),
+            attachment: o.attachment.clone().map(Box::new),
         });
     let today = now();
     let mut out = Vec::new();
@@ -329,9 +334,15 @@ fn BubbleView(id: ConversationId, bubble: Bubble, key: String) -> impl IntoView 
     view! {
         <li class=format!("bubble-row {side}") data-key=key data-seq=seq.map(|s| s.to_string())>
             <div class="bubble" class:failed=bubble.failure.is_some()>
-                <div class="bubble-body">
-                    <RichText text=bubble.body.clone() />
-                </div>
+                {bubble.attachment.clone().map(|attachment| view! { <AttachmentView attachment=*attachment /> })}
+                <Show when={
+                    let empty = bubble.body.is_empty();
+                    move || !empty
+                }>
+                    <div class="bubble-body">
+                        <RichText text=bubble.body.clone() />
+                    </div>
+                </Show>
                 <div class="bubble-meta">
                     <time>{time::clock(bubble.time)}</time>
                     {status}
@@ -366,6 +377,7 @@ mod tests {
                     body: String::new(),
                     time: 0,
                     failure: None,
+                    attachment: None,
                 })
             })
             .collect()

@@ -2,6 +2,7 @@
 //! context and renders; none talks to the network directly except through
 //! the store or `net::http`.
 
+pub mod attachment;
 pub mod avatar;
 pub mod banner;
 pub mod composer;

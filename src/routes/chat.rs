@@ -5,6 +5,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use natter_protocol::User;
 
+use crate::components::attachment::{PhotoViewer, Viewer};
 use crate::components::avatar::Avatar;
 use crate::components::banner::{ConnectionBanner, UpdateBanner};
 use crate::components::conversation::ConversationView;
@@ -37,9 +38,17 @@ pub fn ChatPage(me: User, #[prop(into)] on_end: Callback<End>) -> impl IntoView 
     let online = window_event_listener(leptos::ev::online, move |_| store.retry_now());
     // ...or thinks it is gone: find out now whether the socket still works.
     let offline = window_event_listener(leptos::ev::offline, move |_| store.probe());
+    let viewer = Viewer(RwSignal::new(None));
+    provide_context(viewer);
+    // Esc closes the innermost thing open: the photo viewer, then the
+    // conversation.
     let escape = window_event_listener(leptos::ev::keydown, move |ev| {
         if ev.key() == "Escape" {
-            store.open(None);
+            if viewer.0.with_untracked(Option::is_some) {
+                viewer.0.set(None);
+            } else {
+                store.open(None);
+            }
         }
     });
     on_cleanup(move || {
@@ -85,6 +94,7 @@ pub fn ChatPage(me: User, #[prop(into)] on_end: Callback<End>) -> impl IntoView 
                 }}
             </main>
             </div>
+            <PhotoViewer />
         </div>
     }
 }

@@ -179,7 +179,12 @@ async fn the_session_connects_reports_online_and_stops_on_request() {
     assert_eq!(end, End::Stopped);
     assert_eq!(
         host.statuses.borrow().as_slice(),
-        &[ConnectionStatus::Connecting, ConnectionStatus::Online]
+        &[
+            ConnectionStatus::Connecting {
+                offline_since: None
+            },
+            ConnectionStatus::Online
+        ]
     );
     assert!(matches!(
         host.frames.borrow().first(),

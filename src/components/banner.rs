@@ -5,9 +5,20 @@ use std::time::Duration;
 
 use leptos::prelude::*;
 
+use natter_protocol::Millis;
+
 use crate::net::session::{now, ConnectionStatus};
 use crate::state::ChatStore;
 use crate::time;
+
+/// Which banner shows; the banner's DOM is rebuilt only when this changes,
+/// so retries do not make it flicker (or its button move under the pointer).
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Look {
+    Hidden,
+    Connecting,
+    Offline { since: Millis },
+}
 
 #[component]
 pub fn ConnectionBanner() -> impl IntoView {
@@ -16,9 +27,30 @@ pub fn ConnectionBanner() -> impl IntoView {
     if let Ok(handle) = set_interval_with_handle(move || clock.set(now()), Duration::from_secs(1)) {
         on_cleanup(move || handle.clear());
     }
-    move || match store.status.get() {
-        ConnectionStatus::Online => None,
-        ConnectionStatus::Connecting => Some(
+    let look = Memo::new(move |_| match store.status.get() {
+        ConnectionStatus::Online => Look::Hidden,
+        ConnectionStatus::Connecting {
+            offline_since: None,
+        } => Look::Connecting,
+        ConnectionStatus::Connecting {
+            offline_since: Some(since),
+        }
+        | ConnectionStatus::Offline { since, .. } => Look::Offline { since },
+    });
+    let next_try = move || match store.status.get() {
+        ConnectionStatus::Offline { retry_at, .. } => {
+            let seconds = ((retry_at - clock.get()) as f64 / 1000.0).ceil();
+            if seconds > 0.0 {
+                format!("next try in {seconds} s")
+            } else {
+                "trying again…".to_owned()
+            }
+        }
+        _ => "trying again…".to_owned(),
+    };
+    move || match look.get() {
+        Look::Hidden => None,
+        Look::Connecting => Some(
             view! {
                 <div class="banner connecting" role="status">
                     <span class="spinner" aria-hidden="true"></span>
@@ -27,29 +59,17 @@ pub fn ConnectionBanner() -> impl IntoView {
             }
             .into_any(),
         ),
-        ConnectionStatus::Offline { since, retry_at } => {
-            let countdown = move || {
-                let seconds = ((retry_at - clock.get()) as f64 / 1000.0).ceil().max(0.0);
-                if seconds > 0.0 {
-                    format!("next try in {seconds} s")
-                } else {
-                    "trying again…".to_owned()
-                }
-            };
-            Some(
-                view! {
-                    <div class="banner offline" role="status">
-                        <span>
-                            "Offline since " {time::clock(since)} " · " {countdown}
-                        </span>
-                        <button class="link-button" on:click=move |_| store.retry_now()>
-                            "Retry now"
-                        </button>
-                    </div>
-                }
-                .into_any(),
-            )
-        }
+        Look::Offline { since } => Some(
+            view! {
+                <div class="banner offline" role="status">
+                    <span>"Offline since " {time::clock(since)} " · " {next_try}</span>
+                    <button class="link-button" on:click=move |_| store.retry_now()>
+                        "Retry now"
+                    </button>
+                </div>
+            }
+            .into_any(),
+        ),
     }
 }
 

@@ -26,8 +26,11 @@ const PROBE_LIMIT_MS: f64 = 4_000.0;
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum ConnectionStatus {
-    /// Opening a socket (at start, or right after a drop).
-    Connecting,
+    /// Opening a socket; `offline_since` is set when this is a retry after
+    /// the connection was lost.
+    Connecting {
+        offline_since: Option<Millis>,
+    },
     Online,
     /// No connection since `since`; the next attempt is at `retry_at`.
     Offline {
@@ -84,7 +87,7 @@ pub async fn run(
     let mut backoff = Backoff::default();
     let mut offline_since: Option<Millis> = None;
     loop {
-        host.status(ConnectionStatus::Connecting);
+        host.status(ConnectionStatus::Connecting { offline_since });
         match connected(&url, &host, &mut commands, &mut backoff).await {
             Outcome::End(end) => return end,
             Outcome::Dropped { welcomed: true } => offline_since = None,

@@ -38,7 +38,9 @@ impl ChatStore {
         let (sender, receiver) = unbounded();
         let store = ChatStore {
             state: RwSignal::new(ChatState::new(me)),
-            status: RwSignal::new(ConnectionStatus::Connecting),
+            status: RwSignal::new(ConnectionStatus::Connecting {
+                offline_since: None,
+            }),
             cache_problem: RwSignal::new(None),
             cache: StoredValue::new_local(None),
             tabs: StoredValue::new_local(None),

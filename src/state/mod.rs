@@ -232,6 +232,39 @@ impl ChatState {
         state
     }
 
+    /// Replays changes made elsewhere (in a state that was replaced by this
+    /// one) so that none is lost; they are recorded again, to be saved.
+    pub fn absorb(&mut self, earlier: Batch) {
+        for conversation in earlier.conversations {
+            self.upsert(conversation);
+        }
+        for message in earlier.messages {
+            if let Some(state) = self.conversations.get_mut(&message.conversation) {
+                if state.insert(message.clone()) {
+                    self.changes.messages.push(message);
+                }
+            }
+        }
+        for gone in &earlier.outbox_remove {
+            self.discard(gone.client_id);
+        }
+        for outgoing in earlier.outbox_put {
+            if let Some(existing) = self
+                .outbox
+                .iter_mut()
+                .find(|o| o.client_id == outgoing.client_id)
+            {
+                *existing = outgoing.clone();
+                self.changes.outbox_put.push(outgoing);
+            } else {
+                self.queue(outgoing);
+            }
+        }
+        if let Some(open) = earlier.open {
+            self.set_open(open);
+        }
+    }
+
     /// What changed since the last call, for the device cache.
     pub fn take_changes(&mut self) -> Batch {
         let mut batch = std::mem::take(&mut self.changes);

@@ -64,14 +64,12 @@ impl ChatStore {
                 self.step_aside_when_displaced(cache.clone());
                 let mut changes = Batch::default();
                 self.state.update(|state| {
-                    // Anything already done before the cache opened (rare)
-                    // is kept on top of what was saved.
-                    let mut saved = ChatState::from_snapshot(me.clone(), snapshot);
-                    std::mem::swap(state, &mut saved);
-                    changes = saved.take_changes();
-                    for conversation in changes.conversations.clone() {
-                        state.upsert(conversation);
-                    }
+                    // Anything done before the cache opened (rare: the list
+                    // is empty until then) is kept on top of what was saved.
+                    let mut restored = ChatState::from_snapshot(me.clone(), snapshot);
+                    restored.absorb(state.take_changes());
+                    *state = restored;
+                    changes = state.take_changes();
                     changes.me = Some(me);
                 });
                 self.persist(changes);

@@ -524,3 +524,26 @@ fn another_tabs_outbox_shows_here_once_and_in_order() {
     });
     assert_eq!(here.outbox.len(), 1);
 }
+
+#[test]
+fn changes_made_before_the_saved_state_loaded_are_kept() {
+    let mut early = ChatState::new(user(ME, "me"));
+    early.upsert(conversation(8));
+    early.set_open(Some(8));
+    early.queue(outgoing(Uuid::from_u128(4), "typed at once"));
+    let mut restored = ChatState::from_snapshot(
+        user(ME, "me"),
+        Snapshot {
+            conversations: vec![conversation(7)],
+            ..Snapshot::default()
+        },
+    );
+    restored.absorb(early.take_changes());
+    assert!(restored.conversations.contains_key(&7));
+    assert!(restored.conversations.contains_key(&8));
+    assert_eq!(restored.open, Some(8));
+    assert_eq!(restored.outbox.len(), 1);
+    let batch = restored.take_changes();
+    assert_eq!(batch.outbox_put.len(), 1, "to be saved");
+    assert_eq!(batch.open, Some(Some(8)));
+}

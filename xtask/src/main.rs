@@ -42,6 +42,7 @@ commands:
   run [server flags]   install what is missing, build the client (release),
                        then build and start the server on http://127.0.0.1:8080
   test                 install what is missing and run every test suite
+  bench                measure durable delivery throughput against a SQLite baseline
   build-client         build and precompress the client only";
 
 fn main() -> ExitCode {
@@ -49,6 +50,7 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("run") => run(&args[1..]),
         Some("test") => suites::all(),
+        Some("bench") => cargo(&["bench", "--package", "natter-server", "--bench", "delivery"]),
         Some("build-client") => tools::ensure(false)
             .and_then(|tools| client::build(&tools, true).map(|sizes| sizes.print())),
         _ => {

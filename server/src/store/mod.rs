@@ -38,6 +38,9 @@ pub enum StoreError {
     SchemaTooNew { found: i64, known: i64 },
     #[error("database task failed: {0}")]
     Task(String),
+    /// A value could not be turned into, or read back from, its stored form.
+    #[error("stored data is not valid: {0}")]
+    Data(String),
 }
 
 /// The outcome of [`Store::append_message`].

@@ -160,7 +160,7 @@ fn load_conversation(conn: &Connection, id: ConversationId) -> Result<Conversati
     let kind = match kind.as_str() {
         "direct" => ConversationKind::Direct,
         other => {
-            return Err(StoreError::Task(format!(
+            return Err(StoreError::Data(format!(
                 "conversation {id} has unknown kind {other:?}"
             )))
         }
@@ -444,7 +444,7 @@ impl Store for SqliteStore {
                 .as_ref()
                 .map(serde_json::to_string)
                 .transpose()
-                .map_err(|err| StoreError::Task(err.to_string()))?;
+                .map_err(|err| StoreError::Data(err.to_string()))?;
             let seq: Seq = tx.query_row(
                 "UPDATE conversations SET last_seq = last_seq + 1 WHERE id = ?1
                  RETURNING last_seq",

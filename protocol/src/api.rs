@@ -156,6 +156,38 @@ pub struct Attachment {
     pub thumbnail: Option<String>,
 }
 
+/// The server's upload limits (`GET /api/limits`), so that the app can refuse
+/// a file that is too large before uploading any of it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MediaLimits {
+    pub image_bytes: u64,
+    pub video_bytes: u64,
+    pub voice_bytes: u64,
+    pub voice_ms: u32,
+}
+
+impl MediaLimits {
+    pub fn bytes(&self, kind: MediaKind) -> u64 {
+        match kind {
+            MediaKind::Image => self.image_bytes,
+            MediaKind::Video => self.video_bytes,
+            MediaKind::Voice => self.voice_bytes,
+        }
+    }
+}
+
+impl Default for MediaLimits {
+    /// The server's defaults.
+    fn default() -> Self {
+        MediaLimits {
+            image_bytes: 20_000_000,
+            video_bytes: 100_000_000,
+            voice_bytes: 10_000_000,
+            voice_ms: crate::limits::MAX_VOICE_MS,
+        }
+    }
+}
+
 /// Query of `POST /api/media`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct UploadQuery {

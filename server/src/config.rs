@@ -66,12 +66,13 @@ impl Config {
         }
     }
 
-    /// The upload limit for `kind`, in bytes.
-    pub fn media_limit(&self, kind: natter_protocol::MediaKind) -> u64 {
-        match kind {
-            natter_protocol::MediaKind::Image => self.max_image_bytes,
-            natter_protocol::MediaKind::Video => self.max_video_bytes,
-            natter_protocol::MediaKind::Voice => self.max_voice_bytes,
+    /// The upload limits, as `GET /api/limits` tells clients.
+    pub fn media_limits(&self) -> natter_protocol::MediaLimits {
+        natter_protocol::MediaLimits {
+            image_bytes: self.max_image_bytes,
+            video_bytes: self.max_video_bytes,
+            voice_bytes: self.max_voice_bytes,
+            voice_ms: natter_protocol::limits::MAX_VOICE_MS,
         }
     }
 

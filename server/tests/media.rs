@@ -6,7 +6,7 @@ mod common;
 use common::{Account, TestServer};
 use natter_protocol::{
     ApiError, ApiErrorCode, Attachment, ClientFrame, ConversationId, ErrorCode, MediaKind,
-    ServerFrame, Upload,
+    MediaLimits, ServerFrame, Upload,
 };
 use reqwest::header::{CACHE_CONTROL, CONTENT_RANGE, CONTENT_TYPE, RANGE};
 use reqwest::StatusCode;
@@ -127,6 +127,15 @@ async fn size_limits_hold() {
     })
     .await;
     let (ann, _bob, conversation) = two_people(&server).await;
+    let limits: MediaLimits = reqwest::get(server.url("/api/limits"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(limits.image_bytes, 10_000);
+    assert_eq!(limits.voice_bytes, 2_000);
+    assert_eq!(limits.video_bytes, MediaLimits::default().video_bytes);
     assert_eq!(
         upload(&ann, conversation, "image", "image/jpeg", jpeg(10_000))
             .await

@@ -11,7 +11,7 @@ use axum::extract::{Path, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use futures_util::StreamExt;
-use natter_protocol::{MediaKind, Upload, UploadQuery};
+use natter_protocol::{MediaKind, MediaLimits, Upload, UploadQuery};
 use tower::ServiceExt;
 use tower_http::services::ServeFile;
 
@@ -21,6 +21,11 @@ use crate::error::AppError;
 use crate::media::{self, sniff};
 use crate::store::MediaRecord;
 use crate::{now_millis, AppState};
+
+/// `GET /api/limits`: how large uploads may be.
+pub async fn limits(State(state): State<AppState>) -> axum::Json<MediaLimits> {
+    axum::Json(state.config.media_limits())
+}
 
 /// `POST /api/media?conversation=ID&kind=image|video|voice`, the raw file as
 /// the body and its type in `Content-Type`.
@@ -54,7 +59,7 @@ pub async fn upload(
     {
         return Err(AppError::NotFound("conversation"));
     }
-    let limit = state.config.media_limit(query.kind);
+    let limit = state.config.media_limits().bytes(query.kind);
     let declared_length = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|value| value.to_str().ok())

@@ -31,6 +31,7 @@ pub fn router(state: AppState) -> Result<Router, assets::AssetsError> {
         )
         .route("/conversations/{id}", get(conversations::one))
         .route("/conversations/{id}/messages", get(conversations::history))
+        .route("/limits", get(media::limits))
         .route("/media", post(media::upload))
         .route("/media/{id}", get(media::download))
         .fallback(any(|| async { AppError::NotFound("API route") }))

@@ -17,6 +17,7 @@
 pub mod account;
 pub mod cache;
 pub mod components;
+pub mod media;
 pub mod net;
 pub mod routes;
 pub mod state;

@@ -106,3 +106,44 @@ async fn an_open_cache_steps_aside_when_another_tab_deletes_it() {
         () = timeout => panic!("deletion stayed blocked"),
     }
 }
+
+#[wasm_bindgen_test]
+async fn files_are_kept_as_blobs_until_deleted() {
+    use natter::cache::FileKey;
+    use wasm_bindgen::JsValue;
+
+    let name = unique_name();
+    let cache = IdbCache::open_at(&name, Version::CURRENT)
+        .await
+        .expect("open");
+    let parts = js_sys::Array::of1(&JsValue::from_str("a voice message"));
+    let bag = web_sys::BlobPropertyBag::new();
+    bag.set_type("audio/webm");
+    let file = web_sys::Blob::new_with_str_sequence_and_options(&parts, &bag).unwrap();
+    let upload = FileKey::Upload(Uuid::new_v4());
+    let media = FileKey::Media("q3Jx0kq2S1mC6f4aJYtJ8w".to_owned());
+
+    assert!(cache.file(&upload).await.unwrap().is_none());
+    cache.put_file(&upload, &file).await.unwrap();
+    cache.put_file(&media, &file).await.unwrap();
+    cache.close();
+
+    // Still there after reopening, with its type and bytes.
+    let cache = IdbCache::open_at(&name, Version::CURRENT)
+        .await
+        .expect("reopen");
+    let kept = cache.file(&upload).await.unwrap().expect("kept");
+    assert_eq!(kept.type_(), "audio/webm");
+    let text = wasm_bindgen_futures::JsFuture::from(kept.text())
+        .await
+        .unwrap();
+    assert_eq!(text.as_string().as_deref(), Some("a voice message"));
+
+    cache.delete_file(&upload).await.unwrap();
+    assert!(cache.file(&upload).await.unwrap().is_none());
+    assert!(cache.file(&media).await.unwrap().is_some());
+    // Clearing the account's data takes the files too.
+    cache.clear().await.unwrap();
+    assert!(cache.file(&media).await.unwrap().is_none());
+    cache.close();
+}

@@ -17,9 +17,10 @@ use indexed_db_futures::transaction::{Transaction, TransactionMode};
 use indexed_db_futures::KeyRange;
 use natter_protocol::{Conversation, ConversationId, Message, Seq, User, UserId};
 use serde::de::DeserializeOwned;
-use web_sys::IdbCursorDirection;
+use wasm_bindgen::{JsCast, JsValue};
+use web_sys::{Blob, IdbCursorDirection};
 
-use super::{message_key, outbox_key, Batch, Cache, CacheError, Snapshot};
+use super::{message_key, outbox_key, Batch, Cache, CacheError, FileKey, Snapshot};
 use crate::state::Outgoing;
 
 const PROFILE: &str = "profile";
@@ -27,7 +28,8 @@ const CONVERSATIONS: &str = "conversations";
 const MESSAGES: &str = "messages";
 const OUTBOX: &str = "outbox";
 const META: &str = "meta";
-const ALL: [&str; 5] = [PROFILE, CONVERSATIONS, MESSAGES, OUTBOX, META];
+const FILES: &str = "files";
+const ALL: [&str; 6] = [PROFILE, CONVERSATIONS, MESSAGES, OUTBOX, META, FILES];
 
 /// The schema versions, oldest first. Never change a released one: add the
 /// next and its step in [`migrate`].
@@ -37,11 +39,13 @@ pub enum Version {
     V1 = 1,
     /// Adds `meta` (which conversation was open).
     V2 = 2,
+    /// Adds `files`: media waiting for upload, and media kept for offline.
+    V3 = 3,
 }
 
 impl Version {
-    pub const CURRENT: Version = Version::V2;
-    const ALL: [Version; 2] = [Version::V1, Version::V2];
+    pub const CURRENT: Version = Version::V3;
+    const ALL: [Version; 3] = [Version::V1, Version::V2, Version::V3];
 }
 
 /// Creates what `version` adds on top of the one before.
@@ -54,6 +58,9 @@ fn migrate(db: &Database, version: Version) -> Result<(), IdbError> {
         }
         Version::V2 => {
             db.create_object_store(META).build()?;
+        }
+        Version::V3 => {
+            db.create_object_store(FILES).build()?;
         }
     }
     Ok(())
@@ -132,6 +139,52 @@ impl IdbCache {
     /// Closes the connection, letting other tabs upgrade or delete it.
     pub fn close(&self) {
         self.db.clone().close();
+    }
+}
+
+/// Files (as browser `Blob`s, which IndexedDB stores natively) by
+/// [`FileKey`]. Not part of [`Cache`]: only a browser has them.
+impl IdbCache {
+    pub async fn put_file(&self, key: &FileKey, file: &Blob) -> Result<(), CacheError> {
+        let tx = self.files_transaction(TransactionMode::Readwrite)?;
+        tx.object_store(FILES)
+            .map_err(error)?
+            .put(JsValue::from(file.clone()))
+            .with_key(key.to_string())
+            .build()
+            .map_err(error)?;
+        tx.commit().await.map_err(error)
+    }
+
+    pub async fn file(&self, key: &FileKey) -> Result<Option<Blob>, CacheError> {
+        let tx = self.files_transaction(TransactionMode::Readonly)?;
+        let value: Option<JsValue> = tx
+            .object_store(FILES)
+            .map_err(error)?
+            .get(key.to_string())
+            .primitive()
+            .map_err(error)?
+            .await
+            .map_err(error)?;
+        Ok(value.and_then(|value| value.dyn_into().ok()))
+    }
+
+    pub async fn delete_file(&self, key: &FileKey) -> Result<(), CacheError> {
+        let tx = self.files_transaction(TransactionMode::Readwrite)?;
+        tx.object_store(FILES)
+            .map_err(error)?
+            .delete(key.to_string())
+            .build()
+            .map_err(error)?;
+        tx.commit().await.map_err(error)
+    }
+
+    fn files_transaction(&self, mode: TransactionMode) -> Result<Transaction<'_>, CacheError> {
+        self.db
+            .transaction(FILES)
+            .with_mode(mode)
+            .build()
+            .map_err(error)
     }
 }
 

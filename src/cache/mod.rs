@@ -6,6 +6,9 @@
 //! in memory (tests, and browsers where IndexedDB is unavailable). Both pass
 //! the same suite, [`suite`].
 //!
+//! Media files (uploads waiting in the outbox, voice messages kept for
+//! offline) are kept by [`idb::IdbCache`] under a [`FileKey`].
+//!
 //! Writes come in [`Batch`]es, each applied atomically, so that a crash or a
 //! reload never leaves half an update behind.
 
@@ -99,6 +102,25 @@ pub trait Cache {
     ) -> Result<Vec<Message>, CacheError>;
     /// Forgets everything this device saved for the account.
     async fn clear(&self) -> Result<(), CacheError>;
+}
+
+/// Where a file is kept on this device.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FileKey {
+    /// The file of an outgoing message, until it is uploaded.
+    Upload(uuid::Uuid),
+    /// A media file by its server id (voice messages, one's own photos), so
+    /// that they play and show offline.
+    Media(String),
+}
+
+impl std::fmt::Display for FileKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            FileKey::Upload(client_id) => write!(f, "upload:{client_id}"),
+            FileKey::Media(id) => write!(f, "media:{id}"),
+        }
+    }
 }
 
 /// Sort key of a message: conversation, then seq, both zero-padded so that

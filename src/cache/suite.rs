@@ -58,7 +58,7 @@ fn outgoing(n: u128, created_at: i64) -> Outgoing {
         body: format!("waiting {n}"),
         created_at,
         failure: None,
-        attachment: None,
+        media: None,
     }
 }
 

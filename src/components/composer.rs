@@ -1,21 +1,75 @@
-//! Typing and sending: Enter sends, Shift+Enter starts a new line.
+//! Typing and sending: Enter sends, Shift+Enter starts a new line. Photos
+//! and videos come from the attach button, a paste or a drop (see
+//! [`send_files`]); the microphone button records a voice message.
 
-use leptos::html::Textarea;
+use leptos::html::{Input, Textarea};
 use leptos::prelude::*;
+use leptos::task::spawn_local;
 use natter_protocol::limits::{self, MAX_BODY_CHARS};
-use natter_protocol::ConversationId;
+use natter_protocol::{ConversationId, MediaKind};
+use web_sys::{File, FileList};
 
+use super::recorder::RecordingBar;
+use crate::media::{self, photo, video, MediaError};
 use crate::state::ChatStore;
 
 /// From this many characters on, the composer shows how many are left.
 const COUNT_FROM: usize = MAX_BODY_CHARS - 400;
 
+/// The files in a file list, in order.
+pub fn files_of(list: Option<FileList>) -> Vec<File> {
+    let Some(list) = list else {
+        return Vec::new();
+    };
+    (0..list.length()).filter_map(|i| list.get(i)).collect()
+}
+
+/// Prepares each picked, pasted or dropped file (photos re-encoded,
+/// videos checked and given a poster) and queues it to send; `notice`
+/// says why one could not be.
+pub fn send_files(
+    store: ChatStore,
+    id: ConversationId,
+    files: Vec<File>,
+    notice: RwSignal<Option<String>>,
+    preparing: RwSignal<u32>,
+) {
+    if files.is_empty() {
+        return;
+    }
+    notice.set(None);
+    preparing.update(|n| *n += 1);
+    spawn_local(async move {
+        for file in files {
+            let limits = store.uploads.limits.get_untracked();
+            let prepared = match media::kind_of(&file.type_()) {
+                Ok(MediaKind::Image) => photo::prepare(&file, &limits).await,
+                Ok(MediaKind::Video) => video::prepare(&file, &limits).await,
+                Ok(MediaKind::Voice) => Err(MediaError::NotMedia(file.type_())),
+                Err(err) => Err(err),
+            };
+            match prepared {
+                Ok(prepared) => store.send_media(id, prepared).await,
+                Err(err) => notice.set(Some(format!("{}: {err}", file.name()))),
+            }
+        }
+        preparing.update(|n| *n -= 1);
+    });
+}
+
 #[component]
-pub fn Composer(id: ConversationId) -> impl IntoView {
+pub fn Composer(
+    id: ConversationId,
+    /// What went wrong with the last thing sent, shared with drag and drop.
+    notice: RwSignal<Option<String>>,
+    /// How many batches of files are being prepared.
+    preparing: RwSignal<u32>,
+) -> impl IntoView {
     let store = expect_context::<ChatStore>();
     let text = RwSignal::new(String::new());
-    let error = RwSignal::new(None::<String>);
+    let recording = RwSignal::new(false);
     let input = NodeRef::<Textarea>::new();
+    let picker = NodeRef::<Input>::new();
     let length = Memo::new(move |_| text.with(|t| t.chars().count()));
     let rows = move || text.with(|t| t.lines().count().clamp(1, 6));
 
@@ -25,13 +79,27 @@ pub fn Composer(id: ConversationId) -> impl IntoView {
             Ok(()) => {
                 store.send_text(id, body);
                 text.set(String::new());
-                error.set(None);
+                notice.set(None);
             }
             Err(limits::Invalid::BodyEmpty) => {}
-            Err(invalid) => error.set(Some(invalid.to_string())),
+            Err(invalid) => notice.set(Some(invalid.to_string())),
         }
         if let Some(el) = input.get_untracked() {
             let _ = el.focus();
+        }
+    };
+    let picked = move |_| {
+        if let Some(picker) = picker.get_untracked() {
+            send_files(store, id, files_of(picker.files()), notice, preparing);
+            // The same file may be picked again.
+            picker.set_value("");
+        }
+    };
+    let pasted = move |ev: leptos::ev::ClipboardEvent| {
+        let files = files_of(ev.clipboard_data().and_then(|data| data.files()));
+        if !files.is_empty() {
+            ev.prevent_default();
+            send_files(store, id, files, notice, preparing);
         }
     };
 
@@ -43,25 +111,85 @@ pub fn Composer(id: ConversationId) -> impl IntoView {
                 send();
             }
         >
-            <textarea
-                node_ref=input
-                aria-label="Message"
-                placeholder="Type a message"
-                rows=rows
-                prop:value=move || text.get()
-                on:input=move |ev| text.set(event_target_value(&ev))
-                on:keydown=move |ev| {
-                    if ev.key() == "Enter" && !ev.shift_key() && !ev.is_composing() {
-                        ev.prevent_default();
-                        send();
+            <Show
+                when=move || recording.get()
+                fallback=move || {
+                    view! {
+                        <button
+                            type="button"
+                            class="icon-button attach-button"
+                            aria-label="Attach a photo or video"
+                            on:click=move |_| {
+                                if let Some(picker) = picker.get_untracked() {
+                                    picker.click();
+                                }
+                            }
+                        >
+                            <svg viewBox="0 0 24 24" width="22" height="22" aria-hidden="true">
+                                <path
+                                    d="M16.5 6.5 8.4 14.6a2 2 0 0 0 2.8 2.8l8.1-8.1a4 4 0 0 0-5.7-5.7L5.5 11.7a6 6 0 0 0 8.5 8.5l6.2-6.2"
+                                    fill="none"
+                                    stroke="currentColor"
+                                    stroke-width="1.8"
+                                    stroke-linecap="round"
+                                />
+                            </svg>
+                        </button>
+                        <textarea
+                            node_ref=input
+                            aria-label="Message"
+                            placeholder="Type a message"
+                            rows=rows
+                            prop:value=move || text.get()
+                            on:input=move |ev| text.set(event_target_value(&ev))
+                            on:paste=pasted
+                            on:keydown=move |ev| {
+                                if ev.key() == "Enter" && !ev.shift_key() && !ev.is_composing() {
+                                    ev.prevent_default();
+                                    send();
+                                }
+                            }
+                        ></textarea>
+                        <button
+                            type="button"
+                            class="icon-button mic-button"
+                            aria-label="Record a voice message"
+                            on:click=move |_| {
+                                notice.set(None);
+                                recording.set(true);
+                            }
+                        >
+                            <svg viewBox="0 0 24 24" width="22" height="22" aria-hidden="true">
+                                <rect x="9" y="3" width="6" height="11" rx="3" fill="currentColor" />
+                                <path
+                                    d="M5.5 11a6.5 6.5 0 0 0 13 0M12 17.5V21"
+                                    fill="none"
+                                    stroke="currentColor"
+                                    stroke-width="1.8"
+                                    stroke-linecap="round"
+                                />
+                            </svg>
+                        </button>
+                        <button type="submit" class="send-button" aria-label="Send">
+                            <svg viewBox="0 0 24 24" width="20" height="20" aria-hidden="true">
+                                <path d="M3 20.5 21 12 3 3.5l2.5 7.1L15 12l-9.5 1.4z" fill="currentColor" />
+                            </svg>
+                        </button>
                     }
                 }
-            ></textarea>
-            <button type="submit" class="send-button" aria-label="Send">
-                <svg viewBox="0 0 24 24" width="20" height="20" aria-hidden="true">
-                    <path d="M3 20.5 21 12 3 3.5l2.5 7.1L15 12l-9.5 1.4z" fill="currentColor" />
-                </svg>
-            </button>
+            >
+                <RecordingBar id notice on_done=move || recording.set(false) />
+            </Show>
+            <input
+                node_ref=picker
+                type="file"
+                class="file-picker"
+                accept="image/*,video/*"
+                multiple
+                tabindex="-1"
+                aria-hidden="true"
+                on:change=picked
+            />
             <Show when=move || { length.get() >= COUNT_FROM }>
                 <span
                     class="char-count"
@@ -71,7 +199,10 @@ pub fn Composer(id: ConversationId) -> impl IntoView {
                     {move || format!("{} left", MAX_BODY_CHARS as i64 - length.get() as i64)}
                 </span>
             </Show>
-            {move || error.get().map(|text| view! { <p class="form-error" role="alert">{text}</p> })}
+            <Show when=move || { preparing.get() > 0 }>
+                <p class="composer-status" role="status">"Preparing…"</p>
+            </Show>
+            {move || notice.get().map(|text| view! { <p class="form-error" role="alert">{text}</p> })}
         </form>
     }
 }

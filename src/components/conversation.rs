@@ -1,12 +1,13 @@
 //! The open conversation: header with the other party, messages, composer.
 //! While it is on screen and the page is visible, it marks messages read.
+//! Photos and videos dropped anywhere on it are sent.
 
 use leptos::prelude::*;
 use natter_protocol::ConversationId;
 use web_sys::VisibilityState;
 
 use super::avatar::Avatar;
-use super::composer::Composer;
+use super::composer::{files_of, send_files, Composer};
 use super::message_list::MessageList;
 use crate::state::ChatStore;
 
@@ -42,8 +43,44 @@ pub fn ConversationView(id: ConversationId) -> impl IntoView {
         }
     });
 
+    let notice = RwSignal::new(None::<String>);
+    let preparing = RwSignal::new(0_u32);
+    // Counted, because dragging over a child leaves the parent.
+    let dragging = RwSignal::new(0_i32);
+    let carries_files = |ev: &leptos::ev::DragEvent| {
+        ev.data_transfer()
+            .is_some_and(|data| data.types().includes(&"Files".into(), 0))
+    };
+
     view! {
-        <section class="conversation" aria-label=move || format!("Conversation with {}", title.get())>
+        <section
+            class="conversation"
+            class:dropping=move || { dragging.get() > 0 }
+            aria-label=move || format!("Conversation with {}", title.get())
+            on:dragenter=move |ev| {
+                if carries_files(&ev) {
+                    ev.prevent_default();
+                    dragging.update(|n| *n += 1);
+                }
+            }
+            on:dragover=move |ev| {
+                if carries_files(&ev) {
+                    ev.prevent_default();
+                }
+            }
+            on:dragleave=move |_| dragging.update(|n| *n = (*n - 1).max(0))
+            on:drop=move |ev| {
+                dragging.set(0);
+                let files = files_of(ev.data_transfer().and_then(|data| data.files()));
+                if !files.is_empty() {
+                    ev.prevent_default();
+                    send_files(store, id, files, notice, preparing);
+                }
+            }
+        >
+            <Show when=move || { dragging.get() > 0 }>
+                <div class="drop-hint" aria-hidden="true">"Drop to send"</div>
+            </Show>
             <header class="conversation-header">
                 <button
                     class="icon-button back-button"
@@ -58,7 +95,7 @@ pub fn ConversationView(id: ConversationId) -> impl IntoView {
                 <h2>{move || title.get()}</h2>
             </header>
             <MessageList id title=title />
-            <Composer id />
+            <Composer id notice preparing />
         </section>
     }
 }

@@ -35,12 +35,15 @@ fn rows(state: &ChatState) -> Vec<Row> {
                 .find(|o| o.conversation == conversation.info.id);
             let (preview, own_receipt, time) = match (waiting, last) {
                 (Some(outgoing), _) => (
-                    outgoing.body.clone(),
+                    preview_text(
+                        outgoing.media.as_ref().map(|media| media.attachment()),
+                        &outgoing.body,
+                    ),
                     Some(Receipt::Waiting),
                     Some(outgoing.created_at),
                 ),
                 (None, Some(message)) => (
-                    preview_of(message),
+                    preview_text(message.attachment.as_ref(), &message.body),
                     (message.sender == me).then(|| conversation.receipt(me, message.seq)),
                     Some(message.sent_at),
                 ),
@@ -59,14 +62,14 @@ fn rows(state: &ChatState) -> Vec<Row> {
 }
 
 /// The list's line for a message: its text, or what it carries.
-fn preview_of(message: &natter_protocol::Message) -> String {
-    match (&message.attachment, message.body.trim().is_empty()) {
+fn preview_text(attachment: Option<&natter_protocol::Attachment>, body: &str) -> String {
+    match (attachment, body.trim().is_empty()) {
         (Some(attachment), true) => match attachment.kind {
             MediaKind::Image => "📷 Photo".to_owned(),
             MediaKind::Video => "🎬 Video".to_owned(),
             MediaKind::Voice => "🎤 Voice message".to_owned(),
         },
-        _ => message.body.clone(),
+        _ => body.to_owned(),
     }
 }
 

@@ -36,6 +36,8 @@ struct Bubble {
     failure: Option<String>,
     /// Boxed: most bubbles have none, and items are cloned often.
     attachment: Option<Box<Attachment>>,
+    /// Whether the attachment is still waiting for its upload.
+    uploading: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -56,6 +58,7 @@ fn items(state: &ChatState, id: ConversationId, me: UserId) -> Vec<Item> {
         time: m.sent_at,
         failure: None,
         attachment: m.attachment.clone().map(Box::new),
+        uploading: false,
     });
     let waiting = state
         .outbox
@@ -68,7 +71,11 @@ fn items(state: &ChatState, id: ConversationId, me: UserId) -> Vec<Item> {
             body: o.body.clone(),
             time: o.created_at,
             failure: o.failure.clone(),
-            attachment: o.attachment.clone().map(Box::new),
+            attachment: o
+                .media
+                .as_ref()
+                .map(|media| Box::new(media.attachment().clone())),
+            uploading: o.awaits_upload(),
         });
     let today = now();
     let mut out = Vec::new();
@@ -334,7 +341,13 @@ fn BubbleView(id: ConversationId, bubble: Bubble, key: String) -> impl IntoView 
     view! {
         <li class=format!("bubble-row {side}") data-key=key data-seq=seq.map(|s| s.to_string())>
             <div class="bubble" class:failed=bubble.failure.is_some()>
-                {bubble.attachment.clone().map(|attachment| view! { <AttachmentView attachment=*attachment /> })}
+                {bubble
+                    .attachment
+                    .clone()
+                    .map(|attachment| {
+                        let pending = bubble.uploading.then_some(client_id);
+                        view! { <AttachmentView attachment=*attachment pending /> }
+                    })}
                 <Show when={
                     let empty = bubble.body.is_empty();
                     move || !empty
@@ -378,6 +391,7 @@ mod tests {
                     time: 0,
                     failure: None,
                     attachment: None,
+                    uploading: false,
                 })
             })
             .collect()

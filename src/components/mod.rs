@@ -11,4 +11,6 @@ pub mod conversation_list;
 pub mod find_user;
 pub mod logout;
 pub mod message_list;
+pub mod recorder;
 pub mod rich_text;
+pub mod voice_player;

@@ -2,12 +2,13 @@
 
 use gloo_net::http::{Request, RequestBuilder, Response};
 use natter_protocol::{
-    ApiError, ApiErrorCode, Conversation, ConversationId, Credentials, Message, OpenDirect, Seq,
-    User,
+    ApiError, ApiErrorCode, Conversation, ConversationId, Credentials, MediaLimits, Message,
+    OpenDirect, Seq, User,
 };
 use serde::de::DeserializeOwned;
 use serde::Serialize;
-use web_sys::RequestCredentials;
+use wasm_bindgen::JsCast;
+use web_sys::{Blob, RequestCredentials};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum HttpError {
@@ -49,15 +50,20 @@ impl Api {
         Api { base: base.into() }
     }
 
-    fn url(&self, path: &str) -> String {
+    pub(super) fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
 
+    /// Whether requests must carry cookies to another origin.
+    pub(super) fn cross_origin(&self) -> bool {
+        !self.base.is_empty()
+    }
+
     fn prepare(&self, builder: RequestBuilder) -> RequestBuilder {
-        if self.base.is_empty() {
-            builder
-        } else {
+        if self.cross_origin() {
             builder.credentials(RequestCredentials::Include)
+        } else {
+            builder
         }
     }
 
@@ -131,6 +137,32 @@ impl Api {
             path.push_str(&format!("&before={before}"));
         }
         self.get(&path).await
+    }
+}
+
+impl Api {
+    /// How large uploads may be.
+    pub async fn limits(&self) -> Result<MediaLimits, HttpError> {
+        self.get("/api/limits").await
+    }
+
+    /// The media file `id`, to keep on this device.
+    pub async fn media_file(&self, id: &str) -> Result<Blob, HttpError> {
+        let response = self
+            .prepare(Request::get(&self.url(&format!("/api/media/{id}"))))
+            .send()
+            .await
+            .map_err(|_| HttpError::Unreachable)?;
+        if !response.ok() {
+            return Err(error_of(response).await);
+        }
+        let promise = web_sys::Response::from(response)
+            .blob()
+            .map_err(|err| HttpError::Unexpected(format!("{err:?}")))?;
+        wasm_bindgen_futures::JsFuture::from(promise)
+            .await
+            .map(|blob| blob.unchecked_into())
+            .map_err(|_| HttpError::Unreachable)
     }
 }
 

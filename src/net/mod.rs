@@ -6,9 +6,11 @@
 //! - [`session`]: the reconnecting layer on top of [`socket`]; it publishes a
 //!   [`session::ConnectionStatus`] and feeds frames into the state.
 //! - [`tabs`]: a channel to this app's other tabs in the same browser.
+//! - [`upload`]: media uploads with progress and cancel.
 
 pub mod backoff;
 pub mod http;
 pub mod session;
 pub mod socket;
 pub mod tabs;
+pub mod upload;

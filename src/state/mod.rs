@@ -7,6 +7,7 @@
 
 mod receipt;
 mod store;
+mod uploads;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -20,7 +21,9 @@ use uuid::Uuid;
 pub use receipt::Receipt;
 
 use crate::cache::{Batch, Snapshot};
+use store::frame_of;
 pub use store::ChatStore;
+pub use uploads::{MediaSource, Uploads};
 
 /// A message typed on this device that the server has not acknowledged yet.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -32,9 +35,35 @@ pub struct Outgoing {
     /// Why the server refused it for good, if it did; the user may retry or
     /// delete it.
     pub failure: Option<String>,
-    /// An uploaded file it carries.
+    /// The file it carries.
     #[serde(default)]
-    pub attachment: Option<Attachment>,
+    pub media: Option<OutgoingMedia>,
+}
+
+/// The file of an outgoing message, before and after its upload.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "stage", content = "attachment", rename_all = "snake_case")]
+pub enum OutgoingMedia {
+    /// Only on this device: the file waits in the cache under the message's
+    /// client id, and the attachment's `id` is empty.
+    Local(Attachment),
+    /// Uploaded: the message can go.
+    Uploaded(Attachment),
+}
+
+impl OutgoingMedia {
+    pub fn attachment(&self) -> &Attachment {
+        match self {
+            OutgoingMedia::Local(attachment) | OutgoingMedia::Uploaded(attachment) => attachment,
+        }
+    }
+}
+
+impl Outgoing {
+    /// Whether its file still has to be uploaded before it can be sent.
+    pub fn awaits_upload(&self) -> bool {
+        matches!(self.media, Some(OutgoingMedia::Local(_)))
+    }
 }
 
 /// One conversation as this device knows it.
@@ -311,7 +340,10 @@ impl ChatState {
                         sender: self.me.id,
                         body: outgoing.body,
                         sent_at: *sent_at,
-                        attachment: outgoing.attachment,
+                        attachment: outgoing.media.map(|media| match media {
+                            OutgoingMedia::Local(attachment)
+                            | OutgoingMedia::Uploaded(attachment) => attachment,
+                        }),
                     });
                 }
             }
@@ -439,8 +471,34 @@ impl ChatState {
 
     /// Puts a refused message back in line for another try.
     pub fn retry(&mut self, client_id: Uuid) {
+        self.change_outgoing(client_id, |outgoing| outgoing.failure = None);
+    }
+
+    /// Records that the file of `client_id` is uploaded as `id`: the
+    /// message can now be sent.
+    pub fn uploaded(&mut self, client_id: Uuid, id: String) {
+        self.change_outgoing(client_id, |outgoing| {
+            if let Some(OutgoingMedia::Local(attachment)) = outgoing.media.take() {
+                outgoing.media = Some(OutgoingMedia::Uploaded(Attachment { id, ..attachment }));
+            }
+        });
+    }
+
+    /// Records that the server refused the file of `client_id` for good.
+    pub fn upload_refused(&mut self, client_id: Uuid, reason: String) {
+        self.change_outgoing(client_id, |outgoing| outgoing.failure = Some(reason));
+    }
+
+    /// The next message whose file should be uploaded, in typing order.
+    pub fn next_upload(&self) -> Option<&Outgoing> {
+        self.outbox
+            .iter()
+            .find(|o| o.awaits_upload() && o.failure.is_none())
+    }
+
+    fn change_outgoing(&mut self, client_id: Uuid, change: impl FnOnce(&mut Outgoing)) {
         if let Some(outgoing) = self.outbox.iter_mut().find(|o| o.client_id == client_id) {
-            outgoing.failure = None;
+            change(outgoing);
             self.changes.outbox_put.push(outgoing.clone());
         }
     }
@@ -507,9 +565,13 @@ impl ChatState {
         list
     }
 
-    /// The outbox messages that should go to the server now.
+    /// The outbox messages that should go to the server now: not refused,
+    /// and with their file (if any) uploaded. A message waiting for its
+    /// upload does not hold back those typed after it.
     pub fn sendable(&self) -> impl Iterator<Item = &Outgoing> {
-        self.outbox.iter().filter(|o| o.failure.is_none())
+        self.outbox
+            .iter()
+            .filter(|o| o.failure.is_none() && !o.awaits_upload())
     }
 
     /// The highest seq from others in `conversation` that this device holds

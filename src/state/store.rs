@@ -10,9 +10,9 @@ use leptos::task::spawn_local;
 use natter_protocol::{ClientFrame, ConversationId, ServerFrame, User, PROTOCOL_VERSION};
 use uuid::Uuid;
 
-use super::{ChatState, OutboxNews, Outgoing};
+use super::{ChatState, OutboxNews, Outgoing, Uploads};
 use crate::cache::idb::IdbCache;
-use crate::cache::{Batch, Cache, CacheError};
+use crate::cache::{Batch, Cache, CacheError, FileKey};
 use crate::net::session::{now, Command, ConnectionStatus, Host};
 use crate::net::tabs::TabChannel;
 
@@ -26,7 +26,8 @@ pub struct ChatStore {
     pub status: RwSignal<ConnectionStatus>,
     /// Why this device is not keeping a copy of the chats, if it is not.
     pub cache_problem: RwSignal<Option<CacheError>>,
-    cache: StoredValue<Option<Rc<IdbCache>>, LocalStorage>,
+    pub uploads: Uploads,
+    pub(super) cache: StoredValue<Option<Rc<IdbCache>>, LocalStorage>,
     /// This account's other tabs in the browser.
     tabs: StoredValue<Option<TabChannel>, LocalStorage>,
     commands: StoredValue<UnboundedSender<Command>>,
@@ -42,6 +43,7 @@ impl ChatStore {
                 offline_since: None,
             }),
             cache_problem: RwSignal::new(None),
+            uploads: Uploads::default(),
             cache: StoredValue::new_local(None),
             tabs: StoredValue::new_local(None),
             commands: StoredValue::new(sender),
@@ -194,7 +196,7 @@ impl ChatStore {
         IdbCache::delete(me).await
     }
 
-    fn command(&self, command: Command) {
+    pub(super) fn command(&self, command: Command) {
         self.commands.with_value(|sender| {
             // The session is gone only when the chat view is being torn
             // down; there is nobody left to tell.
@@ -216,7 +218,7 @@ impl ChatStore {
             body,
             created_at: now(),
             failure: None,
-            attachment: None,
+            media: None,
         };
         let frame = frame_of(&outgoing);
         self.update(|state| state.queue(outgoing));
@@ -238,8 +240,19 @@ impl ChatStore {
         }
     }
 
+    /// Drops a message that was not sent, and its file if it has one.
     pub fn discard(&self, client_id: Uuid) {
+        let had_file = self.state.with_untracked(|state| {
+            state
+                .outbox
+                .iter()
+                .any(|o| o.client_id == client_id && o.awaits_upload())
+        });
         self.update(|state| state.discard(client_id));
+        if had_file {
+            let store = *self;
+            spawn_local(async move { store.forget_file(&FileKey::Upload(client_id)).await });
+        }
     }
 
     /// Marks `conversation` read if that moves the read cursor.
@@ -271,12 +284,15 @@ impl ChatStore {
     }
 }
 
-fn frame_of(outgoing: &Outgoing) -> ClientFrame {
+pub(super) fn frame_of(outgoing: &Outgoing) -> ClientFrame {
     ClientFrame::Send {
         conversation: outgoing.conversation,
         client_id: outgoing.client_id,
         body: outgoing.body.clone(),
-        attachment: outgoing.attachment.clone(),
+        attachment: outgoing
+            .media
+            .as_ref()
+            .map(|media| media.attachment().clone()),
     }
 }
 
@@ -303,6 +319,7 @@ impl Host for ChatStore {
             }
             batch = state.take_changes();
         });
+        self.keep_voice(&batch.messages);
         self.save(batch).await;
         let mut replies = Vec::new();
         self.state
@@ -311,6 +328,13 @@ impl Host for ChatStore {
     }
 
     fn status(&self, status: ConnectionStatus) {
+        let online = matches!(status, ConnectionStatus::Online);
+        let was_online = self
+            .status
+            .with_untracked(|status| matches!(status, ConnectionStatus::Online));
         self.status.set(status);
+        if online && !was_online {
+            self.connected();
+        }
     }
 }

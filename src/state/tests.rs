@@ -62,7 +62,7 @@ fn outgoing(client_id: Uuid, body: &str) -> Outgoing {
         body: body.to_owned(),
         created_at: 5,
         failure: None,
-        attachment: None,
+        media: None,
     }
 }
 
@@ -332,7 +332,7 @@ mod properties {
                             body: message.body.clone(),
                             created_at: 1,
                             failure: None,
-                            attachment: None,
+                            media: None,
                         });
                         frames.push(ServerFrame::Ack {
                             client_id: message.client_id,
@@ -511,7 +511,7 @@ fn another_tabs_outbox_shows_here_once_and_in_order() {
             body: message.body,
             created_at: 1,
             failure: None,
-            attachment: None,
+            media: None,
         }],
         removed: vec![],
     });
@@ -546,4 +546,80 @@ fn changes_made_before_the_saved_state_loaded_are_kept() {
     let batch = restored.take_changes();
     assert_eq!(batch.outbox_put.len(), 1, "to be saved");
     assert_eq!(batch.open, Some(Some(8)));
+}
+
+fn photo(id: &str) -> Attachment {
+    Attachment {
+        id: id.to_owned(),
+        kind: natter_protocol::MediaKind::Image,
+        content_type: "image/jpeg".to_owned(),
+        size: 1234,
+        width: Some(640),
+        height: Some(480),
+        duration_ms: None,
+        waveform: Vec::new(),
+        thumbnail: Some("data:image/jpeg;base64,AA==".to_owned()),
+    }
+}
+
+#[test]
+fn a_media_message_waits_for_its_upload_without_holding_back_text() {
+    let mut state = state();
+    let picture = Uuid::from_u128(1);
+    let text = Uuid::from_u128(2);
+    state.queue(Outgoing {
+        media: Some(OutgoingMedia::Local(photo(""))),
+        ..outgoing(picture, "")
+    });
+    state.queue(outgoing(text, "typed after"));
+    let sendable: Vec<_> = state.sendable().map(|o| o.client_id).collect();
+    assert_eq!(sendable, vec![text]);
+    assert_eq!(state.next_upload().map(|o| o.client_id), Some(picture));
+
+    state.take_changes();
+    state.uploaded(picture, "f1".to_owned());
+    let saved = state.take_changes();
+    assert_eq!(saved.outbox_put.len(), 1, "the upload is saved at once");
+    assert_eq!(state.next_upload(), None);
+    let sendable: Vec<_> = state.sendable().map(|o| o.client_id).collect();
+    assert_eq!(sendable, vec![picture, text]);
+
+    state.apply(&ServerFrame::Ack {
+        client_id: picture,
+        conversation: 7,
+        seq: 1,
+        sent_at: 10,
+    });
+    let sent = &state.conversations[&7].messages[&1];
+    assert_eq!(sent.attachment, Some(photo("f1")));
+}
+
+#[test]
+fn a_refused_upload_stops_until_retried() {
+    let mut state = state();
+    let picture = Uuid::from_u128(1);
+    state.queue(Outgoing {
+        media: Some(OutgoingMedia::Local(photo(""))),
+        ..outgoing(picture, "")
+    });
+    state.upload_refused(picture, "too large".to_owned());
+    assert_eq!(state.next_upload(), None);
+    assert_eq!(state.sendable().count(), 0);
+    state.retry(picture);
+    assert_eq!(state.next_upload().map(|o| o.client_id), Some(picture));
+}
+
+#[test]
+fn outgoing_media_survives_the_cache_as_json() {
+    let waiting = Outgoing {
+        media: Some(OutgoingMedia::Local(photo(""))),
+        ..outgoing(Uuid::from_u128(3), "")
+    };
+    let json = serde_json::to_string(&waiting).unwrap();
+    assert!(json.contains(r#""stage":"local""#), "{json}");
+    assert_eq!(serde_json::from_str::<Outgoing>(&json).unwrap(), waiting);
+    // Entries saved before media existed still load.
+    let old = r#"{"client_id":"00000000-0000-0000-0000-000000000003","conversation":7,
+        "body":"hi","created_at":5,"failure":null,"attachment":null}"#;
+    assert_eq!(serde_json::from_str::<Outgoing>(old).unwrap().media, None);
 }

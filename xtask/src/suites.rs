@@ -35,6 +35,8 @@ pub fn all() -> Result<()> {
             "browser",
             "--test",
             "cache",
+            "--test",
+            "media",
         ])
         .env(
             "CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER",

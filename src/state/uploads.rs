@@ -1,0 +1,339 @@
+//! Sending media through the outbox. A picked or recorded file is saved on
+//! this device with its message first; it is uploaded when the server can
+//! be reached (again after outages and reloads), and only then is the
+//! message sent, through the same idempotent path as text.
+//!
+//! Uploads go one at a time, in typing order. A message waiting for its
+//! upload does not hold back text typed after it.
+
+use std::collections::HashMap;
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use natter_protocol::{Attachment, ConversationId, MediaKind, MediaLimits, Message};
+use uuid::Uuid;
+use web_sys::Blob;
+
+use super::{frame_of, ChatStore, Outgoing, OutgoingMedia};
+use crate::cache::FileKey;
+use crate::media::Prepared;
+use crate::net::http::{Api, HttpError};
+use crate::net::session::{now, Command, ConnectionStatus};
+use crate::net::upload::{Abort, Progress};
+
+/// How long to wait before trying again when the server failed an upload
+/// while the connection stayed up.
+const RETRY_MS: u32 = 10_000;
+
+/// The uploads' reactive state, part of [`ChatStore`].
+#[derive(Clone, Copy)]
+pub struct Uploads {
+    /// How far each running upload has got, by client id.
+    pub progress: RwSignal<HashMap<Uuid, Progress>>,
+    /// The server's limits, so that a file too large is refused before
+    /// uploading; its defaults until the server has said.
+    pub limits: RwSignal<MediaLimits>,
+    current: StoredValue<Option<(Uuid, Abort)>, LocalStorage>,
+    pumping: StoredValue<bool>,
+    /// Files kept in memory when this device has no cache.
+    unsaved: StoredValue<HashMap<String, Blob>, LocalStorage>,
+}
+
+impl Default for Uploads {
+    fn default() -> Self {
+        Uploads {
+            progress: RwSignal::new(HashMap::new()),
+            limits: RwSignal::new(MediaLimits::default()),
+            current: StoredValue::new_local(None),
+            pumping: StoredValue::new(false),
+            unsaved: StoredValue::new_local(HashMap::new()),
+        }
+    }
+}
+
+/// How one upload ended.
+enum Step {
+    /// Uploaded, refused, or cancelled: on to the next.
+    Next,
+    /// The server could not be reached: stop until it can.
+    Unreachable,
+}
+
+impl ChatStore {
+    /// Keeps `prepared` on this device as a new outgoing message in
+    /// `conversation`, then uploads and sends it.
+    pub async fn send_media(&self, conversation: ConversationId, prepared: Prepared) {
+        let client_id = Uuid::new_v4();
+        self.keep_file(FileKey::Upload(client_id), &prepared.file)
+            .await;
+        let outgoing = Outgoing {
+            client_id,
+            conversation,
+            body: String::new(),
+            created_at: now(),
+            failure: None,
+            media: Some(OutgoingMedia::Local(prepared.attachment)),
+        };
+        self.update(|state| state.queue(outgoing));
+        self.pump_uploads();
+    }
+
+    /// Stops the upload of `client_id` (if it is running) and drops the
+    /// message.
+    pub fn cancel_upload(&self, client_id: Uuid) {
+        self.uploads.current.with_value(|current| {
+            if let Some((id, abort)) = current {
+                if *id == client_id {
+                    abort.abort();
+                }
+            }
+        });
+        self.discard(client_id);
+    }
+
+    /// Uploads waiting files, one at a time, until none is left or the
+    /// server cannot be reached. Called whenever a file is queued and
+    /// whenever the connection comes back.
+    pub fn pump_uploads(&self) {
+        if self.uploads.pumping.get_value() {
+            return;
+        }
+        self.uploads.pumping.set_value(true);
+        let store = *self;
+        spawn_local(async move {
+            let mut reached = true;
+            while let Some(next) = store.state.with_untracked(|s| s.next_upload().cloned()) {
+                if let Step::Unreachable = store.upload(next).await {
+                    reached = false;
+                    break;
+                }
+            }
+            store.uploads.pumping.set_value(false);
+            let online = store
+                .status
+                .with_untracked(|status| matches!(status, ConnectionStatus::Online));
+            if !reached && online {
+                gloo_timers::future::TimeoutFuture::new(RETRY_MS).await;
+                store.pump_uploads();
+            }
+        });
+    }
+
+    async fn upload(&self, outgoing: Outgoing) -> Step {
+        let client_id = outgoing.client_id;
+        let Some(OutgoingMedia::Local(attachment)) = outgoing.media else {
+            return Step::Next;
+        };
+        let Some(file) = self.kept_file(&FileKey::Upload(client_id)).await else {
+            self.update(|state| {
+                state.upload_refused(
+                    client_id,
+                    "the file is no longer on this device; delete this message and send it again"
+                        .to_owned(),
+                );
+            });
+            return Step::Next;
+        };
+        let progress = self.uploads.progress;
+        let started = Api::same_origin().upload(
+            outgoing.conversation,
+            attachment.kind,
+            &file,
+            &attachment.content_type,
+            move |sent| {
+                progress.update(|all| {
+                    all.insert(client_id, sent);
+                })
+            },
+        );
+        let result = match started {
+            Ok(uploading) => {
+                self.uploads
+                    .current
+                    .set_value(Some((client_id, uploading.abort_handle())));
+                let result = uploading.finish().await;
+                self.uploads.current.set_value(None);
+                result
+            }
+            Err(err) => Err(err),
+        };
+        progress.update(|all| {
+            all.remove(&client_id);
+        });
+        let still_wanted = self
+            .state
+            .with_untracked(|s| s.outbox.iter().any(|o| o.client_id == client_id));
+        if !still_wanted {
+            return Step::Next;
+        }
+        match result {
+            Ok(upload) => {
+                // Photos and voice messages stay on this device so that they
+                // show and play offline; videos are too large to keep twice.
+                if attachment.kind != MediaKind::Video {
+                    self.keep_file(FileKey::Media(upload.id.clone()), &file)
+                        .await;
+                }
+                self.forget_file(&FileKey::Upload(client_id)).await;
+                self.update(|state| state.uploaded(client_id, upload.id));
+                let frame = self.state.with_untracked(|state| {
+                    state
+                        .outbox
+                        .iter()
+                        .find(|o| o.client_id == client_id)
+                        .map(frame_of)
+                });
+                if let Some(frame) = frame {
+                    self.command(Command::Send(frame));
+                }
+                Step::Next
+            }
+            Err(HttpError::Api { status, body }) if refused_for_good(status) => {
+                self.update(|state| state.upload_refused(client_id, body.message));
+                Step::Next
+            }
+            Err(_) => Step::Unreachable,
+        }
+    }
+
+    /// Learns the server's limits, and resumes uploads, once connected.
+    pub(super) fn connected(&self) {
+        let limits = self.uploads.limits;
+        spawn_local(async move {
+            if let Ok(known) = Api::same_origin().limits().await {
+                limits.set(known);
+            }
+        });
+        self.pump_uploads();
+    }
+
+    /// Where `attachment` can be played or shown from: the copy on this
+    /// device if there is one (kept, if it is not yet, when `keep` says so),
+    /// else the server. Object URLs must be revoked by the caller.
+    pub async fn media_source(&self, attachment: &Attachment, keep: bool) -> MediaSource {
+        let key = FileKey::Media(attachment.id.clone());
+        let mut kept = self.kept_file(&key).await;
+        if kept.is_none() && keep {
+            if let Ok(file) = Api::same_origin().media_file(&attachment.id).await {
+                self.keep_file(key, &file).await;
+                kept = Some(file);
+            }
+        }
+        kept.as_ref()
+            .and_then(MediaSource::local)
+            .unwrap_or_else(|| MediaSource::Server(format!("/api/media/{}", attachment.id)))
+    }
+
+    /// The file of a message still waiting for its upload.
+    pub async fn upload_source(&self, client_id: Uuid) -> Option<MediaSource> {
+        let file = self.kept_file(&FileKey::Upload(client_id)).await?;
+        MediaSource::local(&file)
+    }
+
+    /// Keeps the voice messages among `messages` on this device, so that
+    /// cached chats play them offline.
+    pub(super) fn keep_voice(&self, messages: &[Message]) {
+        let me = self.state.with_untracked(|state| state.me.id);
+        for message in messages {
+            let Some(attachment) = &message.attachment else {
+                continue;
+            };
+            if attachment.kind == MediaKind::Voice && message.sender != me {
+                let store = *self;
+                let attachment = attachment.clone();
+                spawn_local(async move {
+                    if let MediaSource::Local(url) = store.media_source(&attachment, true).await {
+                        let _ = web_sys::Url::revoke_object_url(&url);
+                    }
+                });
+            }
+        }
+    }
+
+    async fn keep_file(&self, key: FileKey, file: &Blob) {
+        if let Some(cache) = self.cache.get_value() {
+            match cache.put_file(&key, file).await {
+                Ok(()) => return,
+                Err(err) => self.cache_problem.set(Some(err)),
+            }
+        }
+        self.uploads.unsaved.update_value(|files| {
+            files.insert(key.to_string(), file.clone());
+        });
+    }
+
+    async fn kept_file(&self, key: &FileKey) -> Option<Blob> {
+        let unsaved = self
+            .uploads
+            .unsaved
+            .with_value(|files| files.get(&key.to_string()).cloned());
+        if unsaved.is_some() {
+            return unsaved;
+        }
+        let cache = self.cache.get_value()?;
+        cache.file(key).await.ok().flatten()
+    }
+
+    pub(super) async fn forget_file(&self, key: &FileKey) {
+        self.uploads.unsaved.update_value(|files| {
+            files.remove(&key.to_string());
+        });
+        if let Some(cache) = self.cache.get_value() {
+            if let Err(err) = cache.delete_file(key).await {
+                self.cache_problem.set(Some(err));
+            }
+        }
+    }
+}
+
+/// Refusals that trying again cannot fix: the file's type, its size, or a
+/// conversation one is no longer in. (401 means logged out, which the
+/// session handles; 408 and 429 pass.)
+fn refused_for_good(status: u16) -> bool {
+    (400..500).contains(&status) && !matches!(status, 401 | 408 | 429)
+}
+
+/// Where a media file is read from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MediaSource {
+    /// An object URL of the copy on this device.
+    Local(String),
+    /// The server's URL.
+    Server(String),
+}
+
+impl MediaSource {
+    fn local(file: &Blob) -> Option<Self> {
+        web_sys::Url::create_object_url_with_blob(file)
+            .ok()
+            .map(MediaSource::Local)
+    }
+
+    pub fn url(&self) -> &str {
+        match self {
+            MediaSource::Local(url) | MediaSource::Server(url) => url,
+        }
+    }
+
+    /// Frees an object URL once nothing shows it.
+    pub fn release(&self) {
+        if let MediaSource::Local(url) = self {
+            let _ = web_sys::Url::revoke_object_url(url);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_refusals_that_a_retry_cannot_fix_are_final() {
+        for status in [400, 403, 404, 413, 415] {
+            assert!(refused_for_good(status), "{status}");
+        }
+        for status in [401, 408, 429, 500, 502, 503] {
+            assert!(!refused_for_good(status), "{status}");
+        }
+    }
+}

@@ -1,0 +1,195 @@
+// Sending media through the real UI: a photo (downsized, EXIF and GPS gone
+// from what the server stores), a short video with a poster, and a voice
+// message recorded with Chromium's fake microphone, which the other side
+// plays. Then the outage variant and a video too large to send.
+import { test, expect, signUp, openChatWith, uniqueName, waitForOfflineShell, startServer } from './fixtures.mjs';
+import { drawnJpeg, withGpsExif, jpegMarkers, recordedWebm } from './media-files.mjs';
+
+const shot = (name) => new URL(`../../target/screenshots/${name}.png`, import.meta.url).pathname;
+
+/** The newest messages of the only conversation, as `page`'s user sees them on the server. */
+async function history(page) {
+  return page.evaluate(async () => {
+    const [conversation] = await (await fetch('/api/conversations')).json();
+    return (await fetch(`/api/conversations/${conversation.id}/messages`)).json();
+  });
+}
+
+/** The stored file `id`, fetched with `page`'s session. */
+async function storedFile(page, server, id) {
+  const response = await page.request.get(`${server.url}/api/media/${id}`);
+  expect(response.status()).toBe(200);
+  return { type: response.headers()['content-type'], bytes: await response.body() };
+}
+
+test('a photo, a video and a voice message go from A to B', async ({ browser, server }) => {
+  test.setTimeout(120_000);
+  const annName = uniqueName('ann');
+  const bobName = uniqueName('bob');
+  const bob = await signUp(browser, server, bobName);
+  const ann = await signUp(browser, server, annName);
+  await openChatWith(ann.page, bobName);
+  const picker = ann.page.locator('input.file-picker');
+  const sent = ann.page.locator('.bubble-row.mine[data-seq]');
+
+  // 1. A photo straight from a "camera": 3000×2000 with GPS EXIF.
+  const original = withGpsExif(await drawnJpeg(ann.page, 3000, 2000));
+  expect(original.includes(Buffer.from('Exif\0\0', 'latin1'))).toBe(true);
+  expect(jpegMarkers(original)).toContain(0xe1);
+  await picker.setInputFiles({ name: 'beach.jpg', mimeType: 'image/jpeg', buffer: original });
+  await expect(sent).toHaveCount(1);
+  await expect(sent.getByRole('img', { name: 'Photo' })).toHaveAttribute('src', /^data:image\/jpeg;base64,/);
+
+  const [photoMessage] = await history(ann.page);
+  expect(photoMessage.attachment).toMatchObject({ kind: 'image', content_type: 'image/jpeg', width: 2048, height: 1365 });
+  expect(photoMessage.attachment.thumbnail.length).toBeLessThanOrEqual(40 * 1024);
+  const stored = await storedFile(ann.page, server, photoMessage.attachment.id);
+  expect(stored.type).toBe('image/jpeg');
+  // No EXIF at all: no APP1 segment, no trace of the camera or position.
+  expect(jpegMarkers(stored.bytes)).not.toContain(0xe1);
+  for (const trace of ['Exif', 'NatterCam', 'Spy 9000']) {
+    expect(stored.bytes.includes(Buffer.from(trace, 'latin1'))).toBe(false);
+  }
+  const size = await ann.page.evaluate(async (id) => {
+    const bitmap = await createImageBitmap(await (await fetch(`/api/media/${id}`)).blob());
+    return [bitmap.width, bitmap.height];
+  }, photoMessage.attachment.id);
+  expect(size).toEqual([2048, 1365]);
+
+  // 2. A short video: uploaded with a progress bar, sent with a poster.
+  const clip = await recordedWebm(ann.page, 1500);
+  await picker.setInputFiles({ name: 'clip.webm', mimeType: 'video/webm', buffer: clip });
+  await expect(sent).toHaveCount(2, { timeout: 20_000 });
+
+  // 3. A voice message from the fake microphone.
+  await ann.page.getByRole('button', { name: 'Record a voice message' }).click();
+  const recording = ann.page.getByRole('group', { name: 'Recording a voice message' });
+  await expect(recording.getByRole('meter', { name: 'Microphone level' })).toBeVisible();
+  await expect(recording.locator('.recording-time')).toHaveText('0:02', { timeout: 10_000 });
+  await ann.page.screenshot({ path: shot('voice-recording') });
+  await recording.getByRole('button', { name: 'Send voice message' }).click();
+  await expect(sent).toHaveCount(3, { timeout: 20_000 });
+
+  const messages = await history(ann.page);
+  expect(messages.map((m) => m.attachment.kind)).toEqual(['image', 'video', 'voice']);
+  const [, video, voice] = messages.map((m) => m.attachment);
+  expect(video.content_type).toBe('video/webm');
+  expect(video.thumbnail).toMatch(/^data:image\/jpeg;base64,/);
+  expect([video.width, video.height]).toEqual([320, 240]);
+  expect(voice.content_type).toMatch(/^audio\/(webm|ogg|mp4)/);
+  expect(voice.duration_ms).toBeGreaterThanOrEqual(2000);
+  expect(voice.waveform.length).toBeGreaterThan(10);
+  expect(Math.max(...voice.waveform)).toBe(255);
+
+  // B sees the photo, the video's poster, and plays the voice message.
+  await bob.page.getByRole('button', { name: `${annName}, 3 unread` }).click();
+  await expect(bob.page.getByRole('button', { name: 'Open photo' }).getByRole('img')).toHaveAttribute(
+    'src',
+    /^data:image\/jpeg;base64,/,
+  );
+  const player = bob.page.getByLabel('Video', { exact: true });
+  await expect(player).toHaveAttribute('poster', /^data:image\/jpeg;base64,/);
+  await expect(player).toHaveAttribute('src', `/api/media/${video.id}`);
+
+  const note = bob.page.getByRole('group', { name: 'Voice message' });
+  const seconds = Math.ceil(voice.duration_ms / 1000);
+  await expect(note.locator('.voice-time')).toHaveText(`0:0${seconds}`);
+  await expect(note.locator('.wave-bar')).toHaveCount(40);
+  await expect(note.getByRole('button', { name: 'Playback speed' })).toHaveText('1×');
+  await note.getByRole('button', { name: 'Playback speed' }).click();
+  await expect(note.getByRole('button', { name: 'Playback speed' })).toHaveText('1.5×');
+  await note.getByRole('button', { name: 'Play voice message' }).click();
+  await expect(note.getByRole('button', { name: 'Pause' })).toBeVisible();
+  const position = note.getByRole('slider', { name: 'Position' });
+  await expect.poll(() => position.getAttribute('aria-valuenow'), { timeout: 10_000 }).not.toBe('0');
+  await expect(note.locator('.wave-bar.played').first()).toBeVisible();
+  await bob.page.screenshot({ path: shot('media-received-light') });
+  // It plays to the end and stops.
+  await expect(note.getByRole('button', { name: 'Play voice message' })).toBeVisible({ timeout: 10_000 });
+  // Seeking: a click on the waveform's middle jumps there.
+  await position.click({ position: { x: (await position.boundingBox()).width / 2, y: 10 } });
+  await expect.poll(async () => Number(await position.getAttribute('aria-valuenow'))).toBe(Math.floor(voice.duration_ms / 2000));
+
+  await bob.page.emulateMedia({ colorScheme: 'dark' });
+  await bob.page.screenshot({ path: shot('media-received-dark') });
+  await ann.page.screenshot({ path: shot('media-sent-light') });
+  await ann.page.emulateMedia({ colorScheme: 'dark' });
+  await ann.page.screenshot({ path: shot('media-sent-dark') });
+
+  await ann.context.close();
+  await bob.context.close();
+});
+
+test('a photo sent during an outage survives a reload and arrives once', async ({ browser, server }) => {
+  test.setTimeout(120_000);
+  const annName = uniqueName('ann');
+  const bobName = uniqueName('bob');
+  const bob = await signUp(browser, server, bobName);
+  const ann = await signUp(browser, server, annName);
+  await openChatWith(ann.page, bobName);
+  await waitForOfflineShell(ann.page);
+  const photo = await drawnJpeg(ann.page, 800, 600);
+
+  await server.stop();
+  await expect(ann.page.getByRole('status').filter({ hasText: 'Offline since' })).toBeVisible();
+  await ann.page.locator('input.file-picker').setInputFiles({ name: 'offline.jpg', mimeType: 'image/jpeg', buffer: photo });
+  const waiting = ann.page.locator('.bubble-row.mine:not([data-seq])');
+  await expect(waiting.getByRole('img', { name: 'Photo' })).toBeVisible();
+  await expect(waiting).toContainText('Waiting to upload');
+
+  // Reloaded while the server is still down: the photo is still waiting.
+  await ann.page.reload();
+  await expect(ann.page.locator('.me-name')).toHaveText(annName);
+  await expect(waiting.getByRole('img', { name: 'Photo' })).toBeVisible();
+  await expect(waiting).toContainText('Waiting to upload');
+  await ann.page.screenshot({ path: shot('media-outage-waiting') });
+
+  await server.start();
+  await ann.page
+    .getByRole('button', { name: 'Retry now' })
+    .click({ timeout: 3_000 })
+    .catch(() => {});
+  await expect(ann.page.locator('.bubble-row.mine[data-seq]')).toHaveCount(1, { timeout: 30_000 });
+  await expect(waiting).toHaveCount(0);
+
+  const row = bob.page.getByRole('button', { name: `${annName}, 1 unread` });
+  await expect(row).toBeVisible({ timeout: 45_000 });
+  await row.click();
+  await expect(bob.page.getByRole('button', { name: 'Open photo' })).toHaveCount(1);
+  const messages = await history(bob.page);
+  expect(messages).toHaveLength(1);
+  expect(messages[0].attachment).toMatchObject({ kind: 'image', width: 800, height: 600 });
+
+  await ann.context.close();
+  await bob.context.close();
+});
+
+test('a video over the limit is refused before any upload', async ({ browser }) => {
+  const server = await startServer({ args: ['--max-video-bytes', '5000'] });
+  try {
+    const bobName = uniqueName('bob');
+    const bob = await signUp(browser, server, bobName);
+    const ann = await signUp(browser, server, uniqueName('ann'));
+    await openChatWith(ann.page, bobName);
+    // The limit comes from the server once connected.
+    await expect
+      .poll(() => ann.page.evaluate(async () => (await (await fetch('/api/limits')).json()).video_bytes))
+      .toBe(5000);
+    const uploads = [];
+    ann.page.on('request', (request) => {
+      if (request.method() === 'POST' && request.url().includes('/api/media')) uploads.push(request.url());
+    });
+    const clip = await recordedWebm(ann.page, 1500);
+    expect(clip.length).toBeGreaterThan(5000);
+    await ann.page
+      .locator('input.file-picker')
+      .setInputFiles({ name: 'long.webm', mimeType: 'video/webm', buffer: clip });
+    await expect(ann.page.getByRole('alert')).toHaveText(/^long\.webm: This video is \d+ KB and the limit is 5 KB\.$/);
+    await expect(ann.page.locator('.bubble-row')).toHaveCount(0);
+    expect(uploads).toEqual([]);
+    await ann.context.close();
+    await bob.context.close();
+  } finally {
+    await server.dispose();
+  }
+});

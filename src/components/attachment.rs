@@ -148,10 +148,11 @@ pub fn PhotoViewer() -> impl IntoView {
         if let Some(attachment) = viewer.0.get() {
             spawn_local(async move {
                 let found = store.media_source(&attachment, false).await;
-                if viewer
+                let still_open = viewer
                     .0
-                    .with_untracked(|open| open.as_ref() == Some(&attachment))
-                {
+                    .try_with_untracked(|open| open.as_ref() == Some(&attachment))
+                    .unwrap_or(false);
+                if still_open {
                     source.set(Some(found));
                 } else {
                     found.release();

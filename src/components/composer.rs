@@ -41,7 +41,10 @@ pub fn send_files(
     preparing.update(|n| *n += 1);
     spawn_local(async move {
         for file in files {
-            let limits = store.uploads.limits.get_untracked();
+            let Some(limits) = store.uploads.limits.try_get_untracked() else {
+                // Signed out while preparing.
+                return;
+            };
             let prepared = match media::kind_of(&file.type_()) {
                 Ok(MediaKind::Image) => photo::prepare(&file, &limits).await,
                 Ok(MediaKind::Video) => video::prepare(&file, &limits).await,

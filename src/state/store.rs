@@ -279,7 +279,10 @@ impl ChatStore {
         self.command(Command::Probe);
     }
 
+    /// Ends the session and any upload under way (at logout, or when the
+    /// chat is torn down).
     pub fn stop(&self) {
+        self.uploads.abort();
         self.command(Command::Stop);
     }
 }

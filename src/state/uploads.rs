@@ -51,6 +51,17 @@ impl Default for Uploads {
     }
 }
 
+impl Uploads {
+    /// Stops the upload under way, if any.
+    pub(super) fn abort(&self) {
+        self.current.with_value(|current| {
+            if let Some((_, abort)) = current {
+                abort.abort();
+            }
+        });
+    }
+}
+
 /// How one upload ended.
 enum Step {
     /// Uploaded, refused, or cancelled: on to the next.
@@ -66,6 +77,9 @@ impl ChatStore {
         let client_id = Uuid::new_v4();
         self.keep_file(FileKey::Upload(client_id), &prepared.file)
             .await;
+        if !self.alive() {
+            return;
+        }
         let outgoing = Outgoing {
             client_id,
             conversation,
@@ -95,14 +109,19 @@ impl ChatStore {
     /// server cannot be reached. Called whenever a file is queued and
     /// whenever the connection comes back.
     pub fn pump_uploads(&self) {
-        if self.uploads.pumping.get_value() {
+        // Gone (signed out) counts as busy: there is nothing left to do.
+        if self.uploads.pumping.try_get_value().unwrap_or(true) {
             return;
         }
         self.uploads.pumping.set_value(true);
         let store = *self;
         spawn_local(async move {
             let mut reached = true;
-            while let Some(next) = store.state.with_untracked(|s| s.next_upload().cloned()) {
+            while let Some(next) = store
+                .state
+                .try_with_untracked(|s| s.next_upload().cloned())
+                .flatten()
+            {
                 if let Step::Unreachable = store.upload(next).await {
                     reached = false;
                     break;
@@ -111,7 +130,8 @@ impl ChatStore {
             store.uploads.pumping.set_value(false);
             let online = store
                 .status
-                .with_untracked(|status| matches!(status, ConnectionStatus::Online));
+                .try_with_untracked(|status| matches!(status, ConnectionStatus::Online))
+                .unwrap_or(false);
             if !reached && online {
                 gloo_timers::future::TimeoutFuture::new(RETRY_MS).await;
                 store.pump_uploads();
@@ -160,6 +180,9 @@ impl ChatStore {
         progress.update(|all| {
             all.remove(&client_id);
         });
+        if !self.alive() {
+            return Step::Unreachable;
+        }
         let still_wanted = self
             .state
             .with_untracked(|s| s.outbox.iter().any(|o| o.client_id == client_id));
@@ -168,14 +191,8 @@ impl ChatStore {
         }
         match result {
             Ok(upload) => {
-                // Photos and voice messages stay on this device so that they
-                // show and play offline; videos are too large to keep twice.
-                if attachment.kind != MediaKind::Video {
-                    self.keep_file(FileKey::Media(upload.id.clone()), &file)
-                        .await;
-                }
-                self.forget_file(&FileKey::Upload(client_id)).await;
-                self.update(|state| state.uploaded(client_id, upload.id));
+                let id = upload.id;
+                self.update(|state| state.uploaded(client_id, id.clone()));
                 let frame = self.state.with_untracked(|state| {
                     state
                         .outbox
@@ -186,6 +203,12 @@ impl ChatStore {
                 if let Some(frame) = frame {
                     self.command(Command::Send(frame));
                 }
+                // Photos and voice messages stay on this device so that they
+                // show and play offline; videos are too large to keep twice.
+                if attachment.kind != MediaKind::Video {
+                    self.keep_file(FileKey::Media(id), &file).await;
+                }
+                self.forget_file(&FileKey::Upload(client_id)).await;
                 Step::Next
             }
             Err(HttpError::Api { status, body }) if refused_for_good(status) => {
@@ -250,8 +273,17 @@ impl ChatStore {
         }
     }
 
+    /// Whether the chat this store belongs to is still open: tasks that
+    /// outlive a logout must stop touching it.
+    fn alive(&self) -> bool {
+        self.state.try_with_untracked(|_| ()).is_some()
+    }
+
+    // The file helpers below may run after a logout (an upload or download
+    // finishing late), so they only use the `try_` accessors.
+
     async fn keep_file(&self, key: FileKey, file: &Blob) {
-        if let Some(cache) = self.cache.get_value() {
+        if let Some(cache) = self.cache.try_get_value().flatten() {
             match cache.put_file(&key, file).await {
                 Ok(()) => return,
                 Err(err) => self.cache_problem.set(Some(err)),
@@ -266,11 +298,12 @@ impl ChatStore {
         let unsaved = self
             .uploads
             .unsaved
-            .with_value(|files| files.get(&key.to_string()).cloned());
+            .try_with_value(|files| files.get(&key.to_string()).cloned())
+            .flatten();
         if unsaved.is_some() {
             return unsaved;
         }
-        let cache = self.cache.get_value()?;
+        let cache = self.cache.try_get_value().flatten()?;
         cache.file(key).await.ok().flatten()
     }
 
@@ -278,7 +311,7 @@ impl ChatStore {
         self.uploads.unsaved.update_value(|files| {
             files.remove(&key.to_string());
         });
-        if let Some(cache) = self.cache.get_value() {
+        if let Some(cache) = self.cache.try_get_value().flatten() {
             if let Err(err) = cache.delete_file(key).await {
                 self.cache_problem.set(Some(err));
             }

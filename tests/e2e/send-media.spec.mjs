@@ -116,6 +116,26 @@ test('a photo, a video and a voice message go from A to B', async ({ browser, se
   await ann.page.emulateMedia({ colorScheme: 'dark' });
   await ann.page.screenshot({ path: shot('media-sent-dark') });
 
+  // During an outage B's cached chat still shows the thumbnails and plays
+  // the voice message, from the copy kept on the device.
+  await waitForOfflineShell(bob.page);
+  await server.stop();
+  await bob.page.reload();
+  await expect(bob.page.locator('.me-name')).toHaveText(bobName);
+  await expect(bob.page.getByRole('status').filter({ hasText: 'Offline since' })).toBeVisible();
+  await expect(bob.page.getByRole('button', { name: 'Open photo' }).getByRole('img')).toHaveAttribute(
+    'src',
+    /^data:image\/jpeg;base64,/,
+  );
+  await expect(player).toHaveAttribute('poster', /^data:image\/jpeg;base64,/);
+  const offlineNote = bob.page.getByRole('group', { name: 'Voice message' });
+  await expect(offlineNote.locator('audio')).toHaveAttribute('src', /^blob:/);
+  await offlineNote.getByRole('button', { name: 'Play voice message' }).click();
+  await expect
+    .poll(() => offlineNote.getByRole('slider', { name: 'Position' }).getAttribute('aria-valuenow'), { timeout: 10_000 })
+    .not.toBe('0');
+  await server.start();
+
   await ann.context.close();
   await bob.context.close();
 });
@@ -159,6 +179,75 @@ test('a photo sent during an outage survives a reload and arrives once', async (
   const messages = await history(bob.page);
   expect(messages).toHaveLength(1);
   expect(messages[0].attachment).toMatchObject({ kind: 'image', width: 800, height: 600 });
+
+  await ann.context.close();
+  await bob.context.close();
+});
+
+/** Puts `buffer` as a file named `name` on a DataTransfer in `page`. */
+async function transfer(page, name, type, buffer) {
+  return page.evaluateHandle(
+    ([fileName, fileType, bytes]) => {
+      const data = new DataTransfer();
+      data.items.add(new File([new Uint8Array(bytes)], fileName, { type: fileType }));
+      return data;
+    },
+    [name, type, [...buffer]],
+  );
+}
+
+test('photos can be pasted and dropped; an upload shows progress and can be cancelled', async ({ browser, server }) => {
+  const bobName = uniqueName('bob');
+  const bob = await signUp(browser, server, bobName);
+  const ann = await signUp(browser, server, uniqueName('ann'));
+  await openChatWith(ann.page, bobName);
+  const sent = ann.page.locator('.bubble-row.mine[data-seq]');
+  const photo = await drawnJpeg(ann.page, 640, 480);
+
+  const pasted = await transfer(ann.page, 'pasted.jpg', 'image/jpeg', photo);
+  await ann.page.getByRole('textbox', { name: 'Message' }).evaluate((box, data) => {
+    box.dispatchEvent(new ClipboardEvent('paste', { clipboardData: data, bubbles: true, cancelable: true }));
+  }, pasted);
+  await expect(sent).toHaveCount(1);
+
+  const dropped = await transfer(ann.page, 'dropped.jpg', 'image/jpeg', photo);
+  const conversation = ann.page.getByRole('region', { name: `Conversation with ${bobName}` });
+  await conversation.dispatchEvent('dragenter', { dataTransfer: dropped });
+  await expect(ann.page.locator('.drop-hint')).toHaveText('Drop to send');
+  await ann.page.screenshot({ path: shot('media-drop') });
+  await conversation.dispatchEvent('drop', { dataTransfer: dropped });
+  await expect(ann.page.locator('.drop-hint')).toHaveCount(0);
+  await expect(sent).toHaveCount(2);
+  expect((await history(ann.page)).map((m) => m.attachment.kind)).toEqual(['image', 'image']);
+
+  // A slow uplink: the bar moves, and Cancel stops the upload for good.
+  const network = await ann.context.newCDPSession(ann.page);
+  await network.send('Network.enable');
+  await network.send('Network.emulateNetworkConditions', {
+    offline: false,
+    latency: 50,
+    downloadThroughput: 1_000_000,
+    uploadThroughput: 8_000,
+  });
+  const clip = await recordedWebm(ann.page, 3000);
+  expect(clip.length).toBeGreaterThan(16_000);
+  await ann.page.locator('input.file-picker').setInputFiles({ name: 'slow.webm', mimeType: 'video/webm', buffer: clip });
+  const uploading = ann.page.locator('.bubble-row.mine:not([data-seq])');
+  await expect(uploading.locator('.upload-label')).toHaveText(/^Uploading [1-9]\d?%$/, { timeout: 15_000 });
+  await ann.page.screenshot({ path: shot('media-uploading') });
+  await uploading.getByRole('button', { name: 'Cancel upload' }).click();
+  await expect(uploading).toHaveCount(0);
+  await network.send('Network.emulateNetworkConditions', {
+    offline: false,
+    latency: 0,
+    downloadThroughput: -1,
+    uploadThroughput: -1,
+  });
+  // Nothing more was sent, and nothing comes back after a reload.
+  await ann.page.reload();
+  await expect(sent).toHaveCount(2);
+  await expect(ann.page.locator('.bubble-row.mine:not([data-seq])')).toHaveCount(0);
+  expect(await history(ann.page)).toHaveLength(2);
 
   await ann.context.close();
   await bob.context.close();

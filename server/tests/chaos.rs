@@ -1,6 +1,7 @@
 //! Chaos: 20 protocol clients send 5,000 messages with retries while the real
 //! server binary is SIGKILLed and restarted on the same data directory at
-//! random moments. Afterwards:
+//! random points of the traffic (by acks counted, not by time, so a fast or
+//! slow machine gets the same number of kills mid-stream). Afterwards:
 //! - every acknowledged message is stored exactly once, under the acked seq;
 //! - every client holds every message of its conversation exactly once;
 //! - every conversation's seqs are gap-free and increasing.
@@ -10,7 +11,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -123,6 +124,8 @@ struct Client {
     /// Its messages, in the order it sends them.
     outgoing: Vec<(Uuid, String)>,
     acked: HashMap<Uuid, Seq>,
+    /// New acks across all clients, which paces the kills.
+    progress: Arc<AtomicUsize>,
     received: BTreeMap<Seq, Uuid>,
     /// Messages delivered to this client more than once.
     duplicates: usize,
@@ -145,8 +148,11 @@ impl Client {
     fn take(&mut self, frame: ServerFrame, in_flight: &mut Vec<Uuid>, retry: &mut Vec<Uuid>) {
         match frame {
             ServerFrame::Ack { client_id, seq, .. } => {
-                if let Some(previous) = self.acked.insert(client_id, seq) {
-                    assert_eq!(previous, seq, "a resend got a different seq");
+                match self.acked.insert(client_id, seq) {
+                    Some(previous) => assert_eq!(previous, seq, "a resend got a different seq"),
+                    None => {
+                        self.progress.fetch_add(1, Ordering::SeqCst);
+                    }
                 }
                 in_flight.retain(|id| *id != client_id);
             }
@@ -302,6 +308,7 @@ async fn acked_messages_survive_sigkill_exactly_once_and_in_order() {
     let mut server = Server::start(addr, data.path());
 
     // Ten conversations of two: each has 2 × 250 = 500 messages.
+    let progress = Arc::new(AtomicUsize::new(0));
     let mut clients = Vec::new();
     for pair in 0..CLIENTS / 2 {
         let a = signup(addr, &format!("chaos_a{pair}")).await;
@@ -325,6 +332,7 @@ async fn acked_messages_survive_sigkill_exactly_once_and_in_order() {
                 account,
                 conversation: conversation.id,
                 acked: HashMap::new(),
+                progress: progress.clone(),
                 received: BTreeMap::new(),
                 duplicates: 0,
                 connections: 0,
@@ -333,13 +341,22 @@ async fn acked_messages_survive_sigkill_exactly_once_and_in_order() {
     }
 
     let finished = Arc::new(AtomicBool::new(false));
-    let kill_times: Vec<u64> = (0..KILLS).map(|_| rng.random_range(200..1200)).collect();
+    // Kill k happens once a random number of acks in the k-th of KILLS
+    // equal slices of the traffic (short of the last 5%) has come back.
+    let total = CLIENTS * PER_CLIENT;
+    let slice = total * 95 / 100 / KILLS;
+    let kill_at: Vec<usize> = (0..KILLS)
+        .map(|k| k * slice + rng.random_range(1..slice))
+        .collect();
     let killer = {
         let finished = finished.clone();
+        let progress = progress.clone();
         tokio::task::spawn_blocking(move || {
             let mut kills = 0;
-            for wait in kill_times {
-                std::thread::sleep(Duration::from_millis(wait));
+            for at in kill_at {
+                while progress.load(Ordering::SeqCst) < at && !finished.load(Ordering::SeqCst) {
+                    std::thread::sleep(Duration::from_millis(2));
+                }
                 if finished.load(Ordering::SeqCst) {
                     break;
                 }
@@ -362,10 +379,7 @@ async fn acked_messages_survive_sigkill_exactly_once_and_in_order() {
     let (_server, kills) = killer.await.expect("killer");
     let reconnects: usize = clients.iter().map(|c| c.connections - 1).sum();
     println!("server SIGKILLed {kills} times; clients reconnected {reconnects} times");
-    assert!(
-        kills >= 3,
-        "the server was killed only {kills} times; slow clients?"
-    );
+    assert_eq!(kills, KILLS, "every kill happens before the last ack");
 
     let mut by_conversation: HashMap<ConversationId, Vec<&Client>> = HashMap::new();
     for client in &clients {

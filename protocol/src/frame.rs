@@ -50,6 +50,9 @@ pub enum ClientFrame {
         kind: ReceiptKind,
         seq: Seq,
     },
+    /// The user is typing in `conversation`. Clients send it at most every
+    /// few seconds while typing; it is relayed, never stored.
+    Typing { conversation: ConversationId },
     /// Application-level heartbeat: browsers cannot send WebSocket pings.
     Ping { nonce: u64 },
 }
@@ -85,6 +88,13 @@ pub enum ServerFrame {
     Conversation {
         conversation: Conversation,
     },
+    /// `user` is typing in `conversation`; show it for a few seconds
+    /// ([`TYPING_SHOWN_MS`]) unless another `typing` or a message from them
+    /// comes first.
+    Typing {
+        conversation: ConversationId,
+        user: UserId,
+    },
     /// Replay after `hello` is complete: from here on, frames are live.
     Synced,
     /// Something a frame asked for was refused. The connection stays up.
@@ -115,6 +125,11 @@ pub enum ErrorCode {
     /// The server failed; the same frame may be retried.
     Internal,
 }
+
+/// How often a typing client repeats `typing`, in milliseconds.
+pub const TYPING_EVERY_MS: u64 = 3_000;
+/// How long a `typing` is shown without another, in milliseconds.
+pub const TYPING_SHOWN_MS: u64 = 6_000;
 
 impl ErrorCode {
     /// Whether resending the same frame can never succeed. Server failures

@@ -22,6 +22,11 @@ pub enum Event {
         seq: Seq,
     },
     Conversation(Arc<Conversation>),
+    /// A member is typing; relayed, never stored.
+    Typing {
+        conversation: ConversationId,
+        user: UserId,
+    },
     /// The session with this token hash logged out: its sockets must close.
     SessionEnded([u8; 32]),
 }

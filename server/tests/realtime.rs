@@ -317,7 +317,7 @@ async fn bad_frames_get_errors_and_the_connection_stays_up() {
     assert_eq!((code, client_id), (ErrorCode::NotAMember, Some(foreign_id)));
     socket
         .send(&ClientFrame::Hello {
-            version: 1,
+            version: natter_protocol::PROTOCOL_VERSION,
             cursors: vec![],
         })
         .await;
@@ -355,7 +355,8 @@ async fn an_unknown_protocol_version_is_told_and_closed() {
     match socket.next().await {
         ServerFrame::Error { code, message, .. } => {
             assert_eq!(code, ErrorCode::UnsupportedVersion);
-            assert!(message.contains("version 1"), "{message}");
+            let expected = format!("version {}", natter_protocol::PROTOCOL_VERSION);
+            assert!(message.contains(&expected), "{message}");
         }
         other => panic!("expected an error, got {other:?}"),
     }
@@ -427,4 +428,80 @@ async fn shutdown_closes_sockets_with_going_away() {
     server.begin_stop();
     assert_eq!(socket.closed().await, close::GOING_AWAY);
     let _ = socket.ws.close(None).await;
+}
+
+#[tokio::test]
+async fn typing_is_relayed_to_the_other_members_only_and_not_stored() {
+    let server = TestServer::start().await;
+    let ann = server.signup("ann").await;
+    let bob = server.signup("bob").await;
+    let carol = server.signup("carol").await;
+    let conversation = ann.open_direct("bob").await.id;
+    let mut ann_phone = ann.connect().await;
+    let mut ann_laptop = ann.connect().await;
+    let mut bob_phone = bob.connect().await;
+    let mut outsider = carol.connect().await;
+
+    ann_phone.send(&ClientFrame::Typing { conversation }).await;
+    assert_eq!(
+        bob_phone.next().await,
+        ServerFrame::Typing {
+            conversation,
+            user: ann.user.id
+        }
+    );
+
+    // A repeat sooner than clients are asked to send one is dropped.
+    ann_phone.send(&ClientFrame::Typing { conversation }).await;
+    ann_phone.assert_alive().await;
+    // Two ping rounds: anything relayed before would have come by now.
+    let mut seen = Vec::new();
+    for _ in 0..2 {
+        bob_phone.send(&ClientFrame::Ping { nonce: 1 }).await;
+        loop {
+            match bob_phone.next().await {
+                ServerFrame::Pong { .. } => break,
+                other => seen.push(other),
+            }
+        }
+    }
+    assert_eq!(seen, vec![], "the repeat was relayed");
+    // A message ends the typing, so typing right after it is news again.
+    let (_, frame) = send(conversation, "here");
+    ann_phone.send(&frame).await;
+    ann_phone.send(&ClientFrame::Typing { conversation }).await;
+    assert!(matches!(
+        bob_phone.next().await,
+        ServerFrame::Message { .. }
+    ));
+    assert_eq!(
+        bob_phone.next().await,
+        ServerFrame::Typing {
+            conversation,
+            user: ann.user.id
+        }
+    );
+    // Ann's own devices are not told that she is typing.
+    ann_laptop.send(&ClientFrame::Ping { nonce: 2 }).await;
+    loop {
+        match ann_laptop.next().await {
+            ServerFrame::Pong { .. } => break,
+            ServerFrame::Typing { .. } => panic!("told about her own typing"),
+            _ => {}
+        }
+    }
+
+    // Someone outside the conversation cannot pretend to type in it.
+    outsider.send(&ClientFrame::Typing { conversation }).await;
+    let code = outsider
+        .next_matching(|frame| match frame {
+            ServerFrame::Error { code, .. } => Some(code),
+            _ => None,
+        })
+        .await;
+    assert_eq!(code, ErrorCode::NotAMember);
+    outsider.assert_alive().await;
+
+    // Only the message was stored.
+    assert_eq!(history(&ann, conversation).await.len(), 1);
 }

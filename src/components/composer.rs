@@ -144,7 +144,13 @@ pub fn Composer(
                             placeholder="Type a message"
                             rows=rows
                             prop:value=move || text.get()
-                            on:input=move |ev| text.set(event_target_value(&ev))
+                            on:input=move |ev| {
+                                let value = event_target_value(&ev);
+                                if !value.trim().is_empty() {
+                                    store.typing_in(id);
+                                }
+                                text.set(value);
+                            }
                             on:paste=pasted
                             on:keydown=move |ev| {
                                 if ev.key() == "Enter" && !ev.shift_key() && !ev.is_composing() {

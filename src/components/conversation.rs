@@ -9,7 +9,7 @@ use web_sys::VisibilityState;
 use super::avatar::Avatar;
 use super::composer::{files_of, send_files, Composer};
 use super::message_list::MessageList;
-use crate::state::ChatStore;
+use crate::state::{typing_phrase, ChatStore};
 
 fn page_visible() -> bool {
     document().visibility_state() == VisibilityState::Visible
@@ -43,6 +43,28 @@ pub fn ConversationView(id: ConversationId) -> impl IntoView {
         }
     });
 
+    let typing = Memo::new(move |_| {
+        let names: Vec<String> = store.typing.with(|typing| {
+            store.state.with(|state| {
+                let Some(conversation) = state.conversations.get(&id) else {
+                    return Vec::new();
+                };
+                typing
+                    .who(id)
+                    .into_iter()
+                    .filter_map(|user| {
+                        conversation
+                            .info
+                            .members
+                            .iter()
+                            .find(|m| m.user.id == user)
+                            .map(|m| m.user.username.clone())
+                    })
+                    .collect()
+            })
+        });
+        typing_phrase(&names)
+    });
     let notice = RwSignal::new(None::<String>);
     let preparing = RwSignal::new(0_u32);
     // Counted, because dragging over a child leaves the parent.
@@ -92,7 +114,10 @@ pub fn ConversationView(id: ConversationId) -> impl IntoView {
                     </svg>
                 </button>
                 {move || view! { <Avatar name=title.get() /> }}
-                <h2>{move || title.get()}</h2>
+                <div class="conversation-title">
+                    <h2>{move || title.get()}</h2>
+                    <p class="typing-status" aria-live="polite">{typing}</p>
+                </div>
             </header>
             <MessageList id title=title />
             <Composer id notice preparing />

@@ -6,7 +6,7 @@ use natter_protocol::{ConversationId, MediaKind, Millis};
 
 use super::avatar::Avatar;
 use crate::net::session::now;
-use crate::state::{ChatState, ChatStore, Receipt};
+use crate::state::{ChatState, ChatStore, Receipt, Typing};
 use crate::time;
 
 /// What one row shows; rows are re-rendered when any of it changes.
@@ -19,9 +19,11 @@ struct Row {
     own_receipt: Option<Receipt>,
     time: Option<Millis>,
     unread: u64,
+    /// Someone is typing here.
+    typing: bool,
 }
 
-fn rows(state: &ChatState) -> Vec<Row> {
+fn rows(state: &ChatState, typing: &Typing) -> Vec<Row> {
     let me = state.me.id;
     state
         .sorted()
@@ -56,6 +58,7 @@ fn rows(state: &ChatState) -> Vec<Row> {
                 own_receipt,
                 time,
                 unread: conversation.unread(me),
+                typing: !typing.who(conversation.info.id).is_empty(),
             }
         })
         .collect()
@@ -76,7 +79,11 @@ fn preview_text(attachment: Option<&natter_protocol::Attachment>, body: &str) ->
 #[component]
 pub fn ConversationList() -> impl IntoView {
     let store = expect_context::<ChatStore>();
-    let rows = Memo::new(move |_| store.state.with(rows));
+    let rows = Memo::new(move |_| {
+        store
+            .state
+            .with(|state| store.typing.with(|t| rows(state, t)))
+    });
     let open = Memo::new(move |_| store.state.with(|state| state.open));
     let empty = move || rows.with(Vec::is_empty);
 
@@ -114,7 +121,10 @@ pub fn ConversationList() -> impl IntoView {
                                             </span>
                                         </span>
                                         <span class="row-bottom">
-                                            <span class="row-preview">
+                                            {row
+                                                .typing
+                                                .then(|| view! { <span class="row-preview typing">"typing…"</span> })}
+                                            <span class="row-preview" hidden=row.typing>
                                                 {row
                                                     .own_receipt
                                                     .filter(|r| *r != Receipt::Waiting)

@@ -7,6 +7,7 @@
 
 mod receipt;
 mod store;
+mod typing;
 mod uploads;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -23,6 +24,7 @@ pub use receipt::Receipt;
 use crate::cache::{Batch, Snapshot};
 use store::frame_of;
 pub use store::ChatStore;
+pub use typing::{phrase as typing_phrase, Typing};
 pub use uploads::{MediaSource, Uploads};
 
 /// A message typed on this device that the server has not acknowledged yet.
@@ -372,7 +374,8 @@ impl ChatState {
                 self.synced = false;
             }
             ServerFrame::Synced => self.synced = true,
-            ServerFrame::Error { .. } | ServerFrame::Pong { .. } => {}
+            // Momentary: the store keeps it (see `Typing`).
+            ServerFrame::Error { .. } | ServerFrame::Pong { .. } | ServerFrame::Typing { .. } => {}
         }
     }
 

@@ -2,15 +2,19 @@
 //! through context, the session's [`Host`], and the bridge to the device
 //! cache: every change the state records is written to IndexedDB.
 
+use std::collections::HashMap;
 use std::rc::Rc;
 
 use futures::channel::mpsc::{unbounded, UnboundedReceiver, UnboundedSender};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use natter_protocol::{ClientFrame, ConversationId, ServerFrame, User, PROTOCOL_VERSION};
+use natter_protocol::{
+    ClientFrame, ConversationId, Millis, ServerFrame, User, PROTOCOL_VERSION, TYPING_EVERY_MS,
+    TYPING_SHOWN_MS,
+};
 use uuid::Uuid;
 
-use super::{ChatState, OutboxNews, Outgoing, Uploads};
+use super::{ChatState, OutboxNews, Outgoing, Typing, Uploads};
 use crate::cache::idb::IdbCache;
 use crate::cache::{Batch, Cache, CacheError, FileKey};
 use crate::net::session::{now, Command, ConnectionStatus, Host};
@@ -27,6 +31,10 @@ pub struct ChatStore {
     /// Why this device is not keeping a copy of the chats, if it is not.
     pub cache_problem: RwSignal<Option<CacheError>>,
     pub uploads: Uploads,
+    /// Who is typing where.
+    pub typing: RwSignal<Typing>,
+    /// When this device last said it was typing, per conversation.
+    typing_sent: StoredValue<HashMap<ConversationId, Millis>>,
     pub(super) cache: StoredValue<Option<Rc<IdbCache>>, LocalStorage>,
     /// This account's other tabs in the browser.
     tabs: StoredValue<Option<TabChannel>, LocalStorage>,
@@ -44,6 +52,8 @@ impl ChatStore {
             }),
             cache_problem: RwSignal::new(None),
             uploads: Uploads::default(),
+            typing: RwSignal::new(Typing::default()),
+            typing_sent: StoredValue::new(HashMap::new()),
             cache: StoredValue::new_local(None),
             tabs: StoredValue::new_local(None),
             commands: StoredValue::new(sender),
@@ -221,8 +231,66 @@ impl ChatStore {
             media: None,
         };
         let frame = frame_of(&outgoing);
+        // The message ends "typing" on the other side: typing again must
+        // say so at once.
+        self.typing_sent.update_value(|sent| {
+            sent.remove(&conversation);
+        });
         self.update(|state| state.queue(outgoing));
         self.command(Command::Send(frame));
+    }
+
+    /// Tells the others that the user is typing in `conversation`, at most
+    /// every [`TYPING_EVERY_MS`]. Only while connected: a stale "typing"
+    /// is worse than none, so it is never queued.
+    pub fn typing_in(&self, conversation: ConversationId) {
+        let online = self
+            .status
+            .with_untracked(|status| matches!(status, ConnectionStatus::Online));
+        let now = now();
+        let due = self.typing_sent.with_value(|sent| {
+            sent.get(&conversation)
+                .is_none_or(|last| now - last >= TYPING_EVERY_MS as Millis)
+        });
+        if online && due {
+            self.typing_sent.update_value(|sent| {
+                sent.insert(conversation, now);
+            });
+            self.command(Command::Send(ClientFrame::Typing { conversation }));
+        }
+    }
+
+    /// Takes in who is typing (and who stopped, by sending) from `frames`.
+    fn note_typing(&self, frames: &[ServerFrame]) {
+        let me = self.state.with_untracked(|state| state.me.id);
+        let mut seen = false;
+        for frame in frames {
+            match frame {
+                ServerFrame::Typing { conversation, user } => {
+                    seen = true;
+                    self.typing.update(|t| t.seen(*conversation, *user, now()));
+                }
+                // Only touch the signal when it changes: replays bring many
+                // messages.
+                ServerFrame::Message { message }
+                    if message.sender != me
+                        && self.typing.with_untracked(|t| {
+                            t.who(message.conversation).contains(&message.sender)
+                        }) =>
+                {
+                    self.typing
+                        .update(|t| t.stopped(message.conversation, message.sender));
+                }
+                _ => {}
+            }
+        }
+        if seen {
+            let typing = self.typing;
+            spawn_local(async move {
+                gloo_timers::future::TimeoutFuture::new(TYPING_SHOWN_MS as u32).await;
+                typing.try_update(|t| t.expire(now()));
+            });
+        }
     }
 
     /// Tries a refused message again.
@@ -315,6 +383,7 @@ impl Host for ChatStore {
     /// Applies the frames and saves what changed before answering: a
     /// delivery receipt means "stored on this device".
     async fn receive(&self, frames: Vec<ServerFrame>) -> Vec<ClientFrame> {
+        self.note_typing(&frames);
         let mut batch = Batch::default();
         self.state.update(|state| {
             for frame in &frames {

@@ -19,7 +19,7 @@ use futures_util::{Sink, SinkExt, Stream, StreamExt};
 use natter_protocol::limits::{self, MAX_FRAME_BYTES};
 use natter_protocol::{
     close, Attachment, ClientFrame, ConversationId, Cursor, ErrorCode, Message, ReceiptKind, Seq,
-    ServerFrame, User, PROTOCOL_VERSION,
+    ServerFrame, User, UserId, PROTOCOL_VERSION, TYPING_EVERY_MS,
 };
 use tokio::sync::broadcast::error::RecvError;
 use uuid::Uuid;
@@ -70,6 +70,7 @@ where
         token_hash,
         cursors: HashMap::new(),
         pacer,
+        typing: HashMap::new(),
     };
     let end = match conn.run().await {
         Ok(end) => end,
@@ -96,6 +97,8 @@ struct Connection<S> {
     cursors: HashMap<ConversationId, Seq>,
     /// Paces frames to the per-connection rate.
     pacer: Pacer,
+    /// When this device last had a `typing` relayed, per conversation.
+    typing: HashMap<ConversationId, tokio::time::Instant>,
 }
 
 /// What a received socket message amounts to.
@@ -282,8 +285,46 @@ where
                 kind,
                 seq,
             } => self.receipt(conversation, kind, seq).await,
+            ClientFrame::Typing { conversation } => self.typing(conversation).await,
             ClientFrame::Ping { nonce } => self.send(&ServerFrame::Pong { nonce }).await,
         }
+    }
+
+    /// Relays "typing" to the other members. Repeats faster than clients
+    /// are asked to send them are dropped, so a misbehaving client cannot
+    /// flood a group.
+    async fn typing(&mut self, conversation: ConversationId) -> Result<(), ConnError> {
+        let now = tokio::time::Instant::now();
+        let floor = Duration::from_millis(TYPING_EVERY_MS / 2);
+        if self
+            .typing
+            .get(&conversation)
+            .is_some_and(|last| now.duration_since(*last) < floor)
+        {
+            return Ok(());
+        }
+        let members = self.state.store.member_ids(conversation).await?;
+        if !members.contains(&self.user.id) {
+            return self
+                .send(&ServerFrame::error(
+                    ErrorCode::NotAMember,
+                    "You are not in that conversation.",
+                ))
+                .await;
+        }
+        self.typing.insert(conversation, now);
+        let others: Vec<UserId> = members
+            .into_iter()
+            .filter(|member| *member != self.user.id)
+            .collect();
+        self.state.hub.publish(
+            &others,
+            Event::Typing {
+                conversation,
+                user: self.user.id,
+            },
+        );
+        Ok(())
     }
 
     async fn send_message(
@@ -357,6 +398,8 @@ where
             }
         };
         let message = appended.message;
+        // The message ends "typing" for the others; typing again is news.
+        self.typing.remove(&conversation);
         // The commit is durable: now, and only now, acknowledge it.
         self.send(&ServerFrame::Ack {
             client_id,
@@ -441,6 +484,10 @@ where
                     conversation: (*conversation).clone(),
                 })
                 .await?;
+            }
+            Event::Typing { conversation, user } => {
+                self.send(&ServerFrame::Typing { conversation, user })
+                    .await?
             }
             Event::SessionEnded(token_hash) if token_hash == self.token_hash => {
                 return Ok(Some(End::Close(close::SESSION_ENDED, "logged out")));

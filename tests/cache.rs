@@ -41,6 +41,7 @@ async fn data_survives_reopening_and_the_upgrade_from_v1() {
         last_message: None,
         last_seq: 1,
         created_at: 5,
+        group: None,
     };
     let message = Message {
         conversation: 4,
@@ -50,6 +51,7 @@ async fn data_survives_reopening_and_the_upgrade_from_v1() {
         body: "kept across versions".into(),
         sent_at: 6,
         attachment: None,
+        event: None,
     };
     let old = IdbCache::open_at(&name, Version::V1)
         .await

@@ -48,6 +48,12 @@ pub enum ApiErrorCode {
     BadCredentials,
     Unauthenticated,
     UsernameTaken,
+    /// A public group already uses that hashtag.
+    HashtagTaken,
+    /// The group has reached its member limit.
+    GroupFull,
+    /// That person is already in the group.
+    AlreadyMember,
     NotFound,
     Forbidden,
     TooManyAttempts,
@@ -64,12 +70,44 @@ pub struct Member {
     pub delivered: Seq,
     /// The highest seq this member has had on screen.
     pub read: Seq,
+    #[serde(default, skip_serializing_if = "Role::is_member")]
+    pub role: Role,
+}
+
+/// What a member may do in a group. In a 1:1 conversation both are members.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    #[default]
+    Member,
+    /// May add, remove and promote members, and rename the group.
+    Admin,
+}
+
+impl Role {
+    pub fn is_member(&self) -> bool {
+        *self == Role::Member
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ConversationKind {
     Direct,
+    Group,
+}
+
+/// What only a group has.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GroupInfo {
+    pub name: String,
+    /// A small JPEG as a `data:` URL, like a thumbnail.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub picture: Option<String>,
+    /// Public groups have one (without the `#`); anyone may find and join
+    /// them by it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hashtag: Option<String>,
 }
 
 /// What the conversation list needs to draw one row, and what a client needs
@@ -85,6 +123,8 @@ pub struct Conversation {
     /// The highest seq assigned so far (0 when empty).
     pub last_seq: Seq,
     pub created_at: Millis,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<GroupInfo>,
 }
 
 /// A stored message. `seq` orders it in its conversation; `client_id` is the
@@ -100,6 +140,79 @@ pub struct Message {
     pub sent_at: Millis,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub attachment: Option<Attachment>,
+    /// Set on the messages the server writes when a group changes; the
+    /// sender is who changed it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event: Option<GroupEvent>,
+}
+
+/// A change to a group, recorded as a message so that it is ordered,
+/// cached and replayed like one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum GroupEvent {
+    Created {
+        name: String,
+    },
+    Added {
+        user: User,
+    },
+    /// The sender joined a public group.
+    Joined,
+    Removed {
+        user: User,
+    },
+    /// The sender left.
+    Left,
+    Renamed {
+        name: String,
+    },
+    Promoted {
+        user: User,
+    },
+}
+
+/// Body of `POST /api/groups`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewGroup {
+    pub name: String,
+    /// Usernames to add besides the creator.
+    #[serde(default)]
+    pub members: Vec<String>,
+    /// Makes the group public under this hashtag (with or without `#`).
+    #[serde(default)]
+    pub hashtag: Option<String>,
+    #[serde(default)]
+    pub picture: Option<String>,
+}
+
+/// Body of `POST /api/groups/{id}/members`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AddMember {
+    pub username: String,
+}
+
+/// Body of `PATCH /api/groups/{id}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RenameGroup {
+    pub name: String,
+}
+
+/// A public group as search lists it (`GET /api/groups?hashtag=prefix`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PublicGroup {
+    pub id: ConversationId,
+    pub name: String,
+    pub hashtag: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub picture: Option<String>,
+    pub members: u32,
+}
+
+/// Query of `GET /api/groups`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct GroupSearch {
+    pub hashtag: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -31,6 +31,9 @@ pub enum Invalid {
     BodyTooLong,
     VoiceTooLong,
     AttachmentDetails,
+    GroupName,
+    Hashtag,
+    GroupPicture,
 }
 
 impl fmt::Display for Invalid {
@@ -45,6 +48,9 @@ impl fmt::Display for Invalid {
             Invalid::BodyEmpty => "A message needs some text.",
             Invalid::BodyTooLong => "Messages can be at most 4,096 characters.",
             Invalid::VoiceTooLong => "Voice messages can be at most 15 minutes long.",
+            Invalid::GroupName => "Group names are 1 to 64 characters long.",
+            Invalid::Hashtag => "Hashtags are 2 to 32 characters: letters a–z, digits and '_'.",
+            Invalid::GroupPicture => "The group picture must be a JPEG under 40 KB.",
             Invalid::AttachmentDetails => {
                 "The attachment's preview is not valid (a JPEG thumbnail under 40 KB, \
                  at most 256 waveform points)."
@@ -104,6 +110,48 @@ pub fn check_caption(body: &str) -> Result<(), Invalid> {
     }
 }
 
+/// The most members a group may have.
+pub const MAX_GROUP_MEMBERS: usize = 100;
+pub const GROUP_NAME_MAX: usize = 64;
+pub const HASHTAG_MIN: usize = 2;
+pub const HASHTAG_MAX: usize = 32;
+
+/// Checks a group name; returns it trimmed.
+pub fn check_group_name(name: &str) -> Result<String, Invalid> {
+    let name = name.trim();
+    let len = name.chars().count();
+    if len == 0 || len > GROUP_NAME_MAX {
+        return Err(Invalid::GroupName);
+    }
+    Ok(name.to_owned())
+}
+
+/// Checks a hashtag as typed (`#Cats_4`, `cats_4`) and returns it without
+/// the `#`. Hashtags are unique ignoring case: [`canonical_hashtag`] gives
+/// the key.
+pub fn check_hashtag(tag: &str) -> Result<String, Invalid> {
+    let tag = tag.trim();
+    let tag = tag.strip_prefix('#').unwrap_or(tag);
+    let len = tag.chars().count();
+    let allowed = |c: char| c.is_ascii_alphanumeric() || c == '_';
+    if !(HASHTAG_MIN..=HASHTAG_MAX).contains(&len) || !tag.chars().all(allowed) {
+        return Err(Invalid::Hashtag);
+    }
+    Ok(tag.to_owned())
+}
+
+pub fn canonical_hashtag(tag: &str) -> String {
+    tag.to_ascii_lowercase()
+}
+
+/// Checks a group picture: a JPEG `data:` URL the size of a thumbnail.
+pub fn check_group_picture(picture: &str) -> Result<(), Invalid> {
+    if picture.len() > MAX_THUMBNAIL_CHARS || !picture.starts_with("data:image/jpeg;base64,") {
+        return Err(Invalid::GroupPicture);
+    }
+    Ok(())
+}
+
 /// The most waveform peaks a voice message carries.
 pub const MAX_WAVEFORM: usize = 256;
 /// The longest voice message.
@@ -148,6 +196,26 @@ mod tests {
         assert_eq!(check_username("ann b"), Err(Invalid::UsernameCharacters));
         assert_eq!(check_username("änn"), Err(Invalid::UsernameCharacters));
         assert_eq!(canonical_username("Ann.B"), "ann.b");
+    }
+
+    #[test]
+    fn group_names_and_hashtags() {
+        assert_eq!(
+            check_group_name("  Cat people "),
+            Ok("Cat people".to_owned())
+        );
+        assert_eq!(check_group_name("   "), Err(Invalid::GroupName));
+        assert_eq!(check_group_name(&"x".repeat(65)), Err(Invalid::GroupName));
+        assert_eq!(check_hashtag("#Cats_4"), Ok("Cats_4".to_owned()));
+        assert_eq!(check_hashtag("cats"), Ok("cats".to_owned()));
+        assert_eq!(check_hashtag("#c"), Err(Invalid::Hashtag));
+        assert_eq!(check_hashtag("#cat people"), Err(Invalid::Hashtag));
+        assert_eq!(check_hashtag("#kätzchen"), Err(Invalid::Hashtag));
+        assert_eq!(canonical_hashtag("Cats_4"), "cats_4");
+        assert_eq!(
+            check_group_picture("data:image/png;base64,AA"),
+            Err(Invalid::GroupPicture)
+        );
     }
 
     #[test]

@@ -24,6 +24,9 @@ pub enum AppError {
     NotFound(&'static str),
     #[error("forbidden: {0}")]
     Forbidden(&'static str),
+    /// The request clashes with what exists (a taken hashtag, a full group).
+    #[error("conflict: {1}")]
+    Conflict(ApiErrorCode, &'static str),
     #[error("too large: {0}")]
     TooLarge(String),
     #[error("unsupported media: {0}")]
@@ -42,6 +45,26 @@ impl From<StoreError> for AppError {
             StoreError::UsernameTaken => AppError::UsernameTaken,
             StoreError::NotAMember => AppError::NotFound("conversation"),
             StoreError::NoSuchUser => AppError::NotFound("user"),
+            StoreError::NoSuchMember => AppError::NotFound("member"),
+            StoreError::NotAdmin => AppError::Forbidden("Only the group's admins can do that."),
+            StoreError::NotAGroup => {
+                AppError::BadRequest("That is a 1:1 conversation, not a group.".to_owned())
+            }
+            StoreError::GroupFull => AppError::Conflict(
+                ApiErrorCode::GroupFull,
+                "The group is full: groups have at most 100 members.",
+            ),
+            StoreError::HashtagTaken => AppError::Conflict(
+                ApiErrorCode::HashtagTaken,
+                "Another public group has that hashtag. Try another one.",
+            ),
+            StoreError::AlreadyMember => AppError::Conflict(
+                ApiErrorCode::AlreadyMember,
+                "They are already in the group.",
+            ),
+            StoreError::AlreadyAdmin => {
+                AppError::Conflict(ApiErrorCode::AlreadyMember, "They are already an admin.")
+            }
             other => AppError::Store(other),
         }
     }
@@ -80,6 +103,7 @@ impl IntoResponse for AppError {
                 ApiErrorCode::NotFound,
                 format!("No such {what}."),
             ),
+            AppError::Conflict(code, why) => (StatusCode::CONFLICT, *code, (*why).to_owned()),
             AppError::Forbidden(why) => (
                 StatusCode::FORBIDDEN,
                 ApiErrorCode::Forbidden,

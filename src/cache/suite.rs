@@ -26,16 +26,19 @@ fn conversation(id: i64) -> Conversation {
                 user: user(1),
                 delivered: 2,
                 read: 1,
+                role: natter_protocol::Role::Member,
             },
             Member {
                 user: user(2),
                 delivered: 0,
                 read: 0,
+                role: natter_protocol::Role::Member,
             },
         ],
         last_message: None,
         last_seq: 0,
         created_at: 10,
+        group: None,
     }
 }
 
@@ -48,6 +51,7 @@ fn message(conversation: i64, seq: u64) -> Message {
         body: format!("message {seq} in {conversation}"),
         sent_at: 1_000 + seq as i64,
         attachment: None,
+        event: None,
     }
 }
 

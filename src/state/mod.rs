@@ -346,6 +346,7 @@ impl ChatState {
                             OutgoingMedia::Local(attachment)
                             | OutgoingMedia::Uploaded(attachment) => attachment,
                         }),
+                        event: None,
                     });
                 }
             }

@@ -22,16 +22,19 @@ fn conversation(id: ConversationId) -> Conversation {
                 user: user(ME, "me"),
                 delivered: 0,
                 read: 0,
+                role: natter_protocol::Role::Member,
             },
             Member {
                 user: user(BOB, "bob"),
                 delivered: 0,
                 read: 0,
+                role: natter_protocol::Role::Member,
             },
         ],
         last_message: None,
         last_seq: 0,
         created_at: 100,
+        group: None,
     }
 }
 
@@ -44,6 +47,7 @@ fn message(conversation: ConversationId, seq: Seq, sender: UserId) -> Message {
         body: format!("m{seq}"),
         sent_at: 1000 + seq as Millis,
         attachment: None,
+        event: None,
     }
 }
 

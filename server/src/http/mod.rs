@@ -5,6 +5,7 @@ mod accounts;
 pub mod assets;
 mod conversations;
 mod extract;
+mod groups;
 mod headers;
 mod media;
 
@@ -31,6 +32,15 @@ pub fn router(state: AppState) -> Result<Router, assets::AssetsError> {
         )
         .route("/conversations/{id}", get(conversations::one))
         .route("/conversations/{id}/messages", get(conversations::history))
+        .route("/groups", get(groups::search).post(groups::create))
+        .route("/groups/{id}", axum::routing::patch(groups::rename))
+        .route("/groups/{id}/members", post(groups::add))
+        .route(
+            "/groups/{id}/members/{user}",
+            axum::routing::delete(groups::remove),
+        )
+        .route("/groups/{id}/admins/{user}", post(groups::promote))
+        .route("/groups/{id}/join", post(groups::join))
         .route("/limits", get(media::limits))
         .route("/media", post(media::upload))
         .route("/media/{id}", get(media::download))
@@ -56,7 +66,7 @@ pub fn router(state: AppState) -> Result<Router, assets::AssetsError> {
             CorsLayer::new()
                 .allow_origin(AllowOrigin::list(origins))
                 .allow_credentials(true)
-                .allow_methods([Method::GET, Method::POST])
+                .allow_methods([Method::GET, Method::POST, Method::PATCH, Method::DELETE])
                 .allow_headers([header::CONTENT_TYPE]),
         );
     }

@@ -64,6 +64,18 @@ const MIGRATIONS: &[&str] = &[
     );
     ALTER TABLE messages ADD COLUMN attachment TEXT;
     "#,
+    // 3: groups (name, picture, public hashtag), roles, group events.
+    r#"
+    ALTER TABLE conversations ADD COLUMN name TEXT;
+    ALTER TABLE conversations ADD COLUMN picture TEXT;
+    ALTER TABLE conversations ADD COLUMN hashtag TEXT;
+    -- The hashtag folded to lower case: unique, and searched by prefix.
+    ALTER TABLE conversations ADD COLUMN hashtag_key TEXT;
+    CREATE UNIQUE INDEX conversations_hashtag ON conversations(hashtag_key);
+    ALTER TABLE members ADD COLUMN role TEXT NOT NULL DEFAULT 'member';
+    ALTER TABLE members ADD COLUMN joined_at INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE messages ADD COLUMN event TEXT;
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -9,8 +9,8 @@ pub mod sqlite;
 
 use async_trait::async_trait;
 use natter_protocol::{
-    Attachment, Conversation, ConversationId, MediaKind, Message, Millis, ReceiptKind, Seq, User,
-    UserId,
+    Attachment, Conversation, ConversationId, MediaKind, Message, Millis, PublicGroup, ReceiptKind,
+    Seq, User, UserId,
 };
 use uuid::Uuid;
 
@@ -28,6 +28,23 @@ pub enum StoreError {
     /// or describes it wrongly.
     #[error("that attachment is not an upload of yours to this conversation")]
     BadAttachment,
+    /// Only a group's admins may do that.
+    #[error("only admins may do that")]
+    NotAdmin,
+    #[error("the group is full")]
+    GroupFull,
+    #[error("that hashtag is taken")]
+    HashtagTaken,
+    #[error("already in the group")]
+    AlreadyMember,
+    #[error("already an admin")]
+    AlreadyAdmin,
+    /// A group operation on a 1:1 conversation.
+    #[error("not a group")]
+    NotAGroup,
+    /// The person to remove or promote is not in the group.
+    #[error("no such member")]
+    NoSuchMember,
     #[error("database error: {0}")]
     Database(#[from] rusqlite::Error),
     #[error("cannot create the data directory: {0}")]
@@ -61,6 +78,39 @@ pub struct MediaRecord {
     pub kind: MediaKind,
     pub content_type: String,
     pub size: u64,
+}
+
+/// A group to create. `members` are the others, by id; the creator joins
+/// as its first admin.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupSpec {
+    pub name: String,
+    pub members: Vec<UserId>,
+    /// Public groups have one (as typed, without `#`).
+    pub hashtag: Option<String>,
+    pub picture: Option<String>,
+}
+
+/// A change to a group by one of its members (or, for `Join`, by someone
+/// joining a public group).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GroupChange {
+    Add(UserId),
+    /// Removing oneself is leaving.
+    Remove(UserId),
+    Promote(UserId),
+    Rename(String),
+    Join,
+}
+
+/// A group after a change, and the event message recording it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupChanged {
+    pub conversation: Conversation,
+    pub message: Message,
+    /// Who must hear of it: the members before and after the change (a
+    /// removed member learns that they were removed).
+    pub audience: Vec<UserId>,
 }
 
 /// A user's stored password hash, for login.
@@ -112,6 +162,29 @@ pub trait Store: Send + Sync + 'static {
     /// Stores a message under the next seq, or returns the one already stored
     /// under `(sender, client_id)`. An attachment must be the sender's upload
     /// to this conversation, described as uploaded.
+    /// Creates a group, with its `created` and `added` event messages;
+    /// returns it after the last of them.
+    async fn create_group(
+        &self,
+        creator: UserId,
+        spec: GroupSpec,
+        now: Millis,
+    ) -> Result<GroupChanged, StoreError>;
+    /// Applies `change` by `actor`, checking that they may: admins add,
+    /// remove, promote and rename; anyone leaves; anyone joins a public
+    /// group. Groups that are not public are invisible to outsiders
+    /// ([`StoreError::NotAMember`]).
+    async fn change_group(
+        &self,
+        actor: UserId,
+        conversation: ConversationId,
+        change: GroupChange,
+        now: Millis,
+    ) -> Result<GroupChanged, StoreError>;
+    /// Public groups whose hashtag starts with `prefix` (any case).
+    async fn public_groups(&self, prefix: &str, limit: u32)
+        -> Result<Vec<PublicGroup>, StoreError>;
+
     async fn append_message(
         &self,
         sender: UserId,

@@ -138,6 +138,12 @@ impl Account {
             .header(COOKIE, &self.cookie)
     }
 
+    pub fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        reqwest::Client::new()
+            .request(method, format!("http://{}{}", self.server, path))
+            .header(COOKIE, &self.cookie)
+    }
+
     pub async fn open_direct(&self, username: &str) -> Conversation {
         let response = self
             .post("/api/conversations")

@@ -3,7 +3,9 @@
 //! One connection in WAL mode with `synchronous=FULL`: a commit has reached
 //! the disk when `COMMIT` returns, which is what lets the server ack after it.
 //! Calls run on tokio's blocking pool so that fsyncs never stall the async
-//! workers.
+//! workers. Group changes live in [`groups`].
+
+mod groups;
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -11,12 +13,16 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use natter_protocol::{
     limits::canonical_username, Attachment, Conversation, ConversationId, ConversationKind,
-    MediaKind, Member, Message, Millis, ReceiptKind, Seq, User, UserId,
+    GroupInfo, MediaKind, Member, Message, Millis, PublicGroup, ReceiptKind, Role, Seq, User,
+    UserId,
 };
 use rusqlite::{params, Connection, OptionalExtension, Row, TransactionBehavior};
 use uuid::Uuid;
 
-use super::{migrations, Appended, MediaRecord, Store, StoreError, StoredCredentials};
+use super::{
+    migrations, Appended, GroupChange, GroupChanged, GroupSpec, MediaRecord, Store, StoreError,
+    StoredCredentials,
+};
 use crate::now_millis;
 
 #[derive(Clone)]
@@ -74,7 +80,7 @@ fn user_from_row(row: &Row<'_>) -> rusqlite::Result<User> {
 }
 
 const MESSAGE_COLUMNS: &str =
-    "conversation_id, seq, client_id, sender_id, body, sent_at, attachment";
+    "conversation_id, seq, client_id, sender_id, body, sent_at, attachment, event";
 
 fn conversion_error(
     column: usize,
@@ -91,6 +97,11 @@ fn message_from_row(row: &Row<'_>) -> rusqlite::Result<Message> {
         .map(|json| serde_json::from_str(&json))
         .transpose()
         .map_err(|err| conversion_error(6, err))?;
+    let event: Option<String> = row.get(7)?;
+    let event = event
+        .map(|json| serde_json::from_str(&json))
+        .transpose()
+        .map_err(|err| conversion_error(7, err))?;
     Ok(Message {
         conversation: row.get(0)?,
         seq: row.get(1)?,
@@ -99,6 +110,7 @@ fn message_from_row(row: &Row<'_>) -> rusqlite::Result<Message> {
         body: row.get(4)?,
         sent_at: row.get(5)?,
         attachment,
+        event,
     })
 }
 
@@ -152,13 +164,23 @@ fn is_member(conn: &Connection, user: UserId, id: ConversationId) -> rusqlite::R
 }
 
 fn load_conversation(conn: &Connection, id: ConversationId) -> Result<Conversation, StoreError> {
-    let (kind, last_seq, created_at): (String, Seq, Millis) = conn.query_row(
-        "SELECT kind, last_seq, created_at FROM conversations WHERE id = ?1",
+    let (kind, last_seq, created_at, name, picture, hashtag): ConversationRow = conn.query_row(
+        "SELECT kind, last_seq, created_at, name, picture, hashtag FROM conversations WHERE id = ?1",
         [id],
-        |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
+        |row| {
+            Ok((
+                row.get(0)?,
+                row.get(1)?,
+                row.get(2)?,
+                row.get(3)?,
+                row.get(4)?,
+                row.get(5)?,
+            ))
+        },
     )?;
     let kind = match kind.as_str() {
         "direct" => ConversationKind::Direct,
+        "group" => ConversationKind::Group,
         other => {
             return Err(StoreError::Data(format!(
                 "conversation {id} has unknown kind {other:?}"
@@ -166,7 +188,7 @@ fn load_conversation(conn: &Connection, id: ConversationId) -> Result<Conversati
         }
     };
     let mut stmt = conn.prepare_cached(
-        "SELECT u.id, u.username, m.delivered_seq, m.read_seq
+        "SELECT u.id, u.username, m.delivered_seq, m.read_seq, m.role
          FROM members m JOIN users u ON u.id = m.user_id
          WHERE m.conversation_id = ?1 ORDER BY u.id",
     )?;
@@ -176,6 +198,7 @@ fn load_conversation(conn: &Connection, id: ConversationId) -> Result<Conversati
                 user: user_from_row(row)?,
                 delivered: row.get(2)?,
                 read: row.get(3)?,
+                role: role_from(&row.get::<_, String>(4)?),
             })
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?;
@@ -195,7 +218,31 @@ fn load_conversation(conn: &Connection, id: ConversationId) -> Result<Conversati
         last_message,
         last_seq,
         created_at,
+        group: match (kind, name) {
+            (ConversationKind::Group, Some(name)) => Some(GroupInfo {
+                name,
+                picture,
+                hashtag,
+            }),
+            _ => None,
+        },
     })
+}
+
+type ConversationRow = (
+    String,
+    Seq,
+    Millis,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+);
+
+fn role_from(text: &str) -> Role {
+    match text {
+        "admin" => Role::Admin,
+        _ => Role::Member,
+    }
 }
 
 fn is_unique_violation(err: &rusqlite::Error) -> bool {
@@ -391,6 +438,37 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn create_group(
+        &self,
+        creator: UserId,
+        spec: GroupSpec,
+        now: Millis,
+    ) -> Result<GroupChanged, StoreError> {
+        self.with(move |conn| groups::create(conn, creator, spec, now))
+            .await
+    }
+
+    async fn change_group(
+        &self,
+        actor: UserId,
+        conversation: ConversationId,
+        change: GroupChange,
+        now: Millis,
+    ) -> Result<GroupChanged, StoreError> {
+        self.with(move |conn| groups::change(conn, actor, conversation, change, now))
+            .await
+    }
+
+    async fn public_groups(
+        &self,
+        prefix: &str,
+        limit: u32,
+    ) -> Result<Vec<PublicGroup>, StoreError> {
+        let prefix = prefix.to_owned();
+        self.with(move |conn| groups::public(conn, &prefix, limit))
+            .await
+    }
+
     async fn append_message(
         &self,
         sender: UserId,
@@ -481,6 +559,7 @@ impl Store for SqliteStore {
                     body,
                     sent_at: now,
                     attachment,
+                    event: None,
                 },
                 fresh: true,
             })

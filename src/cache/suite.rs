@@ -4,7 +4,7 @@
 //!
 //! [`MemoryCache`]: super::memory::MemoryCache
 
-use natter_protocol::{Conversation, ConversationKind, Member, Message, User};
+use natter_protocol::{Conversation, ConversationKind, Member, Message, Role, User};
 use uuid::Uuid;
 
 use super::{Batch, Cache, Snapshot};
@@ -26,13 +26,13 @@ fn conversation(id: i64) -> Conversation {
                 user: user(1),
                 delivered: 2,
                 read: 1,
-                role: natter_protocol::Role::Member,
+                role: Role::Member,
             },
             Member {
                 user: user(2),
                 delivered: 0,
                 read: 0,
-                role: natter_protocol::Role::Member,
+                role: Role::Member,
             },
         ],
         last_message: None,

@@ -1,4 +1,4 @@
-use natter_protocol::{ConversationKind, ErrorCode, Member};
+use natter_protocol::{ConversationKind, ErrorCode, Member, Role};
 
 use super::*;
 use crate::cache::Snapshot;
@@ -22,13 +22,13 @@ fn conversation(id: ConversationId) -> Conversation {
                 user: user(ME, "me"),
                 delivered: 0,
                 read: 0,
-                role: natter_protocol::Role::Member,
+                role: Role::Member,
             },
             Member {
                 user: user(BOB, "bob"),
                 delivered: 0,
                 read: 0,
-                role: natter_protocol::Role::Member,
+                role: Role::Member,
             },
         ],
         last_message: None,

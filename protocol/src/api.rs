@@ -147,22 +147,29 @@ pub struct Message {
 }
 
 /// A change to a group, recorded as a message so that it is ordered,
-/// cached and replayed like one.
+/// cached and replayed like one. It names who made it, since they may have
+/// left by the time someone reads it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum GroupEvent {
+pub struct GroupEvent {
+    pub by: User,
+    pub kind: GroupEventKind,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum GroupEventKind {
     Created {
         name: String,
     },
     Added {
         user: User,
     },
-    /// The sender joined a public group.
+    /// `by` joined a public group.
     Joined,
     Removed {
         user: User,
     },
-    /// The sender left.
+    /// `by` left.
     Left,
     Renamed {
         name: String,

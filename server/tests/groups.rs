@@ -6,7 +6,7 @@ mod common;
 use common::{Account, Socket, TestServer};
 use natter_protocol::{
     ApiError, ApiErrorCode, ClientFrame, Conversation, ConversationId, ConversationKind, ErrorCode,
-    GroupEvent, Message, PublicGroup, Role, ServerFrame,
+    GroupEventKind, Message, PublicGroup, Role, ServerFrame,
 };
 use reqwest::{Method, StatusCode};
 use serde_json::json;
@@ -33,14 +33,18 @@ async fn status_of(response: reqwest::Response) -> (StatusCode, Option<ApiErrorC
     (status, code)
 }
 
-fn events(frames: &[ServerFrame]) -> Vec<GroupEvent> {
+fn events(frames: &[ServerFrame]) -> Vec<GroupEventKind> {
     frames
         .iter()
         .filter_map(|frame| match frame {
-            ServerFrame::Message { message } => message.event.clone(),
+            ServerFrame::Message { message } => kind_of(message),
             _ => None,
         })
         .collect()
+}
+
+fn kind_of(message: &Message) -> Option<GroupEventKind> {
+    message.event.as_ref().map(|event| event.kind.clone())
 }
 
 /// Frames until the next `conversation` frame (inclusive).
@@ -118,23 +122,24 @@ async fn a_group_is_created_with_its_members_who_hear_of_it_at_once() {
         })
         .await;
     assert_eq!(
-        live.event,
-        Some(GroupEvent::Added {
+        kind_of(&live),
+        Some(GroupEventKind::Added {
             user: cy.user.clone()
         })
     );
+    assert_eq!(live.event.unwrap().by, ann.user);
     let page: Vec<Message> = history(&bob, created.id).await.json().await.unwrap();
-    let all: Vec<_> = page.iter().filter_map(|m| m.event.clone()).collect();
+    let all: Vec<_> = page.iter().filter_map(kind_of).collect();
     assert_eq!(
         all,
         vec![
-            GroupEvent::Created {
+            GroupEventKind::Created {
                 name: "Weekend hike".to_owned()
             },
-            GroupEvent::Added {
+            GroupEventKind::Added {
                 user: bob.user.clone()
             },
-            GroupEvent::Added {
+            GroupEventKind::Added {
                 user: cy.user.clone()
             },
         ]
@@ -280,8 +285,8 @@ async fn only_admins_manage_and_outsiders_see_nothing() {
         .unwrap();
     assert_eq!(renamed.group.unwrap().name, "Bookworms");
     assert_eq!(
-        renamed.last_message.unwrap().event,
-        Some(GroupEvent::Renamed {
+        kind_of(&renamed.last_message.unwrap()),
+        Some(GroupEventKind::Renamed {
             name: "Bookworms".to_owned()
         })
     );
@@ -333,7 +338,7 @@ async fn a_removed_member_is_told_and_then_stops_receiving() {
     let frames = until_conversation(&mut bob_socket).await;
     assert_eq!(
         events(&frames),
-        vec![GroupEvent::Removed {
+        vec![GroupEventKind::Removed {
             user: bob.user.clone()
         }]
     );
@@ -388,7 +393,10 @@ async fn when_the_last_admin_leaves_the_longest_member_takes_over() {
         .json()
         .await
         .unwrap();
-    assert_eq!(after.last_message.unwrap().event, Some(GroupEvent::Left));
+    assert_eq!(
+        kind_of(&after.last_message.unwrap()),
+        Some(GroupEventKind::Left)
+    );
     let admins: Vec<_> = after
         .members
         .iter()
@@ -468,7 +476,7 @@ async fn public_groups_are_found_by_hashtag_and_joined() {
         .unwrap();
     assert!(joined.members.iter().any(|m| m.user.id == eve.user.id));
     let frames = until_conversation(&mut ann_socket).await;
-    assert_eq!(events(&frames), vec![GroupEvent::Joined]);
+    assert_eq!(events(&frames), vec![GroupEventKind::Joined]);
     let (status, code) = status_of(
         eve.post(&format!("/api/groups/{}/join", cats.id))
             .send()

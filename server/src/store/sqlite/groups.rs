@@ -4,7 +4,8 @@
 
 use natter_protocol::limits::{canonical_hashtag, MAX_GROUP_MEMBERS};
 use natter_protocol::{
-    ConversationId, GroupEvent, Message, Millis, PublicGroup, Role, Seq, User, UserId,
+    ConversationId, GroupEvent, GroupEventKind, Message, Millis, PublicGroup, Role, Seq, User,
+    UserId,
 };
 use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBehavior};
 use uuid::Uuid;
@@ -47,7 +48,7 @@ pub fn create(
         &tx,
         id,
         creator,
-        GroupEvent::Created {
+        GroupEventKind::Created {
             name: spec.name.clone(),
         },
         now,
@@ -55,7 +56,7 @@ pub fn create(
     for other in &others {
         let user = user(&tx, *other)?;
         add_member(&tx, id, *other, Role::Member, now)?;
-        message = append_event(&tx, id, creator, GroupEvent::Added { user }, now)?;
+        message = append_event(&tx, id, creator, GroupEventKind::Added { user }, now)?;
     }
     let conversation = load_conversation(&tx, id)?;
     tx.commit()?;
@@ -109,7 +110,7 @@ pub fn change(
             }
             ensure_room(&before)?;
             add_member(&tx, id, actor, Role::Member, now)?;
-            GroupEvent::Joined
+            GroupEventKind::Joined
         }
         GroupChange::Add(user_id) => {
             admin()?;
@@ -119,14 +120,14 @@ pub fn change(
             ensure_room(&before)?;
             let added = user(&tx, user_id)?;
             add_member(&tx, id, user_id, Role::Member, now)?;
-            GroupEvent::Added { user: added }
+            GroupEventKind::Added { user: added }
         }
         GroupChange::Remove(user_id) if user_id == actor => {
             if actor_role.is_none() {
                 return Err(StoreError::NotAMember);
             }
             remove_member(&tx, id, actor)?;
-            GroupEvent::Left
+            GroupEventKind::Left
         }
         GroupChange::Remove(user_id) => {
             admin()?;
@@ -135,7 +136,7 @@ pub fn change(
             }
             let removed = user(&tx, user_id)?;
             remove_member(&tx, id, user_id)?;
-            GroupEvent::Removed { user: removed }
+            GroupEventKind::Removed { user: removed }
         }
         GroupChange::Promote(user_id) => {
             admin()?;
@@ -145,7 +146,7 @@ pub fn change(
                 Some(Role::Member) => {}
             }
             set_role(&tx, id, user_id, Role::Admin)?;
-            GroupEvent::Promoted {
+            GroupEventKind::Promoted {
                 user: user(&tx, user_id)?,
             }
         }
@@ -155,7 +156,7 @@ pub fn change(
                 "UPDATE conversations SET name = ?2 WHERE id = ?1",
                 params![id, name],
             )?;
-            GroupEvent::Renamed { name }
+            GroupEventKind::Renamed { name }
         }
     };
     let message = append_event(&tx, id, actor, event, now)?;
@@ -315,9 +316,13 @@ fn append_event(
     tx: &Transaction<'_>,
     id: ConversationId,
     actor: UserId,
-    event: GroupEvent,
+    kind: GroupEventKind,
     now: Millis,
 ) -> Result<Message, StoreError> {
+    let event = GroupEvent {
+        by: user(tx, actor)?,
+        kind,
+    };
     let json = serde_json::to_string(&event).map_err(|err| StoreError::Data(err.to_string()))?;
     let seq: Seq = tx.query_row(
         "UPDATE conversations SET last_seq = last_seq + 1 WHERE id = ?1 RETURNING last_seq",

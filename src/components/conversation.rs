@@ -8,6 +8,7 @@ use web_sys::VisibilityState;
 
 use super::avatar::Avatar;
 use super::composer::{files_of, send_files, Composer};
+use super::group_info::GroupInfo;
 use super::message_list::MessageList;
 use crate::state::{typing_phrase, ChatStore};
 
@@ -65,6 +66,25 @@ pub fn ConversationView(id: ConversationId) -> impl IntoView {
         });
         typing_phrase(&names)
     });
+    // For a group: "3 members", and whether the user is still one.
+    let group = Memo::new(move |_| {
+        store.state.with(|state| {
+            state
+                .conversations
+                .get(&id)
+                .filter(|c| c.is_group())
+                .map(|c| {
+                    let count = c.info.members.len();
+                    let label = if count == 1 {
+                        "1 member".to_owned()
+                    } else {
+                        format!("{count} members")
+                    };
+                    (label, c.includes(state.me.id))
+                })
+        })
+    });
+    let info_open = RwSignal::new(false);
     let notice = RwSignal::new(None::<String>);
     let preparing = RwSignal::new(0_u32);
     // Counted, because dragging over a child leaves the parent.
@@ -117,10 +137,30 @@ pub fn ConversationView(id: ConversationId) -> impl IntoView {
                 <div class="conversation-title">
                     <h2>{move || title.get()}</h2>
                     <p class="typing-status" aria-live="polite">{typing}</p>
+                    <Show when=move || { group.get().is_some() && typing.with(Option::is_none) }>
+                        <p class="conversation-subtitle">{move || group.get().map(|(count, _)| count)}</p>
+                    </Show>
                 </div>
+                <Show when=move || group.get().is_some()>
+                    <button
+                        class="link-button info-button"
+                        aria-expanded=move || info_open.get().to_string()
+                        on:click=move |_| info_open.update(|open| *open = !*open)
+                    >
+                        "Group info"
+                    </button>
+                </Show>
             </header>
             <MessageList id title=title />
-            <Composer id notice preparing />
+            <Show
+                when=move || group.get().is_none_or(|(_, member)| member)
+                fallback=|| view! { <p class="composer-closed">"You are no longer in this group."</p> }
+            >
+                <Composer id notice preparing />
+            </Show>
+            <Show when=move || info_open.get()>
+                <GroupInfo id on_close=move || info_open.set(false) />
+            </Show>
         </section>
     }
 }

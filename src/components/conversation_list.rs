@@ -5,6 +5,7 @@ use leptos::prelude::*;
 use natter_protocol::{ConversationId, MediaKind, Millis};
 
 use super::avatar::Avatar;
+use super::group_event;
 use crate::net::session::now;
 use crate::state::{ChatState, ChatStore, Receipt, Typing};
 use crate::time;
@@ -45,7 +46,10 @@ fn rows(state: &ChatState, typing: &Typing) -> Vec<Row> {
                     Some(outgoing.created_at),
                 ),
                 (None, Some(message)) => (
-                    preview_text(message.attachment.as_ref(), &message.body),
+                    match &message.event {
+                        Some(event) => group_event::describe(event, me),
+                        None => preview_text(message.attachment.as_ref(), &message.body),
+                    },
                     (message.sender == me).then(|| conversation.receipt(me, message.seq)),
                     Some(message.sent_at),
                 ),
@@ -91,7 +95,7 @@ pub fn ConversationList() -> impl IntoView {
         <nav class="conversation-list" aria-label="Conversations">
             <Show when=empty>
                 <p class="empty-hint">
-                    "No conversations yet. Find a friend by their username above."
+                    "No conversations yet. Find a friend by username, or a public group by #hashtag, above."
                 </p>
             </Show>
             <ul>

@@ -1,8 +1,9 @@
-//! "Find people by username": opens (or starts) the 1:1 conversation.
+//! "Find people by username": opens (or starts) the 1:1 conversation. A
+//! `#hashtag` searches public groups instead, to join one.
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use natter_protocol::{limits, ApiErrorCode};
+use natter_protocol::{limits, ApiErrorCode, ConversationId, PublicGroup};
 
 use crate::net::http::Api;
 use crate::state::ChatStore;
@@ -14,9 +15,58 @@ pub fn FindUser() -> impl IntoView {
     let error = RwSignal::new(None::<String>);
     let busy = RwSignal::new(false);
 
+    let groups = RwSignal::new(None::<Vec<PublicGroup>>);
+
+    let join = move |group: ConversationId| {
+        spawn_local(async move {
+            let known = store.state.with_untracked(|state| {
+                state
+                    .conversations
+                    .get(&group)
+                    .is_some_and(|c| c.includes(state.me.id))
+            });
+            let joined = if known {
+                Ok(None)
+            } else {
+                Api::same_origin().join_group(group).await.map(Some)
+            };
+            match joined {
+                Ok(conversation) => {
+                    store.update(|state| {
+                        if let Some(conversation) = conversation {
+                            state.upsert(conversation);
+                        }
+                        state.set_open(Some(group));
+                    });
+                    groups.set(None);
+                    name.set(String::new());
+                }
+                Err(err) => error.set(Some(err.to_string())),
+            }
+        });
+    };
+
+    let search = move |typed: String| {
+        busy.set(true);
+        error.set(None);
+        spawn_local(async move {
+            match Api::same_origin().search_groups(&typed).await {
+                Ok(found) => groups.set(Some(found)),
+                Err(err) => error.set(Some(err.to_string())),
+            }
+            busy.set(false);
+        });
+    };
+
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        let username = name.get_untracked().trim().to_owned();
+        let typed = name.get_untracked().trim().to_owned();
+        if typed.starts_with('#') {
+            search(typed);
+            return;
+        }
+        groups.set(None);
+        let username = typed;
         if let Err(invalid) = limits::check_username(&username) {
             error.set(Some(invalid.to_string()));
             return;
@@ -48,17 +98,62 @@ pub fn FindUser() -> impl IntoView {
         <form class="find-user" role="search" on:submit=submit>
             <input
                 type="search"
-                aria-label="Find people by username"
-                placeholder="Find by username"
+                aria-label="Find people by username, or groups by #hashtag"
+                placeholder="Username or #group"
                 autocomplete="off"
                 autocapitalize="none"
                 spellcheck="false"
                 prop:value=move || name.get()
                 on:input=move |ev| name.set(event_target_value(&ev))
             />
-            <button type="submit" disabled=move || busy.get()>"Chat"</button>
+            <button type="submit" disabled=move || busy.get()>
+                {move || if name.with(|n| n.trim_start().starts_with('#')) { "Search" } else { "Chat" }}
+            </button>
             {move || {
                 error.get().map(|text| view! { <p class="form-error" role="alert">{text}</p> })
+            }}
+            {move || {
+                groups
+                    .get()
+                    .map(|found| {
+                        if found.is_empty() {
+                            return view! { <p class="search-empty">"No public group has that hashtag."</p> }
+                                .into_any();
+                        }
+                        view! {
+                            <ul class="group-results" aria-label="Public groups">
+                                {found
+                                    .into_iter()
+                                    .map(|group| {
+                                        let id = group.id;
+                                        let members = if group.members == 1 {
+                                            "1 member".to_owned()
+                                        } else {
+                                            format!("{} members", group.members)
+                                        };
+                                        view! {
+                                            <li class="group-result">
+                                                <span class="group-result-main">
+                                                    <strong>{group.name.clone()}</strong>
+                                                    <span class="group-result-meta">
+                                                        {format!("#{} · {members}", group.hashtag)}
+                                                    </span>
+                                                </span>
+                                                <button
+                                                    type="button"
+                                                    aria-label=format!("Join {}", group.name)
+                                                    on:click=move |_| join(id)
+                                                >
+                                                    "Join"
+                                                </button>
+                                            </li>
+                                        }
+                                    })
+                                    .collect_view()}
+                            </ul>
+                        }
+                            .into_any()
+                    })
             }}
         </form>
     }

@@ -11,6 +11,7 @@ use uuid::Uuid;
 use web_sys::HtmlElement;
 
 use super::attachment::AttachmentView;
+use super::group_event;
 use super::rich_text::RichText;
 use crate::net::http::Api;
 use crate::net::session::now;
@@ -38,55 +39,87 @@ struct Bubble {
     attachment: Option<Box<Attachment>>,
     /// Whether the attachment is still waiting for its upload.
     uploading: bool,
+    /// Who sent it, shown on others' messages in a group.
+    sender_name: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 enum Item {
     Day(String),
     Bubble(Bubble),
+    /// A change to the group, as a line of text.
+    Event {
+        client_id: Uuid,
+        text: String,
+    },
 }
 
 fn items(state: &ChatState, id: ConversationId, me: UserId) -> Vec<Item> {
     let Some(conversation) = state.conversations.get(&id) else {
         return Vec::new();
     };
-    let stored = conversation.messages.values().map(|m| Bubble {
-        client_id: m.client_id,
-        seq: Some(m.seq),
-        mine: m.sender == me,
-        body: m.body.clone(),
-        time: m.sent_at,
-        failure: None,
-        attachment: m.attachment.clone().map(Box::new),
-        uploading: false,
+    let group = conversation.is_group();
+    let stored = conversation.messages.values().map(|m| {
+        if let Some(event) = &m.event {
+            return (
+                m.sent_at,
+                Item::Event {
+                    client_id: m.client_id,
+                    text: group_event::describe(event, me),
+                },
+            );
+        }
+        let mine = m.sender == me;
+        let sender_name = (group && !mine).then(|| {
+            conversation
+                .name_of(m.sender)
+                .unwrap_or("Former member")
+                .to_owned()
+        });
+        let bubble = Bubble {
+            client_id: m.client_id,
+            seq: Some(m.seq),
+            mine,
+            body: m.body.clone(),
+            time: m.sent_at,
+            failure: None,
+            attachment: m.attachment.clone().map(Box::new),
+            uploading: false,
+            sender_name,
+        };
+        (m.sent_at, Item::Bubble(bubble))
     });
     let waiting = state
         .outbox
         .iter()
         .filter(|o| o.conversation == id)
-        .map(|o| Bubble {
-            client_id: o.client_id,
-            seq: None,
-            mine: true,
-            body: o.body.clone(),
-            time: o.created_at,
-            failure: o.failure.clone(),
-            attachment: o
-                .media
-                .as_ref()
-                .map(|media| Box::new(media.attachment().clone())),
-            uploading: o.awaits_upload(),
+        .map(|o| {
+            let bubble = Bubble {
+                client_id: o.client_id,
+                seq: None,
+                mine: true,
+                body: o.body.clone(),
+                time: o.created_at,
+                failure: o.failure.clone(),
+                attachment: o
+                    .media
+                    .as_ref()
+                    .map(|media| Box::new(media.attachment().clone())),
+                uploading: o.awaits_upload(),
+                sender_name: None,
+            };
+            (o.created_at, Item::Bubble(bubble))
         });
     let today = now();
     let mut out = Vec::new();
     let mut last_day = None;
-    for bubble in stored.chain(waiting) {
-        let day = time::day_number(bubble.time);
+    for (time, item) in stored.chain(waiting) {
+        let day = time::day_number(time);
         if last_day != Some(day) {
             last_day = Some(day);
-            out.push(Item::Day(time::day_label(bubble.time, today)));
+            out.push(Item::Day(time::day_label(time, today)));
         }
-        out.push(Item::Bubble(bubble));
+        out.push(item);
     }
     out
 }
@@ -98,6 +131,7 @@ impl Item {
         match self {
             Item::Day(label) => format!("day:{label}"),
             Item::Bubble(bubble) => bubble.client_id.to_string(),
+            Item::Event { client_id, .. } => client_id.to_string(),
         }
     }
 }
@@ -288,6 +322,14 @@ pub fn MessageList(id: ConversationId, #[prop(into)] title: Signal<String>) -> i
                                     .into_any()
                             }
                             Item::Bubble(bubble) => view! { <BubbleView id bubble key /> }.into_any(),
+                            Item::Event { text, .. } => {
+                                view! {
+                                    <li class="group-event" data-key=key>
+                                        <span>{text}</span>
+                                    </li>
+                                }
+                                    .into_any()
+                            }
                         }
                     }
                 />
@@ -312,7 +354,14 @@ fn BubbleView(id: ConversationId, bubble: Bubble, key: String) -> impl IntoView 
     });
     let client_id = bubble.client_id;
     let side = if bubble.mine { "mine" } else { "theirs" };
-    let status = bubble.mine.then_some({
+    let group = store
+        .state
+        .with_untracked(|state| state.conversations.get(&id).is_some_and(|c| c.is_group()));
+    let group_status = match (bubble.mine, group, seq) {
+        (true, true, Some(seq)) => Some(view! { <GroupReceipt id seq /> }),
+        _ => None,
+    };
+    let status = (bubble.mine && group_status.is_none()).then_some({
         move || {
             let receipt = receipt.get();
             let class = format!("receipt r-{}", receipt.letter().to_lowercase());
@@ -341,6 +390,7 @@ fn BubbleView(id: ConversationId, bubble: Bubble, key: String) -> impl IntoView 
     view! {
         <li class=format!("bubble-row {side}") data-key=key data-seq=seq.map(|s| s.to_string())>
             <div class="bubble" class:failed=bubble.failure.is_some()>
+                {bubble.sender_name.clone().map(|name| view! { <div class="bubble-sender">{name}</div> })}
                 {bubble
                     .attachment
                     .clone()
@@ -359,10 +409,85 @@ fn BubbleView(id: ConversationId, bubble: Bubble, key: String) -> impl IntoView 
                 <div class="bubble-meta">
                     <time>{time::clock(bubble.time)}</time>
                     {status}
+                    {group_status}
                 </div>
             </div>
             {failure}
         </li>
+    }
+}
+
+/// D and R as counts in a group, opening the list of who has read it.
+#[component]
+fn GroupReceipt(id: ConversationId, seq: Seq) -> impl IntoView {
+    let store = expect_context::<ChatStore>();
+    let me = store.state.with_untracked(|state| state.me.id);
+    let readers = Memo::new(move |_| {
+        store.state.with(|state| {
+            state
+                .conversations
+                .get(&id)
+                .map(|c| c.readers(me, seq))
+                .unwrap_or_default()
+        })
+    });
+    let open = RwSignal::new(false);
+    let summary = move || {
+        readers.with(|r| {
+            let others = r.others();
+            if !r.read.is_empty() {
+                (
+                    format!("R {}", r.read.len()),
+                    format!("Read by {} of {others}", r.read.len()),
+                    "r",
+                )
+            } else if !r.delivered.is_empty() {
+                let count = r.delivered.len();
+                (
+                    format!("D {count}"),
+                    format!("Delivered to {count} of {others}"),
+                    "d",
+                )
+            } else {
+                ("S".to_owned(), "Sent".to_owned(), "s")
+            }
+        })
+    };
+    let names = |users: &[natter_protocol::User]| {
+        users
+            .iter()
+            .map(|u| u.username.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    view! {
+        <button
+            class=move || format!("receipt group-receipt r-{}", summary().2)
+            aria-label=move || summary().1
+            title=move || summary().1
+            aria-expanded=move || open.get().to_string()
+            on:click=move |_| open.update(|o| *o = !*o)
+        >
+            {move || summary().0}
+        </button>
+        <Show when=move || open.get()>
+            <div class="readers" role="dialog" aria-label="Read by">
+                {move || {
+                    readers
+                        .with(|r| {
+                            [
+                                ("Read by", names(&r.read)),
+                                ("Delivered to", names(&r.delivered)),
+                                ("Not yet", names(&r.waiting)),
+                            ]
+                                .into_iter()
+                                .filter(|(_, list)| !list.is_empty())
+                                .map(|(label, list)| view! { <p><strong>{label} ": "</strong>{list}</p> })
+                                .collect_view()
+                        })
+                }}
+            </div>
+        </Show>
     }
 }
 
@@ -392,6 +517,7 @@ mod tests {
                     failure: None,
                     attachment: None,
                     uploading: false,
+                    sender_name: None,
                 })
             })
             .collect()

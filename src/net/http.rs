@@ -2,8 +2,8 @@
 
 use gloo_net::http::{Request, RequestBuilder, Response};
 use natter_protocol::{
-    ApiError, ApiErrorCode, Conversation, ConversationId, Credentials, MediaLimits, Message,
-    OpenDirect, Seq, User,
+    AddMember, ApiError, ApiErrorCode, Conversation, ConversationId, Credentials, MediaLimits,
+    Message, NewGroup, OpenDirect, PublicGroup, RenameGroup, Seq, User, UserId,
 };
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -137,6 +137,80 @@ impl Api {
             path.push_str(&format!("&before={before}"));
         }
         self.get(&path).await
+    }
+}
+
+/// Groups.
+impl Api {
+    async fn send_for<T: DeserializeOwned>(&self, request: RequestBuilder) -> Result<T, HttpError> {
+        let response = self
+            .prepare(request)
+            .send()
+            .await
+            .map_err(|_| HttpError::Unreachable)?;
+        decode(response).await
+    }
+
+    pub async fn create_group(&self, group: &NewGroup) -> Result<Conversation, HttpError> {
+        self.post("/api/groups", group).await
+    }
+
+    pub async fn add_member(
+        &self,
+        group: ConversationId,
+        username: &str,
+    ) -> Result<Conversation, HttpError> {
+        let body = AddMember {
+            username: username.to_owned(),
+        };
+        self.post(&format!("/api/groups/{group}/members"), &body)
+            .await
+    }
+
+    /// Removes `user` (oneself: leaves).
+    pub async fn remove_member(
+        &self,
+        group: ConversationId,
+        user: UserId,
+    ) -> Result<Conversation, HttpError> {
+        let url = self.url(&format!("/api/groups/{group}/members/{user}"));
+        self.send_for(Request::delete(&url)).await
+    }
+
+    pub async fn promote(
+        &self,
+        group: ConversationId,
+        user: UserId,
+    ) -> Result<Conversation, HttpError> {
+        let url = self.url(&format!("/api/groups/{group}/admins/{user}"));
+        self.send_for(Request::post(&url)).await
+    }
+
+    pub async fn rename_group(
+        &self,
+        group: ConversationId,
+        name: &str,
+    ) -> Result<Conversation, HttpError> {
+        let url = self.url(&format!("/api/groups/{group}"));
+        let request = self
+            .prepare(Request::patch(&url))
+            .json(&RenameGroup {
+                name: name.to_owned(),
+            })
+            .map_err(|err| HttpError::Unexpected(err.to_string()))?;
+        let response = request.send().await.map_err(|_| HttpError::Unreachable)?;
+        decode(response).await
+    }
+
+    /// Public groups whose hashtag starts with `prefix`.
+    pub async fn search_groups(&self, prefix: &str) -> Result<Vec<PublicGroup>, HttpError> {
+        let query = js_sys::encode_uri_component(prefix);
+        self.get(&format!("/api/groups?hashtag={query}")).await
+    }
+
+    pub async fn join_group(&self, group: ConversationId) -> Result<Conversation, HttpError> {
+        let url = self.url(&format!("/api/groups/{group}/join"));
+        self.send_for(Request::post(&url)).await
     }
 }
 

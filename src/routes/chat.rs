@@ -12,6 +12,7 @@ use crate::components::conversation::ConversationView;
 use crate::components::conversation_list::ConversationList;
 use crate::components::find_user::FindUser;
 use crate::components::logout::{CacheNotice, LogoutPanel};
+use crate::components::new_group::NewGroupPanel;
 use crate::net::http::Api;
 use crate::net::session::{self, End};
 use crate::net::socket;
@@ -59,6 +60,7 @@ pub fn ChatPage(me: User, #[prop(into)] on_end: Callback<End>) -> impl IntoView 
 
     let open = Memo::new(move |_| store.state.with(|s| s.open));
     let confirming = RwSignal::new(false);
+    let creating = RwSignal::new(false);
 
     view! {
         <div class="app" class:has-open=move || open.get().is_some()>
@@ -78,6 +80,18 @@ pub fn ChatPage(me: User, #[prop(into)] on_end: Callback<End>) -> impl IntoView 
                 </Show>
                 <CacheNotice />
                 <FindUser />
+                <Show
+                    when=move || creating.get()
+                    fallback=move || {
+                        view! {
+                            <button class="link-button new-group-button" on:click=move |_| creating.set(true)>
+                                "+ New group"
+                            </button>
+                        }
+                    }
+                >
+                    <NewGroupPanel on_close=move || creating.set(false) />
+                </Show>
                 <ConversationList />
             </aside>
             <main class="pane">

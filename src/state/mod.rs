@@ -13,8 +13,8 @@ mod uploads;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use natter_protocol::{
-    Attachment, ClientFrame, Conversation, ConversationId, Cursor, Message, Millis, ReceiptKind,
-    Seq, ServerFrame, User, UserId,
+    Attachment, ClientFrame, Conversation, ConversationId, ConversationKind, Cursor, Message,
+    Millis, ReceiptKind, Role, Seq, ServerFrame, User, UserId,
 };
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -90,6 +90,9 @@ impl ConversationState {
 
     /// The other party of a 1:1 conversation.
     pub fn peer(&self, me: UserId) -> Option<&User> {
+        if self.is_group() {
+            return None;
+        }
         self.info
             .members
             .iter()
@@ -97,11 +100,56 @@ impl ConversationState {
             .find(|user| user.id != me)
     }
 
-    /// Display name: the other party's username.
+    pub fn is_group(&self) -> bool {
+        self.info.kind == ConversationKind::Group
+    }
+
+    /// Display name: the group's name, or the other party's username.
     pub fn title(&self, me: UserId) -> String {
+        if let Some(group) = &self.info.group {
+            return group.name.clone();
+        }
         self.peer(me)
             .map(|user| user.username.clone())
             .unwrap_or_else(|| "Just you".to_owned())
+    }
+
+    /// Whether `user` is (still) in it.
+    pub fn includes(&self, user: UserId) -> bool {
+        self.info.members.iter().any(|m| m.user.id == user)
+    }
+
+    pub fn role_of(&self, user: UserId) -> Option<Role> {
+        self.info
+            .members
+            .iter()
+            .find(|m| m.user.id == user)
+            .map(|m| m.role)
+    }
+
+    /// A member's name by id, if they are in it.
+    pub fn name_of(&self, user: UserId) -> Option<&str> {
+        self.info
+            .members
+            .iter()
+            .find(|m| m.user.id == user)
+            .map(|m| m.user.username.as_str())
+    }
+
+    /// Who among the others has read, and who has only stored, message
+    /// `seq` (for a group's "read by" list).
+    pub fn readers(&self, me: UserId, seq: Seq) -> Readers {
+        let mut readers = Readers::default();
+        for member in self.info.members.iter().filter(|m| m.user.id != me) {
+            if member.read >= seq {
+                readers.read.push(member.user.clone());
+            } else if member.delivered >= seq {
+                readers.delivered.push(member.user.clone());
+            } else {
+                readers.waiting.push(member.user.clone());
+            }
+        }
+        readers
     }
 
     /// The time of the newest activity, for ordering the list.
@@ -127,6 +175,10 @@ impl ConversationState {
     /// message moves one's own read cursor, so this is simply the distance
     /// from it to the newest seq.
     pub fn unread(&self, me: UserId) -> u64 {
+        if !self.includes(me) {
+            // Removed from a group: nothing more arrives to be read.
+            return 0;
+        }
         self.info
             .last_seq
             .saturating_sub(self.member_cursor(me, ReceiptKind::Read))
@@ -164,6 +216,21 @@ impl ConversationState {
                 true
             }
         }
+    }
+}
+
+/// How far one's message has got with each other member of a group.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Readers {
+    pub read: Vec<User>,
+    /// Stored on their device, not read yet.
+    pub delivered: Vec<User>,
+    pub waiting: Vec<User>,
+}
+
+impl Readers {
+    pub fn others(&self) -> usize {
+        self.read.len() + self.delivered.len() + self.waiting.len()
     }
 }
 
@@ -381,22 +448,25 @@ impl ChatState {
     }
 
     /// Adds or refreshes a conversation. Receipt cursors only move forward,
-    /// so an older snapshot never undoes a newer receipt.
+    /// so an older snapshot never undoes a newer receipt. Members, names and
+    /// roles are the server's latest word: a removed member goes.
     pub fn upsert(&mut self, info: Conversation) {
         match self.conversations.get_mut(&info.id) {
             Some(state) => {
-                for member in &info.members {
-                    if !state
+                let mut members = info.members.clone();
+                for member in &mut members {
+                    if let Some(known) = state
                         .info
                         .members
                         .iter()
-                        .any(|m| m.user.id == member.user.id)
+                        .find(|m| m.user.id == member.user.id)
                     {
-                        state.info.members.push(member.clone());
+                        member.delivered = member.delivered.max(known.delivered);
+                        member.read = member.read.max(known.read);
                     }
-                    state.advance(member.user.id, ReceiptKind::Delivered, member.delivered);
-                    state.advance(member.user.id, ReceiptKind::Read, member.read);
                 }
+                state.info.members = members;
+                state.info.group = info.group.clone();
                 if let Some(last) = &info.last_message {
                     if state.insert(last.clone()) {
                         self.changes.messages.push(last.clone());
@@ -582,6 +652,9 @@ impl ChatState {
     /// beyond what it has reported as delivered.
     pub fn undelivered(&self, conversation: ConversationId) -> Option<Seq> {
         let state = self.conversations.get(&conversation)?;
+        if !state.includes(self.me.id) {
+            return None;
+        }
         let newest = state.info.last_seq;
         (newest > state.member_cursor(self.me.id, ReceiptKind::Delivered)).then_some(newest)
     }

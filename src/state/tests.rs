@@ -627,3 +627,101 @@ fn outgoing_media_survives_the_cache_as_json() {
         "body":"hi","created_at":5,"failure":null,"attachment":null}"#;
     assert_eq!(serde_json::from_str::<Outgoing>(old).unwrap().media, None);
 }
+
+fn group_of(members: &[(UserId, &str, Role)]) -> Conversation {
+    Conversation {
+        id: 9,
+        kind: ConversationKind::Group,
+        members: members
+            .iter()
+            .map(|(id, name, role)| Member {
+                user: user(*id, name),
+                delivered: 0,
+                read: 0,
+                role: *role,
+            })
+            .collect(),
+        last_message: None,
+        last_seq: 0,
+        created_at: 100,
+        group: Some(natter_protocol::GroupInfo {
+            name: "Hikers".to_owned(),
+            picture: None,
+            hashtag: None,
+        }),
+    }
+}
+
+#[test]
+fn a_group_is_titled_by_its_name_and_follows_the_server_on_membership() {
+    let mut state = state();
+    state.upsert(group_of(&[
+        (ME, "me", Role::Admin),
+        (BOB, "bob", Role::Member),
+        (3, "cy", Role::Member),
+    ]));
+    let group = &state.conversations[&9];
+    assert_eq!(group.title(ME), "Hikers");
+    assert!(group.is_group() && group.peer(ME).is_none());
+    assert_eq!(group.role_of(ME), Some(Role::Admin));
+
+    // A receipt moves bob on; a later snapshot without cy keeps bob's cursor.
+    state.apply(&ServerFrame::Receipt {
+        conversation: 9,
+        user: BOB,
+        kind: ReceiptKind::Read,
+        seq: 4,
+    });
+    state.upsert(group_of(&[
+        (ME, "me", Role::Admin),
+        (BOB, "bob", Role::Admin),
+    ]));
+    let group = &state.conversations[&9];
+    assert!(!group.includes(3));
+    assert_eq!(group.role_of(BOB), Some(Role::Admin));
+    let bob = group
+        .info
+        .members
+        .iter()
+        .find(|m| m.user.id == BOB)
+        .unwrap();
+    assert_eq!((bob.delivered, bob.read), (4, 4));
+}
+
+#[test]
+fn readers_split_the_other_members_by_how_far_they_got() {
+    let mut state = state();
+    let mut info = group_of(&[
+        (ME, "me", Role::Admin),
+        (BOB, "bob", Role::Member),
+        (3, "cy", Role::Member),
+        (4, "di", Role::Member),
+    ]);
+    info.members[1].read = 5;
+    info.members[1].delivered = 5;
+    info.members[2].delivered = 5;
+    state.upsert(info);
+    let readers = state.conversations[&9].readers(ME, 5);
+    let names = |users: &[User]| users.iter().map(|u| u.username.clone()).collect::<Vec<_>>();
+    assert_eq!(names(&readers.read), ["bob"]);
+    assert_eq!(names(&readers.delivered), ["cy"]);
+    assert_eq!(names(&readers.waiting), ["di"]);
+    assert_eq!(readers.others(), 3);
+}
+
+#[test]
+fn a_removed_member_has_nothing_unread_and_sends_no_receipts() {
+    let mut state = state();
+    let mut info = group_of(&[(BOB, "bob", Role::Admin)]);
+    info.last_seq = 7;
+    state.upsert(info);
+    assert_eq!(state.conversations[&9].unread(ME), 0);
+    state.apply(&ServerFrame::Synced);
+    assert!(state.take_delivery_receipts().iter().all(|frame| !matches!(
+        frame,
+        ClientFrame::Receipt {
+            conversation: 9,
+            ..
+        }
+    )));
+}

@@ -1,0 +1,134 @@
+// Groups with three people: create, add, message, read counts, typing,
+// admin changes, leaving; and a public group found by hashtag.
+import { test, expect, signUp, send, uniqueName, bodies } from './fixtures.mjs';
+
+const shot = (name) => new URL(`../../target/screenshots/${name}.png`, import.meta.url).pathname;
+
+test('three people in a group', async ({ browser, server }) => {
+  test.setTimeout(90_000);
+  const annName = uniqueName('ann');
+  const bobName = uniqueName('bob');
+  const cydName = uniqueName('cyd');
+  const ann = await signUp(browser, server, annName);
+  const bob = await signUp(browser, server, bobName);
+  const cyd = await signUp(browser, server, cydName);
+
+  // Ann creates the group with Bob.
+  await ann.page.getByRole('button', { name: '+ New group' }).click();
+  const form = ann.page.getByRole('form', { name: 'New group' });
+  await form.getByLabel('Group name').fill('Weekend hike');
+  await form.getByLabel('Members (usernames)').fill(bobName);
+  await form.getByRole('button', { name: 'Create group' }).click();
+  await expect(ann.page.getByRole('heading', { name: 'Weekend hike' })).toBeVisible();
+  const annEvents = ann.page.locator('.group-event');
+  await expect(annEvents).toHaveText(['You created the group “Weekend hike”', `You added ${bobName}`]);
+  await expect(ann.page.locator('.conversation-subtitle')).toHaveText('2 members');
+
+  // ...then adds Cyd from the group's page.
+  await ann.page.getByRole('button', { name: 'Group info' }).click();
+  const info = ann.page.getByRole('complementary', { name: 'Group info' });
+  await info.getByLabel('Add members by username').fill(cydName);
+  await info.getByRole('button', { name: 'Add', exact: true }).click();
+  await expect(info.getByRole('list', { name: 'Members' }).getByRole('listitem')).toHaveCount(3);
+  await expect(annEvents.last()).toHaveText(`You added ${cydName}`);
+  await info.getByRole('button', { name: 'Close group info' }).click();
+
+  // A message reaches both; they see who sent it.
+  await send(ann.page, 'Who is in for Saturday?');
+  for (const person of [bob, cyd]) {
+    const row = person.page.getByRole('button', { name: /^Weekend hike/ });
+    await expect(row).toContainText('Who is in for Saturday?');
+  }
+  await bob.page.getByRole('button', { name: /^Weekend hike/ }).click();
+  await expect(bob.page.locator('.bubble-row.theirs .bubble-sender')).toHaveText([annName]);
+  await expect(bob.page.locator('.group-event').first()).toHaveText(`${annName} created the group “Weekend hike”`);
+
+  // Read counts: Bob has it on screen, Cyd only stored it.
+  const receipt = ann.page.locator('.bubble-row.mine').last().locator('.group-receipt');
+  await expect(receipt).toHaveText('R 1');
+  await expect(receipt).toHaveAttribute('aria-label', 'Read by 1 of 2');
+  await receipt.click();
+  const readers = ann.page.getByRole('dialog', { name: 'Read by' });
+  await expect(readers).toContainText(`Read by: ${bobName}`);
+  await expect(readers).toContainText(`Delivered to: ${cydName}`);
+  await receipt.click();
+
+  // Typing shows to the others, in the conversation and in the list.
+  await bob.page.getByRole('textbox', { name: 'Message' }).pressSequentially('Me', { delay: 30 });
+  await expect(ann.page.locator('.typing-status')).toHaveText(`${bobName} is typing…`);
+  await expect(cyd.page.getByRole('button', { name: /^Weekend hike/ }).locator('.row-preview.typing')).toHaveText('typing…');
+  await bob.page.getByRole('textbox', { name: 'Message' }).press('Enter');
+  await expect(bodies(ann.page)).toHaveText(['Who is in for Saturday?', 'Me']);
+
+  // Bob is not an admin: no Remove buttons for him.
+  await bob.page.getByRole('button', { name: 'Group info' }).click();
+  const bobInfo = bob.page.getByRole('complementary', { name: 'Group info' });
+  await expect(bobInfo.getByRole('button', { name: /^Remove/ })).toHaveCount(0);
+  await expect(bobInfo.getByLabel('Add members by username')).toHaveCount(0);
+
+  // Ann makes Bob an admin; Bob renames the group.
+  await ann.page.getByRole('button', { name: 'Group info' }).click();
+  await info.getByRole('listitem').filter({ hasText: bobName }).getByRole('button', { name: 'Make admin' }).click();
+  await expect(annEvents.last()).toHaveText(`You made ${bobName} an admin`);
+  await expect(bobInfo.getByLabel('New group name')).toBeVisible();
+  await bobInfo.getByLabel('New group name').fill('Saturday hike');
+  await bobInfo.getByRole('button', { name: 'Rename' }).click();
+  await expect(ann.page.getByRole('heading', { name: 'Saturday hike', level: 2 })).toBeVisible();
+  await expect(annEvents.last()).toHaveText(`${bobName} renamed the group to “Saturday hike”`);
+  await info.getByRole('button', { name: 'Close group info' }).click();
+  await bobInfo.getByRole('button', { name: 'Close group info' }).click();
+  await cyd.page.getByRole('button', { name: /^Saturday hike/ }).click();
+  await send(cyd.page, 'Count me in, bring snacks 🥪');
+  await expect(bodies(ann.page)).toHaveText(['Who is in for Saturday?', 'Me', 'Count me in, bring snacks 🥪']);
+  await ann.page.screenshot({ path: shot('group-light') });
+  await ann.page.emulateMedia({ colorScheme: 'dark' });
+  await ann.page.screenshot({ path: shot('group-dark') });
+  await ann.page.emulateMedia({ colorScheme: 'light' });
+
+  // Cyd leaves: the others see it; Cyd can no longer write there.
+  await cyd.page.getByRole('button', { name: 'Group info' }).click();
+  await cyd.page.getByRole('button', { name: 'Leave group' }).click();
+  await expect(annEvents.last()).toHaveText(`${cydName} left`);
+  await expect(cyd.page.getByText('You are no longer in this group.').first()).toBeVisible();
+  await expect(cyd.page.getByRole('textbox', { name: 'Message' })).toHaveCount(0);
+  await expect(ann.page.locator('.conversation-subtitle')).toHaveText('2 members');
+
+  for (const person of [ann, bob, cyd]) await person.context.close();
+});
+
+test('a public group is found by its hashtag and joined', async ({ browser, server }) => {
+  const annName = uniqueName('ann');
+  const ann = await signUp(browser, server, annName);
+  const eve = await signUp(browser, server, uniqueName('eve'));
+  const tag = `cats${Date.now() % 100000}`;
+
+  await ann.page.getByRole('button', { name: '+ New group' }).click();
+  const form = ann.page.getByRole('form', { name: 'New group' });
+  await form.getByLabel('Group name').fill('Cat people');
+  await form.getByLabel('Public hashtag').fill(`#${tag}`);
+  await form.getByRole('button', { name: 'Create group' }).click();
+  await expect(ann.page.getByRole('heading', { name: 'Cat people' })).toBeVisible();
+  await send(ann.page, 'Welcome, cat people!');
+
+  // Taking the same hashtag again is refused with a clear message.
+  await ann.page.getByRole('button', { name: '+ New group' }).click();
+  await form.getByLabel('Group name').fill('Copycats');
+  await form.getByLabel('Public hashtag').fill(`#${tag.toUpperCase()}`);
+  await form.getByRole('button', { name: 'Create group' }).click();
+  await expect(form.getByRole('alert')).toHaveText('Another public group has that hashtag. Try another one.');
+  await form.getByRole('button', { name: 'Cancel' }).click();
+
+  const search = eve.page.getByLabel('Find people by username');
+  await search.fill(`#${tag.slice(0, 6)}`);
+  await eve.page.getByRole('button', { name: 'Search', exact: true }).click();
+  const results = eve.page.getByRole('list', { name: 'Public groups' });
+  await expect(results).toContainText(`#${tag} · 1 member`);
+  await eve.page.screenshot({ path: shot('group-search') });
+  await results.getByRole('button', { name: 'Join Cat people' }).click();
+  await expect(eve.page.getByRole('heading', { name: 'Cat people' })).toBeVisible();
+  await expect(bodies(eve.page)).toHaveText(['Welcome, cat people!']);
+  await expect(ann.page.locator('.group-event').last()).toContainText('joined');
+
+  await ann.context.close();
+  await eve.context.close();
+});

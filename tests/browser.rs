@@ -53,6 +53,8 @@ fn frames_round_trip_through_json_in_wasm() {
         client_id: uuid::Uuid::new_v4(),
         body: "héllo\n👋".into(),
         attachment: None,
+        action: None,
+        reply_to: None,
     };
     let text = serde_json::to_string(&frame).unwrap();
     assert_eq!(serde_json::from_str::<ClientFrame>(&text).unwrap(), frame);

@@ -52,6 +52,11 @@ async fn data_survives_reopening_and_the_upgrade_from_v1() {
         sent_at: 6,
         attachment: None,
         event: None,
+        reply_to: None,
+        action: None,
+        edited_at: None,
+        deleted: false,
+        reactions: Vec::new(),
     };
     let old = IdbCache::open_at(&name, Version::V1)
         .await

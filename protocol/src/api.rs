@@ -144,6 +144,64 @@ pub struct Message {
     /// sender is who changed it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub event: Option<GroupEvent>,
+    /// The message this one answers, by seq.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply_to: Option<Seq>,
+    /// Set on a message that acts on an earlier one (a reaction, an edit, a
+    /// deletion). Such messages are not shown; clients apply them to their
+    /// target.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub action: Option<Action>,
+    /// When the text was last edited.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub edited_at: Option<Millis>,
+    /// Deleted for everyone: the text and file are gone; a tombstone stays.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub deleted: bool,
+    /// Reactions, by emoji, in the order first used.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reactions: Vec<Reaction>,
+}
+
+/// Who reacted to a message with one emoji.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Reaction {
+    pub emoji: String,
+    pub users: Vec<UserId>,
+}
+
+/// What an action message does to its target, an earlier message of the
+/// same conversation.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Action {
+    /// Adds the sender's `emoji` to the target.
+    React { target: Seq, emoji: String },
+    /// Takes it back.
+    Unreact { target: Seq, emoji: String },
+    /// Replaces the target's text (the target's sender only). Once the
+    /// target is deleted, the server keeps its edits without their text.
+    Edit { target: Seq, body: String },
+    /// Deletes the target for everyone (its sender only).
+    Delete { target: Seq },
+}
+
+impl Action {
+    pub fn target(&self) -> Seq {
+        match self {
+            Action::React { target, .. }
+            | Action::Unreact { target, .. }
+            | Action::Edit { target, .. }
+            | Action::Delete { target } => *target,
+        }
+    }
+}
+
+impl Message {
+    /// Whether it is shown as a message (not an action or a group event).
+    pub fn is_visible_message(&self) -> bool {
+        self.action.is_none() && self.event.is_none()
+    }
 }
 
 /// A change to a group, recorded as a message so that it is ordered,

@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::api::{Attachment, Conversation, ConversationId, Message, Seq, User, UserId};
+use crate::api::{Action, Attachment, Conversation, ConversationId, Message, Seq, User, UserId};
 use crate::Millis;
 
 /// How far a client has seen a conversation; sent in `hello` so that the
@@ -40,9 +40,17 @@ pub enum ClientFrame {
         conversation: ConversationId,
         client_id: Uuid,
         body: String,
-        /// A file uploaded to this conversation beforehand.
+        /// A file uploaded to this conversation beforehand (boxed: most
+        /// messages have none).
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        attachment: Option<Attachment>,
+        attachment: Option<Box<Attachment>>,
+        /// The seq of the message this one answers.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reply_to: Option<Seq>,
+        /// Makes this an action on an earlier message; `body` is then empty
+        /// and there is no attachment or reply.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        action: Option<Action>,
     },
     /// Everything up to `seq` in `conversation` is delivered or read.
     Receipt {
@@ -161,6 +169,8 @@ mod tests {
             client_id: Uuid::nil(),
             body: "hi\nthere".into(),
             attachment: None,
+            action: None,
+            reply_to: None,
         };
         let value = serde_json::to_value(&frame).unwrap();
         assert_eq!(

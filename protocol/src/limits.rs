@@ -34,6 +34,8 @@ pub enum Invalid {
     GroupName,
     Hashtag,
     GroupPicture,
+    Emoji,
+    ActionShape,
 }
 
 impl fmt::Display for Invalid {
@@ -51,6 +53,10 @@ impl fmt::Display for Invalid {
             Invalid::GroupName => "Group names are 1 to 64 characters long.",
             Invalid::Hashtag => "Hashtags are 2 to 32 characters: letters a–z, digits and '_'.",
             Invalid::GroupPicture => "The group picture must be a JPEG under 40 KB.",
+            Invalid::Emoji => "A reaction is one emoji.",
+            Invalid::ActionShape => {
+                "A reaction, edit or deletion carries no text, file or reply of its own."
+            }
             Invalid::AttachmentDetails => {
                 "The attachment's preview is not valid (a JPEG thumbnail under 40 KB, \
                  at most 256 waveform points)."
@@ -107,6 +113,41 @@ pub fn check_caption(body: &str) -> Result<(), Invalid> {
         Err(Invalid::BodyTooLong)
     } else {
         Ok(())
+    }
+}
+
+/// The longest reaction, in characters (emoji with modifiers and joiners
+/// take several).
+pub const MAX_EMOJI_CHARS: usize = 16;
+
+/// Checks a reaction: a short run of non-letter, non-space characters.
+pub fn check_emoji(emoji: &str) -> Result<(), Invalid> {
+    let len = emoji.chars().count();
+    let plain = |c: char| c.is_alphanumeric() || c.is_whitespace() || c.is_control();
+    if len == 0 || len > MAX_EMOJI_CHARS || emoji.chars().any(plain) {
+        return Err(Invalid::Emoji);
+    }
+    Ok(())
+}
+
+/// Checks what a `send` frame carries: a message (text, or a caption with
+/// a file), possibly a reply, or an action on an earlier message.
+pub fn check_message(
+    body: &str,
+    attachment: Option<&crate::Attachment>,
+    action: Option<&crate::Action>,
+) -> Result<(), Invalid> {
+    match (action, attachment) {
+        (Some(action), None) if body.is_empty() => match action {
+            crate::Action::React { emoji, .. } | crate::Action::Unreact { emoji, .. } => {
+                check_emoji(emoji)
+            }
+            crate::Action::Edit { body, .. } => check_body(body),
+            crate::Action::Delete { .. } => Ok(()),
+        },
+        (Some(_), _) => Err(Invalid::ActionShape),
+        (None, Some(attachment)) => check_caption(body).and_then(|()| check_attachment(attachment)),
+        (None, None) => check_body(body),
     }
 }
 
@@ -216,6 +257,49 @@ mod tests {
             check_group_picture("data:image/png;base64,AA"),
             Err(Invalid::GroupPicture)
         );
+    }
+
+    #[test]
+    fn actions_carry_only_what_they_need() {
+        use crate::Action;
+        let react = Action::React {
+            target: 1,
+            emoji: "👍🏽".into(),
+        };
+        assert_eq!(check_message("", None, Some(&react)), Ok(()));
+        assert_eq!(
+            check_message("hi", None, Some(&react)),
+            Err(Invalid::ActionShape)
+        );
+        let family = Action::React {
+            target: 1,
+            emoji: "👨‍👩‍👧‍👦".into(),
+        };
+        assert_eq!(check_message("", None, Some(&family)), Ok(()));
+        for bad in ["", "ok", "👍 👍", &"👍".repeat(17)] {
+            let action = Action::React {
+                target: 1,
+                emoji: bad.to_owned(),
+            };
+            assert_eq!(
+                check_message("", None, Some(&action)),
+                Err(Invalid::Emoji),
+                "{bad:?}"
+            );
+        }
+        let edit = Action::Edit {
+            target: 1,
+            body: " ".into(),
+        };
+        assert_eq!(
+            check_message("", None, Some(&edit)),
+            Err(Invalid::BodyEmpty)
+        );
+        assert_eq!(
+            check_message("", None, Some(&Action::Delete { target: 1 })),
+            Ok(())
+        );
+        assert_eq!(check_message("", None, None), Err(Invalid::BodyEmpty));
     }
 
     #[test]

@@ -88,6 +88,8 @@ async fn sender(addr: std::net::SocketAddr, cookie: String, conversation: i64) {
                 client_id: Uuid::new_v4(),
                 body: format!("message {sent}"),
                 attachment: None,
+                action: None,
+                reply_to: None,
             };
             ws.send(WsMessage::text(
                 serde_json::to_string(&frame).expect("json"),

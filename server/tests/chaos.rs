@@ -238,6 +238,8 @@ async fn run_client(addr: SocketAddr, mut client: Client, expected: usize) -> Cl
                     client_id: id,
                     body,
                     attachment: None,
+                    action: None,
+                    reply_to: None,
                 };
                 if ws.send(text(&frame)).await.is_err() {
                     break;

@@ -61,6 +61,8 @@ async fn the_list_is_ordered_by_latest_activity_and_history_pages() {
                 client_id: Uuid::new_v4(),
                 body: format!("hello {n}"),
                 attachment: None,
+                action: None,
+                reply_to: None,
             })
             .await;
         socket

@@ -67,6 +67,8 @@ async fn say(socket: &mut Socket, conversation: ConversationId, body: &str) -> S
             client_id: Uuid::new_v4(),
             body: body.to_owned(),
             attachment: None,
+            action: None,
+            reply_to: None,
         })
         .await;
     socket

@@ -205,7 +205,9 @@ async fn a_message_carries_its_attachment_to_the_recipient() {
             conversation,
             client_id: Uuid::new_v4(),
             body: String::new(),
-            attachment: Some(attachment.clone()),
+            attachment: Some(Box::new(attachment.clone())),
+            action: None,
+            reply_to: None,
         })
         .await;
     let received = bob_socket
@@ -246,7 +248,9 @@ async fn a_message_carries_its_attachment_to_the_recipient() {
                 conversation,
                 client_id,
                 body: String::new(),
-                attachment: Some(bad),
+                attachment: Some(Box::new(bad)),
+                action: None,
+                reply_to: None,
             })
             .await;
         let (code, id) = ann_socket

@@ -22,6 +22,8 @@ fn send(conversation: ConversationId, body: &str) -> (Uuid, ClientFrame) {
             client_id,
             body: body.to_owned(),
             attachment: None,
+            action: None,
+            reply_to: None,
         },
     )
 }

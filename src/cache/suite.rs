@@ -52,6 +52,11 @@ fn message(conversation: i64, seq: u64) -> Message {
         sent_at: 1_000 + seq as i64,
         attachment: None,
         event: None,
+        reply_to: None,
+        action: None,
+        edited_at: None,
+        deleted: false,
+        reactions: Vec::new(),
     }
 }
 
@@ -63,6 +68,8 @@ fn outgoing(n: u128, created_at: i64) -> Outgoing {
         created_at,
         failure: None,
         media: None,
+        action: None,
+        reply_to: None,
     }
 }
 

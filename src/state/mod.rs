@@ -13,8 +13,8 @@ mod uploads;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use natter_protocol::{
-    Attachment, ClientFrame, Conversation, ConversationId, ConversationKind, Cursor, Message,
-    Millis, ReceiptKind, Role, Seq, ServerFrame, User, UserId,
+    Action, Attachment, ClientFrame, Conversation, ConversationId, ConversationKind, Cursor,
+    Message, Millis, ReceiptKind, Role, Seq, ServerFrame, User, UserId,
 };
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -40,6 +40,12 @@ pub struct Outgoing {
     /// The file it carries.
     #[serde(default)]
     pub media: Option<OutgoingMedia>,
+    /// The message it answers.
+    #[serde(default)]
+    pub reply_to: Option<Seq>,
+    /// An action on an earlier message instead of a message of its own.
+    #[serde(default)]
+    pub action: Option<Action>,
 }
 
 /// The file of an outgoing message, before and after its upload.
@@ -414,6 +420,11 @@ impl ChatState {
                             | OutgoingMedia::Uploaded(attachment) => attachment,
                         }),
                         event: None,
+                        reply_to: None,
+                        action: None,
+                        edited_at: None,
+                        deleted: false,
+                        reactions: Vec::new(),
                     });
                 }
             }

@@ -229,6 +229,8 @@ impl ChatStore {
             created_at: now(),
             failure: None,
             media: None,
+            action: None,
+            reply_to: None,
         };
         let frame = frame_of(&outgoing);
         // The message ends "typing" on the other side: typing again must
@@ -363,7 +365,9 @@ pub(super) fn frame_of(outgoing: &Outgoing) -> ClientFrame {
         attachment: outgoing
             .media
             .as_ref()
-            .map(|media| media.attachment().clone()),
+            .map(|media| Box::new(media.attachment().clone())),
+        reply_to: outgoing.reply_to,
+        action: outgoing.action.clone(),
     }
 }
 

@@ -48,6 +48,11 @@ fn message(conversation: ConversationId, seq: Seq, sender: UserId) -> Message {
         sent_at: 1000 + seq as Millis,
         attachment: None,
         event: None,
+        reply_to: None,
+        action: None,
+        edited_at: None,
+        deleted: false,
+        reactions: Vec::new(),
     }
 }
 
@@ -67,6 +72,8 @@ fn outgoing(client_id: Uuid, body: &str) -> Outgoing {
         created_at: 5,
         failure: None,
         media: None,
+        action: None,
+        reply_to: None,
     }
 }
 
@@ -337,6 +344,8 @@ mod properties {
                             created_at: 1,
                             failure: None,
                             media: None,
+                            action: None,
+                            reply_to: None,
                         });
                         frames.push(ServerFrame::Ack {
                             client_id: message.client_id,
@@ -516,6 +525,8 @@ fn another_tabs_outbox_shows_here_once_and_in_order() {
             created_at: 1,
             failure: None,
             media: None,
+            action: None,
+            reply_to: None,
         }],
         removed: vec![],
     });

@@ -87,6 +87,8 @@ impl ChatStore {
             created_at: now(),
             failure: None,
             media: Some(OutgoingMedia::Local(prepared.attachment)),
+            action: None,
+            reply_to: None,
         };
         self.update(|state| state.queue(outgoing));
         self.pump_uploads();

@@ -76,6 +76,21 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE members ADD COLUMN joined_at INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE messages ADD COLUMN event TEXT;
     "#,
+    // 4: replies, actions on messages (edits, deletions, reactions).
+    r#"
+    ALTER TABLE messages ADD COLUMN reply_to INTEGER;
+    ALTER TABLE messages ADD COLUMN action TEXT;
+    ALTER TABLE messages ADD COLUMN edited_at INTEGER;
+    ALTER TABLE messages ADD COLUMN deleted INTEGER NOT NULL DEFAULT 0;
+    CREATE TABLE reactions (
+        conversation_id INTEGER NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+        seq             INTEGER NOT NULL,
+        user_id         INTEGER NOT NULL REFERENCES users(id),
+        emoji           TEXT NOT NULL,
+        created_at      INTEGER NOT NULL,
+        PRIMARY KEY (conversation_id, seq, user_id, emoji)
+    ) WITHOUT ROWID;
+    "#,
 ];
 
 /// The schema version this build writes.

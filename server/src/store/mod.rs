@@ -9,8 +9,8 @@ pub mod sqlite;
 
 use async_trait::async_trait;
 use natter_protocol::{
-    Attachment, Conversation, ConversationId, MediaKind, Message, Millis, PublicGroup, ReceiptKind,
-    Seq, User, UserId,
+    Action, Attachment, Conversation, ConversationId, MediaKind, Message, Millis, PublicGroup,
+    ReceiptKind, Seq, User, UserId,
 };
 use uuid::Uuid;
 
@@ -45,6 +45,13 @@ pub enum StoreError {
     /// The person to remove or promote is not in the group.
     #[error("no such member")]
     NoSuchMember,
+    /// A reply or action names a message that is not there to answer or
+    /// act on (missing, an action or event itself, or deleted).
+    #[error("no such message to answer or act on")]
+    BadTarget,
+    /// Editing or deleting someone else's message.
+    #[error("that message is someone else's")]
+    NotYours,
     #[error("database error: {0}")]
     Database(#[from] rusqlite::Error),
     #[error("cannot create the data directory: {0}")]
@@ -58,6 +65,19 @@ pub enum StoreError {
     /// A value could not be turned into, or read back from, its stored form.
     #[error("stored data is not valid: {0}")]
     Data(String),
+}
+
+/// What a sender asks to store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewMessage {
+    pub sender: UserId,
+    pub conversation: ConversationId,
+    pub client_id: Uuid,
+    pub body: String,
+    pub attachment: Option<Attachment>,
+    pub reply_to: Option<Seq>,
+    pub action: Option<Action>,
+    pub sent_at: Millis,
 }
 
 /// The outcome of [`Store::append_message`].
@@ -185,15 +205,10 @@ pub trait Store: Send + Sync + 'static {
     async fn public_groups(&self, prefix: &str, limit: u32)
         -> Result<Vec<PublicGroup>, StoreError>;
 
-    async fn append_message(
-        &self,
-        sender: UserId,
-        conversation: ConversationId,
-        client_id: Uuid,
-        body: &str,
-        attachment: Option<&Attachment>,
-        now: Millis,
-    ) -> Result<Appended, StoreError>;
+    /// Stores a message (or an action on an earlier one, applied to its
+    /// target in the same transaction) under the next seq. A client id the
+    /// sender used before returns the original, unchanged.
+    async fn append_message(&self, message: NewMessage) -> Result<Appended, StoreError>;
 
     async fn add_media(&self, record: &MediaRecord, now: Millis) -> Result<(), StoreError>;
     async fn media(&self, id: &str) -> Result<Option<MediaRecord>, StoreError>;

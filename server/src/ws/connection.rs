@@ -18,15 +18,15 @@ use axum::extract::ws::{CloseFrame, Message as WsMessage, Utf8Bytes};
 use futures_util::{Sink, SinkExt, Stream, StreamExt};
 use natter_protocol::limits::{self, MAX_FRAME_BYTES};
 use natter_protocol::{
-    close, Attachment, ClientFrame, ConversationId, Cursor, ErrorCode, Message, ReceiptKind, Seq,
-    ServerFrame, User, UserId, PROTOCOL_VERSION, TYPING_EVERY_MS,
+    close, ClientFrame, ConversationId, Cursor, ErrorCode, Message, ReceiptKind, Seq, ServerFrame,
+    User, UserId, PROTOCOL_VERSION, TYPING_EVERY_MS,
 };
 use tokio::sync::broadcast::error::RecvError;
 use uuid::Uuid;
 
 use super::rate::Pacer;
 use crate::hub::Event;
-use crate::store::StoreError;
+use crate::store::{NewMessage, StoreError};
 use crate::{now_millis, AppState};
 
 /// How long a new socket may take to say `hello`.
@@ -276,9 +276,20 @@ where
                 client_id,
                 body,
                 attachment,
+                reply_to,
+                action,
             } => {
-                self.send_message(conversation, client_id, body, attachment)
-                    .await
+                self.send_message(NewMessage {
+                    sender: self.user.id,
+                    conversation,
+                    client_id,
+                    body,
+                    attachment: attachment.map(|boxed| *boxed),
+                    reply_to,
+                    action,
+                    sent_at: now_millis(),
+                })
+                .await
             }
             ClientFrame::Receipt {
                 conversation,
@@ -327,36 +338,16 @@ where
         Ok(())
     }
 
-    async fn send_message(
-        &mut self,
-        conversation: ConversationId,
-        client_id: Uuid,
-        body: String,
-        attachment: Option<Attachment>,
-    ) -> Result<(), ConnError> {
-        let checked = match &attachment {
-            Some(attachment) => {
-                limits::check_caption(&body).and_then(|()| limits::check_attachment(attachment))
-            }
-            None => limits::check_body(&body),
-        };
+    async fn send_message(&mut self, new: NewMessage) -> Result<(), ConnError> {
+        let (conversation, client_id) = (new.conversation, new.client_id);
+        let checked =
+            limits::check_message(&new.body, new.attachment.as_ref(), new.action.as_ref());
         if let Err(invalid) = checked {
             return self
                 .refuse(ErrorCode::InvalidMessage, invalid.to_string(), client_id)
                 .await;
         }
-        let appended = self
-            .state
-            .store
-            .append_message(
-                self.user.id,
-                conversation,
-                client_id,
-                &body,
-                attachment.as_ref(),
-                now_millis(),
-            )
-            .await;
+        let appended = self.state.store.append_message(new).await;
         let appended = match appended {
             Ok(appended) => appended,
             Err(StoreError::NotAMember) => {
@@ -373,6 +364,24 @@ where
                     .refuse(
                         ErrorCode::InvalidMessage,
                         "That attachment is not a file you uploaded to this conversation.",
+                        client_id,
+                    )
+                    .await;
+            }
+            Err(StoreError::BadTarget) => {
+                return self
+                    .refuse(
+                        ErrorCode::InvalidMessage,
+                        "That message is not there any more (or cannot be answered or changed).",
+                        client_id,
+                    )
+                    .await;
+            }
+            Err(StoreError::NotYours) => {
+                return self
+                    .refuse(
+                        ErrorCode::InvalidMessage,
+                        "Only the sender can edit or delete a message.",
                         client_id,
                     )
                     .await;

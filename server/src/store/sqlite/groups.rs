@@ -349,5 +349,10 @@ fn append_event(
         sent_at: now,
         attachment: None,
         event: Some(event),
+        reply_to: None,
+        action: None,
+        edited_at: None,
+        deleted: false,
+        reactions: Vec::new(),
     })
 }

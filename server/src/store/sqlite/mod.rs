@@ -6,22 +6,23 @@
 //! workers. Group changes live in [`groups`].
 
 mod groups;
+mod messages;
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use natter_protocol::{
-    limits::canonical_username, Attachment, Conversation, ConversationId, ConversationKind,
-    GroupInfo, MediaKind, Member, Message, Millis, PublicGroup, ReceiptKind, Role, Seq, User,
-    UserId,
+    limits::canonical_username, Conversation, ConversationId, ConversationKind, GroupInfo,
+    MediaKind, Member, Message, Millis, PublicGroup, ReceiptKind, Role, Seq, User, UserId,
 };
 use rusqlite::{params, Connection, OptionalExtension, Row, TransactionBehavior};
-use uuid::Uuid;
+
+use messages::MESSAGE_COLUMNS;
 
 use super::{
-    migrations, Appended, GroupChange, GroupChanged, GroupSpec, MediaRecord, Store, StoreError,
-    StoredCredentials,
+    migrations, Appended, GroupChange, GroupChanged, GroupSpec, MediaRecord, NewMessage, Store,
+    StoreError, StoredCredentials,
 };
 use crate::now_millis;
 
@@ -42,6 +43,9 @@ impl SqliteStore {
             conn.pragma_update(None, "journal_mode", "WAL")?;
             conn.pragma_update(None, "synchronous", "FULL")?;
             conn.pragma_update(None, "foreign_keys", "ON")?;
+            // Deleted and edited text is overwritten in the file, not just
+            // unlinked ("delete for everyone" means gone from the server).
+            conn.pragma_update(None, "secure_delete", "ON")?;
             conn.busy_timeout(std::time::Duration::from_secs(5))?;
             migrations::migrate(&mut conn)?;
             Ok(conn)
@@ -79,39 +83,11 @@ fn user_from_row(row: &Row<'_>) -> rusqlite::Result<User> {
     })
 }
 
-const MESSAGE_COLUMNS: &str =
-    "conversation_id, seq, client_id, sender_id, body, sent_at, attachment, event";
-
 fn conversion_error(
     column: usize,
     err: impl std::error::Error + Send + Sync + 'static,
 ) -> rusqlite::Error {
     rusqlite::Error::FromSqlConversionFailure(column, rusqlite::types::Type::Text, Box::new(err))
-}
-
-fn message_from_row(row: &Row<'_>) -> rusqlite::Result<Message> {
-    let client_id: String = row.get(2)?;
-    let client_id = Uuid::parse_str(&client_id).map_err(|err| conversion_error(2, err))?;
-    let attachment: Option<String> = row.get(6)?;
-    let attachment = attachment
-        .map(|json| serde_json::from_str(&json))
-        .transpose()
-        .map_err(|err| conversion_error(6, err))?;
-    let event: Option<String> = row.get(7)?;
-    let event = event
-        .map(|json| serde_json::from_str(&json))
-        .transpose()
-        .map_err(|err| conversion_error(7, err))?;
-    Ok(Message {
-        conversation: row.get(0)?,
-        seq: row.get(1)?,
-        client_id,
-        sender: row.get(3)?,
-        body: row.get(4)?,
-        sent_at: row.get(5)?,
-        attachment,
-        event,
-    })
 }
 
 fn kind_from(text: &str) -> Option<MediaKind> {
@@ -202,15 +178,20 @@ fn load_conversation(conn: &Connection, id: ConversationId) -> Result<Conversati
             })
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?;
-    let last_message = conn
+    // The newest message worth showing in a list: actions only change
+    // earlier messages.
+    let last_visible: Option<Seq> = conn
         .query_row(
-            &format!(
-                "SELECT {MESSAGE_COLUMNS} FROM messages WHERE conversation_id = ?1 AND seq = ?2"
-            ),
-            params![id, last_seq],
-            message_from_row,
+            "SELECT seq FROM messages WHERE conversation_id = ?1 AND action IS NULL
+             ORDER BY seq DESC LIMIT 1",
+            [id],
+            |row| row.get(0),
         )
         .optional()?;
+    let last_message = match last_visible {
+        Some(seq) => messages::load(conn, id, seq)?,
+        None => None,
+    };
     Ok(Conversation {
         id,
         kind,
@@ -469,102 +450,8 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn append_message(
-        &self,
-        sender: UserId,
-        conversation: ConversationId,
-        client_id: Uuid,
-        body: &str,
-        attachment: Option<&Attachment>,
-        now: Millis,
-    ) -> Result<Appended, StoreError> {
-        let body = body.to_owned();
-        let attachment = attachment.cloned();
-        self.with(move |conn| {
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let existing = tx
-                .query_row(
-                    &format!(
-                        "SELECT {MESSAGE_COLUMNS} FROM messages
-                         WHERE sender_id = ?1 AND client_id = ?2"
-                    ),
-                    params![sender, client_id.to_string()],
-                    message_from_row,
-                )
-                .optional()?;
-            if let Some(message) = existing {
-                return if message.conversation == conversation {
-                    Ok(Appended {
-                        message,
-                        fresh: false,
-                    })
-                } else {
-                    Err(StoreError::ClientIdReused(client_id))
-                };
-            }
-            if !is_member(&tx, sender, conversation)? {
-                return Err(StoreError::NotAMember);
-            }
-            if let Some(attachment) = &attachment {
-                let upload = load_media(&tx, &attachment.id)?;
-                let matches = upload.is_some_and(|upload| {
-                    upload.uploader == sender
-                        && upload.conversation == conversation
-                        && upload.kind == attachment.kind
-                        && upload.content_type == attachment.content_type
-                        && upload.size == attachment.size
-                });
-                if !matches {
-                    return Err(StoreError::BadAttachment);
-                }
-            }
-            let attachment_json = attachment
-                .as_ref()
-                .map(serde_json::to_string)
-                .transpose()
-                .map_err(|err| StoreError::Data(err.to_string()))?;
-            let seq: Seq = tx.query_row(
-                "UPDATE conversations SET last_seq = last_seq + 1 WHERE id = ?1
-                 RETURNING last_seq",
-                [conversation],
-                |row| row.get(0),
-            )?;
-            tx.execute(
-                "INSERT INTO messages
-                     (conversation_id, seq, sender_id, client_id, body, sent_at, attachment)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                params![
-                    conversation,
-                    seq,
-                    sender,
-                    client_id.to_string(),
-                    body,
-                    now,
-                    attachment_json
-                ],
-            )?;
-            // The sender has obviously seen their own message.
-            tx.execute(
-                "UPDATE members SET delivered_seq = ?3, read_seq = ?3
-                 WHERE conversation_id = ?1 AND user_id = ?2",
-                params![conversation, sender, seq],
-            )?;
-            tx.commit()?;
-            Ok(Appended {
-                message: Message {
-                    conversation,
-                    seq,
-                    client_id,
-                    sender,
-                    body,
-                    sent_at: now,
-                    attachment,
-                    event: None,
-                },
-                fresh: true,
-            })
-        })
-        .await
+    async fn append_message(&self, message: NewMessage) -> Result<Appended, StoreError> {
+        self.with(move |conn| messages::append(conn, message)).await
     }
 
     async fn add_media(&self, record: &MediaRecord, now: Millis) -> Result<(), StoreError> {
@@ -605,13 +492,15 @@ impl Store for SqliteStore {
             if !is_member(conn, user, conversation)? {
                 return Err(StoreError::NotAMember);
             }
-            Ok(conn
+            conn
                 .prepare_cached(&format!(
                     "SELECT {MESSAGE_COLUMNS} FROM messages
                      WHERE conversation_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3"
                 ))?
-                .query_map(params![conversation, after, limit], message_from_row)?
-                .collect::<rusqlite::Result<Vec<_>>>()?)
+                .query_map(params![conversation, after, limit], messages::from_row)?
+                .collect::<rusqlite::Result<Vec<_>>>()
+                .map_err(StoreError::from)
+                .and_then(|page| messages::with_reactions(conn, page))
         })
         .await
     }
@@ -632,10 +521,10 @@ impl Store for SqliteStore {
                     "SELECT {MESSAGE_COLUMNS} FROM messages
                      WHERE conversation_id = ?1 AND seq < ?2 ORDER BY seq DESC LIMIT ?3"
                 ))?
-                .query_map(params![conversation, before, limit], message_from_row)?
+                .query_map(params![conversation, before, limit], messages::from_row)?
                 .collect::<rusqlite::Result<Vec<_>>>()?;
             page.reverse();
-            Ok(page)
+            messages::with_reactions(conn, page)
         })
         .await
     }

@@ -21,7 +21,7 @@ use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{Blob, IdbCursorDirection};
 
 use super::{message_key, outbox_key, Batch, Cache, CacheError, FileKey, Snapshot};
-use crate::state::Outgoing;
+use crate::state::{actions, Outgoing};
 
 const PROFILE: &str = "profile";
 const CONVERSATIONS: &str = "conversations";
@@ -285,7 +285,7 @@ impl Cache for IdbCache {
         if !batch.conversations.is_empty() {
             stores.push(CONVERSATIONS);
         }
-        if !batch.messages.is_empty() {
+        if !batch.messages.is_empty() || !batch.actions.is_empty() {
             stores.push(MESSAGES);
         }
         if !batch.outbox_put.is_empty() || !batch.outbox_remove.is_empty() {
@@ -326,8 +326,21 @@ impl Cache for IdbCache {
                     .map_err(error)?;
             }
         }
-        if !batch.messages.is_empty() {
+        if !batch.messages.is_empty() || !batch.actions.is_empty() {
             let store = tx.object_store(MESSAGES).map_err(error)?;
+            for applied in &batch.actions {
+                let key = message_key(applied.conversation, applied.action.target());
+                let saved: Option<Message> = store
+                    .get(key.clone())
+                    .serde()
+                    .map_err(error)?
+                    .await
+                    .map_err(error)?;
+                if let Some(mut target) = saved {
+                    actions::apply(&mut target, &applied.action, applied.actor, applied.at);
+                    store.put(&target).with_key(key).serde().map_err(error)?;
+                }
+            }
             for message in &batch.messages {
                 store
                     .put(message)

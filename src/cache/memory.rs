@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use natter_protocol::{Conversation, ConversationId, Message, Seq, User};
 
 use super::{message_key, outbox_key, Batch, Cache, CacheError, Snapshot};
-use crate::state::Outgoing;
+use crate::state::{actions, Outgoing};
 
 #[derive(Debug, Default)]
 pub struct MemoryCache {
@@ -55,6 +55,12 @@ impl Cache for MemoryCache {
         for conversation in &batch.conversations {
             data.conversations
                 .insert(conversation.id, conversation.clone());
+        }
+        for applied in &batch.actions {
+            let key = message_key(applied.conversation, applied.action.target());
+            if let Some(target) = data.messages.get_mut(&key) {
+                actions::apply(target, &applied.action, applied.actor, applied.at);
+            }
         }
         for message in &batch.messages {
             data.messages.insert(

@@ -17,7 +17,7 @@ pub mod memory;
 pub mod suite;
 
 use crate::state::Outgoing;
-use natter_protocol::{Conversation, ConversationId, Message, Seq, User};
+use natter_protocol::{Action, Conversation, ConversationId, Message, Millis, Seq, User, UserId};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CacheError {
@@ -60,6 +60,18 @@ pub struct Batch {
     pub outbox_remove: Vec<Outgoing>,
     /// `Some` when the open conversation changed.
     pub open: Option<Option<ConversationId>>,
+    /// Actions to apply to saved messages they target (which may not be in
+    /// memory), after which `messages` are written.
+    pub actions: Vec<Applied>,
+}
+
+/// An action someone took on a message, to apply to the saved copy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Applied {
+    pub conversation: ConversationId,
+    pub action: Action,
+    pub actor: UserId,
+    pub at: Millis,
 }
 
 impl Batch {
@@ -82,6 +94,7 @@ impl Batch {
         if later.open.is_some() {
             self.open = later.open;
         }
+        self.actions.extend(later.actions);
     }
 }
 

@@ -4,10 +4,10 @@
 //!
 //! [`MemoryCache`]: super::memory::MemoryCache
 
-use natter_protocol::{Conversation, ConversationKind, Member, Message, Role, User};
+use natter_protocol::{Action, Conversation, ConversationKind, Member, Message, Role, User};
 use uuid::Uuid;
 
-use super::{Batch, Cache, Snapshot};
+use super::{Applied, Batch, Cache, Snapshot};
 use crate::state::Outgoing;
 
 fn user(id: i64) -> User {
@@ -80,7 +80,50 @@ pub async fn run<C: Cache>(cache: &C) {
     pages_history_backwards(cache).await;
     keeps_the_outbox_in_typing_order(cache).await;
     remembers_the_open_conversation(cache).await;
+    applies_actions_to_saved_messages(cache).await;
     clears_everything(cache).await;
+}
+
+/// An action reaches a saved message even when the batch does not carry
+/// it: a deletion leaves no text behind on the device.
+async fn applies_actions_to_saved_messages<C: Cache>(cache: &C) {
+    let mut secret = message(7, 40);
+    secret.body = "the code is 1234".to_owned();
+    secret.sender = 2;
+    let batch = Batch {
+        messages: vec![secret],
+        ..Batch::default()
+    };
+    cache.write(&batch).await.unwrap();
+    let act = |action: Action, actor: i64| Batch {
+        actions: vec![Applied {
+            conversation: 7,
+            action,
+            actor,
+            at: 99,
+        }],
+        ..Batch::default()
+    };
+    let react = Action::React {
+        target: 40,
+        emoji: "👍".to_owned(),
+    };
+    cache.write(&act(react, 1)).await.unwrap();
+    let saved = cache.messages_before(7, 41, 1).await.unwrap();
+    assert_eq!(saved[0].reactions[0].users, vec![1]);
+    // Actions on messages the device never saved change nothing.
+    cache
+        .write(&act(Action::Delete { target: 39_000 }, 2))
+        .await
+        .unwrap();
+    cache
+        .write(&act(Action::Delete { target: 40 }, 2))
+        .await
+        .unwrap();
+    let saved = cache.messages_before(7, 41, 1).await.unwrap();
+    assert!(saved[0].deleted);
+    assert_eq!(saved[0].body, "");
+    assert!(saved[0].reactions.is_empty());
 }
 
 async fn starts_empty<C: Cache>(cache: &C) {

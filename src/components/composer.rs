@@ -6,9 +6,10 @@ use leptos::html::{Input, Textarea};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use natter_protocol::limits::{self, MAX_BODY_CHARS};
-use natter_protocol::{ConversationId, MediaKind};
+use natter_protocol::{Action, ConversationId, MediaKind};
 use web_sys::{File, FileList};
 
+use super::message_actions::{snippet, ComposerMode, Mode};
 use super::recorder::RecordingBar;
 use crate::media::{self, photo, video, MediaError};
 use crate::state::ChatStore;
@@ -76,11 +77,57 @@ pub fn Composer(
     let length = Memo::new(move |_| text.with(|t| t.chars().count()));
     let rows = move || text.with(|t| t.lines().count().clamp(1, 6));
 
+    let mode = expect_context::<ComposerMode>().0;
+    // Editing starts from the message's text.
+    Effect::new(move |_| {
+        if let Mode::Edit(seq) = mode.get() {
+            let body = store.state.with_untracked(|state| {
+                state
+                    .conversations
+                    .get(&id)
+                    .and_then(|c| c.messages.get(&seq))
+                    .map(|m| m.body.clone())
+            });
+            if let Some(body) = body {
+                text.set(body);
+            }
+        }
+        if let Some(el) = input.get_untracked() {
+            let _ = el.focus();
+        }
+    });
+    let mode_line = move || {
+        let (what, seq) = match mode.get() {
+            Mode::Write => return None,
+            Mode::Reply(seq) => ("Replying to", seq),
+            Mode::Edit(seq) => ("Editing", seq),
+        };
+        let about = store.state.with(|state| {
+            let conversation = state.conversations.get(&id)?;
+            let message = conversation.messages.get(&seq)?;
+            let who = if message.sender == state.me.id {
+                "you".to_owned()
+            } else {
+                conversation
+                    .name_of(message.sender)
+                    .unwrap_or("them")
+                    .to_owned()
+            };
+            Some(format!("{who}: {}", snippet(message)))
+        });
+        Some((what, about.unwrap_or_default()))
+    };
+
     let send = move || {
         let body = text.get_untracked();
         match limits::check_body(&body) {
             Ok(()) => {
-                store.send_text(id, body);
+                match mode.get_untracked() {
+                    Mode::Write => store.send_text(id, body, None),
+                    Mode::Reply(seq) => store.send_text(id, body, Some(seq)),
+                    Mode::Edit(target) => store.act(id, Action::Edit { target, body }),
+                }
+                mode.set(Mode::Write);
                 text.set(String::new());
                 notice.set(None);
             }
@@ -114,6 +161,30 @@ pub fn Composer(
                 send();
             }
         >
+            {move || {
+                mode_line()
+                    .map(|(what, about)| {
+                        view! {
+                            <div class="composer-mode" role="status">
+                                <span class="composer-mode-what">{what}</span>
+                                <span class="composer-mode-about">{about}</span>
+                                <button
+                                    type="button"
+                                    class="icon-button"
+                                    aria-label=format!("Stop {}", what.to_lowercase())
+                                    on:click=move |_| {
+                                        if matches!(mode.get_untracked(), Mode::Edit(_)) {
+                                            text.set(String::new());
+                                        }
+                                        mode.set(Mode::Write);
+                                    }
+                                >
+                                    "×"
+                                </button>
+                            </div>
+                        }
+                    })
+            }}
             <Show
                 when=move || recording.get()
                 fallback=move || {
@@ -153,6 +224,14 @@ pub fn Composer(
                             }
                             on:paste=pasted
                             on:keydown=move |ev| {
+                                if ev.key() == "Escape" && mode.get_untracked() != Mode::Write {
+                                    ev.stop_propagation();
+                                    if matches!(mode.get_untracked(), Mode::Edit(_)) {
+                                        text.set(String::new());
+                                    }
+                                    mode.set(Mode::Write);
+                                    return;
+                                }
                                 if ev.key() == "Enter" && !ev.shift_key() && !ev.is_composing() {
                                     ev.prevent_default();
                                     send();

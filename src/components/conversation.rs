@@ -9,6 +9,7 @@ use web_sys::VisibilityState;
 use super::avatar::Avatar;
 use super::composer::{files_of, send_files, Composer};
 use super::group_info::GroupInfo;
+use super::message_actions::{ComposerMode, Mode};
 use super::message_list::MessageList;
 use crate::state::{typing_phrase, ChatStore};
 
@@ -85,6 +86,7 @@ pub fn ConversationView(id: ConversationId) -> impl IntoView {
         })
     });
     let info_open = RwSignal::new(false);
+    provide_context(ComposerMode(RwSignal::new(Mode::Write)));
     let notice = RwSignal::new(None::<String>);
     let preparing = RwSignal::new(0_u32);
     // Counted, because dragging over a child leaves the parent.

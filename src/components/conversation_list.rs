@@ -48,6 +48,7 @@ fn rows(state: &ChatState, typing: &Typing) -> Vec<Row> {
                 (None, Some(message)) => (
                     match &message.event {
                         Some(event) => group_event::describe(event, me),
+                        None if message.deleted => "🚫 Message deleted".to_owned(),
                         None => preview_text(message.attachment.as_ref(), &message.body),
                     },
                     (message.sender == me).then(|| conversation.receipt(me, message.seq)),

@@ -6,16 +6,19 @@ use leptos::html::Div;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos::wasm_bindgen::JsCast;
-use natter_protocol::{Attachment, ConversationId, Millis, Seq, UserId};
+use std::collections::HashMap;
+
+use natter_protocol::{Action, Attachment, ConversationId, Millis, Seq, UserId};
 use uuid::Uuid;
 use web_sys::HtmlElement;
 
 use super::attachment::AttachmentView;
 use super::group_event;
+use super::message_actions::{chips, ActionsMenu, Chip, JumpTo, Quote, Reactions};
 use super::rich_text::RichText;
 use crate::net::http::Api;
 use crate::net::session::now;
-use crate::state::{contiguous_tail, ChatState, ChatStore, Receipt};
+use crate::state::{actions, contiguous_tail, ChatState, ChatStore, Receipt};
 use crate::time;
 
 /// Messages per history request.
@@ -41,6 +44,10 @@ struct Bubble {
     uploading: bool,
     /// Who sent it, shown on others' messages in a group.
     sender_name: Option<String>,
+    reply_to: Option<Seq>,
+    edited: bool,
+    deleted: bool,
+    reactions: Vec<Chip>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -59,40 +66,70 @@ fn items(state: &ChatState, id: ConversationId, me: UserId) -> Vec<Item> {
         return Vec::new();
     };
     let group = conversation.is_group();
-    let stored = conversation.messages.values().map(|m| {
-        if let Some(event) = &m.event {
-            return (
-                m.sent_at,
-                Item::Event {
-                    client_id: m.client_id,
-                    text: group_event::describe(event, me),
-                },
-            );
+    // The user's actions still in the outbox show at once.
+    let mut pending: HashMap<Seq, Vec<Action>> = HashMap::new();
+    for outgoing in state.outbox.iter().filter(|o| o.conversation == id) {
+        if let Some(action) = &outgoing.action {
+            pending
+                .entry(action.target())
+                .or_default()
+                .push(action.clone());
         }
-        let mine = m.sender == me;
-        let sender_name = (group && !mine).then(|| {
-            conversation
-                .name_of(m.sender)
-                .unwrap_or("Former member")
-                .to_owned()
+    }
+    let stored = conversation
+        .messages
+        .values()
+        .filter(|m| m.action.is_none())
+        .map(|m| {
+            if let Some(event) = &m.event {
+                return (
+                    m.sent_at,
+                    Item::Event {
+                        client_id: m.client_id,
+                        text: group_event::describe(event, me),
+                    },
+                );
+            }
+            let shown;
+            let m = match pending.get(&m.seq) {
+                Some(actions) => {
+                    let mut changed = m.clone();
+                    for action in actions {
+                        actions::apply(&mut changed, action, me, now());
+                    }
+                    shown = changed;
+                    &shown
+                }
+                None => m,
+            };
+            let mine = m.sender == me;
+            let sender_name = (group && !mine).then(|| {
+                conversation
+                    .name_of(m.sender)
+                    .unwrap_or("Former member")
+                    .to_owned()
+            });
+            let bubble = Bubble {
+                client_id: m.client_id,
+                seq: Some(m.seq),
+                mine,
+                body: m.body.clone(),
+                time: m.sent_at,
+                failure: None,
+                attachment: m.attachment.clone().map(Box::new),
+                uploading: false,
+                sender_name,
+                reply_to: m.reply_to,
+                edited: m.edited_at.is_some(),
+                deleted: m.deleted,
+                reactions: chips(&m.reactions, me),
+            };
+            (m.sent_at, Item::Bubble(bubble))
         });
-        let bubble = Bubble {
-            client_id: m.client_id,
-            seq: Some(m.seq),
-            mine,
-            body: m.body.clone(),
-            time: m.sent_at,
-            failure: None,
-            attachment: m.attachment.clone().map(Box::new),
-            uploading: false,
-            sender_name,
-        };
-        (m.sent_at, Item::Bubble(bubble))
-    });
     let waiting = state
         .outbox
         .iter()
-        .filter(|o| o.conversation == id)
+        .filter(|o| o.conversation == id && o.action.is_none())
         .map(|o| {
             let bubble = Bubble {
                 client_id: o.client_id,
@@ -107,6 +144,10 @@ fn items(state: &ChatState, id: ConversationId, me: UserId) -> Vec<Item> {
                     .map(|media| Box::new(media.attachment().clone())),
                 uploading: o.awaits_upload(),
                 sender_name: None,
+                reply_to: o.reply_to,
+                edited: false,
+                deleted: false,
+                reactions: Vec::new(),
             };
             (o.created_at, Item::Bubble(bubble))
         });
@@ -241,6 +282,49 @@ pub fn MessageList(id: ConversationId, #[prop(into)] title: Signal<String>) -> i
             loading.set(false);
         });
     };
+
+    // A quote's click: bring its message into the window, scroll to it and
+    // make it flash.
+    let jump = Callback::new(move |target: Seq| {
+        let found = items.with_untracked(|items| {
+            items
+                .iter()
+                .position(|item| matches!(item, Item::Bubble(b) if b.seq == Some(target)))
+                .map(|index| (index, items[index].anchor_key(), items.len()))
+        });
+        let Some((index, key, len)) = found else {
+            load_error.set(Some(
+                "The message it replies to is further back: scroll up to load it.".to_owned(),
+            ));
+            return;
+        };
+        let shown = range.get_untracked().contains(&index);
+        if !shown {
+            stick.set_value(false);
+            let last = (index + WINDOW / 2).min(len - 1);
+            let end_key = items.with_untracked(|items| items[last].anchor_key());
+            end.set((last + 1 < len).then_some(end_key));
+        }
+        request_animation_frame(move || {
+            let Some(el) = list.get_untracked() else {
+                return;
+            };
+            let selector = format!("li[data-key=\"{key}\"]");
+            if let Ok(Some(row)) = el.query_selector(&selector) {
+                let options = web_sys::ScrollIntoViewOptions::new();
+                options.set_block(web_sys::ScrollLogicalPosition::Center);
+                row.scroll_into_view_with_scroll_into_view_options(&options);
+                let _ = row.class_list().add_1("flash");
+                set_timeout(
+                    move || {
+                        let _ = row.class_list().remove_1("flash");
+                    },
+                    std::time::Duration::from_millis(1600),
+                );
+            }
+        });
+    });
+    provide_context(JumpTo(jump));
 
     // Keep the view where the reader expects it after every change.
     Effect::new(move |_| {
@@ -387,10 +471,27 @@ fn BubbleView(id: ConversationId, bubble: Bubble, key: String) -> impl IntoView 
             </div>
         }
     });
+    let deleted = bubble.deleted;
+    let menu = match (seq, deleted) {
+        (Some(seq), false) => {
+            let given = bubble
+                .reactions
+                .iter()
+                .filter(|chip| chip.mine)
+                .map(|chip| chip.emoji.clone())
+                .collect();
+            let editable = bubble.mine && bubble.attachment.is_none() && !bubble.body.is_empty();
+            Some(view! { <ActionsMenu id seq editable deletable=bubble.mine given /> })
+        }
+        _ => None,
+    };
     view! {
         <li class=format!("bubble-row {side}") data-key=key data-seq=seq.map(|s| s.to_string())>
-            <div class="bubble" class:failed=bubble.failure.is_some()>
+            <div class="bubble" class:failed=bubble.failure.is_some() class:deleted=deleted>
+                {menu}
                 {bubble.sender_name.clone().map(|name| view! { <div class="bubble-sender">{name}</div> })}
+                {bubble.reply_to.filter(|_| !deleted).map(|target| view! { <Quote id target /> })}
+                {deleted.then(|| view! { <div class="bubble-body tombstone">"This message was deleted"</div> })}
                 {bubble
                     .attachment
                     .clone()
@@ -407,11 +508,20 @@ fn BubbleView(id: ConversationId, bubble: Bubble, key: String) -> impl IntoView 
                     </div>
                 </Show>
                 <div class="bubble-meta">
+                    {bubble.edited.then(|| view! { <span class="edited">"edited"</span> })}
                     <time>{time::clock(bubble.time)}</time>
                     {status}
                     {group_status}
                 </div>
             </div>
+            <Show when={
+                let none = bubble.reactions.is_empty();
+                move || !none
+            }>
+                <div class="reactions">
+                    <Reactions id seq chips=bubble.reactions.clone() />
+                </div>
+            </Show>
             {failure}
         </li>
     }
@@ -518,6 +628,10 @@ mod tests {
                     attachment: None,
                     uploading: false,
                     sender_name: None,
+                    reply_to: None,
+                    edited: false,
+                    deleted: false,
+                    reactions: Vec::new(),
                 })
             })
             .collect()

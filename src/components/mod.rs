@@ -12,6 +12,7 @@ pub mod find_user;
 pub mod group_event;
 pub mod group_info;
 pub mod logout;
+pub mod message_actions;
 pub mod message_list;
 pub mod new_group;
 pub mod recorder;

@@ -5,6 +5,7 @@
 //! the one place where `net/` and the UI meet: the components read
 //! [`ChatState`] through a signal, the session writes to it.
 
+pub mod actions;
 mod receipt;
 mod store;
 mod typing;
@@ -21,7 +22,7 @@ use uuid::Uuid;
 
 pub use receipt::Receipt;
 
-use crate::cache::{Batch, Snapshot};
+use crate::cache::{Applied, Batch, Snapshot};
 use store::frame_of;
 pub use store::ChatStore;
 pub use typing::{phrase as typing_phrase, Typing};
@@ -213,7 +214,10 @@ impl ConversationState {
     fn insert(&mut self, message: Message) -> bool {
         if message.seq >= self.info.last_seq {
             self.info.last_seq = message.seq;
-            self.info.last_message = Some(message.clone());
+            // The list shows the newest message, not the newest reaction.
+            if message.action.is_none() {
+                self.info.last_message = Some(message.clone());
+            }
         }
         match self.messages.entry(message.seq) {
             std::collections::btree_map::Entry::Occupied(_) => false,
@@ -367,6 +371,7 @@ impl ChatState {
         if let Some(open) = earlier.open {
             self.set_open(open);
         }
+        self.changes.actions.extend(earlier.actions);
     }
 
     /// What changed since the last call, for the device cache.
@@ -420,8 +425,8 @@ impl ChatState {
                             | OutgoingMedia::Uploaded(attachment) => attachment,
                         }),
                         event: None,
-                        reply_to: None,
-                        action: None,
+                        reply_to: outgoing.reply_to,
+                        action: outgoing.action,
                         edited_at: None,
                         deleted: false,
                         reactions: Vec::new(),
@@ -496,7 +501,7 @@ impl ChatState {
         self.dirty.insert(info.id);
     }
 
-    fn receive(&mut self, message: Message) {
+    fn receive(&mut self, mut message: Message) {
         if message.sender == self.me.id {
             // Acked through another tab, or replayed: no longer outgoing.
             self.remove_outgoing(message.client_id);
@@ -508,8 +513,29 @@ impl ChatState {
             state.advance(self.me.id, ReceiptKind::Read, message.seq);
         }
         self.dirty.insert(message.conversation);
-        if state.insert(message.clone()) {
-            self.changes.messages.push(message);
+        let action = message.action.take();
+        message.action = action.as_ref().map(actions::stub);
+        if !state.insert(message.clone()) {
+            return;
+        }
+        self.changes.messages.push(message.clone());
+        if let Some(action) = action {
+            // Applied here and to the saved copy, which may hold the target
+            // even when memory does not.
+            let target = action.target();
+            if let Some(changed) = state.messages.get_mut(&target) {
+                actions::apply(changed, &action, message.sender, message.sent_at);
+                self.changes.messages.push(changed.clone());
+            }
+            if let Some(last) = state.info.last_message.as_mut().filter(|m| m.seq == target) {
+                actions::apply(last, &action, message.sender, message.sent_at);
+            }
+            self.changes.actions.push(Applied {
+                conversation: message.conversation,
+                action,
+                actor: message.sender,
+                at: message.sent_at,
+            });
         }
     }
 
@@ -523,7 +549,9 @@ impl ChatState {
         saved: bool,
     ) {
         if let Some(state) = self.conversations.get_mut(&conversation) {
-            for message in page {
+            for mut message in page {
+                // The server applied these already; only the stub is kept.
+                message.action = message.action.as_ref().map(actions::stub);
                 if state.insert(message.clone()) && !saved {
                     self.changes.messages.push(message);
                 }
@@ -552,6 +580,26 @@ impl ChatState {
         }
         self.changes.outbox_put.push(outgoing.clone());
         self.outbox.push(outgoing);
+    }
+
+    /// Queues an action (a reaction, an edit, a deletion) like a message.
+    pub fn queue_action(
+        &mut self,
+        conversation: ConversationId,
+        action: Action,
+        client_id: Uuid,
+        at: Millis,
+    ) {
+        self.queue(Outgoing {
+            client_id,
+            conversation,
+            body: String::new(),
+            created_at: at,
+            failure: None,
+            media: None,
+            reply_to: None,
+            action: Some(action),
+        });
     }
 
     /// Puts a refused message back in line for another try.

@@ -9,8 +9,8 @@ use futures::channel::mpsc::{unbounded, UnboundedReceiver, UnboundedSender};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use natter_protocol::{
-    ClientFrame, ConversationId, Millis, ServerFrame, User, PROTOCOL_VERSION, TYPING_EVERY_MS,
-    TYPING_SHOWN_MS,
+    Action, ClientFrame, ConversationId, Millis, Seq, ServerFrame, User, PROTOCOL_VERSION,
+    TYPING_EVERY_MS, TYPING_SHOWN_MS,
 };
 use uuid::Uuid;
 
@@ -221,7 +221,7 @@ impl ChatStore {
 
     /// Queues a message (saved on this device first) and sends it if
     /// connected.
-    pub fn send_text(&self, conversation: ConversationId, body: String) {
+    pub fn send_text(&self, conversation: ConversationId, body: String, reply_to: Option<Seq>) {
         let outgoing = Outgoing {
             client_id: Uuid::new_v4(),
             conversation,
@@ -230,7 +230,7 @@ impl ChatStore {
             failure: None,
             media: None,
             action: None,
-            reply_to: None,
+            reply_to,
         };
         let frame = frame_of(&outgoing);
         // The message ends "typing" on the other side: typing again must
@@ -292,6 +292,23 @@ impl ChatStore {
                 gloo_timers::future::TimeoutFuture::new(TYPING_SHOWN_MS as u32).await;
                 typing.try_update(|t| t.expire(now()));
             });
+        }
+    }
+
+    /// Queues an action on a message (a reaction, an edit, a deletion); it
+    /// goes through the outbox like a message, and shows at once.
+    pub fn act(&self, conversation: ConversationId, action: Action) {
+        let client_id = Uuid::new_v4();
+        self.update(|state| state.queue_action(conversation, action, client_id, now()));
+        let frame = self.state.with_untracked(|state| {
+            state
+                .outbox
+                .iter()
+                .find(|o| o.client_id == client_id)
+                .map(frame_of)
+        });
+        if let Some(frame) = frame {
+            self.command(Command::Send(frame));
         }
     }
 

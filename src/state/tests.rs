@@ -1,4 +1,4 @@
-use natter_protocol::{ConversationKind, ErrorCode, Member, Role};
+use natter_protocol::{Action, ConversationKind, ErrorCode, Member, Role};
 
 use super::*;
 use crate::cache::Snapshot;
@@ -735,4 +735,84 @@ fn a_removed_member_has_nothing_unread_and_sends_no_receipts() {
             ..
         }
     )));
+}
+
+#[test]
+fn actions_change_their_target_and_are_kept_without_text() {
+    let mut state = state();
+    let target = message(7, 1, BOB);
+    state.apply(&ServerFrame::Message { message: target });
+    state.take_changes();
+    let mut edit = message(7, 2, BOB);
+    edit.body = String::new();
+    edit.action = Some(Action::Edit {
+        target: 1,
+        body: "m1, corrected".to_owned(),
+    });
+    state.apply(&ServerFrame::Message {
+        message: edit.clone(),
+    });
+    state.apply(&ServerFrame::Message { message: edit });
+    let conversation = &state.conversations[&7];
+    assert_eq!(conversation.messages[&1].body, "m1, corrected");
+    assert_eq!(
+        conversation.messages[&2].action,
+        Some(Action::Edit {
+            target: 1,
+            body: String::new()
+        }),
+        "the edit's text lives only in its target"
+    );
+    assert_eq!(conversation.info.last_message.as_ref().unwrap().seq, 1);
+    let saved = state.take_changes();
+    assert_eq!(saved.actions.len(), 1, "applied once, though it came twice");
+    assert!(saved
+        .messages
+        .iter()
+        .any(|m| m.seq == 1 && m.body == "m1, corrected"));
+
+    let mut delete = message(7, 3, BOB);
+    delete.body = String::new();
+    delete.action = Some(Action::Delete { target: 1 });
+    state.apply(&ServerFrame::Message { message: delete });
+    let gone = &state.conversations[&7].messages[&1];
+    assert!(gone.deleted && gone.body.is_empty());
+    assert!(
+        state.conversations[&7]
+            .info
+            .last_message
+            .as_ref()
+            .unwrap()
+            .deleted
+    );
+}
+
+#[test]
+fn an_acked_action_is_applied_like_one_from_the_server() {
+    let mut state = state();
+    state.apply(&ServerFrame::Message {
+        message: message(7, 1, BOB),
+    });
+    let id = Uuid::from_u128(42);
+    state.queue_action(
+        7,
+        Action::React {
+            target: 1,
+            emoji: "👍".to_owned(),
+        },
+        id,
+        10,
+    );
+    assert_eq!(state.sendable().count(), 1);
+    state.apply(&ServerFrame::Ack {
+        client_id: id,
+        conversation: 7,
+        seq: 2,
+        sent_at: 11,
+    });
+    assert!(state.outbox.is_empty());
+    assert_eq!(
+        state.conversations[&7].messages[&1].reactions[0].users,
+        vec![ME]
+    );
 }

@@ -132,3 +132,107 @@ test('a public group is found by its hashtag and joined', async ({ browser, serv
   await ann.context.close();
   await eve.context.close();
 });
+
+/** Everything this page's app saved in IndexedDB, as one JSON text. */
+async function savedOnDevice(page) {
+  return page.evaluate(async () => {
+    const dump = {};
+    for (const { name } of await indexedDB.databases()) {
+      if (!name.startsWith('natter-account-')) continue;
+      const db = await new Promise((resolve, reject) => {
+        const open = indexedDB.open(name);
+        open.onsuccess = () => resolve(open.result);
+        open.onerror = () => reject(open.error);
+      });
+      for (const store of ['messages', 'conversations', 'outbox']) {
+        dump[`${name}/${store}`] = await new Promise((resolve, reject) => {
+          const request = db.transaction(store).objectStore(store).getAll();
+          request.onsuccess = () => resolve(request.result);
+          request.onerror = () => reject(request.error);
+        });
+      }
+      db.close();
+    }
+    return JSON.stringify(dump);
+  });
+}
+
+test('replies, reactions, edits and deletions', async ({ browser, server }) => {
+  test.setTimeout(90_000);
+  const annName = uniqueName('ann');
+  const bobName = uniqueName('bob');
+  const cydName = uniqueName('cyd');
+  const ann = await signUp(browser, server, annName);
+  const bob = await signUp(browser, server, bobName);
+  const cyd = await signUp(browser, server, cydName);
+  await ann.page.getByRole('button', { name: '+ New group' }).click();
+  const form = ann.page.getByRole('form', { name: 'New group' });
+  await form.getByLabel('Group name').fill('Picnic');
+  await form.getByLabel('Members (usernames)').fill(`${bobName}, ${cydName}`);
+  await form.getByRole('button', { name: 'Create group' }).click();
+  await send(ann.page, 'Picnic at noon?');
+  for (const person of [bob, cyd]) {
+    await person.page.getByRole('button', { name: /^Picnic/ }).click();
+    await expect(bodies(person.page)).toHaveText(['Picnic at noon?']);
+  }
+  // The bubble whose own text (not a quote of it) is `text`.
+  const row = (page, text) =>
+    page.locator('.bubble-row').filter({ has: page.locator('.bubble-body').getByText(text, { exact: true }) });
+  const menu = async (page, text) => {
+    await row(page, text).getByRole('button', { name: 'Message actions' }).click();
+    return page.getByRole('menu');
+  };
+
+  // Bob replies; the quote shows, and clicking it jumps to the original.
+  await (await menu(bob.page, 'Picnic at noon?')).getByRole('menuitem', { name: 'Reply' }).click();
+  await expect(bob.page.locator('.composer-mode')).toContainText(`Replying to${annName}: Picnic at noon?`);
+  await send(bob.page, 'Noon works for me');
+  const reply = row(ann.page, 'Noon works for me');
+  await expect(reply.getByRole('button', { name: 'Go to the message this replies to' })).toContainText(
+    `${annName}Picnic at noon?`.replace(annName, 'You'),
+  );
+  await reply.getByRole('button', { name: 'Go to the message this replies to' }).click();
+  await expect(ann.page.locator('.bubble-row.flash')).toContainText('Picnic at noon?');
+
+  // Reactions: Cyd and Ann give 👍, counted once each; Ann takes hers back.
+  await (await menu(cyd.page, 'Picnic at noon?')).getByRole('menuitem', { name: 'React with 👍' }).click();
+  await expect(row(ann.page, 'Picnic at noon?').locator('.reaction')).toHaveText(['👍 1']);
+  await (await menu(ann.page, 'Picnic at noon?')).getByRole('menuitem', { name: 'React with 👍' }).click();
+  await expect(row(bob.page, 'Picnic at noon?').locator('.reaction')).toHaveText(['👍 2']);
+  await (await menu(bob.page, 'Picnic at noon?')).getByRole('menuitem', { name: 'React with 😂' }).click();
+  await expect(row(ann.page, 'Picnic at noon?').locator('.reaction')).toHaveText(['👍 2', '😂 1']);
+  await row(ann.page, 'Picnic at noon?').getByRole('button', { name: '👍 2, yours' }).click();
+  await expect(row(cyd.page, 'Picnic at noon?').locator('.reaction')).toHaveText(['👍 1', '😂 1']);
+
+  // Ann edits her message: everyone sees the new text, marked "edited".
+  await (await menu(ann.page, 'Picnic at noon?')).getByRole('menuitem', { name: 'Edit' }).click();
+  const box = ann.page.getByRole('textbox', { name: 'Message' });
+  await expect(box).toHaveValue('Picnic at noon?');
+  await box.fill('Picnic at 1pm?');
+  await box.press('Enter');
+  for (const person of [ann, bob, cyd]) {
+    await expect(row(person.page, 'Picnic at 1pm?').locator('.edited')).toHaveText('edited');
+  }
+  // Only one's own messages can be edited or deleted.
+  await row(bob.page, 'Picnic at 1pm?').getByRole('button', { name: 'Message actions' }).click();
+  await expect(bob.page.getByRole('menu').getByRole('menuitem', { name: 'Edit' })).toHaveCount(0);
+  await expect(bob.page.getByRole('menu').getByRole('menuitem', { name: 'Delete for everyone' })).toHaveCount(0);
+  await row(bob.page, 'Picnic at 1pm?').getByRole('button', { name: 'Message actions' }).click();
+
+  // Ann deletes a message for everyone: a tombstone everywhere, and the
+  // text is gone from the other devices' saved chats.
+  await send(ann.page, 'The gate code is 4321');
+  for (const person of [bob, cyd]) await expect(bodies(person.page).last()).toHaveText('The gate code is 4321');
+  await (await menu(ann.page, 'The gate code is 4321')).getByRole('menuitem', { name: 'Delete for everyone' }).click();
+  for (const person of [ann, bob, cyd]) {
+    await expect(person.page.locator('.tombstone')).toHaveText(['This message was deleted']);
+    await expect(person.page.getByText('4321')).toHaveCount(0);
+  }
+  await expect.poll(() => savedOnDevice(bob.page)).not.toContain('4321');
+  expect(await savedOnDevice(bob.page)).toContain('Picnic at 1pm?');
+
+  await bob.page.screenshot({ path: shot('group-actions-light') });
+  await bob.page.emulateMedia({ colorScheme: 'dark' });
+  await bob.page.screenshot({ path: shot('group-actions-dark') });
+  for (const person of [ann, bob, cyd]) await person.context.close();
+});

@@ -492,15 +492,14 @@ impl Store for SqliteStore {
             if !is_member(conn, user, conversation)? {
                 return Err(StoreError::NotAMember);
             }
-            conn
-                .prepare_cached(&format!(
-                    "SELECT {MESSAGE_COLUMNS} FROM messages
+            conn.prepare_cached(&format!(
+                "SELECT {MESSAGE_COLUMNS} FROM messages
                      WHERE conversation_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3"
-                ))?
-                .query_map(params![conversation, after, limit], messages::from_row)?
-                .collect::<rusqlite::Result<Vec<_>>>()
-                .map_err(StoreError::from)
-                .and_then(|page| messages::with_reactions(conn, page))
+            ))?
+            .query_map(params![conversation, after, limit], messages::from_row)?
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(StoreError::from)
+            .and_then(|page| messages::with_reactions(conn, page))
         })
         .await
     }

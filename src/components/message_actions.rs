@@ -1,0 +1,308 @@
+//! What one can do with a message from its bubble — react, reply, edit,
+//! delete for everyone — and how the results look: reaction chips, the
+//! quote of the message replied to (which jumps to it), "edited".
+
+use leptos::prelude::*;
+use natter_protocol::{Action, ConversationId, MediaKind, Message, Reaction, Seq, UserId};
+
+use crate::state::ChatStore;
+
+/// The reactions offered in a message's menu.
+pub const QUICK_REACTIONS: [&str; 6] = ["👍", "❤️", "😂", "😮", "😢", "🙏"];
+
+/// What the composer is doing: writing, replying to a message, or editing
+/// one of the user's own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Write,
+    Reply(Seq),
+    Edit(Seq),
+}
+
+/// The composer's mode, shared between the bubbles and the composer.
+#[derive(Clone, Copy)]
+pub struct ComposerMode(pub RwSignal<Mode>);
+
+/// Scrolls the message list to a message, shared with the quotes.
+#[derive(Clone, Copy)]
+pub struct JumpTo(pub Callback<Seq>);
+
+/// One reaction as a chip shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Chip {
+    pub emoji: String,
+    pub count: usize,
+    pub mine: bool,
+}
+
+pub fn chips(reactions: &[Reaction], me: UserId) -> Vec<Chip> {
+    reactions
+        .iter()
+        .map(|reaction| Chip {
+            emoji: reaction.emoji.clone(),
+            count: reaction.users.len(),
+            mine: reaction.users.contains(&me),
+        })
+        .collect()
+}
+
+/// A message in a line, for quotes.
+pub fn snippet(message: &Message) -> String {
+    if message.deleted {
+        return "Deleted message".to_owned();
+    }
+    let first_line = message.body.lines().next().unwrap_or_default().trim();
+    if first_line.is_empty() {
+        return match message.attachment.as_ref().map(|a| a.kind) {
+            Some(MediaKind::Image) => "📷 Photo".to_owned(),
+            Some(MediaKind::Video) => "🎬 Video".to_owned(),
+            Some(MediaKind::Voice) => "🎤 Voice message".to_owned(),
+            None => "Message".to_owned(),
+        };
+    }
+    const LONGEST: usize = 80;
+    if first_line.chars().count() > LONGEST {
+        let cut: String = first_line.chars().take(LONGEST).collect();
+        format!("{}…", cut.trim_end())
+    } else {
+        first_line.to_owned()
+    }
+}
+
+/// The reactions under a bubble; one's own are pressed, and a click
+/// toggles them.
+#[component]
+pub fn Reactions(id: ConversationId, seq: Option<Seq>, chips: Vec<Chip>) -> impl IntoView {
+    let store = expect_context::<ChatStore>();
+    chips
+        .into_iter()
+        .map(|chip| {
+            let emoji = chip.emoji.clone();
+            let label = format!(
+                "{} {}{}",
+                chip.emoji,
+                chip.count,
+                if chip.mine { ", yours" } else { "" }
+            );
+            view! {
+                <button
+                    class="reaction"
+                    class:mine=chip.mine
+                    aria-pressed=chip.mine.to_string()
+                    aria-label=label
+                    disabled=seq.is_none()
+                    on:click=move |_| {
+                        if let Some(target) = seq {
+                            let emoji = emoji.clone();
+                            store.act(
+                                id,
+                                if chip.mine {
+                                    Action::Unreact { target, emoji }
+                                } else {
+                                    Action::React { target, emoji }
+                                },
+                            );
+                        }
+                    }
+                >
+                    {chip.emoji.clone()}
+                    " "
+                    {chip.count}
+                </button>
+            }
+        })
+        .collect_view()
+}
+
+/// "⋯" on a bubble, opening reactions and the actions the user may take.
+#[component]
+pub fn ActionsMenu(
+    id: ConversationId,
+    seq: Seq,
+    /// The user's own message with text: it may be edited.
+    editable: bool,
+    /// The user's own message: it may be deleted for everyone.
+    deletable: bool,
+    /// The reactions the user has already given.
+    given: Vec<String>,
+) -> impl IntoView {
+    let store = expect_context::<ChatStore>();
+    let mode = expect_context::<ComposerMode>();
+    let open = RwSignal::new(false);
+    let react = move |emoji: &'static str, already: bool| {
+        open.set(false);
+        let emoji = emoji.to_owned();
+        store.act(
+            id,
+            if already {
+                Action::Unreact { target: seq, emoji }
+            } else {
+                Action::React { target: seq, emoji }
+            },
+        );
+    };
+    view! {
+        <div class="message-menu">
+            <button
+                class="menu-button"
+                aria-label="Message actions"
+                aria-haspopup="menu"
+                aria-expanded=move || open.get().to_string()
+                on:click=move |_| open.update(|o| *o = !*o)
+            >
+                "⋯"
+            </button>
+            <Show when=move || open.get()>
+                <div class="menu" role="menu">
+                    <div class="menu-reactions">
+                        {QUICK_REACTIONS
+                            .into_iter()
+                            .map(|emoji| {
+                                let already = given.iter().any(|g| g == emoji);
+                                view! {
+                                    <button
+                                        role="menuitem"
+                                        class:given=already
+                                        aria-label=format!("React with {emoji}")
+                                        on:click=move |_| react(emoji, already)
+                                    >
+                                        {emoji}
+                                    </button>
+                                }
+                            })
+                            .collect_view()}
+                    </div>
+                    <button
+                        role="menuitem"
+                        on:click=move |_| {
+                            open.set(false);
+                            mode.0.set(Mode::Reply(seq));
+                        }
+                    >
+                        "Reply"
+                    </button>
+                    {editable
+                        .then(|| {
+                            view! {
+                                <button
+                                    role="menuitem"
+                                    on:click=move |_| {
+                                        open.set(false);
+                                        mode.0.set(Mode::Edit(seq));
+                                    }
+                                >
+                                    "Edit"
+                                </button>
+                            }
+                        })}
+                    {deletable
+                        .then(|| {
+                            view! {
+                                <button
+                                    role="menuitem"
+                                    class="danger"
+                                    on:click=move |_| {
+                                        open.set(false);
+                                        store.act(id, Action::Delete { target: seq });
+                                    }
+                                >
+                                    "Delete for everyone"
+                                </button>
+                            }
+                        })}
+                </div>
+            </Show>
+        </div>
+    }
+}
+
+/// The message a reply answers, in a line; a click jumps to it.
+#[component]
+pub fn Quote(id: ConversationId, target: Seq) -> impl IntoView {
+    let store = expect_context::<ChatStore>();
+    let jump = expect_context::<JumpTo>();
+    let quoted = Memo::new(move |_| {
+        store.state.with(|state| {
+            let conversation = state.conversations.get(&id)?;
+            let message = conversation.messages.get(&target)?;
+            let who = if message.sender == state.me.id {
+                "You".to_owned()
+            } else {
+                conversation
+                    .name_of(message.sender)
+                    .unwrap_or("Former member")
+                    .to_owned()
+            };
+            Some((who, snippet(message)))
+        })
+    });
+    view! {
+        <button
+            class="quote"
+            aria-label="Go to the message this replies to"
+            on:click=move |_| jump.0.run(target)
+        >
+            {move || match quoted.get() {
+                Some((who, text)) => {
+                    view! {
+                        <strong>{who}</strong>
+                        <span>{text}</span>
+                    }
+                        .into_any()
+                }
+                None => view! { <span>"An earlier message"</span> }.into_any(),
+            }}
+        </button>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn message(body: &str) -> Message {
+        Message {
+            conversation: 7,
+            seq: 1,
+            client_id: uuid::Uuid::nil(),
+            sender: 1,
+            body: body.to_owned(),
+            sent_at: 1,
+            attachment: None,
+            event: None,
+            reply_to: None,
+            action: None,
+            edited_at: None,
+            deleted: false,
+            reactions: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn quotes_are_one_short_line() {
+        assert_eq!(snippet(&message("lunch?\nat noon")), "lunch?");
+        let long = "a".repeat(100);
+        assert_eq!(snippet(&message(&long)).chars().count(), 81);
+        let mut deleted = message("");
+        deleted.deleted = true;
+        assert_eq!(snippet(&deleted), "Deleted message");
+        assert_eq!(snippet(&message("")), "Message");
+    }
+
+    #[test]
+    fn chips_count_and_know_ones_own() {
+        let reactions = vec![
+            Reaction {
+                emoji: "👍".into(),
+                users: vec![1, 2],
+            },
+            Reaction {
+                emoji: "😂".into(),
+                users: vec![3],
+            },
+        ];
+        let chips = chips(&reactions, 2);
+        assert_eq!((chips[0].count, chips[0].mine), (2, true));
+        assert_eq!((chips[1].count, chips[1].mine), (1, false));
+    }
+}

@@ -12,7 +12,23 @@ use web_sys::{File, FileList};
 use super::message_actions::{snippet, ComposerMode, Mode};
 use super::recorder::RecordingBar;
 use crate::media::{self, photo, video, MediaError};
-use crate::state::ChatStore;
+use crate::state::{mentions, ChatStore};
+
+/// The most names offered while typing a mention.
+const MAX_SUGGESTIONS: usize = 6;
+
+/// The byte offset in `text` of a position counted in UTF-16 units, as
+/// text fields count.
+fn byte_offset(text: &str, utf16: usize) -> usize {
+    let mut units = 0;
+    for (index, c) in text.char_indices() {
+        if units >= utf16 {
+            return index;
+        }
+        units += c.len_utf16();
+    }
+    text.len()
+}
 
 /// From this many characters on, the composer shows how many are left.
 const COUNT_FROM: usize = MAX_BODY_CHARS - 400;
@@ -118,6 +134,62 @@ pub fn Composer(
         Some((what, about.unwrap_or_default()))
     };
 
+    // @mention completion in groups: the names that fit what is typed
+    // before the caret.
+    let caret = RwSignal::new(0_usize);
+    let chosen = RwSignal::new(0_usize);
+    let dismissed = RwSignal::new(false);
+    let note_caret = move || {
+        if let Some(el) = input.get_untracked() {
+            let utf16 = el.selection_start().ok().flatten().unwrap_or(0) as usize;
+            caret.set(text.with_untracked(|t| byte_offset(t, utf16)));
+        }
+    };
+    let suggestions = Memo::new(move |_| {
+        if dismissed.get() {
+            return Vec::new();
+        }
+        let partial = text.with(|t| {
+            mentions::typing_at(t, caret.get()).map(|(_, partial)| partial.to_lowercase())
+        });
+        let Some(partial) = partial else {
+            return Vec::new();
+        };
+        store.state.with(|state| {
+            let Some(conversation) = state.conversations.get(&id).filter(|c| c.is_group()) else {
+                return Vec::new();
+            };
+            conversation
+                .info
+                .members
+                .iter()
+                .filter(|m| m.user.id != state.me.id)
+                .map(|m| m.user.username.clone())
+                .filter(|name| name.to_lowercase().starts_with(&partial))
+                .take(MAX_SUGGESTIONS)
+                .collect::<Vec<_>>()
+        })
+    });
+    let pick = move |name: String| {
+        let current = text.get_untracked();
+        let at_caret = caret.get_untracked();
+        let Some((at, _)) = mentions::typing_at(&current, at_caret) else {
+            return;
+        };
+        let (completed, new_caret) = mentions::complete(&current, at, at_caret, &name);
+        let utf16 = completed[..new_caret].encode_utf16().count() as u32;
+        text.set(completed);
+        caret.set(new_caret);
+        chosen.set(0);
+        if let Some(el) = input.get_untracked() {
+            // The value is set by the next render; place the caret after it.
+            request_animation_frame(move || {
+                let _ = el.set_selection_range(utf16, utf16);
+                let _ = el.focus();
+            });
+        }
+    };
+
     let send = move || {
         let body = text.get_untracked();
         match limits::check_body(&body) {
@@ -185,6 +257,33 @@ pub fn Composer(
                         }
                     })
             }}
+            <Show when=move || !suggestions.with(Vec::is_empty)>
+                <ul class="mention-suggestions" id="mention-suggestions" role="listbox" aria-label="Mention someone">
+                    {move || {
+                        suggestions
+                            .get()
+                            .into_iter()
+                            .enumerate()
+                            .map(|(index, name)| {
+                                let label = name.clone();
+                                view! {
+                                    <li
+                                        role="option"
+                                        aria-selected=move || (chosen.get() == index).to_string()
+                                        on:mousedown=move |ev| {
+                                            ev.prevent_default();
+                                            pick(name.clone());
+                                        }
+                                    >
+                                        "@"
+                                        {label}
+                                    </li>
+                                }
+                            })
+                            .collect_view()
+                    }}
+                </ul>
+            </Show>
             <Show
                 when=move || recording.get()
                 fallback=move || {
@@ -221,9 +320,47 @@ pub fn Composer(
                                     store.typing_in(id);
                                 }
                                 text.set(value);
+                                dismissed.set(false);
+                                note_caret();
                             }
+                            on:click=move |_| note_caret()
+                            on:keyup=move |ev| {
+                                if ev.key().starts_with("Arrow") && suggestions.with_untracked(Vec::is_empty) {
+                                    note_caret();
+                                }
+                            }
+                            aria-autocomplete="list"
+                            aria-controls="mention-suggestions"
                             on:paste=pasted
                             on:keydown=move |ev| {
+                                let offered = suggestions.get_untracked();
+                                if !offered.is_empty() {
+                                    let handled = match ev.key().as_str() {
+                                        "ArrowDown" => {
+                                            chosen.update(|i| *i = (*i + 1) % offered.len());
+                                            true
+                                        }
+                                        "ArrowUp" => {
+                                            chosen.update(|i| *i = (*i + offered.len() - 1) % offered.len());
+                                            true
+                                        }
+                                        "Enter" | "Tab" => {
+                                            let index = chosen.get_untracked().min(offered.len() - 1);
+                                            pick(offered[index].clone());
+                                            true
+                                        }
+                                        "Escape" => {
+                                            dismissed.set(true);
+                                            ev.stop_propagation();
+                                            true
+                                        }
+                                        _ => false,
+                                    };
+                                    if handled {
+                                        ev.prevent_default();
+                                        return;
+                                    }
+                                }
                                 if ev.key() == "Escape" && mode.get_untracked() != Mode::Write {
                                     ev.stop_propagation();
                                     if matches!(mode.get_untracked(), Mode::Edit(_)) {
@@ -292,5 +429,18 @@ pub fn Composer(
             </Show>
             {move || notice.get().map(|text| view! { <p class="form-error" role="alert">{text}</p> })}
         </form>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn caret_positions_convert_from_utf16() {
+        assert_eq!(byte_offset("abc", 2), 2);
+        assert_eq!(byte_offset("é@a", 2), 3);
+        assert_eq!(byte_offset("👍@a", 3), 5);
+        assert_eq!(byte_offset("ab", 9), 2);
     }
 }

@@ -22,6 +22,8 @@ struct Row {
     unread: u64,
     /// Someone is typing here.
     typing: bool,
+    /// Unread messages that mention the user.
+    mentions: usize,
 }
 
 fn rows(state: &ChatState, typing: &Typing) -> Vec<Row> {
@@ -64,6 +66,7 @@ fn rows(state: &ChatState, typing: &Typing) -> Vec<Row> {
                 time,
                 unread: conversation.unread(me),
                 typing: !typing.who(conversation.info.id).is_empty(),
+                mentions: conversation.unread_mentions(me, &state.me.username),
             }
         })
         .collect()
@@ -103,11 +106,16 @@ pub fn ConversationList() -> impl IntoView {
                 <For each=move || rows.get() key=|row| row.clone() let:row>
                     {
                         let id = row.id;
-                        let label = if row.unread > 0 {
+                        let mut label = if row.unread > 0 {
                             format!("{}, {} unread", row.title, row.unread)
                         } else {
                             row.title.clone()
                         };
+                        match row.mentions {
+                            0 => {}
+                            1 => label.push_str(", 1 mention"),
+                            n => label.push_str(&format!(", {n} mentions")),
+                        }
                         view! {
                             <li>
                                 <button
@@ -144,6 +152,18 @@ pub fn ConversationList() -> impl IntoView {
                                                     .then(|| view! { <span class="waiting-dot" title="Waiting to send">"🕓"</span> })}
                                                 {row.preview.clone()}
                                             </span>
+                                            {(row.mentions > 0)
+                                                .then(|| {
+                                                    view! {
+                                                        <span class="mention-badge" aria-hidden="true">
+                                                            {if row.mentions == 1 {
+                                                                "@".to_owned()
+                                                            } else {
+                                                                format!("@{}", row.mentions)
+                                                            }}
+                                                        </span>
+                                                    }
+                                                })}
                                             {(row.unread > 0)
                                                 .then(|| {
                                                     view! {

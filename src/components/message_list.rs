@@ -471,6 +471,9 @@ fn BubbleView(id: ConversationId, bubble: Bubble, key: String) -> impl IntoView 
             </div>
         }
     });
+    let my_name = store
+        .state
+        .with_untracked(|state| state.me.username.clone());
     let deleted = bubble.deleted;
     let menu = match (seq, deleted) {
         (Some(seq), false) => {
@@ -504,7 +507,7 @@ fn BubbleView(id: ConversationId, bubble: Bubble, key: String) -> impl IntoView 
                     move || !empty
                 }>
                     <div class="bubble-body">
-                        <RichText text=bubble.body.clone() />
+                        <RichText text=bubble.body.clone() me=my_name.clone() />
                     </div>
                 </Show>
                 <div class="bubble-meta">

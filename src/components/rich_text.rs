@@ -1,5 +1,6 @@
-//! Message text with clickable links. Text is always rendered as text nodes,
-//! never parsed as HTML; only `http(s)://` links become anchors.
+//! Message text with clickable links and highlighted @mentions. Text is
+//! always rendered as text nodes, never parsed as HTML; only `http(s)://`
+//! links become anchors.
 
 use leptos::prelude::*;
 
@@ -7,11 +8,58 @@ use leptos::prelude::*;
 pub enum Segment<'a> {
     Text(&'a str),
     Link(&'a str),
+    /// "@name", the `@` included.
+    Mention(&'a str),
 }
 
 /// Splits `text` into plain runs and http(s) links. Trailing punctuation
 /// that usually ends a sentence is not part of the link.
 pub fn segments(text: &str) -> Vec<Segment<'_>> {
+    let mut out = Vec::new();
+    for segment in links(text) {
+        match segment {
+            Segment::Text(text) => split_mentions(text, &mut out),
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+fn name_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || c == '_' || c == '.'
+}
+
+/// Splits plain text at "@name" mentions.
+fn split_mentions<'a>(text: &'a str, out: &mut Vec<Segment<'a>>) {
+    let mut rest = text;
+    let mut from = 0;
+    while let Some(found) = rest[from..].find('@') {
+        let at = from + found;
+        let starts_word = rest[..at].chars().next_back().is_none_or(|c| !name_char(c));
+        let name_len: usize = rest[at + 1..]
+            .chars()
+            .take_while(|c| name_char(*c))
+            .map(char::len_utf8)
+            .sum();
+        let name = rest[at + 1..at + 1 + name_len].trim_end_matches('.');
+        if starts_word && !name.is_empty() {
+            if at > 0 {
+                out.push(Segment::Text(&rest[..at]));
+            }
+            out.push(Segment::Mention(&rest[at..at + 1 + name.len()]));
+            rest = &rest[at + 1 + name.len()..];
+            from = 0;
+        } else {
+            from = at + 1;
+        }
+    }
+    if !rest.is_empty() {
+        out.push(Segment::Text(rest));
+    }
+}
+
+/// Splits `text` into plain runs and links.
+fn links(text: &str) -> Vec<Segment<'_>> {
     let mut out = Vec::new();
     let mut rest = text;
     while let Some(start) = find_link_start(rest) {
@@ -45,13 +93,20 @@ fn find_link_start(text: &str) -> Option<usize> {
     }
 }
 
-/// A message body: line breaks kept (by CSS), links clickable.
+/// A message body: line breaks kept (by CSS), links clickable, mentions
+/// highlighted (the reader's own more strongly).
 #[component]
-pub fn RichText(text: String) -> impl IntoView {
+pub fn RichText(text: String, #[prop(optional, into)] me: Option<String>) -> impl IntoView {
     segments(&text)
         .into_iter()
         .map(|segment| match segment {
             Segment::Text(text) => text.to_owned().into_any(),
+            Segment::Mention(mention) => {
+                let mine = me
+                    .as_deref()
+                    .is_some_and(|me| mention[1..].eq_ignore_ascii_case(me));
+                view! { <span class="mention" class:me=mine>{mention.to_owned()}</span> }.into_any()
+            }
             Segment::Link(url) => view! {
                 <a href=url.to_owned() target="_blank" rel="noopener noreferrer">
                     {url.to_owned()}
@@ -78,6 +133,22 @@ mod tests {
                 Segment::Text("."),
             ]
         );
+    }
+
+    #[test]
+    fn mentions_are_marked_but_not_inside_words_or_links() {
+        assert_eq!(
+            segments("hi @ann.b and @Bob. mail x@y.org https://a.b/@c"),
+            vec![
+                Segment::Text("hi "),
+                Segment::Mention("@ann.b"),
+                Segment::Text(" and "),
+                Segment::Mention("@Bob"),
+                Segment::Text(". mail x@y.org "),
+                Segment::Link("https://a.b/@c"),
+            ]
+        );
+        assert_eq!(segments("@ alone"), vec![Segment::Text("@ alone")]);
     }
 
     #[test]

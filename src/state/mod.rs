@@ -6,6 +6,7 @@
 //! [`ChatState`] through a signal, the session writes to it.
 
 pub mod actions;
+pub mod mentions;
 mod receipt;
 mod store;
 mod typing;
@@ -189,6 +190,18 @@ impl ConversationState {
         self.info
             .last_seq
             .saturating_sub(self.member_cursor(me, ReceiptKind::Read))
+    }
+
+    /// Unread messages from others that mention `username` (loaded ones).
+    pub fn unread_mentions(&self, me: UserId, username: &str) -> usize {
+        if !self.includes(me) {
+            return 0;
+        }
+        let read = self.member_cursor(me, ReceiptKind::Read);
+        self.messages
+            .range(read + 1..)
+            .filter(|(_, m)| m.sender != me && !m.deleted && mentions::mentions(&m.body, username))
+            .count()
     }
 
     /// S, D or R for a message `me` sent, from the other members' cursors.

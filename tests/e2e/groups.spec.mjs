@@ -60,6 +60,21 @@ test('three people in a group', async ({ browser, server }) => {
   await bob.page.getByRole('textbox', { name: 'Message' }).press('Enter');
   await expect(bodies(ann.page)).toHaveText(['Who is in for Saturday?', 'Me']);
 
+  // Bob mentions Cyd, picking the name from the suggestions.
+  const bobBox = bob.page.getByRole('textbox', { name: 'Message' });
+  await bobBox.pressSequentially(`@${cydName.slice(0, 3)}`);
+  const suggestions = bob.page.getByRole('listbox', { name: 'Mention someone' });
+  await expect(suggestions.getByRole('option')).toHaveText([`@${cydName}`]);
+  await bobBox.press('Enter');
+  await expect(bobBox).toHaveValue(`@${cydName} `);
+  await bobBox.pressSequentially('can you bring snacks?');
+  await bobBox.press('Enter');
+  const cydRow = cyd.page.getByRole('button', { name: /^Weekend hike/ });
+  await expect(cydRow).toHaveAccessibleName(/1 mention/);
+  await expect(cydRow.locator('.mention-badge')).toHaveText('@');
+  await expect(ann.page.locator('.bubble-body .mention')).toHaveText([`@${cydName}`]);
+  await expect(ann.page.locator('.bubble-body .mention.me')).toHaveCount(0);
+
   // Bob is not an admin: no Remove buttons for him.
   await bob.page.getByRole('button', { name: 'Group info' }).click();
   const bobInfo = bob.page.getByRole('complementary', { name: 'Group info' });
@@ -79,7 +94,13 @@ test('three people in a group', async ({ browser, server }) => {
   await bobInfo.getByRole('button', { name: 'Close group info' }).click();
   await cyd.page.getByRole('button', { name: /^Saturday hike/ }).click();
   await send(cyd.page, 'Count me in, bring snacks 🥪');
-  await expect(bodies(ann.page)).toHaveText(['Who is in for Saturday?', 'Me', 'Count me in, bring snacks 🥪']);
+  await expect(cyd.page.locator('.bubble-body .mention.me')).toHaveText([`@${cydName}`]);
+  await expect(bodies(ann.page)).toHaveText([
+    'Who is in for Saturday?',
+    'Me',
+    `@${cydName} can you bring snacks?`,
+    'Count me in, bring snacks 🥪',
+  ]);
   await ann.page.screenshot({ path: shot('group-light') });
   await ann.page.emulateMedia({ colorScheme: 'dark' });
   await ann.page.screenshot({ path: shot('group-dark') });

@@ -17,6 +17,29 @@ pub struct User {
     pub id: UserId,
     /// The name as its owner typed it; uniqueness ignores case.
     pub username: String,
+    /// The name they chose to be shown by, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<String>,
+    /// A small JPEG `data:` URL, like a thumbnail.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub avatar: Option<String>,
+}
+
+impl User {
+    /// What to call them: their display name, else their username.
+    pub fn shown_name(&self) -> &str {
+        self.display_name.as_deref().unwrap_or(&self.username)
+    }
+}
+
+/// Body of `PATCH /api/me`: the profile as it should be (absent or empty
+/// fields are cleared).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProfileUpdate {
+    #[serde(default)]
+    pub display_name: Option<String>,
+    #[serde(default)]
+    pub avatar: Option<String>,
 }
 
 /// Body of `POST /api/signup` and `POST /api/login`.

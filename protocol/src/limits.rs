@@ -36,6 +36,7 @@ pub enum Invalid {
     GroupPicture,
     Emoji,
     ActionShape,
+    DisplayName,
 }
 
 impl fmt::Display for Invalid {
@@ -54,6 +55,7 @@ impl fmt::Display for Invalid {
             Invalid::Hashtag => "Hashtags are 2 to 32 characters: letters a–z, digits and '_'.",
             Invalid::GroupPicture => "The group picture must be a JPEG under 40 KB.",
             Invalid::Emoji => "A reaction is one emoji.",
+            Invalid::DisplayName => "Display names are at most 40 characters, on one line.",
             Invalid::ActionShape => {
                 "A reaction, edit or deletion carries no text, file or reply of its own."
             }
@@ -149,6 +151,21 @@ pub fn check_message(
         (None, Some(attachment)) => check_caption(body).and_then(|()| check_attachment(attachment)),
         (None, None) => check_body(body),
     }
+}
+
+/// The longest display name, in characters.
+pub const DISPLAY_NAME_MAX: usize = 40;
+
+/// Checks a display name; returns it trimmed, or `None` when blank.
+pub fn check_display_name(name: &str) -> Result<Option<String>, Invalid> {
+    let name = name.trim();
+    if name.is_empty() {
+        return Ok(None);
+    }
+    if name.chars().count() > DISPLAY_NAME_MAX || name.chars().any(char::is_control) {
+        return Err(Invalid::DisplayName);
+    }
+    Ok(Some(name.to_owned()))
 }
 
 /// The most members a group may have.
@@ -300,6 +317,20 @@ mod tests {
             Ok(())
         );
         assert_eq!(check_message("", None, None), Err(Invalid::BodyEmpty));
+    }
+
+    #[test]
+    fn display_names() {
+        assert_eq!(
+            check_display_name("  Ann Archer "),
+            Ok(Some("Ann Archer".to_owned()))
+        );
+        assert_eq!(check_display_name("   "), Ok(None));
+        assert_eq!(
+            check_display_name(&"x".repeat(41)),
+            Err(Invalid::DisplayName)
+        );
+        assert_eq!(check_display_name("a\nb"), Err(Invalid::DisplayName));
     }
 
     #[test]

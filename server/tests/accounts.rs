@@ -227,3 +227,67 @@ async fn every_response_carries_the_security_headers() {
     assert_eq!(response.status(), StatusCode::NOT_FOUND);
     assert_eq!(api_error(response).await.error, ApiErrorCode::NotFound);
 }
+
+#[tokio::test]
+async fn a_profile_has_a_display_name_and_an_avatar_that_contacts_see() {
+    let server = TestServer::start().await;
+    let ann = server.signup("ann").await;
+    let bob = server.signup("bob").await;
+    ann.open_direct("bob").await;
+    let mut bob_socket = bob.connect().await;
+    let avatar = "data:image/jpeg;base64,/9j/4AAQSkZJRg==";
+
+    let response = ann
+        .request(reqwest::Method::PATCH, "/api/me")
+        .json(&json!({ "display_name": "  Ann Archer ", "avatar": avatar }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let updated: User = response.json().await.unwrap();
+    assert_eq!(updated.display_name.as_deref(), Some("Ann Archer"));
+    assert_eq!(updated.shown_name(), "Ann Archer");
+    let me: User = ann.get("/api/me").send().await.unwrap().json().await.unwrap();
+    assert_eq!(me, updated);
+
+    // Bob's device hears of it at once, through their conversation.
+    let conversation = bob_socket
+        .next_matching(|frame| match frame {
+            natter_protocol::ServerFrame::Conversation { conversation } => Some(conversation),
+            _ => None,
+        })
+        .await;
+    let seen = conversation
+        .members
+        .iter()
+        .find(|m| m.user.id == ann.user.id)
+        .unwrap();
+    assert_eq!(seen.user.display_name.as_deref(), Some("Ann Archer"));
+    assert_eq!(seen.user.avatar.as_deref(), Some(avatar));
+
+    for body in [
+        json!({ "display_name": "x".repeat(41) }),
+        json!({ "display_name": "two\nlines" }),
+        json!({ "avatar": "data:image/png;base64,AA" }),
+    ] {
+        let response = ann
+            .request(reqwest::Method::PATCH, "/api/me")
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{body}");
+        assert!(!api_error(response).await.message.is_empty());
+    }
+    // Blank clears.
+    let cleared: User = ann
+        .request(reqwest::Method::PATCH, "/api/me")
+        .json(&json!({ "display_name": " " }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!((cleared.display_name, cleared.avatar), (None, None));
+}

@@ -14,6 +14,8 @@ fn user(id: i64) -> User {
     User {
         id,
         username: format!("user{id}"),
+        avatar: None,
+        display_name: None,
     }
 }
 

@@ -35,6 +35,8 @@ mod tests {
         User {
             id,
             username: name.to_owned(),
+            avatar: None,
+            display_name: None,
         }
     }
 

@@ -10,6 +10,8 @@ fn user(id: UserId, name: &str) -> User {
     User {
         id,
         username: name.to_owned(),
+        avatar: None,
+        display_name: None,
     }
 }
 

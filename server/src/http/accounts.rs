@@ -1,12 +1,13 @@
 //! Sign-up, login, logout and "who am I".
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use axum::extract::{ConnectInfo, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use natter_protocol::limits::{self, canonical_username};
-use natter_protocol::{Credentials, User};
+use natter_protocol::{Credentials, ProfileUpdate, User};
 
 use super::extract::Json;
 use crate::auth::{self, CurrentUser};
@@ -90,4 +91,33 @@ pub async fn logout(
 
 pub async fn me(current: CurrentUser) -> axum::Json<User> {
     axum::Json(current.user)
+}
+
+/// `PATCH /api/me`: sets the display name and avatar. Everyone who shares
+/// a conversation with the user hears of it (their conversations are sent
+/// again, with the new profile in the member list).
+pub async fn update_profile(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    Json(update): Json<ProfileUpdate>,
+) -> Result<axum::Json<User>, AppError> {
+    let display_name = match update.display_name.as_deref() {
+        Some(name) => limits::check_display_name(name)?,
+        None => None,
+    };
+    let avatar = update.avatar.filter(|avatar| !avatar.is_empty());
+    if let Some(avatar) = &avatar {
+        limits::check_group_picture(avatar)?;
+    }
+    let user = state
+        .store
+        .update_profile(current.user.id, display_name, avatar)
+        .await?;
+    for conversation in state.store.conversations(user.id).await? {
+        let members: Vec<_> = conversation.members.iter().map(|m| m.user.id).collect();
+        state
+            .hub
+            .publish(&members, Event::Conversation(Arc::new(conversation)));
+    }
+    Ok(axum::Json(user))
 }

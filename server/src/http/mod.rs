@@ -24,7 +24,7 @@ pub fn router(state: AppState) -> Result<Router, assets::AssetsError> {
         .route("/signup", post(accounts::signup))
         .route("/login", post(accounts::login))
         .route("/logout", post(accounts::logout))
-        .route("/me", get(accounts::me))
+        .route("/me", get(accounts::me).patch(accounts::update_profile))
         .route("/users/{username}", get(conversations::find_user))
         .route(
             "/conversations",

@@ -91,6 +91,11 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (conversation_id, seq, user_id, emoji)
     ) WITHOUT ROWID;
     "#,
+    // 5: profiles.
+    r#"
+    ALTER TABLE users ADD COLUMN display_name TEXT;
+    ALTER TABLE users ADD COLUMN avatar TEXT;
+    "#,
 ];
 
 /// The schema version this build writes.

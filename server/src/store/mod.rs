@@ -144,6 +144,13 @@ pub struct StoredCredentials {
 pub trait Store: Send + Sync + 'static {
     /// Creates an account; the name is unique ignoring case.
     async fn create_user(&self, username: &str, password_hash: &str) -> Result<User, StoreError>;
+    /// Sets a user's display name and avatar (`None` clears them).
+    async fn update_profile(
+        &self,
+        user: UserId,
+        display_name: Option<String>,
+        avatar: Option<String>,
+    ) -> Result<User, StoreError>;
     async fn credentials(&self, username: &str) -> Result<Option<StoredCredentials>, StoreError>;
     async fn user_by_name(&self, username: &str) -> Result<Option<User>, StoreError>;
 

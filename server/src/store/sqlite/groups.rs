@@ -10,7 +10,7 @@ use natter_protocol::{
 use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBehavior};
 use uuid::Uuid;
 
-use super::{is_unique_violation, load_conversation, role_from, user_from_row};
+use super::{is_unique_violation, load_conversation, role_from, user_from_row, USER_COLUMNS};
 use crate::store::{GroupChange, GroupChanged, GroupSpec, StoreError};
 
 pub fn create(
@@ -209,7 +209,7 @@ fn ensure_room(members: &[UserId]) -> Result<(), StoreError> {
 
 fn user(tx: &Transaction<'_>, id: UserId) -> Result<User, StoreError> {
     tx.query_row(
-        "SELECT id, username FROM users WHERE id = ?1",
+        &format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?1"),
         [id],
         user_from_row,
     )

@@ -76,10 +76,15 @@ impl SqliteStore {
     }
 }
 
+/// The columns [`user_from_row`] reads, first in a query.
+const USER_COLUMNS: &str = "id, username, display_name, avatar";
+
 fn user_from_row(row: &Row<'_>) -> rusqlite::Result<User> {
     Ok(User {
         id: row.get(0)?,
         username: row.get(1)?,
+        display_name: row.get(2)?,
+        avatar: row.get(3)?,
     })
 }
 
@@ -164,7 +169,7 @@ fn load_conversation(conn: &Connection, id: ConversationId) -> Result<Conversati
         }
     };
     let mut stmt = conn.prepare_cached(
-        "SELECT u.id, u.username, m.delivered_seq, m.read_seq, m.role
+        "SELECT u.id, u.username, u.display_name, u.avatar, m.delivered_seq, m.read_seq, m.role
          FROM members m JOIN users u ON u.id = m.user_id
          WHERE m.conversation_id = ?1 ORDER BY u.id",
     )?;
@@ -172,9 +177,9 @@ fn load_conversation(conn: &Connection, id: ConversationId) -> Result<Conversati
         .query_map([id], |row| {
             Ok(Member {
                 user: user_from_row(row)?,
-                delivered: row.get(2)?,
-                read: row.get(3)?,
-                role: role_from(&row.get::<_, String>(4)?),
+                delivered: row.get(4)?,
+                read: row.get(5)?,
+                role: role_from(&row.get::<_, String>(6)?),
             })
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?;
@@ -249,10 +254,33 @@ impl Store for SqliteStore {
                 Ok(_) => Ok(User {
                     id: conn.last_insert_rowid(),
                     username,
+                    display_name: None,
+                    avatar: None,
                 }),
                 Err(err) if is_unique_violation(&err) => Err(StoreError::UsernameTaken),
                 Err(err) => Err(err.into()),
             }
+        })
+        .await
+    }
+
+    async fn update_profile(
+        &self,
+        user: UserId,
+        display_name: Option<String>,
+        avatar: Option<String>,
+    ) -> Result<User, StoreError> {
+        self.with(move |conn| {
+            conn.query_row(
+                &format!(
+                    "UPDATE users SET display_name = ?2, avatar = ?3 WHERE id = ?1
+                     RETURNING {USER_COLUMNS}"
+                ),
+                params![user, display_name, avatar],
+                user_from_row,
+            )
+            .optional()?
+            .ok_or(StoreError::NoSuchUser)
         })
         .await
     }
@@ -262,12 +290,14 @@ impl Store for SqliteStore {
         self.with(move |conn| {
             Ok(conn
                 .query_row(
-                    "SELECT id, username, password_hash FROM users WHERE username_key = ?1",
+                    &format!(
+                        "SELECT {USER_COLUMNS}, password_hash FROM users WHERE username_key = ?1"
+                    ),
                     [key],
                     |row| {
                         Ok(StoredCredentials {
                             user: user_from_row(row)?,
-                            password_hash: row.get(2)?,
+                            password_hash: row.get(4)?,
                         })
                     },
                 )
@@ -281,7 +311,7 @@ impl Store for SqliteStore {
         self.with(move |conn| {
             Ok(conn
                 .query_row(
-                    "SELECT id, username FROM users WHERE username_key = ?1",
+                    &format!("SELECT {USER_COLUMNS} FROM users WHERE username_key = ?1"),
                     [key],
                     user_from_row,
                 )
@@ -314,7 +344,8 @@ impl Store for SqliteStore {
         self.with(move |conn| {
             Ok(conn
                 .query_row(
-                    "SELECT u.id, u.username FROM sessions s JOIN users u ON u.id = s.user_id
+                    "SELECT u.id, u.username, u.display_name, u.avatar
+                     FROM sessions s JOIN users u ON u.id = s.user_id
                      WHERE s.token_hash = ?1 AND s.expires_at > ?2",
                     params![&token_hash[..], now],
                     user_from_row,

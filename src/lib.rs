@@ -19,6 +19,7 @@ pub mod cache;
 pub mod components;
 pub mod media;
 pub mod net;
+pub mod profile_code;
 pub mod routes;
 pub mod state;
 pub mod time;

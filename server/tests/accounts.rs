@@ -247,7 +247,14 @@ async fn a_profile_has_a_display_name_and_an_avatar_that_contacts_see() {
     let updated: User = response.json().await.unwrap();
     assert_eq!(updated.display_name.as_deref(), Some("Ann Archer"));
     assert_eq!(updated.shown_name(), "Ann Archer");
-    let me: User = ann.get("/api/me").send().await.unwrap().json().await.unwrap();
+    let me: User = ann
+        .get("/api/me")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(me, updated);
 
     // Bob's device hears of it at once, through their conversation.

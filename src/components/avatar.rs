@@ -9,13 +9,20 @@ fn hue(name: &str) -> usize {
     }) % 8
 }
 
+/// The picture when there is one, else the initial.
 #[component]
-pub fn Avatar(#[prop(into)] name: String) -> impl IntoView {
+pub fn Avatar(
+    #[prop(into)] name: String,
+    #[prop(optional_no_strip)] picture: Option<String>,
+) -> impl IntoView {
+    if let Some(picture) = picture {
+        return view! { <img class="avatar" src=picture alt="" /> }.into_any();
+    }
     let initial = name
         .chars()
         .next()
         .map(|c| c.to_uppercase().to_string())
         .unwrap_or_default();
     let class = format!("avatar hue-{}", hue(&name));
-    view! { <span class=class aria-hidden="true">{initial}</span> }
+    view! { <span class=class aria-hidden="true">{initial}</span> }.into_any()
 }

@@ -135,7 +135,12 @@ pub fn ConversationView(id: ConversationId) -> impl IntoView {
                         <path d="M15 5l-7 7 7 7" fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round" stroke-linejoin="round" />
                     </svg>
                 </button>
-                {move || view! { <Avatar name=title.get() /> }}
+                {move || {
+                    let picture = store
+                        .state
+                        .with(|state| state.conversations.get(&id).and_then(|c| c.picture(state.me.id)));
+                    view! { <Avatar name=title.get() picture /> }
+                }}
                 <div class="conversation-title">
                     <h2>{move || title.get()}</h2>
                     <p class="typing-status" aria-live="polite">{typing}</p>

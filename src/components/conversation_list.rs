@@ -24,6 +24,7 @@ struct Row {
     typing: bool,
     /// Unread messages that mention the user.
     mentions: usize,
+    picture: Option<String>,
 }
 
 fn rows(state: &ChatState, typing: &Typing) -> Vec<Row> {
@@ -67,6 +68,7 @@ fn rows(state: &ChatState, typing: &Typing) -> Vec<Row> {
                 unread: conversation.unread(me),
                 typing: !typing.who(conversation.info.id).is_empty(),
                 mentions: conversation.unread_mentions(me, &state.me.username),
+                picture: conversation.picture(me),
             }
         })
         .collect()
@@ -125,7 +127,7 @@ pub fn ConversationList() -> impl IntoView {
                                     aria-label=label
                                     on:click=move |_| store.open(Some(id))
                                 >
-                                    <Avatar name=row.title.clone() />
+                                    <Avatar name=row.title.clone() picture=row.picture.clone() />
                                     <span class="row-main">
                                         <span class="row-top">
                                             <span class="row-title">{row.title.clone()}</span>

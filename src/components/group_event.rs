@@ -8,13 +8,13 @@ pub fn describe(event: &GroupEvent, me: UserId) -> String {
         if user.id == me {
             "you".to_owned()
         } else {
-            user.username.clone()
+            user.shown_name().to_owned()
         }
     };
     let by = if event.by.id == me {
         "You".to_owned()
     } else {
-        event.by.username.clone()
+        event.by.shown_name().to_owned()
     };
     match &event.kind {
         GroupEventKind::Created { name } => format!("{by} created the group “{name}”"),

@@ -2,6 +2,7 @@
 //! context and renders; none talks to the network directly except through
 //! the store or `net::http`.
 
+pub mod add_contact;
 pub mod attachment;
 pub mod avatar;
 pub mod banner;
@@ -15,6 +16,7 @@ pub mod logout;
 pub mod message_actions;
 pub mod message_list;
 pub mod new_group;
+pub mod profile;
 pub mod recorder;
 pub mod rich_text;
 pub mod voice_player;

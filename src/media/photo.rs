@@ -13,15 +13,31 @@ use super::{MediaError, Prepared};
 
 const QUALITY: f64 = 0.85;
 
-/// Prepares `file` (any picture the browser can open) for sending.
-pub async fn prepare(file: &Blob, limits: &MediaLimits) -> Result<Prepared, MediaError> {
+/// A picture (any the browser can open) as a small JPEG `data:` URL, for
+/// avatars and group pictures: re-encoded like photos, so no EXIF survives.
+pub async fn small(file: &Blob) -> Result<String, MediaError> {
+    let bitmap = decode(file).await?;
+    let (width, height) = (bitmap.width(), bitmap.height());
+    let url = canvas::thumbnail(width, height, |context, w, h| {
+        context.draw_image_with_image_bitmap_and_dw_and_dh(&bitmap, 0.0, 0.0, w, h)
+    });
+    bitmap.close();
+    url
+}
+
+async fn decode(file: &Blob) -> Result<ImageBitmap, MediaError> {
     // createImageBitmap applies the EXIF orientation, so the picture stays
     // upright once that data is gone.
     let decoding = leptos::prelude::window().create_image_bitmap_with_blob(file)?;
-    let bitmap: ImageBitmap = JsFuture::from(decoding)
+    Ok(JsFuture::from(decoding)
         .await
         .map_err(|_| MediaError::UnreadablePhoto)?
-        .unchecked_into();
+        .unchecked_into())
+}
+
+/// Prepares `file` (any picture the browser can open) for sending.
+pub async fn prepare(file: &Blob, limits: &MediaLimits) -> Result<Prepared, MediaError> {
+    let bitmap = decode(file).await?;
     let (width, height) = fit(bitmap.width(), bitmap.height(), MAX_SIDE);
     let (full, context) = canvas::blank(width, height)?;
     context.draw_image_with_image_bitmap_and_dw_and_dh(

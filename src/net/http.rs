@@ -3,7 +3,7 @@
 use gloo_net::http::{Request, RequestBuilder, Response};
 use natter_protocol::{
     AddMember, ApiError, ApiErrorCode, Conversation, ConversationId, Credentials, MediaLimits,
-    Message, NewGroup, OpenDirect, PublicGroup, RenameGroup, Seq, User, UserId,
+    Message, NewGroup, OpenDirect, ProfileUpdate, PublicGroup, RenameGroup, Seq, User, UserId,
 };
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -215,6 +215,16 @@ impl Api {
 }
 
 impl Api {
+    /// Sets the user's display name and avatar.
+    pub async fn update_profile(&self, profile: &ProfileUpdate) -> Result<User, HttpError> {
+        let request = self
+            .prepare(Request::patch(&self.url("/api/me")))
+            .json(profile)
+            .map_err(|err| HttpError::Unexpected(err.to_string()))?;
+        let response = request.send().await.map_err(|_| HttpError::Unreachable)?;
+        decode(response).await
+    }
+
     /// How large uploads may be.
     pub async fn limits(&self) -> Result<MediaLimits, HttpError> {
         self.get("/api/limits").await

@@ -5,6 +5,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use natter_protocol::User;
 
+use crate::components::add_contact::{open_chat_with, AddContactPanel};
 use crate::components::attachment::{PhotoViewer, Viewer};
 use crate::components::avatar::Avatar;
 use crate::components::banner::{ConnectionBanner, UpdateBanner};
@@ -13,10 +14,21 @@ use crate::components::conversation_list::ConversationList;
 use crate::components::find_user::FindUser;
 use crate::components::logout::{CacheNotice, LogoutPanel};
 use crate::components::new_group::NewGroupPanel;
+use crate::components::profile::ProfilePanel;
 use crate::net::http::Api;
 use crate::net::session::{self, End};
 use crate::net::socket;
+use crate::profile_code::username_in;
 use crate::state::ChatStore;
+
+/// The panel open under the sidebar's header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Panel {
+    None,
+    NewGroup,
+    AddContact,
+    Profile,
+}
 
 #[component]
 pub fn ChatPage(me: User, #[prop(into)] on_end: Callback<End>) -> impl IntoView {
@@ -60,7 +72,32 @@ pub fn ChatPage(me: User, #[prop(into)] on_end: Callback<End>) -> impl IntoView 
 
     let open = Memo::new(move |_| store.state.with(|s| s.open));
     let confirming = RwSignal::new(false);
-    let creating = RwSignal::new(false);
+    let panel = RwSignal::new(Panel::None);
+
+    // A profile link (`#add=username`), opened now or later, starts that chat.
+    let my_name = me.username.clone();
+    let follow_link = move || {
+        let location = window().location();
+        let Some(username) = location.hash().ok().and_then(|hash| username_in(&hash)) else {
+            return;
+        };
+        if let Ok(history) = window().history() {
+            let path = location.pathname().unwrap_or_default();
+            let _ = history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&path));
+        }
+        if username.eq_ignore_ascii_case(&my_name) {
+            panel.set(Panel::Profile);
+            return;
+        }
+        spawn_local(async move {
+            if let Err(err) = open_chat_with(store, username).await {
+                leptos::logging::warn!("profile link: {err}");
+            }
+        });
+    };
+    follow_link();
+    let hash = window_event_listener_untyped("hashchange", move |_| follow_link());
+    on_cleanup(move || hash.remove());
 
     view! {
         <div class="app" class:has-open=move || open.get().is_some()>
@@ -69,8 +106,18 @@ pub fn ChatPage(me: User, #[prop(into)] on_end: Callback<End>) -> impl IntoView 
             <div class="panes">
             <aside class="sidebar">
                 <header class="sidebar-header">
-                    <Avatar name=me.username.clone() />
-                    <span class="me-name">{me.username.clone()}</span>
+                    <button
+                        class="me-button"
+                        aria-label="Your profile"
+                        aria-expanded=move || (panel.get() == Panel::Profile).to_string()
+                        on:click=move |_| panel.update(|p| *p = if *p == Panel::Profile { Panel::None } else { Panel::Profile })
+                    >
+                        {move || {
+                            let me = store.state.with(|state| state.me.clone());
+                            view! { <Avatar name=me.shown_name().to_owned() picture=me.avatar.clone() /> }
+                        }}
+                        <span class="me-name">{me.username.clone()}</span>
+                    </button>
                     <button class="link-button" on:click=move |_| confirming.set(true)>
                         "Log out"
                     </button>
@@ -80,18 +127,20 @@ pub fn ChatPage(me: User, #[prop(into)] on_end: Callback<End>) -> impl IntoView 
                 </Show>
                 <CacheNotice />
                 <FindUser />
-                <Show
-                    when=move || creating.get()
-                    fallback=move || {
-                        view! {
-                            <button class="link-button new-group-button" on:click=move |_| creating.set(true)>
-                                "+ New group"
-                            </button>
-                        }
-                    }
-                >
-                    <NewGroupPanel on_close=move || creating.set(false) />
-                </Show>
+                <div class="sidebar-actions">
+                    <button class="link-button" on:click=move |_| panel.set(Panel::NewGroup)>
+                        "+ New group"
+                    </button>
+                    <button class="link-button" on:click=move |_| panel.set(Panel::AddContact)>
+                        "Scan a code"
+                    </button>
+                </div>
+                {move || match panel.get() {
+                    Panel::None => ().into_any(),
+                    Panel::NewGroup => view! { <NewGroupPanel on_close=move || panel.set(Panel::None) /> }.into_any(),
+                    Panel::AddContact => view! { <AddContactPanel on_close=move || panel.set(Panel::None) /> }.into_any(),
+                    Panel::Profile => view! { <ProfilePanel on_close=move || panel.set(Panel::None) /> }.into_any(),
+                }}
                 <ConversationList />
             </aside>
             <main class="pane">

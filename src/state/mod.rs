@@ -118,8 +118,16 @@ impl ConversationState {
             return group.name.clone();
         }
         self.peer(me)
-            .map(|user| user.username.clone())
+            .map(|user| user.shown_name().to_owned())
             .unwrap_or_else(|| "Just you".to_owned())
+    }
+
+    /// The group's picture, or the other party's avatar.
+    pub fn picture(&self, me: UserId) -> Option<String> {
+        match &self.info.group {
+            Some(group) => group.picture.clone(),
+            None => self.peer(me).and_then(|user| user.avatar.clone()),
+        }
     }
 
     /// Whether `user` is (still) in it.
@@ -141,7 +149,7 @@ impl ConversationState {
             .members
             .iter()
             .find(|m| m.user.id == user)
-            .map(|m| m.user.username.as_str())
+            .map(|m| m.user.shown_name())
     }
 
     /// Who among the others has read, and who has only stored, message

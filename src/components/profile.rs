@@ -1,0 +1,137 @@
+//! The user's profile: display name, avatar (re-encoded like photos), and
+//! the profile code — a QR code of the profile link that friends scan to
+//! start a chat.
+
+use leptos::html::Input;
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use natter_protocol::{limits, ProfileUpdate};
+
+use super::avatar::Avatar;
+use super::composer::files_of;
+use crate::media::photo;
+use crate::net::http::Api;
+use crate::profile_code::{draw, profile_link};
+use crate::state::ChatStore;
+
+#[component]
+pub fn ProfilePanel(#[prop(into)] on_close: Callback<()>) -> impl IntoView {
+    let store = expect_context::<ChatStore>();
+    let me = Memo::new(move |_| store.state.with(|state| state.me.clone()));
+    let name = RwSignal::new(me.get_untracked().display_name.unwrap_or_default());
+    let avatar = RwSignal::new(me.get_untracked().avatar);
+    let error = RwSignal::new(None::<String>);
+    let saved = RwSignal::new(false);
+    let picker = NodeRef::<Input>::new();
+    let origin = window().location().origin().unwrap_or_default();
+    let link = profile_link(&origin, &me.get_untracked().username);
+    let code = draw(&link);
+
+    let picked = move |_| {
+        let Some(file) = picker
+            .get_untracked()
+            .and_then(|input| files_of(input.files()).into_iter().next())
+        else {
+            return;
+        };
+        spawn_local(async move {
+            match photo::small(&file).await {
+                Ok(url) => avatar.set(Some(url)),
+                Err(err) => error.set(Some(err.to_string())),
+            }
+        });
+    };
+    let save = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        saved.set(false);
+        if let Err(invalid) = limits::check_display_name(&name.get_untracked()) {
+            error.set(Some(invalid.to_string()));
+            return;
+        }
+        error.set(None);
+        let update = ProfileUpdate {
+            display_name: Some(name.get_untracked()),
+            avatar: avatar.get_untracked(),
+        };
+        spawn_local(async move {
+            match Api::same_origin().update_profile(&update).await {
+                Ok(user) => {
+                    crate::account::remember(&user);
+                    store.update(|state| state.me = user);
+                    saved.set(true);
+                }
+                Err(err) => error.set(Some(err.to_string())),
+            }
+        });
+    };
+
+    view! {
+        <form class="panel profile" aria-label="Profile" on:submit=save>
+            <p class="panel-title">"Your profile"</p>
+            <div class="profile-top">
+                {move || view! { <Avatar name=me.get().shown_name().to_owned() picture=avatar.get() /> }}
+                <span class="profile-username">"@" {move || me.get().username}</span>
+            </div>
+            <label class="field">
+                <span>"Display name"</span>
+                <input
+                    aria-label="Display name"
+                    maxlength="40"
+                    placeholder=move || me.get().username
+                    prop:value=move || name.get()
+                    on:input=move |ev| name.set(event_target_value(&ev))
+                />
+            </label>
+            <div class="profile-actions">
+                <button type="button" class="link-button" on:click=move |_| {
+                    if let Some(picker) = picker.get_untracked() {
+                        picker.click();
+                    }
+                }>"Choose a picture"</button>
+                <Show when=move || avatar.with(Option::is_some)>
+                    <button type="button" class="link-button" on:click=move |_| avatar.set(None)>
+                        "Remove picture"
+                    </button>
+                </Show>
+            </div>
+            <input
+                node_ref=picker
+                type="file"
+                class="file-picker"
+                accept="image/*"
+                aria-label="Profile picture"
+                on:change=picked
+            />
+            {move || error.get().map(|text| view! { <p class="form-error" role="alert">{text}</p> })}
+            <Show when=move || saved.get()>
+                <p class="form-ok" role="status">"Saved."</p>
+            </Show>
+            <div class="panel-actions">
+                <button type="button" class="link-button" on:click=move |_| on_close.run(())>"Close"</button>
+                <button type="submit" class="primary small">"Save"</button>
+            </div>
+            {code
+                .map(|code| {
+                    let view_box = format!("0 0 {0} {0}", code.size);
+                    view! {
+                        <figure class="profile-code">
+                            <svg
+                                class="qr"
+                                viewBox=view_box
+                                role="img"
+                                aria-label="Your profile code"
+                                shape-rendering="crispEdges"
+                            >
+                                <rect width="100%" height="100%" fill="#fff" />
+                                <path d=code.path fill="#000" />
+                            </svg>
+                            <figcaption>
+                                "Friends scan this to chat with you, or open "
+                                <a href=link.clone()>{link.clone()}</a>
+                            </figcaption>
+                        </figure>
+                    }
+                })}
+        </form>
+    }
+}

@@ -10,7 +10,9 @@
 
 const BUILD = 'dev';
 const CACHE = `natter-shell-${BUILD}`;
-const HASHED = /-[0-9a-f]{16}(_bg)?\.(js|wasm|css)$/;
+// Trunk names files by a 64-bit hash in hex without leading zeros: usually
+// 16 digits, sometimes fewer.
+const HASHED = /-[0-9a-f]{8,16}(_bg)?\.(js|wasm|css)$/;
 const STATIC = ['/manifest.webmanifest', '/icon.svg', '/sw-register.js'];
 
 // Unstamped (`trunk serve`), the worker stays out of the way so that live

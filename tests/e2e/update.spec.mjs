@@ -14,7 +14,7 @@ function copyOfDist() {
 
 /** Renames the script and wasm to a new content hash, as a rebuild would. */
 function rebuild(dir) {
-  const script = readdirSync(dir).find((name) => /^natter-[0-9a-f]{16}\.js$/.test(name));
+  const script = readdirSync(dir).find((name) => /^natter-[0-9a-f]{8,16}\.js$/.test(name));
   const oldHash = script.slice('natter-'.length, -'.js'.length);
   const newHash = [...oldHash].reverse().join('');
   for (const name of readdirSync(dir)) {

@@ -1,14 +1,19 @@
 //! Adding a contact by their profile code: scanned with the camera, or
-//! read from a picture. Either way the code is read in Rust (see
-//! [`profile_code`](crate::profile_code)), so it works in every browser.
+//! read from a picture. Camera frames go to the browser's BarcodeDetector
+//! where it has one; otherwise, and for pictures, the code is read in Rust
+//! (see [`profile_code`](crate::profile_code)), so it works everywhere.
 
 use gloo_timers::callback::Interval;
+use js_sys::{Array, Function, Object, Promise, Reflect};
 use leptos::html::{Input, Video};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use wasm_bindgen::JsCast;
+use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement, MediaStream, MediaStreamConstraints};
+use web_sys::{
+    CanvasRenderingContext2d, HtmlCanvasElement, HtmlVideoElement, MediaStream,
+    MediaStreamConstraints,
+};
 
 use super::composer::files_of;
 use crate::media::geometry::fit;
@@ -40,6 +45,39 @@ fn read_code(
         .data();
     let text = read(w as usize, h as usize, &grey_of_rgba(&pixels))?;
     username_in(&text)
+}
+
+/// The browser's own QR reader, where it has one.
+fn barcode_detector() -> Option<JsValue> {
+    let constructor: Function = Reflect::get(&window(), &"BarcodeDetector".into())
+        .ok()?
+        .dyn_into()
+        .ok()?;
+    let options = Object::new();
+    Reflect::set(&options, &"formats".into(), &Array::of1(&"qr_code".into())).ok()?;
+    Reflect::construct(&constructor, &Array::of1(&options)).ok()
+}
+
+/// The first QR code the browser's detector sees in `video`, as text;
+/// `Err` when the detector failed (then the frame is read in Rust).
+async fn detect(detector: &JsValue, video: &HtmlVideoElement) -> Result<Option<String>, ()> {
+    let detect: Function = Reflect::get(detector, &"detect".into())
+        .map_err(drop)?
+        .dyn_into()
+        .map_err(drop)?;
+    let promise: Promise = detect
+        .call1(detector, video)
+        .map_err(drop)?
+        .dyn_into()
+        .map_err(drop)?;
+    let found: Array = JsFuture::from(promise)
+        .await
+        .map_err(drop)?
+        .dyn_into()
+        .map_err(drop)?;
+    Ok(found
+        .iter()
+        .find_map(|code| Reflect::get(&code, &"rawValue".into()).ok()?.as_string()))
 }
 
 /// Opens (or starts) the chat with `username`.
@@ -139,18 +177,44 @@ pub fn AddContactPanel(#[prop(into)] on_close: Callback<()>) -> impl IntoView {
                 };
                 element.set_src_object(Some(&stream));
                 let _ = element.play();
+                let detector = barcode_detector();
                 let looking = element.clone();
+                let busy = StoredValue::new(false);
                 let ticker = Interval::new(SCAN_EVERY_MS, move || {
                     let (w, h) = (looking.video_width(), looking.video_height());
-                    if w == 0 {
+                    if w == 0 || busy.get_value() {
                         return;
                     }
-                    if let Some(username) = read_code(w, h, |context, dw, dh| {
-                        context.draw_image_with_html_video_element_and_dw_and_dh(
-                            &looking, 0.0, 0.0, dw, dh,
-                        )
-                    }) {
-                        found(username);
+                    let in_rust = {
+                        let looking = looking.clone();
+                        move || {
+                            read_code(w, h, |context, dw, dh| {
+                                context.draw_image_with_html_video_element_and_dw_and_dh(
+                                    &looking, 0.0, 0.0, dw, dh,
+                                )
+                            })
+                        }
+                    };
+                    match detector.clone() {
+                        Some(detector) => {
+                            busy.set_value(true);
+                            let looking = looking.clone();
+                            spawn_local(async move {
+                                let username = match detect(&detector, &looking).await {
+                                    Ok(text) => text.and_then(|text| username_in(&text)),
+                                    Err(()) => in_rust(),
+                                };
+                                busy.set_value(false);
+                                if let Some(username) = username {
+                                    found(username);
+                                }
+                            });
+                        }
+                        None => {
+                            if let Some(username) = in_rust() {
+                                found(username);
+                            }
+                        }
                     }
                 });
                 camera.set_value(Some((stream, ticker)));

@@ -5,6 +5,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use natter_protocol::{limits, ApiErrorCode, ConversationId, PublicGroup};
 
+use super::avatar::Avatar;
 use crate::net::http::Api;
 use crate::state::ChatStore;
 
@@ -133,6 +134,7 @@ pub fn FindUser() -> impl IntoView {
                                         };
                                         view! {
                                             <li class="group-result">
+                                                <Avatar name=group.name.clone() picture=group.picture.clone() />
                                                 <span class="group-result-main">
                                                     <strong>{group.name.clone()}</strong>
                                                     <span class="group-result-meta">

@@ -1,6 +1,7 @@
 // Groups with three people: create, add, message, read counts, typing,
 // admin changes, leaving; and a public group found by hashtag.
 import { test, expect, signUp, send, uniqueName, bodies } from './fixtures.mjs';
+import { drawnJpeg } from './media-files.mjs';
 
 const shot = (name) => new URL(`../../target/screenshots/${name}.png`, import.meta.url).pathname;
 
@@ -127,8 +128,13 @@ test('a public group is found by its hashtag and joined', async ({ browser, serv
   const form = ann.page.getByRole('form', { name: 'New group' });
   await form.getByLabel('Group name').fill('Cat people');
   await form.getByLabel('Public hashtag').fill(`#${tag}`);
+  await form
+    .getByLabel('Group picture')
+    .setInputFiles({ name: 'cat.jpg', mimeType: 'image/jpeg', buffer: await drawnJpeg(ann.page, 500, 500) });
+  await expect(form.getByRole('img', { name: 'Group picture' })).toHaveAttribute('src', /^data:image\/jpeg;base64,/);
   await form.getByRole('button', { name: 'Create group' }).click();
   await expect(ann.page.getByRole('heading', { name: 'Cat people' })).toBeVisible();
+  await expect(ann.page.locator('.conversation-header img.avatar')).toHaveAttribute('src', /^data:image\/jpeg/);
   await send(ann.page, 'Welcome, cat people!');
 
   // Taking the same hashtag again is refused with a clear message.

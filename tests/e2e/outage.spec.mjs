@@ -104,3 +104,56 @@ test('network drop: the banner tells the truth and delivery resumes', async ({ b
   await ann.context.close();
   await bob.context.close();
 });
+
+test('reactions and edits made offline survive a reload and apply once', async ({ browser, server }) => {
+  test.setTimeout(120_000);
+  const annName = uniqueName('ann');
+  const bobName = uniqueName('bob');
+  const ann = await signUp(browser, server, annName);
+  const bob = await signUp(browser, server, bobName);
+  await openChatWith(ann.page, bobName);
+  await send(ann.page, 'see you at 5');
+  await bob.page.getByRole('button', { name: `${annName}, 1 unread` }).click();
+  await send(bob.page, 'ok');
+  await expect(bodies(ann.page)).toHaveText(['see you at 5', 'ok']);
+  await waitForOfflineShell(ann.page);
+  const row = (page, text) =>
+    page.locator('.bubble-row').filter({ has: page.locator('.bubble-body').getByText(text, { exact: true }) });
+
+  await server.stop();
+  await expect(ann.page.getByRole('status').filter({ hasText: 'Offline since' })).toBeVisible();
+  await row(ann.page, 'ok').getByRole('button', { name: 'Message actions' }).click();
+  await ann.page.getByRole('menu').getByRole('menuitem', { name: 'React with 👍' }).click();
+  await row(ann.page, 'see you at 5').getByRole('button', { name: 'Message actions' }).click();
+  await ann.page.getByRole('menu').getByRole('menuitem', { name: 'Edit' }).click();
+  const box = ann.page.getByRole('textbox', { name: 'Message' });
+  await box.fill('see you at 6');
+  await box.press('Enter');
+  // Shown at once, from the outbox; still there after a reload.
+  await expect(row(ann.page, 'ok').locator('.reaction')).toHaveText(['👍 1']);
+  await expect(bodies(ann.page)).toHaveText(['see you at 6', 'ok']);
+  await ann.page.reload();
+  await expect(ann.page.locator('.me-name')).toHaveText(annName);
+  await expect(row(ann.page, 'ok').locator('.reaction')).toHaveText(['👍 1']);
+  await expect(bodies(ann.page)).toHaveText(['see you at 6', 'ok']);
+
+  await server.start();
+  await ann.page
+    .getByRole('button', { name: 'Retry now' })
+    .click({ timeout: 3_000 })
+    .catch(() => {});
+  await expect(row(bob.page, 'ok').locator('.reaction')).toHaveText(['👍 1'], { timeout: 45_000 });
+  await expect(bodies(bob.page)).toHaveText(['see you at 6', 'ok']);
+  const history = await bob.page.evaluate(async () => {
+    const [conversation] = await (await fetch('/api/conversations')).json();
+    return (await fetch(`/api/conversations/${conversation.id}/messages`)).json();
+  });
+  const visible = history.filter((m) => !m.action);
+  expect(visible.map((m) => m.body)).toEqual(['see you at 6', 'ok']);
+  expect(visible[1].reactions).toEqual([{ emoji: '👍', users: [expect.any(Number)] }]);
+  expect(history.filter((m) => m.action)).toHaveLength(2);
+
+  await ann.context.close();
+  await bob.context.close();
+});
+

@@ -61,9 +61,14 @@ test('a photo, a video and a voice message go from A to B', async ({ browser, se
   await picker.setInputFiles({ name: 'clip.webm', mimeType: 'video/webm', buffer: clip });
   await expect(sent).toHaveCount(2, { timeout: 20_000 });
 
-  // 3. A voice message from the fake microphone.
+  // 3. A voice message from the fake microphone: one cancelled, one sent.
   await ann.page.getByRole('button', { name: 'Record a voice message' }).click();
   const recording = ann.page.getByRole('group', { name: 'Recording a voice message' });
+  await expect(recording.locator('.recording-time')).toHaveText('0:01', { timeout: 10_000 });
+  await recording.getByRole('button', { name: 'Cancel' }).click();
+  await expect(recording).toHaveCount(0);
+  await expect(ann.page.locator('.bubble-row.mine')).toHaveCount(2);
+  await ann.page.getByRole('button', { name: 'Record a voice message' }).click();
   await expect(recording.getByRole('meter', { name: 'Microphone level' })).toBeVisible();
   await expect(recording.locator('.recording-time')).toHaveText('0:02', { timeout: 10_000 });
   await ann.page.screenshot({ path: shot('voice-recording') });

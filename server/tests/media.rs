@@ -5,7 +5,7 @@ mod common;
 
 use common::{Account, TestServer};
 use natter_protocol::{
-    ApiError, ApiErrorCode, Attachment, ClientFrame, ConversationId, ErrorCode, MediaKind,
+    Action, ApiError, ApiErrorCode, Attachment, ClientFrame, ConversationId, ErrorCode, MediaKind,
     MediaLimits, ServerFrame, Upload,
 };
 use reqwest::header::{CACHE_CONTROL, CONTENT_RANGE, CONTENT_TYPE, RANGE};
@@ -218,6 +218,38 @@ async fn a_message_carries_its_attachment_to_the_recipient() {
         .await;
     assert_eq!(received.attachment, Some(attachment.clone()));
     assert_eq!(received.body, "");
+
+    // Deleted for everyone: the file is no longer served, nor kept.
+    let stored = server.data.path().join("media").join(&uploaded.id);
+    assert!(stored.exists());
+    let file_url = format!("/api/media/{}", uploaded.id);
+    assert_eq!(
+        bob.get(&file_url).send().await.unwrap().status(),
+        StatusCode::OK
+    );
+    ann_socket
+        .send(&ClientFrame::Send {
+            conversation,
+            client_id: Uuid::new_v4(),
+            body: String::new(),
+            attachment: None,
+            reply_to: None,
+            action: Some(Action::Delete {
+                target: received.seq,
+            }),
+        })
+        .await;
+    ann_socket
+        .next_matching(|f| match f {
+            ServerFrame::Ack { seq, .. } if seq > received.seq => Some(()),
+            _ => None,
+        })
+        .await;
+    assert_eq!(
+        bob.get(&file_url).send().await.unwrap().status(),
+        StatusCode::NOT_FOUND
+    );
+    assert!(!stored.exists());
 
     // Someone else's upload, or a misdescribed one, cannot be attached.
     let eve = server.signup("eve").await;

@@ -37,6 +37,8 @@ pub trait MediaStorage: Send + Sync + 'static {
     async fn create(&self, id: &str) -> io::Result<Box<dyn MediaWriter>>;
     /// Where file `id` can be read, with ranges.
     fn path(&self, id: &str) -> PathBuf;
+    /// Deletes file `id`; a file that is not there is fine.
+    async fn remove(&self, id: &str) -> io::Result<()>;
 }
 
 #[async_trait]
@@ -71,6 +73,13 @@ impl MediaStorage for FsMedia {
 
     fn path(&self, id: &str) -> PathBuf {
         self.dir.join(id)
+    }
+
+    async fn remove(&self, id: &str) -> io::Result<()> {
+        match tokio::fs::remove_file(self.path(id)).await {
+            Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(()),
+            other => other,
+        }
     }
 }
 

@@ -87,6 +87,9 @@ pub struct Appended {
     /// False when the client id had been stored before: nothing new was
     /// written and `message` is the original.
     pub fresh: bool,
+    /// The upload a deletion took off its message, whose file should go
+    /// too (it is no longer served: its record is gone).
+    pub removed_media: Option<String>,
 }
 
 /// An uploaded media file.

@@ -406,6 +406,12 @@ where
                     .await;
             }
         };
+        if let Some(id) = &appended.removed_media {
+            if let Err(err) = self.state.media.remove(id).await {
+                // Its record is gone, so it is no longer served either way.
+                tracing::warn!(error = %err, media = %id, "deleting a media file failed");
+            }
+        }
         let message = appended.message;
         // The message ends "typing" for the others; typing again is news.
         self.typing.remove(&conversation);

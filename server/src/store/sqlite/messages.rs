@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use natter_protocol::{Action, ConversationId, Message, Reaction, Seq};
+use natter_protocol::{Action, Attachment, ConversationId, Message, Reaction, Seq};
 use rusqlite::{params, Connection, OptionalExtension, Row, Transaction, TransactionBehavior};
 use uuid::Uuid;
 
@@ -118,6 +118,7 @@ pub fn append(conn: &mut Connection, new: NewMessage) -> Result<Appended, StoreE
             Ok(Appended {
                 message,
                 fresh: false,
+                removed_media: None,
             })
         } else {
             Err(StoreError::ClientIdReused(new.client_id))
@@ -142,9 +143,10 @@ pub fn append(conn: &mut Connection, new: NewMessage) -> Result<Appended, StoreE
     if let Some(reply_to) = new.reply_to {
         target(&tx, new.conversation, reply_to)?;
     }
-    if let Some(action) = &new.action {
-        act(&tx, &new, action)?;
-    }
+    let removed_media = match &new.action {
+        Some(action) => act(&tx, &new, action)?,
+        None => None,
+    };
     let attachment = new
         .attachment
         .as_ref()
@@ -202,6 +204,7 @@ pub fn append(conn: &mut Connection, new: NewMessage) -> Result<Appended, StoreE
             reactions: Vec::new(),
         },
         fresh: true,
+        removed_media,
     })
 }
 
@@ -219,8 +222,13 @@ fn target(tx: &Transaction<'_>, conversation: ConversationId, seq: Seq) -> Resul
     .ok_or(StoreError::BadTarget)
 }
 
-/// Applies `action` to its target, checking that the sender may.
-fn act(tx: &Transaction<'_>, new: &NewMessage, action: &Action) -> Result<(), StoreError> {
+/// Applies `action` to its target, checking that the sender may; returns
+/// the upload a deletion removed.
+fn act(
+    tx: &Transaction<'_>,
+    new: &NewMessage,
+    action: &Action,
+) -> Result<Option<String>, StoreError> {
     let conversation = new.conversation;
     let seq = action.target();
     let owner = target(tx, conversation, seq)?;
@@ -253,6 +261,18 @@ fn act(tx: &Transaction<'_>, new: &NewMessage, action: &Action) -> Result<(), St
             if owner != new.sender {
                 return Err(StoreError::NotYours);
             }
+            let attachment: Option<Attachment> = tx
+                .query_row(
+                    "SELECT attachment FROM messages WHERE conversation_id = ?1 AND seq = ?2",
+                    params![conversation, seq],
+                    |row| row.get::<_, Option<String>>(0),
+                )?
+                .map(|json| serde_json::from_str(&json))
+                .transpose()
+                .map_err(|err| StoreError::Data(err.to_string()))?;
+            if let Some(attachment) = &attachment {
+                tx.execute("DELETE FROM media WHERE id = ?1", [&attachment.id])?;
+            }
             tx.execute(
                 "UPDATE messages SET body = '', attachment = NULL, edited_at = NULL, deleted = 1
                  WHERE conversation_id = ?1 AND seq = ?2",
@@ -275,7 +295,8 @@ fn act(tx: &Transaction<'_>, new: &NewMessage, action: &Action) -> Result<(), St
                    AND json_extract(action, '$.target') = ?2",
                 params![conversation, seq, emptied],
             )?;
+            return Ok(attachment.map(|attachment| attachment.id));
         }
     }
-    Ok(())
+    Ok(None)
 }

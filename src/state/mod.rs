@@ -187,17 +187,24 @@ impl ConversationState {
             })
     }
 
-    /// Messages from others that `me` has not had on screen. Sending a
-    /// message moves one's own read cursor, so this is simply the distance
-    /// from it to the newest seq.
+    /// Messages from others that `me` has not had on screen: those after
+    /// the read cursor (sending a message moves one's own cursor past it).
     pub fn unread(&self, me: UserId) -> u64 {
         if !self.includes(me) {
             // Removed from a group: nothing more arrives to be read.
             return 0;
         }
-        self.info
-            .last_seq
-            .saturating_sub(self.member_cursor(me, ReceiptKind::Read))
+        let read = self.member_cursor(me, ReceiptKind::Read);
+        let behind = self.info.last_seq.saturating_sub(read);
+        // With every message since the cursor at hand, reactions and edits
+        // (which take seqs too) are not counted; otherwise the distance is
+        // the best there is.
+        let after = self.messages.range(read + 1..);
+        if after.clone().count() as u64 == behind {
+            after.filter(|(_, m)| m.action.is_none()).count() as u64
+        } else {
+            behind
+        }
     }
 
     /// Unread messages from others that mention `username` (loaded ones).

@@ -818,3 +818,25 @@ fn an_acked_action_is_applied_like_one_from_the_server() {
         vec![ME]
     );
 }
+
+#[test]
+fn reactions_and_edits_are_not_unread_messages() {
+    let mut state = state();
+    state.apply(&ServerFrame::Message {
+        message: message(7, 1, BOB),
+    });
+    let mut reaction = message(7, 2, BOB);
+    reaction.body = String::new();
+    reaction.action = Some(Action::React {
+        target: 1,
+        emoji: "👍".to_owned(),
+    });
+    state.apply(&ServerFrame::Message { message: reaction });
+    assert_eq!(state.conversations[&7].unread(ME), 1);
+    // Without the messages at hand, the distance to the newest seq is all
+    // there is to go by.
+    let mut info = conversation(8);
+    info.last_seq = 5;
+    state.upsert(info);
+    assert_eq!(state.conversations[&8].unread(ME), 5);
+}

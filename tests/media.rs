@@ -9,7 +9,7 @@ use natter_protocol::{MediaKind, MediaLimits};
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 use wasm_bindgen_test::*;
-use web_sys::{Blob, BlobPropertyBag, HtmlCanvasElement};
+use web_sys::{Blob, BlobPropertyBag, CanvasRenderingContext2d, HtmlCanvasElement};
 
 wasm_bindgen_test_configure!(run_in_browser);
 
@@ -25,8 +25,8 @@ async fn bytes_of(file: &Blob) -> Vec<u8> {
     js_sys::Uint8Array::new(&buffer).to_vec()
 }
 
-/// A transparent PNG of `width`×`height` with a red square in it.
-async fn png(width: u32, height: u32) -> Blob {
+/// A blank canvas and its 2D context.
+fn canvas(width: u32, height: u32) -> (HtmlCanvasElement, CanvasRenderingContext2d) {
     let canvas: HtmlCanvasElement = web_sys::window()
         .unwrap()
         .document()
@@ -36,8 +36,13 @@ async fn png(width: u32, height: u32) -> Blob {
         .unchecked_into();
     canvas.set_width(width);
     canvas.set_height(height);
-    let context: web_sys::CanvasRenderingContext2d =
-        canvas.get_context("2d").unwrap().unwrap().unchecked_into();
+    let context = canvas.get_context("2d").unwrap().unwrap().unchecked_into();
+    (canvas, context)
+}
+
+/// A transparent PNG of `width`×`height` with a red square in it.
+async fn png(width: u32, height: u32) -> Blob {
+    let (canvas, context) = canvas(width, height);
     context.set_fill_style_str("#e00");
     context.fill_rect(10.0, 10.0, 200.0, 200.0);
     let url = canvas.to_data_url().unwrap();
@@ -83,17 +88,7 @@ async fn photos_are_downsized_and_reencoded_as_jpeg_with_a_thumbnail() {
     .unwrap()
     .unchecked_into();
     assert_eq!((bitmap.width(), bitmap.height()), (2048, 683));
-    let canvas: HtmlCanvasElement = web_sys::window()
-        .unwrap()
-        .document()
-        .unwrap()
-        .create_element("canvas")
-        .unwrap()
-        .unchecked_into();
-    canvas.set_width(2048);
-    canvas.set_height(683);
-    let context: web_sys::CanvasRenderingContext2d =
-        canvas.get_context("2d").unwrap().unwrap().unchecked_into();
+    let (_, context) = canvas(2048, 683);
     context
         .draw_image_with_image_bitmap(&bitmap, 0.0, 0.0)
         .unwrap();

@@ -16,6 +16,7 @@ pub mod logout;
 pub mod message_actions;
 pub mod message_list;
 pub mod new_group;
+pub mod picture_picker;
 pub mod profile;
 pub mod recorder;
 pub mod rich_text;

@@ -1,13 +1,11 @@
 //! Starting a group: a name, the first members by username, and an
 //! optional hashtag that makes it public.
 
-use leptos::html::Input;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use natter_protocol::{limits, NewGroup};
 
-use super::composer::files_of;
-use crate::media::photo;
+use super::picture_picker::PicturePicker;
 use crate::net::http::Api;
 use crate::state::ChatStore;
 
@@ -47,24 +45,8 @@ pub fn NewGroupPanel(#[prop(into)] on_close: Callback<()>) -> impl IntoView {
     let members = RwSignal::new(String::new());
     let hashtag = RwSignal::new(String::new());
     let picture = RwSignal::new(None::<String>);
-    let picker = NodeRef::<Input>::new();
     let error = RwSignal::new(None::<String>);
     let busy = RwSignal::new(false);
-
-    let picked = move |_| {
-        let Some(file) = picker
-            .get_untracked()
-            .and_then(|input| files_of(input.files()).into_iter().next())
-        else {
-            return;
-        };
-        spawn_local(async move {
-            match photo::small(&file).await {
-                Ok(url) => picture.set(Some(url)),
-                Err(err) => error.set(Some(err.to_string())),
-            }
-        });
-    };
 
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
@@ -143,26 +125,8 @@ pub fn NewGroupPanel(#[prop(into)] on_close: Callback<()>) -> impl IntoView {
                         .get()
                         .map(|url| view! { <img class="avatar" src=url alt="Group picture" /> })
                 }}
-                <button
-                    type="button"
-                    class="link-button"
-                    on:click=move |_| {
-                        if let Some(picker) = picker.get_untracked() {
-                            picker.click();
-                        }
-                    }
-                >
-                    {move || if picture.with(Option::is_some) { "Change picture" } else { "Add a picture" }}
-                </button>
+                <PicturePicker picture error label="Group picture" />
             </div>
-            <input
-                node_ref=picker
-                type="file"
-                class="file-picker"
-                accept="image/*"
-                aria-label="Group picture"
-                on:change=picked
-            />
             {move || error.get().map(|text| view! { <p class="form-error" role="alert">{text}</p> })}
             <div class="panel-actions">
                 <button type="button" class="link-button" on:click=move |_| on_close.run(())>

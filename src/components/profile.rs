@@ -2,14 +2,12 @@
 //! the profile code — a QR code of the profile link that friends scan to
 //! start a chat.
 
-use leptos::html::Input;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use natter_protocol::{limits, ProfileUpdate};
 
 use super::avatar::Avatar;
-use super::composer::files_of;
-use crate::media::photo;
+use super::picture_picker::PicturePicker;
 use crate::net::http::Api;
 use crate::profile_code::{draw, profile_link};
 use crate::state::ChatStore;
@@ -22,25 +20,10 @@ pub fn ProfilePanel(#[prop(into)] on_close: Callback<()>) -> impl IntoView {
     let avatar = RwSignal::new(me.get_untracked().avatar);
     let error = RwSignal::new(None::<String>);
     let saved = RwSignal::new(false);
-    let picker = NodeRef::<Input>::new();
     let origin = window().location().origin().unwrap_or_default();
     let link = profile_link(&origin, &me.get_untracked().username);
     let code = draw(&link);
 
-    let picked = move |_| {
-        let Some(file) = picker
-            .get_untracked()
-            .and_then(|input| files_of(input.files()).into_iter().next())
-        else {
-            return;
-        };
-        spawn_local(async move {
-            match photo::small(&file).await {
-                Ok(url) => avatar.set(Some(url)),
-                Err(err) => error.set(Some(err.to_string())),
-            }
-        });
-    };
     let save = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         saved.set(false);
@@ -83,25 +66,8 @@ pub fn ProfilePanel(#[prop(into)] on_close: Callback<()>) -> impl IntoView {
                 />
             </label>
             <div class="profile-actions">
-                <button type="button" class="link-button" on:click=move |_| {
-                    if let Some(picker) = picker.get_untracked() {
-                        picker.click();
-                    }
-                }>"Choose a picture"</button>
-                <Show when=move || avatar.with(Option::is_some)>
-                    <button type="button" class="link-button" on:click=move |_| avatar.set(None)>
-                        "Remove picture"
-                    </button>
-                </Show>
+                <PicturePicker picture=avatar error label="Profile picture" />
             </div>
-            <input
-                node_ref=picker
-                type="file"
-                class="file-picker"
-                accept="image/*"
-                aria-label="Profile picture"
-                on:change=picked
-            />
             {move || error.get().map(|text| view! { <p class="form-error" role="alert">{text}</p> })}
             <Show when=move || saved.get()>
                 <p class="form-ok" role="status">"Saved."</p>

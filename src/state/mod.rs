@@ -24,7 +24,6 @@ use uuid::Uuid;
 pub use receipt::Receipt;
 
 use crate::cache::{Applied, Batch, Snapshot};
-use store::frame_of;
 pub use store::ChatStore;
 pub use typing::{phrase as typing_phrase, Typing};
 pub use uploads::{MediaSource, Uploads};

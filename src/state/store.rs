@@ -300,31 +300,30 @@ impl ChatStore {
     pub fn act(&self, conversation: ConversationId, action: Action) {
         let client_id = Uuid::new_v4();
         self.update(|state| state.queue_action(conversation, action, client_id, now()));
-        let frame = self.state.with_untracked(|state| {
+        self.send_outgoing(client_id);
+    }
+
+    /// Sends outbox entry `client_id` if connected — or, when its file is
+    /// still to be uploaded, starts the uploads, which send it afterwards.
+    pub(super) fn send_outgoing(&self, client_id: Uuid) {
+        let next = self.state.with_untracked(|state| {
             state
                 .outbox
                 .iter()
                 .find(|o| o.client_id == client_id)
-                .map(frame_of)
+                .map(|o| (o.awaits_upload(), frame_of(o)))
         });
-        if let Some(frame) = frame {
-            self.command(Command::Send(frame));
+        match next {
+            Some((true, _)) => self.pump_uploads(),
+            Some((false, frame)) => self.command(Command::Send(frame)),
+            None => {}
         }
     }
 
     /// Tries a refused message again.
     pub fn retry(&self, client_id: Uuid) {
         self.update(|state| state.retry(client_id));
-        let frame = self.state.with_untracked(|state| {
-            state
-                .outbox
-                .iter()
-                .find(|o| o.client_id == client_id)
-                .map(frame_of)
-        });
-        if let Some(frame) = frame {
-            self.command(Command::Send(frame));
-        }
+        self.send_outgoing(client_id);
     }
 
     /// Drops a message that was not sent, and its file if it has one.
@@ -374,7 +373,7 @@ impl ChatStore {
     }
 }
 
-pub(super) fn frame_of(outgoing: &Outgoing) -> ClientFrame {
+fn frame_of(outgoing: &Outgoing) -> ClientFrame {
     ClientFrame::Send {
         conversation: outgoing.conversation,
         client_id: outgoing.client_id,

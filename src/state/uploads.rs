@@ -14,11 +14,11 @@ use natter_protocol::{Attachment, ConversationId, MediaKind, MediaLimits, Messag
 use uuid::Uuid;
 use web_sys::Blob;
 
-use super::{frame_of, ChatStore, Outgoing, OutgoingMedia};
+use super::{ChatStore, Outgoing, OutgoingMedia};
 use crate::cache::FileKey;
 use crate::media::Prepared;
 use crate::net::http::{Api, HttpError};
-use crate::net::session::{now, Command, ConnectionStatus};
+use crate::net::session::{now, ConnectionStatus};
 use crate::net::upload::{Abort, Progress};
 
 /// How long to wait before trying again when the server failed an upload
@@ -195,16 +195,7 @@ impl ChatStore {
             Ok(upload) => {
                 let id = upload.id;
                 self.update(|state| state.uploaded(client_id, id.clone()));
-                let frame = self.state.with_untracked(|state| {
-                    state
-                        .outbox
-                        .iter()
-                        .find(|o| o.client_id == client_id)
-                        .map(frame_of)
-                });
-                if let Some(frame) = frame {
-                    self.command(Command::Send(frame));
-                }
+                self.send_outgoing(client_id);
                 // Photos and voice messages stay on this device so that they
                 // show and play offline; videos are too large to keep twice.
                 if attachment.kind != MediaKind::Video {

@@ -6,6 +6,7 @@ pub mod add_contact;
 pub mod attachment;
 pub mod avatar;
 pub mod banner;
+pub mod browser;
 pub mod composer;
 pub mod conversation;
 pub mod conversation_list;

@@ -1,8 +1,10 @@
-//! Message text with clickable links and highlighted @mentions. Text is
-//! always rendered as text nodes, never parsed as HTML; only `http(s)://`
-//! links become anchors.
+//! Message text with clickable links (opening in the in-app browser) and
+//! highlighted @mentions. Text is always rendered as text nodes, never
+//! parsed as HTML; only `http(s)://` links become anchors.
 
 use leptos::prelude::*;
+
+use super::browser::Browser;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Segment<'a> {
@@ -107,12 +109,29 @@ pub fn RichText(text: String, #[prop(optional, into)] me: Option<String>) -> imp
                     .is_some_and(|me| mention[1..].eq_ignore_ascii_case(me));
                 view! { <span class="mention" class:me=mine>{mention.to_owned()}</span> }.into_any()
             }
-            Segment::Link(url) => view! {
-                <a href=url.to_owned() target="_blank" rel="noopener noreferrer">
-                    {url.to_owned()}
-                </a>
+            Segment::Link(url) => {
+                let browser = use_context::<Browser>();
+                let target = url.to_owned();
+                view! {
+                    <a
+                        href=url.to_owned()
+                        target="_blank"
+                        rel="noopener noreferrer"
+                        on:click=move |ev| {
+                            // A plain click opens the in-app browser; with a
+                            // modifier, the browser's own new tab or window.
+                            let plain = !(ev.ctrl_key() || ev.meta_key() || ev.shift_key() || ev.alt_key());
+                            if let (Some(browser), true) = (browser, plain) {
+                                ev.prevent_default();
+                                browser.0.set(Some(target.clone()));
+                            }
+                        }
+                    >
+                        {url.to_owned()}
+                    </a>
+                }
+                .into_any()
             }
-            .into_any(),
         })
         .collect_view()
 }

@@ -9,6 +9,7 @@ use crate::components::add_contact::{open_chat_with, AddContactPanel};
 use crate::components::attachment::{PhotoViewer, Viewer};
 use crate::components::avatar::Avatar;
 use crate::components::banner::{ConnectionBanner, UpdateBanner};
+use crate::components::browser::{Browser, BrowserPanel};
 use crate::components::conversation::ConversationView;
 use crate::components::conversation_list::ConversationList;
 use crate::components::find_user::FindUser;
@@ -53,12 +54,16 @@ pub fn ChatPage(me: User, #[prop(into)] on_end: Callback<End>) -> impl IntoView 
     let offline = window_event_listener(leptos::ev::offline, move |_| store.probe());
     let viewer = Viewer(RwSignal::new(None));
     provide_context(viewer);
-    // Esc closes the innermost thing open: the photo viewer, then the
-    // conversation.
+    let browser = Browser(RwSignal::new(None));
+    provide_context(browser);
+    // Esc closes the innermost thing open: the photo viewer, the web page,
+    // then the conversation.
     let escape = window_event_listener(leptos::ev::keydown, move |ev| {
         if ev.key() == "Escape" {
             if viewer.0.with_untracked(Option::is_some) {
                 viewer.0.set(None);
+            } else if browser.0.with_untracked(Option::is_some) {
+                browser.0.set(None);
             } else {
                 store.open(None);
             }
@@ -158,6 +163,7 @@ pub fn ChatPage(me: User, #[prop(into)] on_end: Callback<End>) -> impl IntoView 
             </main>
             </div>
             <PhotoViewer />
+            <BrowserPanel />
         </div>
     }
 }

@@ -7,7 +7,8 @@ use tower_http::set_header::SetResponseHeaderLayer;
 /// The Content-Security-Policy. Scripts come only from this origin, plus the
 /// exact inline loader Trunk writes into index.html, allowed by its hash
 /// rather than by `'unsafe-inline'`. `'wasm-unsafe-eval'` lets the page
-/// compile its WebAssembly; nothing else may be evaluated.
+/// compile its WebAssembly; nothing else may be evaluated. Web pages may be
+/// framed (the in-app browser shows links), but Natter itself may not be.
 pub fn content_security_policy(inline_script_hashes: &[String]) -> String {
     let mut script_src = String::from("'self' 'wasm-unsafe-eval'");
     for hash in inline_script_hashes {
@@ -16,7 +17,8 @@ pub fn content_security_policy(inline_script_hashes: &[String]) -> String {
     format!(
         "default-src 'self'; script-src {script_src}; style-src 'self'; \
          img-src 'self' blob: data:; media-src 'self' blob:; connect-src 'self'; \
-         object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+         frame-src http: https:; object-src 'none'; base-uri 'none'; form-action 'self'; \
+         frame-ancestors 'none'"
     )
 }
 
@@ -56,6 +58,7 @@ mod tests {
         let csp = content_security_policy(&["abc=".to_owned()]);
         assert!(csp.contains("script-src 'self' 'wasm-unsafe-eval' 'sha256-abc='"));
         assert!(csp.contains("frame-ancestors 'none'"));
+        assert!(csp.contains("frame-src http: https:;"));
         assert!(!csp.contains("unsafe-inline"));
     }
 }

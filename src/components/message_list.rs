@@ -23,6 +23,8 @@ use crate::time;
 
 /// Messages per history request.
 const PAGE: u32 = 50;
+/// How many pages a jump to a quoted message may load to find it.
+const JUMP_PAGES: usize = 40;
 /// How close to the top (px) scrolling must get to load older messages.
 const LOAD_MARGIN: i32 = 150;
 /// How close to the bottom (px) counts as "at the bottom", which keeps the
@@ -246,9 +248,39 @@ pub fn MessageList(id: ConversationId, #[prop(into)] title: Signal<String>) -> i
     };
 
     // Older messages come from this device when it has them without a
-    // hole, and from the server otherwise.
-    let load_older = move |keep_position: bool| {
+    // hole, and from the server otherwise. One page; false when there was
+    // nothing more, or it failed.
+    let fetch_older = move || async move {
         let (oldest, more) = store.state.with_untracked(|state| state.history_edge(id));
+        if !more {
+            return false;
+        }
+        if let Some(before) = oldest {
+            let saved = store.saved_history(id, before, PAGE).await;
+            let usable = contiguous_tail(saved, before);
+            if !usable.is_empty() {
+                let complete = usable.first().is_some_and(|m| m.seq == 1);
+                store.update(|state| state.add_history(id, usable, complete, true));
+                load_error.set(None);
+                return true;
+            }
+        }
+        match Api::same_origin().history(id, oldest, PAGE).await {
+            Ok(page) => {
+                load_error.set(None);
+                let complete = (page.len() as u32) < PAGE;
+                store.update(|state| state.add_history(id, page, complete, false));
+                true
+            }
+            Err(err) => {
+                anchor.set_value(None);
+                load_error.set(Some(format!("Older messages could not be loaded. {err}")));
+                false
+            }
+        }
+    };
+    let load_older = move |keep_position: bool| {
+        let more = store.state.with_untracked(|state| state.history_edge(id).1);
         if !more || loading.get_untracked() {
             return;
         }
@@ -257,35 +289,14 @@ pub fn MessageList(id: ConversationId, #[prop(into)] title: Signal<String>) -> i
             hold_position();
         }
         spawn_local(async move {
-            if let Some(before) = oldest {
-                let saved = store.saved_history(id, before, PAGE).await;
-                let usable = contiguous_tail(saved, before);
-                if !usable.is_empty() {
-                    let complete = usable.first().is_some_and(|m| m.seq == 1);
-                    store.update(|state| state.add_history(id, usable, complete, true));
-                    load_error.set(None);
-                    loading.set(false);
-                    return;
-                }
-            }
-            match Api::same_origin().history(id, oldest, PAGE).await {
-                Ok(page) => {
-                    load_error.set(None);
-                    let complete = (page.len() as u32) < PAGE;
-                    store.update(|state| state.add_history(id, page, complete, false));
-                }
-                Err(err) => {
-                    anchor.set_value(None);
-                    load_error.set(Some(format!("Older messages could not be loaded. {err}")));
-                }
-            }
+            fetch_older().await;
             loading.set(false);
         });
     };
 
     // A quote's click: bring its message into the window, scroll to it and
     // make it flash.
-    let jump = Callback::new(move |target: Seq| {
+    let show = move |target: Seq| -> bool {
         let found = items.with_untracked(|items| {
             items
                 .iter()
@@ -293,10 +304,7 @@ pub fn MessageList(id: ConversationId, #[prop(into)] title: Signal<String>) -> i
                 .map(|index| (index, items[index].anchor_key(), items.len()))
         });
         let Some((index, key, len)) = found else {
-            load_error.set(Some(
-                "The message it replies to is further back: scroll up to load it.".to_owned(),
-            ));
-            return;
+            return false;
         };
         let shown = range.get_untracked().contains(&index);
         if !shown {
@@ -321,6 +329,32 @@ pub fn MessageList(id: ConversationId, #[prop(into)] title: Signal<String>) -> i
                     },
                     std::time::Duration::from_millis(1600),
                 );
+            }
+        });
+        true
+    };
+    // Not loaded yet: older pages first, as far as it takes (within reason).
+    let jump = Callback::new(move |target: Seq| {
+        if show(target) || loading.get_untracked() {
+            return;
+        }
+        loading.set(true);
+        spawn_local(async move {
+            let mut pages = 0;
+            while !items.with_untracked(|items| {
+                items
+                    .iter()
+                    .any(|item| matches!(item, Item::Bubble(b) if b.seq == Some(target)))
+            }) && pages < JUMP_PAGES
+                && fetch_older().await
+            {
+                pages += 1;
+            }
+            loading.set(false);
+            if !show(target) {
+                load_error.set(Some(
+                    "The message it replies to could not be found.".to_owned(),
+                ));
             }
         });
     });

@@ -1,6 +1,7 @@
 // Groups with three people: create, add, message, read counts, typing,
-// admin changes, leaving; and a public group found by hashtag.
-import { test, expect, signUp, send, uniqueName, bodies } from './fixtures.mjs';
+// admin changes, leaving; a public group found by hashtag; replies,
+// reactions, edits and deletions, and a quote that jumps far back.
+import { test, expect, signUp, send, uniqueName, bodies, openChatWith, PASSWORD } from './fixtures.mjs';
 import { drawnJpeg } from './media-files.mjs';
 
 const shot = (name) => new URL(`../../target/screenshots/${name}.png`, import.meta.url).pathname;
@@ -262,4 +263,60 @@ test('replies, reactions, edits and deletions', async ({ browser, server }) => {
   await bob.page.emulateMedia({ colorScheme: 'dark' });
   await bob.page.screenshot({ path: shot('group-actions-dark') });
   for (const person of [ann, bob, cyd]) await person.context.close();
+});
+
+test('a quote of a message far back loads history until it can jump there', async ({ browser, server }) => {
+  const annName = uniqueName('ann');
+  const bobName = uniqueName('bob');
+  const ann = await signUp(browser, server, annName);
+  const first = await signUp(browser, server, bobName);
+  await first.context.close();
+  await openChatWith(ann.page, bobName);
+  await send(ann.page, 'the very first message');
+  // Ann's other device sends 150 more, then a reply to the first.
+  const seeder = await ann.context.newPage();
+  await seeder.goto(`${server.url}/api/me`);
+  await seeder.evaluate(async () => {
+    const [conversation] = await (await fetch('/api/conversations')).json();
+    const ws = new WebSocket(`ws://${location.host}/ws`);
+    const frames = [];
+    for (let n = 1; n <= 150; n++) frames.push({ body: `filler ${n}` });
+    frames.push({ body: 'remember this one?', reply_to: 1 });
+    await new Promise((resolve, reject) => {
+      let acks = 0;
+      ws.onerror = () => reject(new Error('socket failed'));
+      ws.onmessage = (event) => {
+        const frame = JSON.parse(event.data);
+        if (frame.type === 'error') reject(new Error(frame.message));
+        if (frame.type === 'ack' && ++acks === frames.length) resolve();
+      };
+      ws.onopen = () => {
+        ws.send(JSON.stringify({ type: 'hello', version: 2, cursors: [] }));
+        for (const frame of frames) {
+          ws.send(JSON.stringify({ type: 'send', conversation: conversation.id, client_id: crypto.randomUUID(), ...frame }));
+        }
+      };
+    });
+    ws.close();
+  });
+
+  // Bob logs in on a new device, which holds none of it.
+  const context = await browser.newContext();
+  const bob = { context, page: await context.newPage() };
+  await bob.page.goto(server.url);
+  await bob.page.getByRole('tab', { name: 'Log in' }).click();
+  await bob.page.getByLabel('Username').fill(bobName);
+  await bob.page.getByLabel('Password').fill(PASSWORD);
+  await bob.page.getByRole('button', { name: 'Log in', exact: true }).last().click();
+  await bob.page.getByRole('button', { name: new RegExp(`^${annName}`) }).click();
+  const reply = bob.page.locator('.bubble-row').filter({ hasText: 'remember this one?' });
+  const quote = reply.getByRole('button', { name: 'Go to the message this replies to' });
+  await expect(quote).toHaveText('An earlier message');
+  await quote.click();
+  await expect(bob.page.locator('.bubble-row.flash')).toContainText('the very first message', { timeout: 20_000 });
+  // The window moved back to it: the DOM still holds a bounded number of items.
+  expect(await bob.page.locator('.messages > li').count()).toBeLessThanOrEqual(150);
+
+  await ann.context.close();
+  await bob.context.close();
 });

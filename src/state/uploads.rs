@@ -6,7 +6,7 @@
 //! Uploads go one at a time, in typing order. A message waiting for its
 //! upload does not hold back text typed after it.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -37,6 +37,9 @@ pub struct Uploads {
     pumping: StoredValue<bool>,
     /// Files kept in memory when this device has no cache.
     unsaved: StoredValue<HashMap<String, Blob>, LocalStorage>,
+    /// Media files being downloaded to keep, so that each is fetched once
+    /// however many ask for it (a voice note arriving in an open chat).
+    fetching: StoredValue<HashSet<String>>,
 }
 
 impl Default for Uploads {
@@ -47,6 +50,7 @@ impl Default for Uploads {
             current: StoredValue::new_local(None),
             pumping: StoredValue::new(false),
             unsaved: StoredValue::new_local(HashMap::new()),
+            fetching: StoredValue::new(HashSet::new()),
         }
     }
 }
@@ -227,17 +231,38 @@ impl ChatStore {
     /// device if there is one (kept, if it is not yet, when `keep` says so),
     /// else the server. Object URLs must be revoked by the caller.
     pub async fn media_source(&self, attachment: &Attachment, keep: bool) -> MediaSource {
-        let key = FileKey::Media(attachment.id.clone());
-        let mut kept = self.kept_file(&key).await;
-        if kept.is_none() && keep {
-            if let Ok(file) = Api::same_origin().media_file(&attachment.id).await {
-                self.keep_file(key, &file).await;
-                kept = Some(file);
-            }
-        }
-        kept.as_ref()
+        self.local_media(&attachment.id, keep)
+            .await
+            .as_ref()
             .and_then(MediaSource::local)
             .unwrap_or_else(|| MediaSource::Server(format!("/api/media/{}", attachment.id)))
+    }
+
+    /// The copy of media file `id` on this device; when there is none and
+    /// `keep` says so, it is downloaded and kept first (unless that is
+    /// already under way).
+    async fn local_media(&self, id: &str, keep: bool) -> Option<Blob> {
+        let key = FileKey::Media(id.to_owned());
+        if let Some(file) = self.kept_file(&key).await {
+            return Some(file);
+        }
+        let first = keep
+            && self
+                .uploads
+                .fetching
+                .try_update_value(|fetching| fetching.insert(id.to_owned()))
+                .unwrap_or(false);
+        if !first {
+            return None;
+        }
+        let fetched = Api::same_origin().media_file(id).await.ok();
+        if let Some(file) = &fetched {
+            self.keep_file(key, file).await;
+        }
+        self.uploads.fetching.update_value(|fetching| {
+            fetching.remove(id);
+        });
+        fetched
     }
 
     /// The file of a message still waiting for its upload.
@@ -256,11 +281,9 @@ impl ChatStore {
             };
             if attachment.kind == MediaKind::Voice && message.sender != me {
                 let store = *self;
-                let attachment = attachment.clone();
+                let id = attachment.id.clone();
                 spawn_local(async move {
-                    if let MediaSource::Local(url) = store.media_source(&attachment, true).await {
-                        let _ = web_sys::Url::revoke_object_url(&url);
-                    }
+                    store.local_media(&id, true).await;
                 });
             }
         }

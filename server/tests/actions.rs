@@ -5,9 +5,9 @@
 
 mod common;
 
-use common::{Account, Socket, TestServer};
+use common::{Socket, TestServer};
 use natter_protocol::{
-    Action, ClientFrame, Conversation, ConversationId, ErrorCode, Message, Seq, ServerFrame,
+    Action, ClientFrame, Conversation, ConversationId, ErrorCode, Seq, ServerFrame,
 };
 use uuid::Uuid;
 
@@ -52,17 +52,6 @@ async fn act(
     send(socket, conversation, "", None, Some(action)).await
 }
 
-async fn history(account: &Account, conversation: ConversationId) -> Vec<Message> {
-    account
-        .get(&format!("/api/conversations/{conversation}/messages"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
-}
-
 fn react(target: Seq, emoji: &str) -> Action {
     Action::React {
         target,
@@ -103,7 +92,7 @@ async fn replies_and_reactions() {
         .unwrap_err();
     assert_eq!(code, ErrorCode::InvalidMessage);
 
-    let messages = history(&ann, id).await;
+    let messages = ann.history(id).await;
     let lunch = messages.iter().find(|m| m.seq == first).unwrap();
     let summary: Vec<_> = lunch
         .reactions
@@ -132,7 +121,8 @@ async fn replies_and_reactions() {
     )
     .await
     .unwrap();
-    let lunch = history(&ann, id)
+    let lunch = ann
+        .history(id)
         .await
         .into_iter()
         .find(|m| m.seq == first)
@@ -207,7 +197,8 @@ async fn only_the_sender_edits_or_deletes_and_a_deletion_wipes_the_text() {
     )
     .await
     .unwrap();
-    let edited = history(&bob, id)
+    let edited = bob
+        .history(id)
         .await
         .into_iter()
         .find(|m| m.seq == secret)
@@ -218,7 +209,7 @@ async fn only_the_sender_edits_or_deletes_and_a_deletion_wipes_the_text() {
     act(&mut ann_socket, id, Action::Delete { target: secret })
         .await
         .unwrap();
-    let after = history(&bob, id).await;
+    let after = bob.history(id).await;
     let tombstone = after.iter().find(|m| m.seq == secret).unwrap();
     assert!(tombstone.deleted);
     assert_eq!(tombstone.body, "");

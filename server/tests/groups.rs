@@ -79,14 +79,6 @@ async fn say(socket: &mut Socket, conversation: ConversationId, body: &str) -> S
         .await
 }
 
-async fn history(account: &Account, id: ConversationId) -> reqwest::Response {
-    account
-        .get(&format!("/api/conversations/{id}/messages"))
-        .send()
-        .await
-        .expect("history")
-}
-
 #[tokio::test]
 async fn a_group_is_created_with_its_members_who_hear_of_it_at_once() {
     let server = TestServer::start().await;
@@ -130,7 +122,7 @@ async fn a_group_is_created_with_its_members_who_hear_of_it_at_once() {
         })
     );
     assert_eq!(live.event.unwrap().by, ann.user);
-    let page: Vec<Message> = history(&bob, created.id).await.json().await.unwrap();
+    let page = bob.history(created.id).await;
     let all: Vec<_> = page.iter().filter_map(kind_of).collect();
     assert_eq!(
         all,
@@ -361,7 +353,11 @@ async fn a_removed_member_is_told_and_then_stops_receiving() {
     ));
     bob_socket.send(&ClientFrame::Ping { nonce: 9 }).await;
     assert_eq!(bob_socket.next().await, ServerFrame::Pong { nonce: 9 });
-    assert_eq!(history(&bob, id).await.status(), StatusCode::NOT_FOUND);
+    let path = format!("/api/conversations/{id}/messages");
+    assert_eq!(
+        bob.get(&path).send().await.unwrap().status(),
+        StatusCode::NOT_FOUND
+    );
     match say(&mut bob_socket, id, "hello?").await {
         ServerFrame::Error { code, .. } => assert_eq!(code, ErrorCode::NotAMember),
         other => panic!("expected a refusal, got {other:?}"),

@@ -5,7 +5,7 @@ mod common;
 
 use std::collections::HashSet;
 
-use common::{Account, TestServer};
+use common::TestServer;
 use natter_protocol::{
     close, ClientFrame, ConversationId, Cursor, ErrorCode, Message, ReceiptKind, ServerFrame,
 };
@@ -33,19 +33,6 @@ fn message(frame: ServerFrame) -> Option<Message> {
         ServerFrame::Message { message } => Some(message),
         _ => None,
     }
-}
-
-async fn history(account: &Account, conversation: ConversationId) -> Vec<Message> {
-    account
-        .get(&format!(
-            "/api/conversations/{conversation}/messages?limit=200"
-        ))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
 }
 
 #[tokio::test]
@@ -172,7 +159,7 @@ async fn one_client_id_sent_twenty_times_at_once_is_one_message() {
     );
     let (acked_id, seq, _) = answers.into_iter().next().unwrap();
     assert_eq!((acked_id, seq), (client_id, 1));
-    let stored = history(&ann, conversation).await;
+    let stored = ann.history(conversation).await;
     assert_eq!(stored.len(), 1);
     assert_eq!(stored[0].client_id, client_id);
 }
@@ -217,7 +204,8 @@ async fn concurrent_senders_get_gap_free_increasing_seqs() {
     all_acked.sort();
     let expected: Vec<u64> = (1..=4 * PER_SENDER as u64).collect();
     assert_eq!(all_acked, expected);
-    let stored: Vec<u64> = history(&ann, conversation)
+    let stored: Vec<u64> = ann
+        .history(conversation)
         .await
         .iter()
         .map(|m| m.seq)
@@ -330,8 +318,8 @@ async fn bad_frames_get_errors_and_the_connection_stays_up() {
     socket.assert_alive().await;
 
     // None of the refused messages was stored, anywhere.
-    assert!(history(&ann, conversation).await.is_empty());
-    assert!(history(&eve, not_mine).await.is_empty());
+    assert!(ann.history(conversation).await.is_empty());
+    assert!(eve.history(not_mine).await.is_empty());
 }
 
 #[tokio::test]
@@ -505,5 +493,5 @@ async fn typing_is_relayed_to_the_other_members_only_and_not_stored() {
     outsider.assert_alive().await;
 
     // Only the message was stored.
-    assert_eq!(history(&ann, conversation).await.len(), 1);
+    assert_eq!(ann.history(conversation).await.len(), 1);
 }

@@ -7,7 +7,9 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
-use natter_protocol::{ClientFrame, Conversation, Credentials, ServerFrame, User};
+use natter_protocol::{
+    ClientFrame, Conversation, ConversationId, Credentials, Message, ServerFrame, User,
+};
 use natter_server::config::Config;
 use reqwest::header::{COOKIE, SET_COOKIE};
 use reqwest::StatusCode;
@@ -142,6 +144,19 @@ impl Account {
         reqwest::Client::new()
             .request(method, format!("http://{}{}", self.server, path))
             .header(COOKIE, &self.cookie)
+    }
+
+    /// The newest 200 messages of `conversation`, as this user reads them.
+    pub async fn history(&self, conversation: ConversationId) -> Vec<Message> {
+        let response = self
+            .get(&format!(
+                "/api/conversations/{conversation}/messages?limit=200"
+            ))
+            .send()
+            .await
+            .expect("history request");
+        assert_eq!(response.status(), StatusCode::OK, "history");
+        response.json().await.expect("messages")
     }
 
     pub async fn open_direct(&self, username: &str) -> Conversation {

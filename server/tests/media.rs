@@ -12,13 +12,142 @@ use reqwest::header::{CACHE_CONTROL, CONTENT_RANGE, CONTENT_TYPE, RANGE};
 use reqwest::StatusCode;
 use uuid::Uuid;
 
-/// Bytes that begin like a JPEG, `len` long.
+/// A JPEG's structure, `len` bytes long: SOI, JFIF, a scan of filler
+/// (never 0xFF, so no markers inside), EOI. Not a picture anyone can
+/// decode, which the server never does.
 fn jpeg(len: usize) -> Vec<u8> {
+    jpeg_with(&[], len)
+}
+
+/// The same, with `segments` between JFIF and the scan.
+fn jpeg_with(segments: &[Vec<u8>], len: usize) -> Vec<u8> {
     let mut bytes = vec![
-        0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x10, b'J', b'F', b'I', b'F', 0, 1,
+        0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x10, b'J', b'F', b'I', b'F', 0, 1, 1, 0, 0, 1, 0, 1, 0, 0,
     ];
-    bytes.extend((0..len.saturating_sub(bytes.len())).map(|i| (i % 251) as u8));
+    for segment in segments {
+        bytes.extend_from_slice(segment);
+    }
+    bytes.extend_from_slice(&[0xFF, 0xDA, 0x00, 0x08, 1, 1, 0, 0, 63, 0]);
+    let filler = len.saturating_sub(bytes.len() + 2);
+    bytes.extend((0..filler).map(|i| (i % 251) as u8));
+    bytes.extend_from_slice(&[0xFF, 0xD9]);
     bytes
+}
+
+fn jpeg_segment(marker: u8, payload: &[u8]) -> Vec<u8> {
+    let mut bytes = vec![0xFF, marker];
+    bytes.extend_from_slice(&(payload.len() as u16 + 2).to_be_bytes());
+    bytes.extend_from_slice(payload);
+    bytes
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack
+        .windows(needle.len())
+        .any(|window| window == needle)
+}
+
+#[tokio::test]
+async fn photo_metadata_is_stripped_even_from_direct_uploads() {
+    let server = TestServer::start().await;
+    let (ann, bob, conversation) = two_people(&server).await;
+    let gps = b"GPSLatitude 48.858370 N; Model Canon EOS R5; 2026:11:30 12:00";
+    let metadata = [
+        jpeg_segment(0xE1, &[b"Exif\0\0".as_slice(), gps].concat()),
+        jpeg_segment(0xED, b"Photoshop 3.0\08BIM IPTC city Paris"),
+        jpeg_segment(0xFE, b"shot from my balcony"),
+    ];
+    let tagged = jpeg_with(&metadata, 4000);
+    let stripped: usize = metadata.iter().map(Vec::len).sum();
+    let response = upload(&ann, conversation, "image", "image/jpeg", tagged.clone()).await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let uploaded: Upload = response.json().await.unwrap();
+    let served = bob
+        .get(&format!("/api/media/{}", uploaded.id))
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    assert!(!contains(&served, b"Exif") && !contains(&served, b"GPSLatitude"));
+    assert!(!contains(&served, b"Paris") && !contains(&served, b"balcony"));
+    assert!(served.starts_with(&[0xFF, 0xD8, 0xFF, 0xE0]) && served.ends_with(&[0xFF, 0xD9]));
+    assert_eq!(uploaded.size, served.len() as u64);
+    assert_eq!(served.len(), tagged.len() - stripped);
+
+    // PNG: text and eXIf chunks go; the picture's chunks stay.
+    let chunk = |kind: &[u8], data: &[u8]| {
+        let mut bytes = (data.len() as u32).to_be_bytes().to_vec();
+        bytes.extend_from_slice(kind);
+        bytes.extend_from_slice(data);
+        bytes.extend_from_slice(&[1, 2, 3, 4]);
+        bytes
+    };
+    let png = [
+        b"\x89PNG\r\n\x1a\n".to_vec(),
+        chunk(b"IHDR", &[0, 0, 0, 1, 0, 0, 0, 1, 8, 6, 0, 0, 0]),
+        chunk(b"tEXt", b"Location\048.8584N 2.2945E"),
+        chunk(b"eXIf", b"MM\0*GPS"),
+        chunk(b"IDAT", &[0x78, 0x9C, 9, 9]),
+        chunk(b"IEND", b""),
+    ]
+    .concat();
+    let uploaded: Upload = upload(&ann, conversation, "image", "image/png", png)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let served = bob
+        .get(&format!("/api/media/{}", uploaded.id))
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    assert!(!contains(&served, b"tEXt") && !contains(&served, b"48.8584"));
+    assert!(!contains(&served, b"eXIf"));
+    assert!(contains(&served, b"IDAT") && served.ends_with(&[b'I', b'E', b'N', b'D', 1, 2, 3, 4]));
+
+    // The stored size is the one a message must name.
+    let mut socket = ann.connect().await;
+    let client_id = Uuid::new_v4();
+    socket
+        .send(&ClientFrame::Send {
+            conversation,
+            client_id,
+            body: String::new(),
+            attachment: Some(Box::new(Attachment {
+                id: uploaded.id,
+                kind: MediaKind::Image,
+                content_type: uploaded.content_type,
+                size: uploaded.size,
+                width: Some(1),
+                height: Some(1),
+                duration_ms: None,
+                waveform: Vec::new(),
+                thumbnail: None,
+            })),
+            reply_to: None,
+            action: None,
+        })
+        .await;
+    socket
+        .next_matching(|frame| match frame {
+            ServerFrame::Ack { client_id: id, .. } if id == client_id => Some(()),
+            ServerFrame::Error { message, .. } => panic!("refused: {message}"),
+            _ => None,
+        })
+        .await;
+
+    // A JPEG whose segments are broken is refused, not stored.
+    let mut broken = jpeg(200);
+    broken[20] = 0x00;
+    let response = upload(&ann, conversation, "image", "image/jpeg", broken).await;
+    assert_eq!(response.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    let error: ApiError = response.json().await.unwrap();
+    assert!(error.message.contains("damaged"), "{}", error.message);
 }
 
 async fn upload(

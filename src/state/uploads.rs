@@ -197,8 +197,8 @@ impl ChatStore {
         }
         match result {
             Ok(upload) => {
-                let id = upload.id;
-                self.update(|state| state.uploaded(client_id, id.clone()));
+                let id = upload.id.clone();
+                self.update(|state| state.uploaded(client_id, upload));
                 self.send_outgoing(client_id);
                 // Photos and voice messages stay on this device so that they
                 // show and play offline; videos are too large to keep twice.

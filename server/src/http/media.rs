@@ -1,8 +1,8 @@
 //! Uploading and serving media files.
 //!
 //! An upload is streamed to storage: the size limit is enforced as bytes
-//! arrive, and the first bytes must match the declared type before anything
-//! else is read. Files are served only to members of the conversation they
+//! arrive, the first bytes must match the declared type before anything
+//! else is read, and photos lose their metadata on the way (`scrub`). Files are served only to members of the conversation they
 //! were uploaded to, with HTTP ranges, so videos stream and voice messages
 //! seek.
 
@@ -18,6 +18,7 @@ use tower_http::services::ServeFile;
 use super::extract::Query;
 use crate::auth::CurrentUser;
 use crate::error::AppError;
+use crate::media::scrub::Scrubber;
 use crate::media::{self, sniff};
 use crate::store::MediaRecord;
 use crate::{now_millis, AppState};
@@ -76,13 +77,16 @@ pub async fn upload(
         .map_err(|err| AppError::Internal(err.to_string()))?;
     let mut stream = body.into_data_stream();
     let mut head = Vec::with_capacity(sniff::HEAD);
+    let mut received: u64 = 0;
     let mut size: u64 = 0;
+    let mut scrubber = Scrubber::for_type(&essence);
+    let mut kept = Vec::new();
     while let Some(chunk) = stream.next().await {
         let chunk = chunk.map_err(|err| {
             AppError::BadRequest(format!("The upload was interrupted ({err}). Try again."))
         })?;
-        size += chunk.len() as u64;
-        if size > limit {
+        received += chunk.len() as u64;
+        if received > limit {
             return Err(too_large(query.kind, limit));
         }
         if head.len() < sniff::HEAD {
@@ -92,12 +96,17 @@ pub async fn upload(
                 return Err(not_what_it_says(&essence));
             }
         }
+        kept.clear();
+        scrubber
+            .feed(&chunk, &mut kept)
+            .map_err(|err| AppError::UnsupportedMedia(format!("{err}, so it was not uploaded.")))?;
+        size += kept.len() as u64;
         writer
-            .write(&chunk)
+            .write(&kept)
             .await
             .map_err(|err| AppError::Internal(err.to_string()))?;
     }
-    if size == 0 {
+    if received == 0 {
         return Err(AppError::BadRequest("The file is empty.".to_owned()));
     }
     if head.len() < sniff::HEAD && !sniff::matches(&essence, &head) {

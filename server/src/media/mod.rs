@@ -5,6 +5,7 @@
 //! name and renamed into place only once complete and synced, so a crash or a
 //! refused upload never leaves half a file behind.
 
+pub mod scrub;
 pub mod sniff;
 
 use std::io;

@@ -14,7 +14,7 @@ use natter_protocol::{
 };
 use uuid::Uuid;
 
-use super::{ChatState, OutboxNews, Outgoing, Typing, Uploads};
+use super::{ChatState, OutboxNews, Outgoing, TabNews, Typing, Uploads};
 use crate::cache::idb::IdbCache;
 use crate::cache::{Batch, Cache, CacheError, FileKey};
 use crate::net::session::{now, Command, ConnectionStatus, Host};
@@ -91,13 +91,25 @@ impl ChatStore {
     }
 
     /// Listens to this account's other tabs: what they queue shows here at
-    /// once, even offline.
+    /// once, even offline; what the server acknowledged to them turns into
+    /// sent messages here; and when one of them reconnects, this one tries
+    /// at once too.
     pub fn join_tabs(&self) {
         let me = self.state.with_untracked(|state| state.me.id);
-        let state = self.state;
+        let store = *self;
         let channel = TabChannel::open(&format!("natter-account-{me}"), move |text| {
-            if let Ok(news) = serde_json::from_str::<OutboxNews>(&text) {
-                state.update(|state| state.merge_outbox(news));
+            match serde_json::from_str::<TabNews>(&text) {
+                Ok(TabNews::Outbox(news)) => store.update(|state| state.merge_outbox(news)),
+                Ok(TabNews::Online) => {
+                    let waiting = store.status.with_untracked(|status| {
+                        matches!(status, ConnectionStatus::Offline { .. })
+                    });
+                    if waiting {
+                        store.retry_now();
+                    }
+                }
+                // From a tab running another build of the app.
+                Err(_) => {}
             }
         });
         self.tabs.set_value(channel);
@@ -105,10 +117,13 @@ impl ChatStore {
 
     /// Tells the other tabs about outbox changes in `batch`.
     fn tell_tabs(&self, batch: &Batch) {
-        let Some(news) = OutboxNews::of(batch) else {
-            return;
-        };
-        if let Ok(text) = serde_json::to_string(&news) {
+        if let Some(news) = OutboxNews::of(batch) {
+            self.post_to_tabs(&TabNews::Outbox(news));
+        }
+    }
+
+    fn post_to_tabs(&self, news: &TabNews) {
+        if let Ok(text) = serde_json::to_string(news) {
             self.tabs.with_value(|tabs| {
                 if let Some(tabs) = tabs {
                     tabs.post(&text);
@@ -426,6 +441,7 @@ impl Host for ChatStore {
             .with_untracked(|status| matches!(status, ConnectionStatus::Online));
         self.status.set(status);
         if online && !was_online {
+            self.post_to_tabs(&TabNews::Online);
             self.connected();
         }
     }

@@ -32,6 +32,14 @@ impl User {
     }
 }
 
+/// The answer to `GET /api/session`: who is signed in, if anyone. Being
+/// signed out is an answer, not an error, so an app starting signed out
+/// sees no failed request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionInfo {
+    pub user: Option<User>,
+}
+
 /// Body of `PATCH /api/me`: the profile as it should be (absent or empty
 /// fields are cleared).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -234,6 +242,22 @@ impl Message {
 pub struct GroupEvent {
     pub by: User,
     pub kind: GroupEventKind,
+}
+
+impl GroupEvent {
+    /// The user with id `id`, if this event names them (as the one who made
+    /// it, or the one it was done to).
+    pub fn user(&self, id: UserId) -> Option<&User> {
+        let subject = match &self.kind {
+            GroupEventKind::Added { user }
+            | GroupEventKind::Removed { user }
+            | GroupEventKind::Promoted { user } => Some(user),
+            _ => None,
+        };
+        std::iter::once(&self.by)
+            .chain(subject)
+            .find(|user| user.id == id)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -37,6 +37,9 @@ pub enum Invalid {
     Emoji,
     ActionShape,
     DisplayName,
+    /// A name holds characters that are invisible or change the direction
+    /// of the text around them, which is how names are spoofed.
+    HiddenCharacters,
 }
 
 impl fmt::Display for Invalid {
@@ -56,6 +59,10 @@ impl fmt::Display for Invalid {
             Invalid::GroupPicture => "The group picture must be a JPEG under 40 KB.",
             Invalid::Emoji => "A reaction is one emoji.",
             Invalid::DisplayName => "Display names are at most 40 characters, on one line.",
+            Invalid::HiddenCharacters => {
+                "Names can't contain invisible characters or characters that change the \
+                 direction of the text."
+            }
             Invalid::ActionShape => {
                 "A reaction, edit or deletion carries no text, file or reply of its own."
             }
@@ -84,6 +91,11 @@ pub fn check_username(name: &str) -> Result<(), Invalid> {
     Ok(())
 }
 
+/// What both the app and the server say when nobody has a username.
+pub fn unknown_username(name: &str) -> String {
+    format!("Nobody is called “{name}”. Check the spelling.")
+}
+
 /// The case-folded form under which a username is unique.
 pub fn canonical_username(name: &str) -> String {
     name.to_ascii_lowercase()
@@ -100,9 +112,63 @@ pub fn check_password(password: &str) -> Result<(), Invalid> {
     }
 }
 
-/// Checks a message body. Whitespace-only bodies are empty.
+/// Characters that reorder the text around them without being seen:
+/// the Unicode bidirectional embeddings, overrides, isolates and marks.
+pub fn is_bidi_control(c: char) -> bool {
+    matches!(
+        c,
+        '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}'
+    )
+}
+
+/// Characters that take up no visible space: zero-width spaces and joiners,
+/// the word joiner and invisible operators, the byte-order mark, soft
+/// hyphens, variation selectors, tags and the Hangul fillers that render
+/// as blanks.
+pub fn is_invisible(c: char) -> bool {
+    matches!(
+        c,
+        '\u{00AD}'
+            | '\u{034F}'
+            | '\u{115F}'
+            | '\u{1160}'
+            | '\u{17B4}'
+            | '\u{17B5}'
+            | '\u{180B}'..='\u{180F}'
+            | '\u{200B}'..='\u{200D}'
+            | '\u{2060}'..='\u{2064}'
+            | '\u{3164}'
+            | '\u{FE00}'..='\u{FE0F}'
+            | '\u{FEFF}'
+            | '\u{FFA0}'
+            | '\u{E0000}'..='\u{E007F}'
+    )
+}
+
+/// Whether `text` shows nothing: only spaces and invisible characters.
+pub fn is_blank(text: &str) -> bool {
+    text.chars()
+        .all(|c| c.is_whitespace() || is_invisible(c) || is_bidi_control(c))
+}
+
+/// Checks a name people are shown by (a display name, a group name): no
+/// control characters, no direction controls, and no invisible characters
+/// except the joiners and variation selectors that emoji and some scripts
+/// are written with.
+fn check_shown_name(name: &str) -> Result<(), Invalid> {
+    let emoji_glue = |c: char| matches!(c, '\u{200C}' | '\u{200D}' | '\u{FE00}'..='\u{FE0F}');
+    let hidden =
+        |c: char| c.is_control() || is_bidi_control(c) || (is_invisible(c) && !emoji_glue(c));
+    if name.chars().any(hidden) || is_blank(name) {
+        return Err(Invalid::HiddenCharacters);
+    }
+    Ok(())
+}
+
+/// Checks a message body. Bodies that show nothing (spaces, zero-width
+/// characters) are empty.
 pub fn check_body(body: &str) -> Result<(), Invalid> {
-    if body.trim().is_empty() {
+    if is_blank(body) {
         Err(Invalid::BodyEmpty)
     } else {
         check_caption(body)
@@ -162,9 +228,10 @@ pub fn check_display_name(name: &str) -> Result<Option<String>, Invalid> {
     if name.is_empty() {
         return Ok(None);
     }
-    if name.chars().count() > DISPLAY_NAME_MAX || name.chars().any(char::is_control) {
+    if name.chars().count() > DISPLAY_NAME_MAX || name.contains(['\n', '\r']) {
         return Err(Invalid::DisplayName);
     }
+    check_shown_name(name)?;
     Ok(Some(name.to_owned()))
 }
 
@@ -181,6 +248,7 @@ pub fn check_group_name(name: &str) -> Result<String, Invalid> {
     if len == 0 || len > GROUP_NAME_MAX {
         return Err(Invalid::GroupName);
     }
+    check_shown_name(name)?;
     Ok(name.to_owned())
 }
 
@@ -334,6 +402,42 @@ mod tests {
     }
 
     #[test]
+    fn names_with_hidden_characters_are_refused() {
+        for spoof in [
+            "\u{202E}evil\u{202C} Admin",
+            "ann\u{200B}",
+            "\u{2066}bob\u{2069}",
+            "tab\there",
+            "\u{FEFF}",
+            "\u{3164}",
+        ] {
+            assert_eq!(
+                check_display_name(spoof),
+                Err(Invalid::HiddenCharacters),
+                "{spoof:?}"
+            );
+            assert_eq!(
+                check_group_name(spoof),
+                Err(Invalid::HiddenCharacters),
+                "{spoof:?}"
+            );
+        }
+        assert_eq!(
+            check_group_name("bell\u{7}"),
+            Err(Invalid::HiddenCharacters)
+        );
+        // Emoji are written with joiners and variation selectors.
+        assert_eq!(
+            check_display_name("Ann 👨\u{200D}👩\u{200D}👧 ❤\u{FE0F}"),
+            Ok(Some("Ann 👨\u{200D}👩\u{200D}👧 ❤\u{FE0F}".to_owned()))
+        );
+        assert_eq!(
+            check_group_name("می\u{200C}خواهم"),
+            Ok("می\u{200C}خواهم".to_owned())
+        );
+    }
+
+    #[test]
     fn passwords() {
         assert_eq!(check_password("1234567"), Err(Invalid::PasswordShort));
         assert_eq!(check_password("12345678"), Ok(()));
@@ -343,6 +447,11 @@ mod tests {
     #[test]
     fn bodies_count_characters_not_bytes() {
         assert_eq!(check_body(" \n "), Err(Invalid::BodyEmpty));
+        assert_eq!(
+            check_body("\u{200B}\u{2060}\u{FEFF} \u{200B}"),
+            Err(Invalid::BodyEmpty)
+        );
+        assert_eq!(check_body("a\u{200B}"), Ok(()));
         assert_eq!(check_body(&"é".repeat(MAX_BODY_CHARS)), Ok(()));
         assert_eq!(
             check_body(&"é".repeat(MAX_BODY_CHARS + 1)),

@@ -171,8 +171,17 @@ async fn bad_group_requests_are_explained() {
         ),
         (
             json!({ "name": "ok", "members": ["nobody_here"] }),
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            json!({ "name": "Bell\u{7}ringers" }),
             StatusCode::BAD_REQUEST,
         ),
+        (
+            json!({ "name": "\u{200B}\u{2060}" }),
+            StatusCode::BAD_REQUEST,
+        ),
+        (json!({ "name": "\u{202E}nimda" }), StatusCode::BAD_REQUEST),
         (
             json!({ "name": "ok", "picture": "data:image/png;base64,AA" }),
             StatusCode::BAD_REQUEST,

@@ -301,6 +301,17 @@ async fn bad_frames_get_errors_and_the_connection_stays_up() {
             Some(long_id)
         )
     );
+    // Zero-width characters alone show as an empty bubble: empty.
+    let (invisible_id, frame) = send(conversation, "\u{200B}\u{2060}\u{FEFF}");
+    socket.send(&frame).await;
+    assert_eq!(
+        socket.next_matching(error).await,
+        (
+            ErrorCode::InvalidMessage,
+            "A message needs some text.".to_owned(),
+            Some(invisible_id)
+        )
+    );
     let (foreign_id, frame) = send(not_mine, "let me in");
     socket.send(&frame).await;
     let (code, _, client_id) = socket.next_matching(error).await;

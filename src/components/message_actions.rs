@@ -51,7 +51,8 @@ pub fn snippet(message: &Message) -> String {
     if message.deleted {
         return "Deleted message".to_owned();
     }
-    let first_line = message.body.lines().next().unwrap_or_default().trim();
+    let body = super::rich_text::summary(&message.body);
+    let first_line = body.lines().next().unwrap_or_default().trim();
     if first_line.is_empty() {
         return match message.attachment.as_ref().map(|a| a.kind) {
             Some(MediaKind::Image) => "📷 Photo".to_owned(),

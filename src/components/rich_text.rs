@@ -1,8 +1,10 @@
 //! Message text with clickable links (opening in the in-app browser) and
 //! highlighted @mentions. Text is always rendered as text nodes, never
-//! parsed as HTML; only `http(s)://` links become anchors.
+//! parsed as HTML; only `http(s)://` links become anchors, and never one
+//! that holds characters which hide or reorder parts of it.
 
 use leptos::prelude::*;
+use natter_protocol::limits::{is_bidi_control, is_invisible};
 
 use super::browser::Browser;
 
@@ -10,6 +12,10 @@ use super::browser::Browser;
 pub enum Segment<'a> {
     Text(&'a str),
     Link(&'a str),
+    /// What looks like a link but holds direction controls or invisible
+    /// characters (`https://exa\u{202E}mple…` shows reversed): shown as
+    /// text, with those characters made visible.
+    Disguised(&'a str),
     /// "@name", the `@` included.
     Mention(&'a str),
 }
@@ -77,7 +83,11 @@ fn links(text: &str) -> Vec<Segment<'_>> {
             if start > 0 {
                 out.push(Segment::Text(&rest[..start]));
             }
-            out.push(Segment::Link(link));
+            out.push(if link.chars().any(hides) {
+                Segment::Disguised(link)
+            } else {
+                Segment::Link(link)
+            });
         }
         rest = &rest[start + link.len()..];
     }
@@ -85,6 +95,40 @@ fn links(text: &str) -> Vec<Segment<'_>> {
         out.push(Segment::Text(rest));
     }
     out
+}
+
+/// `text` for a one-line summary (a list preview, a quote): without the
+/// direction controls that would reorder what follows them, so that a
+/// summary reads as the characters were typed.
+pub fn summary(text: &str) -> String {
+    text.chars().filter(|c| !is_bidi_control(*c)).collect()
+}
+
+/// Characters that must not be inside a link people click.
+fn hides(c: char) -> bool {
+    is_bidi_control(c) || is_invisible(c)
+}
+
+/// A disguised link, with each hidden character written out as its code
+/// point.
+#[component]
+fn Disguised(text: String) -> impl IntoView {
+    let mut parts = Vec::new();
+    let mut run = String::new();
+    for c in text.chars() {
+        if hides(c) {
+            parts.push(std::mem::take(&mut run).into_any());
+            let code = format!("U+{:04X}", c as u32);
+            parts.push(
+                view! { <span class="hidden-char" title="A hidden character">{code}</span> }
+                    .into_any(),
+            );
+        } else {
+            run.push(c);
+        }
+    }
+    parts.push(run.into_any());
+    view! { <span class="disguised-link" title="Not opened: this link hides some of its characters">{parts}</span> }
 }
 
 fn find_link_start(text: &str) -> Option<usize> {
@@ -103,6 +147,7 @@ pub fn RichText(text: String, #[prop(optional, into)] me: Option<String>) -> imp
         .into_iter()
         .map(|segment| match segment {
             Segment::Text(text) => text.to_owned().into_any(),
+            Segment::Disguised(link) => view! { <Disguised text=link.to_owned()/> }.into_any(),
             Segment::Mention(mention) => {
                 let mine = me
                     .as_deref()
@@ -178,5 +223,25 @@ mod tests {
         );
         assert_eq!(segments("https://"), vec![Segment::Text("https://")]);
         assert_eq!(segments("HTTPS://A.B"), vec![Segment::Link("HTTPS://A.B")]);
+    }
+
+    #[test]
+    fn links_with_hidden_characters_are_not_links() {
+        assert_eq!(
+            segments("get https://exa\u{202E}mple.invalid/gpj.exe now"),
+            vec![
+                Segment::Text("get "),
+                Segment::Disguised("https://exa\u{202E}mple.invalid/gpj.exe"),
+                Segment::Text(" now"),
+            ]
+        );
+        assert_eq!(
+            segments("https://bank\u{200B}.example"),
+            vec![Segment::Disguised("https://bank\u{200B}.example")]
+        );
+        assert_eq!(
+            summary("see https://exa\u{202E}mple.invalid/gpj.exe"),
+            "see https://example.invalid/gpj.exe"
+        );
     }
 }

@@ -26,7 +26,7 @@ pub mod time;
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use natter_protocol::{ApiErrorCode, User};
+use natter_protocol::User;
 
 use net::http::Api;
 use net::session::End;
@@ -51,12 +51,12 @@ pub fn App() -> impl IntoView {
     let check = move || {
         phase.set(Phase::Checking);
         spawn_local(async move {
-            phase.set(match Api::same_origin().me().await {
-                Ok(user) => {
+            phase.set(match Api::same_origin().session().await {
+                Ok(Some(user)) => {
                     account::remember(&user);
                     Phase::SignedIn(user)
                 }
-                Err(err) if err.code() == Some(ApiErrorCode::Unauthenticated) => {
+                Ok(None) => {
                     account::forget();
                     Phase::SignedOut
                 }

@@ -22,6 +22,9 @@ pub enum AppError {
     UsernameTaken,
     #[error("{0} not found")]
     NotFound(&'static str),
+    /// Nobody has the username that was asked for.
+    #[error("no user called {0:?}")]
+    NoSuchUsername(String),
     #[error("forbidden: {0}")]
     Forbidden(&'static str),
     /// The request clashes with what exists (a taken hashtag, a full group).
@@ -103,6 +106,11 @@ impl IntoResponse for AppError {
                 ApiErrorCode::NotFound,
                 format!("No such {what}."),
             ),
+            AppError::NoSuchUsername(name) => (
+                StatusCode::NOT_FOUND,
+                ApiErrorCode::NotFound,
+                natter_protocol::limits::unknown_username(name),
+            ),
             AppError::Conflict(code, why) => (StatusCode::CONFLICT, *code, (*why).to_owned()),
             AppError::Forbidden(why) => (
                 StatusCode::FORBIDDEN,
@@ -122,10 +130,12 @@ impl IntoResponse for AppError {
             AppError::TooManyAttempts { retry_after_secs } => (
                 StatusCode::TOO_MANY_REQUESTS,
                 ApiErrorCode::TooManyAttempts,
-                format!(
-                    "Too many login attempts. Try again in {} minute(s).",
-                    retry_after_secs.div_ceil(60)
-                ),
+                match retry_after_secs.div_ceil(60) {
+                    1 => "Too many login attempts. Try again in a minute.".to_owned(),
+                    minutes => {
+                        format!("Too many login attempts. Try again in {minutes} minutes.")
+                    }
+                },
             ),
             AppError::Store(_) | AppError::Internal(_) => {
                 tracing::error!(error = %self, "request failed");

@@ -183,9 +183,11 @@ async fn wrong_credentials_look_the_same_and_are_throttled() {
     .await;
     assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
     assert!(response.headers().contains_key("retry-after"));
+    let error = api_error(response).await;
+    assert_eq!(error.error, ApiErrorCode::TooManyAttempts);
     assert_eq!(
-        api_error(response).await.error,
-        ApiErrorCode::TooManyAttempts
+        error.message,
+        "Too many login attempts. Try again in 15 minutes."
     );
 }
 
@@ -208,6 +210,23 @@ async fn login_is_throttled_per_address_across_usernames() {
     )
     .await;
     assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+}
+
+#[tokio::test]
+async fn the_session_is_asked_about_without_an_error() {
+    let server = TestServer::start().await;
+    let signed_out: serde_json::Value = reqwest::get(server.url("/api/session"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(signed_out, json!({ "user": null }));
+    let ann = server.signup("ann").await;
+    let response = ann.get("/api/session").send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let signed_in: natter_protocol::SessionInfo = response.json().await.unwrap();
+    assert_eq!(signed_in.user, Some(ann.user));
 }
 
 #[tokio::test]
@@ -276,6 +295,10 @@ async fn a_profile_has_a_display_name_and_an_avatar_that_contacts_see() {
         json!({ "display_name": "x".repeat(41) }),
         json!({ "display_name": "two\nlines" }),
         json!({ "avatar": "data:image/png;base64,AA" }),
+        // Spoofing: "\u{202E}evil\u{202C} Admin" shows as "live Admin".
+        json!({ "display_name": "\u{202E}evil\u{202C} Admin" }),
+        json!({ "display_name": "admin\u{200B}" }),
+        json!({ "display_name": "\u{2060}\u{FEFF}" }),
     ] {
         let response = ann
             .request(reqwest::Method::PATCH, "/api/me")

@@ -23,8 +23,27 @@ async fn find_a_user_and_open_one_conversation_per_pair() {
         .await
         .unwrap();
     assert_eq!(found, bob.user);
+    // An unknown username is worded the same wherever it is asked for.
+    let unknown = "Nobody is called “nobody”. Check the spelling.";
     let missing = ann.get("/api/users/nobody").send().await.unwrap();
     assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+    let error: natter_protocol::ApiError = missing.json().await.unwrap();
+    assert_eq!(error.message, unknown);
+    for (path, body) in [
+        (
+            "/api/conversations",
+            serde_json::json!({"username": "nobody"}),
+        ),
+        (
+            "/api/groups",
+            serde_json::json!({"name": "G", "members": ["nobody"]}),
+        ),
+    ] {
+        let response = ann.post(path).json(&body).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::NOT_FOUND, "{path}");
+        let error: natter_protocol::ApiError = response.json().await.unwrap();
+        assert_eq!(error.message, unknown, "{path}");
+    }
     let unauthenticated = reqwest::get(server.url("/api/users/bob")).await.unwrap();
     assert_eq!(unauthenticated.status(), StatusCode::UNAUTHORIZED);
 

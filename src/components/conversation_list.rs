@@ -38,7 +38,7 @@ fn rows(state: &ChatState, typing: &Typing) -> Vec<Row> {
                 .outbox
                 .iter()
                 .rev()
-                .find(|o| o.conversation == conversation.info.id);
+                .find(|o| o.conversation == conversation.info.id && o.action.is_none());
             let (preview, own_receipt, time) = match (waiting, last) {
                 (Some(outgoing), _) => (
                     preview_text(
@@ -54,7 +54,9 @@ fn rows(state: &ChatState, typing: &Typing) -> Vec<Row> {
                         None if message.deleted => "🚫 Message deleted".to_owned(),
                         None => preview_text(message.attachment.as_ref(), &message.body),
                     },
-                    (message.sender == me).then(|| conversation.receipt(me, message.seq)),
+                    // Events are not messages anyone receives or reads.
+                    (message.sender == me && message.event.is_none())
+                        .then(|| conversation.receipt(me, message.seq)),
                     Some(message.sent_at),
                 ),
                 (None, None) => ("Say hi 👋".to_owned(), None, None),
@@ -82,7 +84,7 @@ fn preview_text(attachment: Option<&natter_protocol::Attachment>, body: &str) ->
             MediaKind::Video => "🎬 Video".to_owned(),
             MediaKind::Voice => "🎤 Voice message".to_owned(),
         },
-        _ => body.to_owned(),
+        _ => super::rich_text::summary(body),
     }
 }
 

@@ -3,7 +3,7 @@
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use natter_protocol::{limits, ApiErrorCode, ConversationId, PublicGroup};
+use natter_protocol::{limits, ConversationId, PublicGroup};
 
 use super::avatar::Avatar;
 use crate::net::http::Api;
@@ -53,7 +53,11 @@ pub fn FindUser() -> impl IntoView {
         spawn_local(async move {
             match Api::same_origin().search_groups(&typed).await {
                 Ok(found) => groups.set(Some(found)),
-                Err(err) => error.set(Some(err.to_string())),
+                Err(err) => {
+                    // Results of an earlier search would read as this one's.
+                    groups.set(None);
+                    error.set(Some(err.to_string()));
+                }
             }
             busy.set(false);
         });
@@ -84,12 +88,8 @@ pub fn FindUser() -> impl IntoView {
                     });
                     name.set(String::new());
                 }
-                Err(err) => error.set(Some(match err.code() {
-                    Some(ApiErrorCode::NotFound) => {
-                        format!("Nobody is called “{username}”. Check the spelling.")
-                    }
-                    _ => err.to_string(),
-                })),
+                // The server words an unknown username as everywhere else.
+                Err(err) => error.set(Some(err.to_string())),
             }
             busy.set(false);
         });

@@ -3,7 +3,8 @@
 use gloo_net::http::{Request, RequestBuilder, Response};
 use natter_protocol::{
     AddMember, ApiError, ApiErrorCode, Conversation, ConversationId, Credentials, MediaLimits,
-    Message, NewGroup, OpenDirect, ProfileUpdate, PublicGroup, RenameGroup, Seq, User, UserId,
+    Message, NewGroup, OpenDirect, ProfileUpdate, PublicGroup, RenameGroup, Seq, SessionInfo, User,
+    UserId,
 };
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -91,6 +92,13 @@ impl Api {
 
     pub async fn me(&self) -> Result<User, HttpError> {
         self.get("/api/me").await
+    }
+
+    /// Who is signed in (`None` when nobody is), without a failed request.
+    pub async fn session(&self) -> Result<Option<User>, HttpError> {
+        self.get::<SessionInfo>("/api/session")
+            .await
+            .map(|info| info.user)
     }
 
     pub async fn signup(&self, credentials: &Credentials) -> Result<User, HttpError> {

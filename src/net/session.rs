@@ -9,10 +9,10 @@
 use futures::channel::mpsc::UnboundedReceiver;
 use futures::{FutureExt, StreamExt};
 use gloo_timers::future::{IntervalStream, TimeoutFuture};
-use natter_protocol::{close, ApiErrorCode, ClientFrame, Millis, ServerFrame};
+use natter_protocol::{close, ClientFrame, Millis, ServerFrame};
 
 use super::backoff::Backoff;
-use super::http::{Api, HttpError};
+use super::http::Api;
 use super::socket::{Incoming, Socket, SocketError};
 
 /// How often the client pings, and how long silence may last before the
@@ -282,10 +282,7 @@ async fn probe_timer(deadline: Option<f64>) {
 /// Whether a failed connection failed because the session is gone (the
 /// upgrade was refused with 401, which browsers do not show to scripts).
 async fn session_is_gone(api: &Api) -> bool {
-    matches!(
-        api.me().await,
-        Err(HttpError::Api { body, .. }) if body.error == ApiErrorCode::Unauthenticated
-    )
+    matches!(api.session().await, Ok(None))
 }
 
 pub fn now() -> Millis {

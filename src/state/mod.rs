@@ -16,7 +16,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use natter_protocol::{
     Action, Attachment, ClientFrame, Conversation, ConversationId, ConversationKind, Cursor,
-    Message, Millis, ReceiptKind, Role, Seq, ServerFrame, User, UserId,
+    Message, Millis, ReceiptKind, Role, Seq, ServerFrame, Upload, User, UserId,
 };
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -142,13 +142,22 @@ impl ConversationState {
             .map(|m| m.role)
     }
 
-    /// A member's name by id, if they are in it.
+    /// What to call `user` here: a member by their name now; someone who
+    /// has left by the name the newest group event naming them gives (their
+    /// "left" or "removed" line follows their last message, so it is loaded
+    /// whenever one of their messages is).
     pub fn name_of(&self, user: UserId) -> Option<&str> {
-        self.info
-            .members
-            .iter()
-            .find(|m| m.user.id == user)
-            .map(|m| m.user.shown_name())
+        let member = self.info.members.iter().find(|m| m.user.id == user);
+        match member {
+            Some(member) => Some(member.user.shown_name()),
+            None => self
+                .messages
+                .values()
+                .rev()
+                .filter_map(|m| m.event.as_ref())
+                .find_map(|event| event.user(user))
+                .map(User::shown_name),
+        }
     }
 
     /// Who among the others has read, and who has only stored, message
@@ -271,11 +280,35 @@ impl Readers {
     }
 }
 
+/// What one tab tells this account's other tabs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum TabNews {
+    Outbox(OutboxNews),
+    /// This tab's socket is back: the server is reachable, so the others
+    /// need not wait out their backoff.
+    Online,
+}
+
 /// What one tab tells the others about its outbox.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OutboxNews {
     pub put: Vec<Outgoing>,
     pub removed: Vec<Uuid>,
+    /// Entries the server acknowledged to this tab, so that the others turn
+    /// their bubbles into sent messages at once rather than dropping them
+    /// until their own socket brings the stored copies.
+    #[serde(default)]
+    pub acked: Vec<Acked>,
+}
+
+/// An outbox entry stored by the server, as its `ack` said.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Acked {
+    pub client_id: Uuid,
+    pub conversation: ConversationId,
+    pub seq: Seq,
+    pub sent_at: Millis,
 }
 
 impl OutboxNews {
@@ -284,9 +317,26 @@ impl OutboxNews {
         if batch.outbox_put.is_empty() && batch.outbox_remove.is_empty() {
             return None;
         }
+        let acked = batch
+            .messages
+            .iter()
+            .filter(|m| {
+                batch
+                    .outbox_remove
+                    .iter()
+                    .any(|o| o.client_id == m.client_id && o.conversation == m.conversation)
+            })
+            .map(|m| Acked {
+                client_id: m.client_id,
+                conversation: m.conversation,
+                seq: m.seq,
+                sent_at: m.sent_at,
+            })
+            .collect();
         Some(OutboxNews {
             put: batch.outbox_put.clone(),
             removed: batch.outbox_remove.iter().map(|o| o.client_id).collect(),
+            acked,
         })
     }
 }
@@ -634,12 +684,18 @@ impl ChatState {
         self.change_outgoing(client_id, |outgoing| outgoing.failure = None);
     }
 
-    /// Records that the file of `client_id` is uploaded as `id`: the
-    /// message can now be sent.
-    pub fn uploaded(&mut self, client_id: Uuid, id: String) {
+    /// Records that the file of `client_id` is uploaded: the message can
+    /// now be sent, describing the file as the server stored it (which may
+    /// be smaller: the server strips metadata from photos).
+    pub fn uploaded(&mut self, client_id: Uuid, upload: Upload) {
         self.change_outgoing(client_id, |outgoing| {
             if let Some(OutgoingMedia::Local(attachment)) = outgoing.media.take() {
-                outgoing.media = Some(OutgoingMedia::Uploaded(Attachment { id, ..attachment }));
+                outgoing.media = Some(OutgoingMedia::Uploaded(Attachment {
+                    id: upload.id,
+                    content_type: upload.content_type,
+                    size: upload.size,
+                    ..attachment
+                }));
             }
         });
     }
@@ -663,8 +719,19 @@ impl ChatState {
         }
     }
 
-    /// Takes in outbox changes another tab made (and already saved).
+    /// Takes in outbox changes another tab made (and already saved). An
+    /// entry the server acknowledged there becomes a sent message here, as
+    /// if the ack had come to this tab, before removals are applied: the
+    /// bubble never disappears in between.
     pub fn merge_outbox(&mut self, news: OutboxNews) {
+        for acked in &news.acked {
+            self.apply(&ServerFrame::Ack {
+                client_id: acked.client_id,
+                conversation: acked.conversation,
+                seq: acked.seq,
+                sent_at: acked.sent_at,
+            });
+        }
         for gone in &news.removed {
             self.outbox.retain(|o| o.client_id != *gone);
         }

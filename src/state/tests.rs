@@ -530,16 +530,57 @@ fn another_tabs_outbox_shows_here_once_and_in_order() {
             action: None,
             reply_to: None,
         }],
-        removed: vec![],
+        ..OutboxNews::default()
     });
     assert!(acked.outbox.is_empty());
 
     // A discard in one tab removes the entry in the others.
     here.merge_outbox(OutboxNews {
-        put: vec![],
         removed: vec![Uuid::from_u128(1)],
+        ..OutboxNews::default()
     });
     assert_eq!(here.outbox.len(), 1);
+}
+
+#[test]
+fn what_another_tab_got_acked_turns_sent_here_without_vanishing() {
+    let mut here = state();
+    let mut there = state();
+    let id = Uuid::from_u128(5);
+    here.queue(outgoing(id, "typed offline"));
+    there.merge_outbox(OutboxNews::of(&here.take_changes()).unwrap());
+    there.apply(&ServerFrame::Ack {
+        client_id: id,
+        conversation: 7,
+        seq: 1,
+        sent_at: 42,
+    });
+    let news = OutboxNews::of(&there.take_changes()).unwrap();
+    assert_eq!(news.removed, vec![id]);
+    assert_eq!(news.acked.len(), 1);
+    let text = serde_json::to_string(&TabNews::Outbox(news.clone())).unwrap();
+    assert_eq!(
+        serde_json::from_str::<TabNews>(&text).unwrap(),
+        TabNews::Outbox(news.clone())
+    );
+
+    here.merge_outbox(news);
+    assert!(here.outbox.is_empty());
+    let conversation = &here.conversations[&7];
+    assert_eq!(conversation.messages[&1].body, "typed offline");
+    assert_eq!(conversation.messages[&1].sent_at, 42);
+    assert_eq!(conversation.receipt(ME, 1), Receipt::Sent);
+    // The stored copy arriving later over this tab's own socket is a no-op.
+    let before = here.clone();
+    here.apply(&ServerFrame::Message {
+        message: Message {
+            body: "typed offline".to_owned(),
+            sent_at: 42,
+            client_id: id,
+            ..message(7, 1, ME)
+        },
+    });
+    assert_eq!(here.conversations, before.conversations);
 }
 
 #[test]
@@ -594,7 +635,15 @@ fn a_media_message_waits_for_its_upload_without_holding_back_text() {
     assert_eq!(state.next_upload().map(|o| o.client_id), Some(picture));
 
     state.take_changes();
-    state.uploaded(picture, "f1".to_owned());
+    state.uploaded(
+        picture,
+        natter_protocol::Upload {
+            id: "f1".to_owned(),
+            kind: natter_protocol::MediaKind::Image,
+            content_type: "image/jpeg".to_owned(),
+            size: 1200,
+        },
+    );
     let saved = state.take_changes();
     assert_eq!(saved.outbox_put.len(), 1, "the upload is saved at once");
     assert_eq!(state.next_upload(), None);
@@ -608,7 +657,14 @@ fn a_media_message_waits_for_its_upload_without_holding_back_text() {
         sent_at: 10,
     });
     let sent = &state.conversations[&7].messages[&1];
-    assert_eq!(sent.attachment, Some(photo("f1")));
+    // As the server stored it: its metadata stripped, so smaller.
+    assert_eq!(
+        sent.attachment,
+        Some(Attachment {
+            size: 1200,
+            ..photo("f1")
+        })
+    );
 }
 
 #[test]
@@ -699,6 +755,32 @@ fn a_group_is_titled_by_its_name_and_follows_the_server_on_membership() {
         .find(|m| m.user.id == BOB)
         .unwrap();
     assert_eq!((bob.delivered, bob.read), (4, 4));
+}
+
+#[test]
+fn someone_who_left_keeps_the_name_their_events_give() {
+    let mut state = state();
+    state.upsert(group_of(&[
+        (ME, "me", Role::Admin),
+        (3, "cy", Role::Member),
+    ]));
+    state.apply(&ServerFrame::Message {
+        message: message(9, 1, 3),
+    });
+    let mut left = message(9, 2, 3);
+    left.event = Some(natter_protocol::GroupEvent {
+        by: User {
+            display_name: Some("Cy Young".to_owned()),
+            ..user(3, "cy")
+        },
+        kind: natter_protocol::GroupEventKind::Left,
+    });
+    state.apply(&ServerFrame::Message { message: left });
+    state.upsert(group_of(&[(ME, "me", Role::Admin)]));
+    let group = &state.conversations[&9];
+    assert!(!group.includes(3));
+    assert_eq!(group.name_of(3), Some("Cy Young"));
+    assert_eq!(group.name_of(4), None);
 }
 
 #[test]

@@ -115,6 +115,12 @@ test('three people in a group', async ({ browser, server }) => {
   await expect(cyd.page.getByText('You are no longer in this group.').first()).toBeVisible();
   await expect(cyd.page.getByRole('textbox', { name: 'Message' })).toHaveCount(0);
   await expect(ann.page.locator('.conversation-subtitle')).toHaveText('2 members');
+  // Cyd's message is still signed with Cyd's name, not "Former member".
+  await expect(ann.page.locator('.bubble-row.theirs .bubble-sender').last()).toHaveText(cydName);
+  // "You left" in Cyd's list is an event: it carries no receipt.
+  const cydListRow = cyd.page.getByRole('button', { name: /^Saturday hike/ });
+  await expect(cydListRow.locator('.row-preview')).toHaveText('You left');
+  await expect(cydListRow.locator('.receipt-letter')).toHaveCount(0);
 
   for (const person of [ann, bob, cyd]) await person.context.close();
 });

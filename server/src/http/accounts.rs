@@ -4,16 +4,16 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::extract::{ConnectInfo, State};
-use axum::http::{header, StatusCode};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use natter_protocol::limits::{self, canonical_username};
-use natter_protocol::{Credentials, ProfileUpdate, User};
+use natter_protocol::{Credentials, ProfileUpdate, SessionInfo, User};
 
 use super::extract::Json;
 use crate::auth::{self, CurrentUser};
 use crate::error::AppError;
 use crate::hub::Event;
-use crate::AppState;
+use crate::{now_millis, AppState};
 
 pub async fn signup(
     State(state): State<AppState>,
@@ -91,6 +91,23 @@ pub async fn logout(
 
 pub async fn me(current: CurrentUser) -> axum::Json<User> {
     axum::Json(current.user)
+}
+
+/// `GET /api/session`: who is signed in, or `null`, always with 200.
+pub async fn session(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<axum::Json<SessionInfo>, AppError> {
+    let user = match auth::token_from(&headers) {
+        Some(token) => {
+            state
+                .store
+                .session_user(auth::hash_token(token), now_millis())
+                .await?
+        }
+        None => None,
+    };
+    Ok(axum::Json(SessionInfo { user }))
 }
 
 /// `PATCH /api/me`: sets the display name and avatar. Everyone who shares

@@ -25,7 +25,7 @@ pub async fn find_user(
         .store
         .user_by_name(&username)
         .await?
-        .ok_or(AppError::NotFound("user"))?;
+        .ok_or_else(|| AppError::NoSuchUsername(username.clone()))?;
     Ok(axum::Json(user))
 }
 
@@ -41,7 +41,7 @@ pub async fn open_direct(
         .store
         .user_by_name(&request.username)
         .await?
-        .ok_or(AppError::NotFound("user"))?;
+        .ok_or_else(|| AppError::NoSuchUsername(request.username.clone()))?;
     if other.id == current.user.id {
         return Err(AppError::BadRequest(
             "You can't start a conversation with yourself.".to_owned(),

@@ -51,7 +51,7 @@ pub async fn create(
             .store
             .user_by_name(username)
             .await?
-            .ok_or_else(|| AppError::BadRequest(format!("Nobody is called {username}.")))?;
+            .ok_or_else(|| AppError::NoSuchUsername(username.clone()))?;
         members.push(user.id);
     }
     let changed = state
@@ -82,7 +82,7 @@ pub async fn add(
         .store
         .user_by_name(&request.username)
         .await?
-        .ok_or(AppError::NotFound("user"))?;
+        .ok_or_else(|| AppError::NoSuchUsername(request.username.clone()))?;
     change(&state, &current, id, GroupChange::Add(user.id)).await
 }
 

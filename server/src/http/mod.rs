@@ -25,6 +25,7 @@ pub fn router(state: AppState) -> Result<Router, assets::AssetsError> {
         .route("/login", post(accounts::login))
         .route("/logout", post(accounts::logout))
         .route("/me", get(accounts::me).patch(accounts::update_profile))
+        .route("/session", get(accounts::session))
         .route("/users/{username}", get(conversations::find_user))
         .route(
             "/conversations",

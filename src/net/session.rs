@@ -23,6 +23,8 @@ const SILENCE_LIMIT_MS: f64 = 25_000.0;
 const MAX_BATCH: usize = 500;
 /// After a probe, how long the server has to answer.
 const PROBE_LIMIT_MS: f64 = 4_000.0;
+/// How long a socket may take to open.
+const OPEN_LIMIT_MS: u32 = 10_000;
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum ConnectionStatus {
@@ -88,12 +90,19 @@ pub async fn run(
     let mut offline_since: Option<Millis> = None;
     loop {
         host.status(ConnectionStatus::Connecting { offline_since });
-        match connected(&url, &host, &mut commands, &mut backoff).await {
+        // "Retry now" during an attempt that has not been welcomed ends it
+        // and tries again at once, not after the backoff's wait.
+        let mut retry_asked = false;
+        match connected(&url, &host, &mut commands, &mut backoff, &mut retry_asked).await {
             Outcome::End(end) => return end,
             Outcome::Dropped { welcomed: true } => offline_since = None,
             Outcome::Dropped { welcomed: false } => {
                 if session_is_gone(&api).await {
                     return End::LoggedOut;
+                }
+                if retry_asked {
+                    offline_since.get_or_insert_with(now);
+                    continue;
                 }
             }
         }
@@ -131,17 +140,23 @@ async fn connected(
     host: &impl Host,
     commands: &mut UnboundedReceiver<Command>,
     backoff: &mut Backoff,
+    retry_asked: &mut bool,
 ) -> Outcome {
     let dropped = |welcomed| Outcome::Dropped { welcomed };
     let Ok(mut socket) = Socket::open(url) else {
         return dropped(false);
     };
-    if socket.send(&host.hello()).await.is_err() {
-        return dropped(false);
-    }
-    for frame in host.outbox() {
-        if socket.send(&frame).await.is_err() {
+    match opening(&mut socket, host, commands).await {
+        Opening::Open => {}
+        Opening::Failed => return dropped(false),
+        Opening::Abandoned { retry } => {
+            *retry_asked = retry;
+            socket.close().await;
             return dropped(false);
+        }
+        Opening::Stop => {
+            socket.close().await;
+            return Outcome::End(End::Stopped);
         }
     }
     let mut welcomed = false;
@@ -222,6 +237,14 @@ async fn connected(
                     return dropped(welcomed);
                 }
             }
+            // An attempt not yet welcomed may be stalled (a network that
+            // hangs rather than refuses): asked to retry, start afresh.
+            // Nothing is lost: the outbox goes again with the next hello.
+            Event::Command(Some(Command::RetryNow)) if !welcomed => {
+                socket.close().await;
+                *retry_asked = true;
+                return dropped(false);
+            }
             Event::Command(Some(Command::RetryNow)) => {}
             Event::Command(Some(Command::Probe)) => {
                 nonce += 1;
@@ -245,6 +268,57 @@ async fn connected(
                     return dropped(welcomed);
                 }
             }
+        }
+    }
+}
+
+/// How opening a socket ended.
+enum Opening {
+    /// `hello` and the outbox are on their way.
+    Open,
+    Failed,
+    /// Not open in time, or the user asked to retry: `retry` when asked.
+    Abandoned {
+        retry: bool,
+    },
+    Stop,
+}
+
+/// Sends `hello` and the outbox once the socket opens. A network can hang
+/// rather than refuse: the opening gives up after [`OPEN_LIMIT_MS`], and
+/// "Retry now" or a stop do not wait for it.
+async fn opening(
+    socket: &mut Socket,
+    host: &impl Host,
+    commands: &mut UnboundedReceiver<Command>,
+) -> Opening {
+    let hello = host.hello();
+    let outbox = host.outbox();
+    let sent = async {
+        socket.send(&hello).await?;
+        for frame in &outbox {
+            socket.send(frame).await?;
+        }
+        Ok::<(), SocketError>(())
+    }
+    .fuse();
+    let deadline = TimeoutFuture::new(OPEN_LIMIT_MS).fuse();
+    futures::pin_mut!(sent, deadline);
+    loop {
+        futures::select! {
+            result = sent => {
+                return match result {
+                    Ok(()) => Opening::Open,
+                    Err(_) => Opening::Failed,
+                };
+            }
+            () = deadline => return Opening::Abandoned { retry: false },
+            command = commands.next() => match command {
+                Some(Command::RetryNow) => return Opening::Abandoned { retry: true },
+                Some(Command::Stop) | None => return Opening::Stop,
+                // Messages are in the outbox, sent once open; probes wait.
+                Some(Command::Send(_) | Command::Probe) => {}
+            },
         }
     }
 }

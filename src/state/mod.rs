@@ -318,13 +318,13 @@ impl OutboxNews {
             return None;
         }
         let acked = batch
-            .messages
+            .outbox_remove
             .iter()
-            .filter(|m| {
+            .filter_map(|o| {
                 batch
-                    .outbox_remove
+                    .messages
                     .iter()
-                    .any(|o| o.client_id == m.client_id && o.conversation == m.conversation)
+                    .find(|m| m.client_id == o.client_id && m.conversation == o.conversation)
             })
             .map(|m| Acked {
                 client_id: m.client_id,
@@ -579,10 +579,9 @@ impl ChatState {
     }
 
     fn receive(&mut self, mut message: Message) {
-        if message.sender == self.me.id {
-            // Acked through another tab, or replayed: no longer outgoing.
-            self.remove_outgoing(message.client_id);
-        }
+        // Acked through another tab, or replayed: no longer outgoing.
+        let was_outgoing =
+            message.sender == self.me.id && self.remove_outgoing(message.client_id).is_some();
         let Some(state) = self.conversations.get_mut(&message.conversation) else {
             return;
         };
@@ -593,6 +592,12 @@ impl ChatState {
         let action = message.action.take();
         message.action = action.as_ref().map(actions::stub);
         if !state.insert(message.clone()) {
+            if was_outgoing {
+                // Known already (a conversation's newest message comes with
+                // the conversation): still recorded, so that the other tabs
+                // learn of the removal together with what it became.
+                self.changes.messages.push(message);
+            }
             return;
         }
         self.changes.messages.push(message.clone());

@@ -543,6 +543,42 @@ fn another_tabs_outbox_shows_here_once_and_in_order() {
 }
 
 #[test]
+fn a_removal_always_travels_with_what_the_message_became() {
+    // Tab B reconnects after tab A sent B's queued message: the
+    // conversation frame brings it as the newest message, then the replay
+    // brings it again. B's news to A must say what it became, or A (whose
+    // socket got only the ack, or nothing yet) would drop the bubble.
+    let mut b = state();
+    let id = Uuid::from_u128(8);
+    b.queue(outgoing(id, "typed in b"));
+    b.take_changes();
+    let stored = Message {
+        body: "typed in b".to_owned(),
+        client_id: id,
+        ..message(7, 1, ME)
+    };
+    let mut info = conversation(7);
+    info.last_seq = 1;
+    info.last_message = Some(stored.clone());
+    b.apply(&ServerFrame::Conversation { conversation: info });
+    // The replay may come in the next batch of frames.
+    assert!(OutboxNews::of(&b.take_changes()).is_none());
+    b.apply(&ServerFrame::Message { message: stored });
+    let news = OutboxNews::of(&b.take_changes()).unwrap();
+    assert_eq!(news.removed, vec![id]);
+    assert_eq!(news.acked.len(), 1, "{news:?}");
+
+    let mut a = state();
+    a.merge_outbox(OutboxNews {
+        put: vec![outgoing(id, "typed in b")],
+        ..OutboxNews::default()
+    });
+    a.merge_outbox(news);
+    assert!(a.outbox.is_empty());
+    assert_eq!(a.conversations[&7].messages[&1].body, "typed in b");
+}
+
+#[test]
 fn what_another_tab_got_acked_turns_sent_here_without_vanishing() {
     let mut here = state();
     let mut there = state();

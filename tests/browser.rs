@@ -50,7 +50,7 @@ async fn next_frame(socket: &mut Socket) -> ServerFrame {
 fn frames_round_trip_through_json_in_wasm() {
     let frame = ClientFrame::Send {
         conversation: 3,
-        client_id: uuid::Uuid::new_v4(),
+        client_id: uuid::Uuid::now_v7(),
         body: "héllo\n👋".into(),
         attachment: None,
         action: None,

@@ -13,7 +13,7 @@ use wasm_bindgen_test::*;
 wasm_bindgen_test_configure!(run_in_browser);
 
 fn unique_name() -> String {
-    format!("natter-test-{}", Uuid::new_v4())
+    format!("natter-test-{}", Uuid::now_v7())
 }
 
 #[wasm_bindgen_test]
@@ -127,7 +127,7 @@ async fn files_are_kept_as_blobs_until_deleted() {
     let bag = web_sys::BlobPropertyBag::new();
     bag.set_type("audio/webm");
     let file = web_sys::Blob::new_with_str_sequence_and_options(&parts, &bag).unwrap();
-    let upload = FileKey::Upload(Uuid::new_v4());
+    let upload = FileKey::Upload(Uuid::now_v7());
     let media = FileKey::Media("q3Jx0kq2S1mC6f4aJYtJ8w".to_owned());
 
     assert!(cache.file(&upload).await.unwrap().is_none());

@@ -238,7 +238,7 @@ impl ChatStore {
     /// connected.
     pub fn send_text(&self, conversation: ConversationId, body: String, reply_to: Option<Seq>) {
         let outgoing = Outgoing {
-            client_id: Uuid::new_v4(),
+            client_id: Uuid::now_v7(),
             conversation,
             body,
             created_at: now(),
@@ -313,7 +313,7 @@ impl ChatStore {
     /// Queues an action on a message (a reaction, an edit, a deletion); it
     /// goes through the outbox like a message, and shows at once.
     pub fn act(&self, conversation: ConversationId, action: Action) {
-        let client_id = Uuid::new_v4();
+        let client_id = Uuid::now_v7();
         self.update(|state| state.queue_action(conversation, action, client_id, now()));
         self.send_outgoing(client_id);
     }

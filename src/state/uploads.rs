@@ -78,7 +78,7 @@ impl ChatStore {
     /// Keeps `prepared` on this device as a new outgoing message in
     /// `conversation`, then uploads and sends it.
     pub async fn send_media(&self, conversation: ConversationId, prepared: Prepared) {
-        let client_id = Uuid::new_v4();
+        let client_id = Uuid::now_v7();
         self.keep_file(FileKey::Upload(client_id), &prepared.file)
             .await;
         if !self.alive() {

@@ -37,6 +37,8 @@ pub enum Invalid {
     Emoji,
     ActionShape,
     DisplayName,
+    /// A group would have more than [`MAX_GROUP_MEMBERS`] members.
+    TooManyMembers,
     /// A name holds characters that are invisible or change the direction
     /// of the text around them, which is how names are spoofed.
     HiddenCharacters,
@@ -59,6 +61,7 @@ impl fmt::Display for Invalid {
             Invalid::GroupPicture => "The group picture must be a JPEG under 40 KB.",
             Invalid::Emoji => "A reaction is one emoji.",
             Invalid::DisplayName => "Display names are at most 40 characters, on one line.",
+            Invalid::TooManyMembers => "Groups have at most 100 members.",
             Invalid::HiddenCharacters => {
                 "Names can't contain invisible characters or characters that change the \
                  direction of the text."
@@ -240,6 +243,16 @@ pub const MAX_GROUP_MEMBERS: usize = 100;
 pub const GROUP_NAME_MAX: usize = 64;
 pub const HASHTAG_MIN: usize = 2;
 pub const HASHTAG_MAX: usize = 32;
+
+/// Checks that a group of `members` people (its creator included) is not
+/// too large.
+pub fn check_group_size(members: usize) -> Result<(), Invalid> {
+    if members > MAX_GROUP_MEMBERS {
+        Err(Invalid::TooManyMembers)
+    } else {
+        Ok(())
+    }
+}
 
 /// Checks a group name; returns it trimmed.
 pub fn check_group_name(name: &str) -> Result<String, Invalid> {

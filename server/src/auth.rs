@@ -137,8 +137,8 @@ impl FromRequestParts<AppState> for CurrentUser {
         let token = token_from(&parts.headers).ok_or(AppError::Unauthenticated)?;
         let token_hash = hash_token(token);
         let user = state
-            .store
-            .session_user(token_hash, now_millis())
+            .chat
+            .session_user(token_hash)
             .await?
             .ok_or(AppError::Unauthenticated)?;
         Ok(CurrentUser { user, token_hash })

@@ -3,7 +3,21 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use clap::Parser;
+use clap::{Parser, ValueEnum};
+
+/// Where the durable data lives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StoreKind {
+    /// An embedded SQLite database in the data directory.
+    Sqlite,
+}
+
+/// How committed events reach the connected devices.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum HubKind {
+    /// Within this process (one server node).
+    Local,
+}
 
 #[derive(Debug, Clone, Parser)]
 #[command(name = "natter-server", about = "Natter's chat server")]
@@ -11,9 +25,15 @@ pub struct Config {
     /// Address to listen on.
     #[arg(long, env = "NATTER_ADDR", default_value = "127.0.0.1:8080")]
     pub addr: SocketAddr,
-    /// Directory for the SQLite database (and, later, media).
+    /// Directory for the SQLite database and uploaded media.
     #[arg(long, env = "NATTER_DATA", default_value = "data")]
     pub data_dir: PathBuf,
+    /// The store backend.
+    #[arg(long, env = "NATTER_STORE", value_enum, default_value_t = StoreKind::Sqlite)]
+    pub store: StoreKind,
+    /// The hub backend.
+    #[arg(long, env = "NATTER_HUB", value_enum, default_value_t = HubKind::Local)]
+    pub hub: HubKind,
     /// The built client (Trunk's output) to serve at `/`.
     #[arg(long, env = "NATTER_DIST", default_value = "dist")]
     pub dist_dir: PathBuf,
@@ -56,6 +76,8 @@ impl Config {
         Config {
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             data_dir: data_dir.into(),
+            store: StoreKind::Sqlite,
+            hub: HubKind::Local,
             dist_dir: dist_dir.into(),
             secure_cookies: false,
             allowed_origins: Vec::new(),

@@ -1,23 +1,29 @@
 //! Natter's server: accounts, conversations and real-time delivery.
 //!
 //! # Layout
-//! - [`config`]: command-line and environment settings.
-//! - [`store`]: the durable source of truth, behind the [`store::Store`] trait;
-//!   [`store::sqlite`] is the embedded default.
-//! - [`hub`]: fan-out of live events to connected devices, behind the
+//! - [`config`]: command-line and environment settings, the backends
+//!   among them.
+//! - [`chat`]: the application layer, one file per use case: the rules
+//!   (who may do what, who hears of it) written once, for every transport
+//!   and every backend; and the batched write pipeline.
+//! - [`store`]: the durable source of truth, behind the [`store::Store`]
+//!   trait of transactional primitives; [`store::sqlite`] is the embedded
+//!   default.
+//! - [`hub`]: fan-out of committed events to connected devices, behind the
 //!   [`hub::Hub`] trait. It is only a doorbell: anything a device misses is
 //!   read back from the store.
 //! - [`media`]: where uploaded files live, behind [`media::MediaStorage`],
-//!   and which file types are accepted.
+//!   which file types are accepted, and stripping photo metadata.
 //! - [`auth`]: password hashing, session tokens, the session extractor and
 //!   login throttling.
-//! - [`http`]: the HTTP routes, security headers and static client files.
-//! - [`ws`]: the WebSocket endpoint and the per-connection protocol loop.
-//! - [`error`]: [`error::AppError`], the HTTP error type.
+//! - [`http`], [`ws`]: the transports. They parse, call a use case and
+//!   answer; [`error`] maps the use cases' refusals to HTTP once, and
+//!   [`ws`] maps them to error frames once.
 //!
 //! [`run`] serves on a listener the caller bound, so tests can use port 0.
 
 pub mod auth;
+pub mod chat;
 pub mod config;
 pub mod error;
 pub mod http;
@@ -30,25 +36,23 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::auth::Throttle;
-use crate::config::Config;
+use crate::chat::Chat;
+use crate::config::{Config, HubKind, StoreKind};
 use crate::hub::{Hub, LocalHub};
-use crate::media::{FsMedia, MediaStorage};
+use crate::media::FsMedia;
 use crate::store::sqlite::SqliteStore;
 use crate::store::Store;
 
 /// Everything a request handler or a connection needs, cheap to clone.
 #[derive(Clone)]
 pub struct AppState {
-    pub store: Arc<dyn Store>,
-    pub hub: Arc<dyn Hub>,
-    pub media: Arc<dyn MediaStorage>,
+    pub chat: Chat,
     pub config: Arc<Config>,
-    pub throttle: Arc<Throttle>,
     /// Cancelled when the server begins shutting down: sockets close with
     /// "going away" so that clients reconnect at once.
     pub shutdown: CancellationToken,
@@ -67,26 +71,48 @@ pub enum ServeError {
     Io(#[from] std::io::Error),
 }
 
-/// Opens the store named by `config`, then serves until `shutdown` resolves.
-/// On shutdown it stops accepting, lets in-flight requests and commits
-/// finish, and closes every WebSocket with "going away".
+/// The store `config` names.
+async fn open_store(config: &Config) -> Result<Arc<dyn Store>, ServeError> {
+    Ok(match config.store {
+        StoreKind::Sqlite => Arc::new(SqliteStore::open(&config.database_path()).await?),
+    })
+}
+
+/// The hub `config` names.
+fn open_hub(config: &Config) -> Arc<dyn Hub> {
+    match config.hub {
+        HubKind::Local => Arc::new(LocalHub::default()),
+    }
+}
+
+/// Opens the backends named by `config`, then serves until `shutdown`
+/// resolves. On shutdown it stops accepting, lets in-flight requests and
+/// commits finish, and closes every WebSocket with "going away".
 pub async fn run(
     listener: TcpListener,
     config: Config,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
-    let store = SqliteStore::open(&config.database_path()).await?;
+    let store = open_store(&config).await?;
+    let chat = Chat::new(
+        store,
+        open_hub(&config),
+        Arc::new(FsMedia::new(config.media_dir())),
+    );
     let state = AppState {
-        store: Arc::new(store),
-        hub: Arc::new(LocalHub::default()),
-        media: Arc::new(FsMedia::new(config.media_dir())),
-        throttle: Arc::new(Throttle::default()),
+        chat,
         config: Arc::new(config),
         shutdown: CancellationToken::new(),
         connections: TaskTracker::new(),
     };
     let app = http::router(state.clone())?;
     let token = state.shutdown.clone();
+    // Acks and messages are small and latency matters: never wait on Nagle.
+    let listener = listener.tap_io(|tcp| {
+        if let Err(err) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %err, "TCP_NODELAY could not be set");
+        }
+    });
     axum::serve(
         listener,
         app.into_make_service_with_connect_info::<SocketAddr>(),

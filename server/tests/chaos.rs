@@ -3,7 +3,10 @@
 //! random points of the traffic (by acks counted, not by time, so a fast or
 //! slow machine gets the same number of kills mid-stream). Afterwards:
 //! - every acknowledged message is stored exactly once, under the acked seq;
-//! - every client holds every message of its conversation exactly once;
+//! - every client holds every message of its conversation exactly once,
+//!   its own known by their acks (the sending socket is not sent its own
+//!   messages back), the others' by their delivery; no connection is sent
+//!   a message twice, or one at or below the cursor its `hello` gave;
 //! - every conversation's seqs are gap-free and increasing.
 //!
 //! Bounded in count (5,000 messages, 4 kills) and time (3 minutes).
@@ -126,9 +129,13 @@ struct Client {
     acked: HashMap<Uuid, Seq>,
     /// New acks across all clients, which paces the kills.
     progress: Arc<AtomicUsize>,
+    /// Every seq this client holds: its own by ack, the others' by delivery.
     received: BTreeMap<Seq, Uuid>,
-    /// Messages delivered to this client more than once.
+    /// Messages sent to one connection twice, or below its hello cursor.
     duplicates: usize,
+    /// The current connection's hello cursor and the seqs it was sent.
+    hello_cursor: Seq,
+    this_connection: std::collections::HashSet<Seq>,
     connections: usize,
 }
 
@@ -145,9 +152,15 @@ impl Client {
         self.acked.len() == self.outgoing.len() && self.cursor() as usize == expected
     }
 
+    fn hold(&mut self, seq: Seq, client_id: Uuid) {
+        let held = self.received.entry(seq).or_insert(client_id);
+        assert_eq!(*held, client_id, "two messages share a seq");
+    }
+
     fn take(&mut self, frame: ServerFrame, in_flight: &mut Vec<Uuid>, retry: &mut Vec<Uuid>) {
         match frame {
             ServerFrame::Ack { client_id, seq, .. } => {
+                self.hold(seq, client_id);
                 match self.acked.insert(client_id, seq) {
                     Some(previous) => assert_eq!(previous, seq, "a resend got a different seq"),
                     None => {
@@ -172,15 +185,10 @@ impl Client {
 
     fn receive(&mut self, message: Message) {
         assert_eq!(message.conversation, self.conversation);
-        match self.received.get(&message.seq) {
-            Some(existing) => {
-                assert_eq!(*existing, message.client_id, "two messages share a seq");
-                self.duplicates += 1;
-            }
-            None => {
-                self.received.insert(message.seq, message.client_id);
-            }
+        if message.seq <= self.hello_cursor || !self.this_connection.insert(message.seq) {
+            self.duplicates += 1;
         }
+        self.hold(message.seq, message.client_id);
     }
 }
 
@@ -205,11 +213,13 @@ async fn run_client(addr: SocketAddr, mut client: Client, expected: usize) -> Cl
             continue;
         };
         client.connections += 1;
+        client.hello_cursor = client.cursor();
+        client.this_connection.clear();
         let hello = ClientFrame::Hello {
             version: PROTOCOL_VERSION,
             cursors: vec![Cursor {
                 conversation: client.conversation,
-                seq: client.cursor(),
+                seq: client.hello_cursor,
             }],
         };
         if ws.send(text(&hello)).await.is_err() {
@@ -337,6 +347,8 @@ async fn acked_messages_survive_sigkill_exactly_once_and_in_order() {
                 progress: progress.clone(),
                 received: BTreeMap::new(),
                 duplicates: 0,
+                hello_cursor: 0,
+                this_connection: Default::default(),
                 connections: 0,
             });
         }

@@ -54,7 +54,7 @@ async fn photo_metadata_is_stripped_even_from_direct_uploads() {
     let gps = b"GPSLatitude 48.858370 N; Model Canon EOS R5; 2026:11:30 12:00";
     let metadata = [
         jpeg_segment(0xE1, &[b"Exif\0\0".as_slice(), gps].concat()),
-        jpeg_segment(0xED, b"Photoshop 3.0\08BIM IPTC city Paris"),
+        jpeg_segment(0xED, b"Photoshop 3.0\x008BIM IPTC city Paris"),
         jpeg_segment(0xFE, b"shot from my balcony"),
     ];
     let tagged = jpeg_with(&metadata, 4000);
@@ -87,7 +87,7 @@ async fn photo_metadata_is_stripped_even_from_direct_uploads() {
     let png = [
         b"\x89PNG\r\n\x1a\n".to_vec(),
         chunk(b"IHDR", &[0, 0, 0, 1, 0, 0, 0, 1, 8, 6, 0, 0, 0]),
-        chunk(b"tEXt", b"Location\048.8584N 2.2945E"),
+        chunk(b"tEXt", b"Location\x0048.8584N 2.2945E"),
         chunk(b"eXIf", b"MM\0*GPS"),
         chunk(b"IDAT", &[0x78, 0x9C, 9, 9]),
         chunk(b"IEND", b""),

@@ -52,14 +52,10 @@ pub async fn upload(
             sniff::accepted(query.kind).join(", ")
         )));
     }
-    if state
-        .store
-        .conversation(current.user.id, query.conversation)
-        .await?
-        .is_none()
-    {
-        return Err(AppError::NotFound("conversation"));
-    }
+    state
+        .chat
+        .may_upload(current.user.id, query.conversation)
+        .await?;
     let limit = state.config.media_limits().bytes(query.kind);
     let declared_length = headers
         .get(header::CONTENT_LENGTH)
@@ -71,7 +67,8 @@ pub async fn upload(
 
     let id = media::new_id();
     let mut writer = state
-        .media
+        .chat
+        .media_storage()
         .create(&id)
         .await
         .map_err(|err| AppError::Internal(err.to_string()))?;
@@ -124,7 +121,7 @@ pub async fn upload(
         content_type: declared,
         size,
     };
-    state.store.add_media(&record, now_millis()).await?;
+    state.chat.uploaded(&record, now_millis()).await?;
     Ok((
         StatusCode::CREATED,
         axum::Json(Upload {
@@ -165,28 +162,12 @@ pub async fn download(
     Path(id): Path<String>,
     request: Request,
 ) -> Result<Response, AppError> {
-    if !media::is_valid_id(&id) {
-        return Err(AppError::NotFound("file"));
-    }
-    let record = state
-        .store
-        .media(&id)
-        .await?
-        .ok_or(AppError::NotFound("file"))?;
-    let member = state
-        .store
-        .conversation(current.user.id, record.conversation)
-        .await?
-        .is_some();
-    if !member {
-        // As if it did not exist: ids must not be probed.
-        return Err(AppError::NotFound("file"));
-    }
+    let record = state.chat.media_for(current.user.id, &id).await?;
     let mime = record
         .content_type
         .parse()
         .map_err(|_| AppError::Internal(format!("stored type {:?}", record.content_type)))?;
-    let mut response = ServeFile::new_with_mime(state.media.path(&id), &mime)
+    let mut response = ServeFile::new_with_mime(state.chat.media_storage().path(&id), &mime)
         .oneshot(request)
         .await
         .map_err(|err| AppError::Internal(err.to_string()))?

@@ -1,73 +1,108 @@
-//! The durable source of truth.
+//! The durable source of truth, behind the [`Store`] trait.
 //!
-//! Handlers and connections talk to [`Store`], never to SQL, so that another
-//! backend (PostgreSQL) can join [`sqlite`] later. Every method that changes
-//! data returns only after the change is durable: acks depend on it.
+//! A store offers transactional primitives and says nothing about who may
+//! do what: those rules live in [`crate::chat`], written once for every
+//! backend. What a store does guarantee, whatever the backend:
+//! - every method that changes data returns only after the change is
+//!   durable (acks depend on it);
+//! - a sender's client id is stored once: sending it again returns the
+//!   original message ([`Appended::fresh`] false), by a unique constraint;
+//! - each conversation's seqs are gap-free and increase in commit order;
+//! - a write made on the strength of a conversation's membership names the
+//!   [`Membership::epoch`] it saw, and is refused as [`StoreError::Stale`] if
+//!   the membership changed since (optimistic concurrency: no rule is
+//!   re-checked in SQL, and none is applied to a membership nobody looked
+//!   at).
+//!
+//! [`sqlite`] is the embedded default; [`suite`] is the behaviour every
+//! backend must have.
 
-pub mod migrations;
 pub mod sqlite;
+#[cfg(test)]
+pub mod suite;
 
 use async_trait::async_trait;
 use natter_protocol::{
-    Action, Attachment, Conversation, ConversationId, MediaKind, Message, Millis, PublicGroup,
-    ReceiptKind, Seq, User, UserId,
+    Action, Attachment, Conversation, ConversationId, ConversationKind, GroupEvent, MediaKind,
+    Message, Millis, PublicGroup, ReceiptKind, Role, Seq, User, UserId,
 };
 use uuid::Uuid;
 
+/// Why a store call failed. Backend errors are boxed, so the trait names
+/// no driver.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("that username is taken")]
     UsernameTaken,
-    #[error("not a member of that conversation")]
-    NotAMember,
-    #[error("no such user")]
-    NoSuchUser,
-    #[error("client id {0} was already used for another conversation")]
-    ClientIdReused(Uuid),
-    /// The attachment names no upload of the sender's to this conversation,
-    /// or describes it wrongly.
-    #[error("that attachment is not an upload of yours to this conversation")]
-    BadAttachment,
-    /// Only a group's admins may do that.
-    #[error("only admins may do that")]
-    NotAdmin,
-    #[error("the group is full")]
-    GroupFull,
     #[error("that hashtag is taken")]
     HashtagTaken,
-    #[error("already in the group")]
-    AlreadyMember,
-    #[error("already an admin")]
-    AlreadyAdmin,
-    /// A group operation on a 1:1 conversation.
-    #[error("not a group")]
-    NotAGroup,
-    /// The person to remove or promote is not in the group.
-    #[error("no such member")]
-    NoSuchMember,
+    #[error("client id {0} was already used for another conversation")]
+    ClientIdReused(Uuid),
+    /// What the write depends on is not there (no such conversation, or no
+    /// such member).
+    #[error("not found")]
+    NotFound,
     /// A reply or action names a message that is not there to answer or
     /// act on (missing, an action or event itself, or deleted).
     #[error("no such message to answer or act on")]
     BadTarget,
-    /// Editing or deleting someone else's message.
-    #[error("that message is someone else's")]
-    NotYours,
-    #[error("database error: {0}")]
-    Database(#[from] rusqlite::Error),
-    #[error("cannot create the data directory: {0}")]
-    Io(#[from] std::io::Error),
+    /// The membership changed after the writer looked at it: look again.
+    #[error("the conversation changed meanwhile")]
+    Stale,
     #[error(
         "the database was written by a newer Natter (schema {found}, this build knows {known})"
     )]
     SchemaTooNew { found: i64, known: i64 },
-    #[error("database task failed: {0}")]
-    Task(String),
     /// A value could not be turned into, or read back from, its stored form.
     #[error("stored data is not valid: {0}")]
     Data(String),
+    /// The backend failed (I/O, the database engine, a lost task).
+    #[error("database error: {0}")]
+    Backend(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 
-/// What a sender asks to store.
+impl StoreError {
+    pub fn backend(err: impl std::error::Error + Send + Sync + 'static) -> Self {
+        StoreError::Backend(Box::new(err))
+    }
+}
+
+/// Who is in a conversation, as the rules need it. `epoch` changes with
+/// every change to the group, so a write can say which membership it was
+/// decided on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Membership {
+    pub id: ConversationId,
+    pub kind: ConversationKind,
+    pub epoch: u64,
+    /// Public groups have one.
+    pub hashtag: Option<String>,
+    pub seats: Vec<Seat>,
+}
+
+/// One member's place in a conversation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Seat {
+    pub user: UserId,
+    pub role: Role,
+    pub joined_at: Millis,
+}
+
+impl Membership {
+    pub fn seat(&self, user: UserId) -> Option<&Seat> {
+        self.seats.iter().find(|seat| seat.user == user)
+    }
+
+    pub fn includes(&self, user: UserId) -> bool {
+        self.seat(user).is_some()
+    }
+
+    pub fn user_ids(&self) -> Vec<UserId> {
+        self.seats.iter().map(|seat| seat.user).collect()
+    }
+}
+
+/// A message to store, as the rules allowed it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewMessage {
     pub sender: UserId,
@@ -80,7 +115,40 @@ pub struct NewMessage {
     pub sent_at: Millis,
 }
 
-/// The outcome of [`Store::append_message`].
+/// A write whose outcome gets a place in a conversation's order (or moves
+/// a member along it). The pipeline in [`crate::chat`] gathers them from
+/// every connection and hands them over in batches, each committed as one
+/// transaction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Write {
+    /// Stores a message under the next seq, unless its client id was used
+    /// before. `epoch` is the membership the sender was allowed on. An
+    /// action is applied to its target (a live message of the same
+    /// conversation), a reply's target must be a live message too.
+    Append { message: NewMessage, epoch: u64 },
+    /// Moves a member's receipt cursors forward (never back), each clamped
+    /// to the conversation's last seq.
+    Advance {
+        user: UserId,
+        conversation: ConversationId,
+        delivered: Option<Seq>,
+        read: Option<Seq>,
+    },
+    /// Creates or changes a group: each step's changes, then its event
+    /// message.
+    Group(GroupWrite),
+}
+
+/// The outcome of one [`Write`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Written {
+    Appended(Appended),
+    /// The cursors that moved.
+    Advanced(Vec<(ReceiptKind, Seq)>),
+    Group(GroupWritten),
+}
+
+/// The outcome of [`Write::Append`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Appended {
     pub message: Message,
@@ -92,6 +160,54 @@ pub struct Appended {
     pub removed_media: Option<String>,
 }
 
+/// A group to create or change, decided by the rules.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupWrite {
+    pub target: GroupTarget,
+    pub steps: Vec<GroupStep>,
+    pub now: Millis,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GroupTarget {
+    /// A new group.
+    Create {
+        name: String,
+        hashtag: Option<String>,
+        picture: Option<String>,
+    },
+    /// An existing one, as it was at `epoch`.
+    Existing {
+        conversation: ConversationId,
+        epoch: u64,
+    },
+}
+
+/// Changes to a group and the event message that records them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupStep {
+    pub changes: Vec<MemberChange>,
+    pub event: GroupEvent,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MemberChange {
+    /// Joins with the unread count starting at the group's newest message.
+    Add(UserId, Role),
+    Remove(UserId),
+    SetRole(UserId, Role),
+    Rename(String),
+}
+
+/// A group after a write.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupWritten {
+    pub conversation: Conversation,
+    pub membership: Membership,
+    /// One event message per step, in order.
+    pub messages: Vec<Message>,
+}
+
 /// An uploaded media file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MediaRecord {
@@ -101,39 +217,6 @@ pub struct MediaRecord {
     pub kind: MediaKind,
     pub content_type: String,
     pub size: u64,
-}
-
-/// A group to create. `members` are the others, by id; the creator joins
-/// as its first admin.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct GroupSpec {
-    pub name: String,
-    pub members: Vec<UserId>,
-    /// Public groups have one (as typed, without `#`).
-    pub hashtag: Option<String>,
-    pub picture: Option<String>,
-}
-
-/// A change to a group by one of its members (or, for `Join`, by someone
-/// joining a public group).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum GroupChange {
-    Add(UserId),
-    /// Removing oneself is leaving.
-    Remove(UserId),
-    Promote(UserId),
-    Rename(String),
-    Join,
-}
-
-/// A group after a change, and the event message recording it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct GroupChanged {
-    pub conversation: Conversation,
-    pub message: Message,
-    /// Who must hear of it: the members before and after the change (a
-    /// removed member learns that they were removed).
-    pub audience: Vec<UserId>,
 }
 
 /// A user's stored password hash, for login.
@@ -156,6 +239,7 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<User, StoreError>;
     async fn credentials(&self, username: &str) -> Result<Option<StoredCredentials>, StoreError>;
     async fn user_by_name(&self, username: &str) -> Result<Option<User>, StoreError>;
+    async fn user(&self, id: UserId) -> Result<Option<User>, StoreError>;
 
     async fn create_session(
         &self,
@@ -171,61 +255,37 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Option<User>, StoreError>;
     async fn delete_session(&self, token_hash: [u8; 32]) -> Result<(), StoreError>;
 
-    /// The 1:1 conversation between two users, created if needed. The flag
-    /// tells whether it was created by this call.
+    /// The 1:1 conversation between two users, created if needed (one per
+    /// pair, by a unique key). The flag tells whether this call created it.
     async fn open_direct(
         &self,
-        me: UserId,
-        other: UserId,
+        a: UserId,
+        b: UserId,
         now: Millis,
     ) -> Result<(Conversation, bool), StoreError>;
-    /// Every conversation `user` is in.
-    async fn conversations(&self, user: UserId) -> Result<Vec<Conversation>, StoreError>;
-    /// One conversation, if `user` is in it.
-    async fn conversation(
-        &self,
-        user: UserId,
-        id: ConversationId,
-    ) -> Result<Option<Conversation>, StoreError>;
-    async fn member_ids(&self, id: ConversationId) -> Result<Vec<UserId>, StoreError>;
-
-    /// Stores a message under the next seq, or returns the one already stored
-    /// under `(sender, client_id)`. An attachment must be the sender's upload
-    /// to this conversation, described as uploaded.
-    /// Creates a group, with its `created` and `added` event messages;
-    /// returns it after the last of them.
-    async fn create_group(
-        &self,
-        creator: UserId,
-        spec: GroupSpec,
-        now: Millis,
-    ) -> Result<GroupChanged, StoreError>;
-    /// Applies `change` by `actor`, checking that they may: admins add,
-    /// remove, promote and rename; anyone leaves; anyone joins a public
-    /// group. Groups that are not public are invisible to outsiders
-    /// ([`StoreError::NotAMember`]).
-    async fn change_group(
-        &self,
-        actor: UserId,
-        conversation: ConversationId,
-        change: GroupChange,
-        now: Millis,
-    ) -> Result<GroupChanged, StoreError>;
+    /// Every conversation `user` has a seat in.
+    async fn conversations_of(&self, user: UserId) -> Result<Vec<Conversation>, StoreError>;
+    async fn conversation(&self, id: ConversationId) -> Result<Option<Conversation>, StoreError>;
+    async fn membership(&self, id: ConversationId) -> Result<Option<Membership>, StoreError>;
     /// Public groups whose hashtag starts with `prefix` (any case).
     async fn public_groups(&self, prefix: &str, limit: u32)
         -> Result<Vec<PublicGroup>, StoreError>;
 
-    /// Stores a message (or an action on an earlier one, applied to its
-    /// target in the same transaction) under the next seq. A client id the
-    /// sender used before returns the original, unchanged.
-    async fn append_message(&self, message: NewMessage) -> Result<Appended, StoreError>;
-
-    async fn add_media(&self, record: &MediaRecord, now: Millis) -> Result<(), StoreError>;
-    async fn media(&self, id: &str) -> Result<Option<MediaRecord>, StoreError>;
+    /// One message, with its reactions.
+    async fn message(
+        &self,
+        conversation: ConversationId,
+        seq: Seq,
+    ) -> Result<Option<Message>, StoreError>;
+    /// The message `sender` stored under `client_id`, if any.
+    async fn message_by_client_id(
+        &self,
+        sender: UserId,
+        client_id: Uuid,
+    ) -> Result<Option<Message>, StoreError>;
     /// Up to `limit` messages with seq > `after`, oldest first.
     async fn messages_after(
         &self,
-        user: UserId,
         conversation: ConversationId,
         after: Seq,
         limit: u32,
@@ -233,20 +293,19 @@ pub trait Store: Send + Sync + 'static {
     /// Up to `limit` messages with seq < `before`, oldest first.
     async fn messages_before(
         &self,
-        user: UserId,
         conversation: ConversationId,
         before: Seq,
         limit: u32,
     ) -> Result<Vec<Message>, StoreError>;
 
-    /// Moves `user`'s delivered or read cursor forward to `seq`, clamped to
-    /// the conversation's last seq. Reading implies delivery, so a read
-    /// receipt may move both. Returns the cursors that moved.
-    async fn advance_receipt(
+    async fn add_media(&self, record: &MediaRecord, now: Millis) -> Result<(), StoreError>;
+    async fn media(&self, id: &str) -> Result<Option<MediaRecord>, StoreError>;
+
+    /// Commits `batch` as one transaction, in order. Each write succeeds or
+    /// fails on its own (a refused write changes nothing); the outer error
+    /// means nothing was committed.
+    async fn commit(
         &self,
-        user: UserId,
-        conversation: ConversationId,
-        kind: ReceiptKind,
-        seq: Seq,
-    ) -> Result<Vec<(ReceiptKind, Seq)>, StoreError>;
+        batch: Vec<Write>,
+    ) -> Result<Vec<Result<Written, StoreError>>, StoreError>;
 }

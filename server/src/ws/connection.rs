@@ -1,33 +1,46 @@
-//! One device's WebSocket session: `hello`, replay, then live traffic.
+//! One device's WebSocket session: `hello`, replay, then live traffic. A
+//! transport only: frames are parsed and handed to [`Chat`]; its answers
+//! and the hub's events are written back.
 //!
-//! The loop is generic over the socket's `Sink` and `Stream` so that it does
+//! The loop is generic over the socket's `Sink` and `Stream`, so it does
 //! not care whether axum or a test harness provides them.
 //!
+//! Sends are pipelined: a frame is checked and queued, and the next one is
+//! read without waiting for the commit; acks go out in the order the sends
+//! came, as their commits complete. Frames are fed to the socket and
+//! flushed once per turn of the loop, so a burst costs one write.
+//!
 //! Delivery bookkeeping: `cursors` holds, per conversation, the highest seq
-//! this device has been sent. A live message right after the cursor goes out
-//! as is; one further ahead means the hub skipped something, and the gap is
-//! read from the store first; one at or below it is a duplicate and dropped.
-//! If the hub reports that this device lagged, everything is re-read from the
-//! store: the device is resynced, never dropped.
+//! this device has been sent. A live message right after the cursor goes
+//! out as is; one further ahead means something was skipped, and the gap is
+//! read from the store first; one at or below it is a duplicate and
+//! dropped. A device whose queue overflowed is told which conversations it
+//! lost events of, and reads just those back: it is resynced, never
+//! dropped.
 
-use std::collections::HashMap;
-use std::sync::Arc;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message as WsMessage, Utf8Bytes};
-use futures_util::{Sink, SinkExt, Stream, StreamExt};
-use natter_protocol::limits::{self, MAX_FRAME_BYTES};
+use futures_util::stream::FuturesOrdered;
+use futures_util::{FutureExt, Sink, SinkExt, Stream, StreamExt};
+use natter_protocol::limits::MAX_FRAME_BYTES;
 use natter_protocol::{
-    close, ClientFrame, ConversationId, Cursor, ErrorCode, Message, ReceiptKind, Seq, ServerFrame,
-    User, UserId, PROTOCOL_VERSION, TYPING_EVERY_MS,
+    close, ClientFrame, Conversation, ConversationId, Cursor, ErrorCode, Seq, ServerFrame, User,
+    UserId, PROTOCOL_VERSION, TYPING_EVERY_MS,
 };
-use tokio::sync::broadcast::error::RecvError;
+use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use super::rate::Pacer;
-use crate::hub::Event;
-use crate::store::{NewMessage, StoreError};
-use crate::{now_millis, AppState};
+use crate::chat::pipeline::Committed;
+use crate::chat::send::{Draft, Sent};
+use crate::chat::{Chat, ChatError};
+use crate::hub::{serialise, Device, Event, FrameKind};
+use crate::now_millis;
 
 /// How long a new socket may take to say `hello`.
 const HELLO_TIMEOUT: Duration = Duration::from_secs(15);
@@ -37,6 +50,12 @@ const PING_EVERY: Duration = Duration::from_secs(20);
 const IDLE_LIMIT: Duration = Duration::from_secs(60);
 /// Messages per store read while replaying.
 const REPLAY_PAGE: u32 = 500;
+/// Sends and receipts one socket may have waiting for their commit; past
+/// it, the socket is not read until some are answered.
+const WINDOW: usize = 256;
+/// Hub events written per turn of the loop, so that acks are not held up
+/// behind a flood.
+const EVENTS_PER_TURN: usize = 512;
 
 /// Why the loop ended, and so how the socket closes.
 enum End {
@@ -49,33 +68,49 @@ enum End {
 enum ConnError {
     #[error("socket: {0}")]
     Socket(#[from] axum::Error),
-    #[error("store: {0}")]
-    Store(#[from] StoreError),
-    #[error("encoding: {0}")]
-    Encode(#[from] serde_json::Error),
+    #[error("{0}")]
+    Chat(#[from] ChatError),
 }
 
-pub async fn serve<S>(socket: S, state: AppState, user: User, token_hash: [u8; 32])
+/// What a device's connection needs besides its socket.
+pub struct Session {
+    pub chat: Chat,
+    pub user: User,
+    pub token_hash: [u8; 32],
+    pub frame_rate: f64,
+    pub shutdown: CancellationToken,
+}
+
+pub async fn serve<S>(socket: S, session: Session)
 where
     S: Stream<Item = Result<WsMessage, axum::Error>>
         + Sink<WsMessage, Error = axum::Error>
         + Unpin
         + Send,
 {
-    let pacer = Pacer::new(state.config.frame_rate);
-    let mut conn = Connection {
-        socket,
-        state,
+    let Session {
+        chat,
         user,
         token_hash,
-        cursors: HashMap::new(),
-        pacer,
+        frame_rate,
+        shutdown,
+    } = session;
+    let mut conn = Connection {
+        socket,
+        device: chat.hub().subscribe(user.id),
+        chat,
+        user: user.id,
+        token_hash,
+        cursors: BTreeMap::new(),
+        pending: FuturesOrdered::new(),
+        pacer: Pacer::new(frame_rate),
         typing: HashMap::new(),
+        unflushed: false,
     };
-    let end = match conn.run().await {
+    let end = match conn.run(user, shutdown).await {
         Ok(end) => end,
         Err(err) => {
-            tracing::warn!(user = conn.user.id, error = %err, "connection failed");
+            tracing::warn!(user = conn.user, error = %err, "connection failed");
             End::Close(1011, "server error")
         }
     };
@@ -89,16 +124,67 @@ where
     }
 }
 
+/// A send or receipt waiting for its commit.
+enum Waiting {
+    Sent {
+        client_id: Uuid,
+        ack: Committed<Sent>,
+    },
+    Receipt(Committed<()>),
+}
+
+/// What a commit came to.
+enum Answer {
+    Sent {
+        client_id: Uuid,
+        result: Result<Sent, ChatError>,
+    },
+    Receipt(Result<(), ChatError>),
+}
+
+impl Future for Waiting {
+    type Output = Answer;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Answer> {
+        match self.get_mut() {
+            Waiting::Sent { client_id, ack } => Pin::new(ack).poll(cx).map(|result| Answer::Sent {
+                client_id: *client_id,
+                result,
+            }),
+            Waiting::Receipt(stored) => Pin::new(stored).poll(cx).map(Answer::Receipt),
+        }
+    }
+}
+
+/// What to do with one event from the hub.
+enum Route {
+    Write(Utf8Bytes),
+    /// Nothing to write (a duplicate, or this device's own message).
+    Skip,
+    /// A conversation this device has not heard of: introduce it.
+    Introduce(ConversationId, Seq),
+    /// The event is ahead of what this device has: read the gap back.
+    Gap(ConversationId, Seq),
+}
+
 struct Connection<S> {
     socket: S,
-    state: AppState,
-    user: User,
+    chat: Chat,
+    /// Subscribed before replaying, so that nothing committed during the
+    /// replay is missed; duplicates are dropped by the cursors.
+    device: Device,
+    user: UserId,
     token_hash: [u8; 32],
-    cursors: HashMap<ConversationId, Seq>,
+    /// Per conversation, the highest seq this device has been sent. A
+    /// B-tree: small, and no hashing on every delivery.
+    cursors: BTreeMap<ConversationId, Seq>,
+    pending: FuturesOrdered<Waiting>,
     /// Paces frames to the per-connection rate.
     pacer: Pacer,
     /// When this device last had a `typing` relayed, per conversation.
     typing: HashMap<ConversationId, tokio::time::Instant>,
+    /// Frames have been fed to the socket since the last flush.
+    unflushed: bool,
 }
 
 /// What a received socket message amounts to.
@@ -118,61 +204,70 @@ where
         + Unpin
         + Send,
 {
-    async fn run(&mut self) -> Result<End, ConnError> {
+    async fn run(&mut self, user: User, shutdown: CancellationToken) -> Result<End, ConnError> {
         let cursors = match self.await_hello().await? {
             Ok(cursors) => cursors,
             Err(end) => return Ok(end),
         };
-        // Subscribe before replaying, so that nothing committed during the
-        // replay is missed; duplicates are dropped by the cursors.
-        let mut events = self.state.hub.subscribe(self.user.id);
         self.send(&ServerFrame::Welcome {
             version: PROTOCOL_VERSION,
-            user: self.user.clone(),
+            user,
         })
         .await?;
         self.cursors = cursors
             .into_iter()
             .map(|cursor| (cursor.conversation, cursor.seq))
             .collect();
-        self.resync().await?;
+        Box::pin(self.resync()).await?;
         self.send(&ServerFrame::Synced).await?;
+        self.flush().await?;
 
-        let shutdown = self.state.shutdown.clone();
         let mut ping = tokio::time::interval(PING_EVERY);
         ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut last_heard = tokio::time::Instant::now();
         loop {
-            tokio::select! {
+            let turn = tokio::select! {
+                biased;
                 () = shutdown.cancelled() => {
                     return Ok(End::Close(close::GOING_AWAY, "server restarting"));
                 }
-                inbound = self.socket.next() => {
+                Some(answer) = self.pending.next(), if !self.pending.is_empty() => {
+                    self.answer(answer).await?;
+                    // Every other commit already done goes in the same write.
+                    while let Some(Some(answer)) = self.pending.next().now_or_never() {
+                        self.answer(answer).await?;
+                    }
+                    None
+                }
+                () = self.device.queue.ready() => self.deliver().await?,
+                inbound = self.socket.next(), if self.pending.len() < WINDOW => {
                     last_heard = tokio::time::Instant::now();
                     match self.classify(inbound).await? {
                         Inbound::Frame(frame) => self.handle(frame).await?,
-                        Inbound::Refused | Inbound::Control => {}
-                        Inbound::End(end) => return Ok(end),
+                        Inbound::Refused | Inbound::Control => None,
+                        Inbound::End(end) => Some(end),
                     }
                 }
-                event = events.recv() => match event {
-                    Ok(event) => {
-                        if let Some(end) = self.deliver(event).await? {
-                            return Ok(end);
-                        }
-                    }
-                    Err(RecvError::Lagged(missed)) => {
-                        tracing::info!(user = self.user.id, missed, "device lagged; resyncing");
-                        self.resync().await?;
-                    }
-                    Err(RecvError::Closed) => return Ok(End::Close(1011, "server error")),
-                },
                 _ = ping.tick() => {
                     if last_heard.elapsed() > IDLE_LIMIT {
                         return Ok(End::Gone);
                     }
-                    self.socket.send(WsMessage::Ping(Default::default())).await?;
+                    self.socket.feed(WsMessage::Ping(Default::default())).await?;
+                    self.unflushed = true;
+                    None
                 }
+                // Written frames wait until nothing else is ready, after
+                // letting the other tasks run once: under load more acks and
+                // messages join them, and a burst leaves in one write.
+                // (tungstenite writes on its own past WRITE_BUFFER.)
+                () = tokio::task::yield_now(), if self.unflushed => {
+                    self.flush().await?;
+                    None
+                }
+            };
+            if let Some(end) = turn {
+                self.flush().await?;
+                return Ok(end);
             }
         }
     }
@@ -210,8 +305,9 @@ where
                         "The first frame must be hello.",
                     ))
                     .await?;
+                    self.flush().await?;
                 }
-                Inbound::Refused | Inbound::Control => {}
+                Inbound::Refused | Inbound::Control => self.flush().await?,
                 Inbound::End(end) => return Ok(Err(end)),
             }
         }
@@ -262,14 +358,14 @@ where
         Ok(Inbound::Frame(frame))
     }
 
-    async fn handle(&mut self, frame: ClientFrame) -> Result<(), ConnError> {
+    async fn handle(&mut self, frame: ClientFrame) -> Result<Option<End>, ConnError> {
         match frame {
             ClientFrame::Hello { .. } => {
                 self.send(&ServerFrame::error(
                     ErrorCode::UnexpectedFrame,
                     "hello was already received on this connection.",
                 ))
-                .await
+                .await?;
             }
             ClientFrame::Send {
                 conversation,
@@ -279,31 +375,42 @@ where
                 reply_to,
                 action,
             } => {
-                self.send_message(NewMessage {
-                    sender: self.user.id,
+                let draft = Draft {
                     conversation,
                     client_id,
                     body,
                     attachment: attachment.map(|boxed| *boxed),
                     reply_to,
                     action,
-                    sent_at: now_millis(),
-                })
-                .await
+                };
+                // The message ends "typing" for the others; typing again is
+                // news.
+                self.typing.remove(&conversation);
+                match self
+                    .chat
+                    .send(self.user, Some(self.device.id), draft, now_millis())
+                    .await
+                {
+                    Ok(ack) => self.pending.push_back(Waiting::Sent { client_id, ack }),
+                    Err(err) => self.refuse(&err, Some(client_id)).await?,
+                }
             }
             ClientFrame::Receipt {
                 conversation,
                 kind,
                 seq,
-            } => self.receipt(conversation, kind, seq).await,
-            ClientFrame::Typing { conversation } => self.typing(conversation).await,
-            ClientFrame::Ping { nonce } => self.send(&ServerFrame::Pong { nonce }).await,
+            } => match self.chat.receipt(self.user, conversation, kind, seq).await {
+                Ok(stored) => self.pending.push_back(Waiting::Receipt(stored)),
+                Err(err) => self.refuse(&err, None).await?,
+            },
+            ClientFrame::Typing { conversation } => self.typing(conversation).await?,
+            ClientFrame::Ping { nonce } => self.send(&ServerFrame::Pong { nonce }).await?,
         }
+        Ok(None)
     }
 
-    /// Relays "typing" to the other members. Repeats faster than clients
-    /// are asked to send them are dropped, so a misbehaving client cannot
-    /// flood a group.
+    /// Relays "typing". Repeats faster than clients are asked to send them
+    /// are dropped, so a misbehaving client cannot flood a group.
     async fn typing(&mut self, conversation: ConversationId) -> Result<(), ConnError> {
         let now = tokio::time::Instant::now();
         let floor = Duration::from_millis(TYPING_EVERY_MS / 2);
@@ -314,236 +421,125 @@ where
         {
             return Ok(());
         }
-        let members = self.state.store.member_ids(conversation).await?;
-        if !members.contains(&self.user.id) {
-            return self
-                .send(&ServerFrame::error(
-                    ErrorCode::NotAMember,
-                    "You are not in that conversation.",
-                ))
-                .await;
+        match self.chat.typing(self.user, conversation).await {
+            Ok(()) => {
+                self.typing.insert(conversation, now);
+                Ok(())
+            }
+            Err(err) => self.refuse(&err, None).await,
         }
-        self.typing.insert(conversation, now);
-        let others: Vec<UserId> = members
-            .into_iter()
-            .filter(|member| *member != self.user.id)
-            .collect();
-        self.state.hub.publish(
-            &others,
-            Event::Typing {
-                conversation,
-                user: self.user.id,
-            },
-        );
-        Ok(())
     }
 
-    async fn send_message(&mut self, new: NewMessage) -> Result<(), ConnError> {
-        let (conversation, client_id) = (new.conversation, new.client_id);
-        let checked =
-            limits::check_message(&new.body, new.attachment.as_ref(), new.action.as_ref());
-        if let Err(invalid) = checked {
-            return self
-                .refuse(ErrorCode::InvalidMessage, invalid.to_string(), client_id)
-                .await;
-        }
-        let appended = self.state.store.append_message(new).await;
-        let appended = match appended {
-            Ok(appended) => appended,
-            Err(StoreError::NotAMember) => {
-                return self
-                    .refuse(
-                        ErrorCode::NotAMember,
-                        "You are not in that conversation.",
-                        client_id,
-                    )
-                    .await;
-            }
-            Err(StoreError::BadAttachment) => {
-                return self
-                    .refuse(
-                        ErrorCode::InvalidMessage,
-                        "That attachment is not a file you uploaded to this conversation.",
-                        client_id,
-                    )
-                    .await;
-            }
-            Err(StoreError::BadTarget) => {
-                return self
-                    .refuse(
-                        ErrorCode::InvalidMessage,
-                        "That message is not there any more (or cannot be answered or changed).",
-                        client_id,
-                    )
-                    .await;
-            }
-            Err(StoreError::NotYours) => {
-                return self
-                    .refuse(
-                        ErrorCode::InvalidMessage,
-                        "Only the sender can edit or delete a message.",
-                        client_id,
-                    )
-                    .await;
-            }
-            Err(StoreError::ClientIdReused(_)) => {
-                return self
-                    .refuse(
-                        ErrorCode::InvalidMessage,
-                        "That client id was already used in another conversation.",
-                        client_id,
-                    )
-                    .await;
-            }
-            Err(err) => {
-                tracing::error!(error = %err, "storing a message failed");
-                return self
-                    .refuse(
-                        ErrorCode::Internal,
-                        "The message could not be stored; it will be retried.",
-                        client_id,
-                    )
-                    .await;
-            }
-        };
-        if let Some(id) = &appended.removed_media {
-            if let Err(err) = self.state.media.remove(id).await {
-                // Its record is gone, so it is no longer served either way.
-                tracing::warn!(error = %err, media = %id, "deleting a media file failed");
-            }
-        }
-        let message = appended.message;
-        // The message ends "typing" for the others; typing again is news.
-        self.typing.remove(&conversation);
-        // The commit is durable: now, and only now, acknowledge it.
-        self.send(&ServerFrame::Ack {
-            client_id,
-            conversation,
-            seq: message.seq,
-            sent_at: message.sent_at,
-        })
-        .await?;
-        if appended.fresh {
-            let members = self.state.store.member_ids(conversation).await?;
-            self.state
-                .hub
-                .publish(&members, Event::Message(Arc::new(message)));
-        }
-        Ok(())
-    }
-
-    async fn receipt(
-        &mut self,
-        conversation: ConversationId,
-        kind: ReceiptKind,
-        seq: Seq,
-    ) -> Result<(), ConnError> {
-        let moved = match self
-            .state
-            .store
-            .advance_receipt(self.user.id, conversation, kind, seq)
-            .await
-        {
-            Ok(moved) => moved,
-            Err(StoreError::NotAMember) => {
-                return self
-                    .send(&ServerFrame::error(
-                        ErrorCode::NotAMember,
-                        "You are not in that conversation.",
-                    ))
-                    .await;
-            }
-            Err(err) => return Err(err.into()),
-        };
-        if moved.is_empty() {
-            return Ok(());
-        }
-        let members = self.state.store.member_ids(conversation).await?;
-        for (kind, seq) in moved {
-            self.state.hub.publish(
-                &members,
-                Event::Receipt {
-                    conversation,
-                    user: self.user.id,
-                    kind,
-                    seq,
-                },
-            );
-        }
-        Ok(())
-    }
-
-    /// Passes a hub event on to the device.
-    async fn deliver(&mut self, event: Event) -> Result<Option<End>, ConnError> {
-        match event {
-            Event::Message(message) => self.deliver_message(&message).await?,
-            Event::Receipt {
-                conversation,
-                user,
-                kind,
-                seq,
+    /// Writes the outcome of a commit.
+    async fn answer(&mut self, answer: Answer) -> Result<(), ConnError> {
+        match answer {
+            Answer::Sent {
+                client_id,
+                result: Ok(sent),
             } => {
-                self.send(&ServerFrame::Receipt {
-                    conversation,
-                    user,
-                    kind,
-                    seq,
+                // The commit is durable: now, and only now, acknowledge it.
+                self.send(&ServerFrame::Ack {
+                    client_id,
+                    conversation: sent.conversation,
+                    seq: sent.seq,
+                    sent_at: sent.sent_at,
                 })
-                .await?
+                .await
             }
-            Event::Conversation(conversation) => {
-                self.cursors
-                    .entry(conversation.id)
-                    .or_insert(conversation.last_seq);
-                self.send(&ServerFrame::Conversation {
-                    conversation: (*conversation).clone(),
-                })
-                .await?;
+            Answer::Sent {
+                client_id,
+                result: Err(err),
+            } => self.refuse(&err, Some(client_id)).await,
+            Answer::Receipt(Ok(())) => Ok(()),
+            Answer::Receipt(Err(err)) => self.refuse(&err, None).await,
+        }
+    }
+
+    /// Writes what the hub has queued for this device. The common case,
+    /// a frame after the cursor, is decided without awaiting anything;
+    /// reading back from the store (gaps, new conversations, lag) is rare
+    /// and boxed, so that the connection's state stays small.
+    async fn deliver(&mut self) -> Result<Option<End>, ConnError> {
+        let taken = self.device.queue.take(EVENTS_PER_TURN);
+        if taken.ended.contains(&self.token_hash) {
+            return Ok(Some(End::Close(close::SESSION_ENDED, "logged out")));
+        }
+        if !taken.lagged.is_empty() {
+            Box::pin(self.catch_up(taken.lagged)).await?;
+        }
+        for event in taken.events {
+            match self.route(event) {
+                Route::Write(frame) => self.feed(frame).await?,
+                Route::Skip => {}
+                Route::Introduce(conversation, seq) => {
+                    Box::pin(self.introduce_by_message(conversation, seq)).await?
+                }
+                Route::Gap(conversation, after) => {
+                    Box::pin(self.replay(conversation, after)).await?
+                }
             }
-            Event::Typing { conversation, user } => {
-                self.send(&ServerFrame::Typing { conversation, user })
-                    .await?
-            }
-            Event::SessionEnded(token_hash) if token_hash == self.token_hash => {
-                return Ok(Some(End::Close(close::SESSION_ENDED, "logged out")));
-            }
-            Event::SessionEnded(_) => {}
         }
         Ok(None)
     }
 
-    async fn deliver_message(&mut self, message: &Message) -> Result<(), ConnError> {
-        let cursor = match self.cursors.get(&message.conversation) {
-            Some(cursor) => *cursor,
-            None => {
-                // A conversation this device has not heard of: introduce it.
-                match self
-                    .state
-                    .store
-                    .conversation(self.user.id, message.conversation)
-                    .await?
-                {
-                    Some(conversation) => {
-                        self.send(&ServerFrame::Conversation { conversation })
-                            .await?;
-                        message.seq - 1
+    /// What to do with `event`, moving the cursor when it goes out. A live
+    /// message right after the cursor goes out as is (or, when it is this
+    /// device's own, only moves the cursor: the device has the ack); one
+    /// further ahead means something was skipped; one at or below it is a
+    /// duplicate.
+    fn route(&mut self, event: Event) -> Route {
+        match event {
+            Event::Message {
+                message,
+                frame,
+                origin,
+            } => {
+                let Some(cursor) = self.cursors.get_mut(&message.conversation) else {
+                    return Route::Introduce(message.conversation, message.seq);
+                };
+                if message.seq <= *cursor {
+                    Route::Skip
+                } else if message.seq > *cursor + 1 {
+                    Route::Gap(message.conversation, *cursor)
+                } else {
+                    *cursor = message.seq;
+                    if origin == Some(self.device.id) {
+                        Route::Skip
+                    } else {
+                        Route::Write(frame)
                     }
-                    None => return Ok(()),
                 }
             }
-        };
-        if message.seq <= cursor {
-            return Ok(());
+            Event::Frame {
+                conversation,
+                frame,
+                kind,
+            } => {
+                if let FrameKind::Conversation { last_seq } = kind {
+                    self.cursors.entry(conversation).or_insert(last_seq);
+                }
+                Route::Write(frame)
+            }
+            Event::SessionEnded(_) => Route::Skip,
         }
-        if message.seq > cursor + 1 {
-            self.replay(message.conversation, cursor).await
-        } else {
-            self.send(&ServerFrame::Message {
-                message: message.clone(),
-            })
-            .await?;
-            self.cursors.insert(message.conversation, message.seq);
-            Ok(())
+    }
+
+    /// Introduces a conversation this device heard of by its message
+    /// `seq`, which it then reads from the store with the conversation.
+    async fn introduce_by_message(
+        &mut self,
+        id: ConversationId,
+        seq: Seq,
+    ) -> Result<(), ConnError> {
+        match self.chat.conversation(self.user, id).await {
+            Ok(conversation) => {
+                self.send(&ServerFrame::Conversation { conversation })
+                    .await?;
+                self.replay(id, seq - 1).await
+            }
+            // No longer in it: its last events said so.
+            Err(ChatError::NotAMember) => Ok(()),
+            Err(err) => Err(err.into()),
         }
     }
 
@@ -552,20 +548,42 @@ where
     /// listed. Conversations it did not list start at their newest seq: the
     /// device reads their history over HTTP as the user scrolls.
     async fn resync(&mut self) -> Result<(), ConnError> {
-        let conversations = self.state.store.conversations(self.user.id).await?;
-        for conversation in conversations {
-            let id = conversation.id;
-            let last_seq = conversation.last_seq;
-            self.send(&ServerFrame::Conversation { conversation })
-                .await?;
-            match self.cursors.get(&id).copied() {
-                Some(cursor) => self.replay(id, cursor).await?,
-                None => {
-                    self.cursors.insert(id, last_seq);
-                }
+        for conversation in self.chat.conversations(self.user).await? {
+            self.introduce(conversation).await?;
+        }
+        Ok(())
+    }
+
+    /// Reads conversations back after this device lost events of them.
+    async fn catch_up(&mut self, lagged: BTreeSet<ConversationId>) -> Result<(), ConnError> {
+        for id in lagged {
+            tracing::info!(
+                user = self.user,
+                conversation = id,
+                "device lagged; reading back"
+            );
+            match self.chat.conversation(self.user, id).await {
+                Ok(conversation) => self.introduce(conversation).await?,
+                // Removed meanwhile: its last events said so.
+                Err(ChatError::NotAMember) => {}
+                Err(err) => return Err(err.into()),
             }
         }
         Ok(())
+    }
+
+    async fn introduce(&mut self, conversation: Conversation) -> Result<(), ConnError> {
+        let id = conversation.id;
+        let last_seq = conversation.last_seq;
+        self.send(&ServerFrame::Conversation { conversation })
+            .await?;
+        match self.cursors.get(&id).copied() {
+            Some(cursor) => self.replay(id, cursor).await,
+            None => {
+                self.cursors.insert(id, last_seq);
+                Ok(())
+            }
+        }
     }
 
     /// Sends the messages after `after`, in pages, moving the cursor.
@@ -573,13 +591,12 @@ where
         let mut after = after;
         loop {
             let page = match self
-                .state
-                .store
-                .messages_after(self.user.id, conversation, after, REPLAY_PAGE)
+                .chat
+                .replay(self.user, conversation, after, REPLAY_PAGE)
                 .await
             {
                 Ok(page) => page,
-                Err(StoreError::NotAMember) => return Ok(()),
+                Err(ChatError::NotAMember) => return Ok(()),
                 Err(err) => return Err(err.into()),
             };
             let full = page.len() == REPLAY_PAGE as usize;
@@ -594,23 +611,34 @@ where
         }
     }
 
-    async fn refuse(
-        &mut self,
-        code: ErrorCode,
-        message: impl Into<String>,
-        client_id: Uuid,
-    ) -> Result<(), ConnError> {
+    async fn refuse(&mut self, err: &ChatError, client_id: Option<Uuid>) -> Result<(), ConnError> {
+        if let ChatError::Internal(cause) = err {
+            tracing::error!(user = self.user, error = %cause, "a frame failed");
+        }
         self.send(&ServerFrame::Error {
-            code,
-            message: message.into(),
-            client_id: Some(client_id),
+            code: super::error_code(err),
+            message: err.to_string(),
+            client_id,
         })
         .await
     }
 
+    /// Queues a frame for the next flush.
     async fn send(&mut self, frame: &ServerFrame) -> Result<(), ConnError> {
-        let text = serde_json::to_string(frame)?;
-        self.socket.send(WsMessage::Text(text.into())).await?;
+        self.feed(serialise(frame)).await
+    }
+
+    async fn feed(&mut self, text: Utf8Bytes) -> Result<(), ConnError> {
+        self.socket.feed(WsMessage::Text(text)).await?;
+        self.unflushed = true;
+        Ok(())
+    }
+
+    async fn flush(&mut self) -> Result<(), ConnError> {
+        if self.unflushed {
+            self.socket.flush().await?;
+            self.unflushed = false;
+        }
         Ok(())
     }
 }

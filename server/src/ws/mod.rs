@@ -9,15 +9,24 @@ use axum::extract::State;
 use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Response};
 use natter_protocol::limits::MAX_FRAME_BYTES;
+use natter_protocol::ErrorCode;
 
 use crate::auth::{hash_token, token_from};
+use crate::chat::ChatError;
 use crate::error::AppError;
-use crate::{now_millis, AppState};
+use crate::AppState;
 
 /// tungstenite's own cap, above [`MAX_FRAME_BYTES`] so that an oversized
 /// frame reaches our check and gets a proper 1009 close instead of a dropped
 /// connection.
 const TRANSPORT_LIMIT: usize = 16 * MAX_FRAME_BYTES;
+/// Bytes read from the socket at a time. Chat frames are small, and an
+/// idle connection should cost little: tungstenite's default is 128 KiB,
+/// allocated up front for every socket.
+const READ_BUFFER: usize = 4 * 1024;
+/// Frames written are gathered up to this before a write (a flush writes
+/// the rest), so that a burst of acks and messages goes out in one write.
+const WRITE_BUFFER: usize = 16 * 1024;
 
 /// `GET /ws`: checks the Origin (403) and the session (401) before upgrading.
 pub async fn upgrade(
@@ -32,18 +41,34 @@ pub async fn upgrade(
         return AppError::Unauthenticated.into_response();
     };
     let token_hash = hash_token(token);
-    let user = match state.store.session_user(token_hash, now_millis()).await {
+    let user = match state.chat.session_user(token_hash).await {
         Ok(Some(user)) => user,
         Ok(None) => return AppError::Unauthenticated.into_response(),
         Err(err) => return AppError::from(err).into_response(),
     };
     let tracker = state.connections.clone();
+    let session = connection::Session {
+        chat: state.chat.clone(),
+        user,
+        token_hash,
+        frame_rate: state.config.frame_rate,
+        shutdown: state.shutdown.clone(),
+    };
     upgrade
         .max_message_size(TRANSPORT_LIMIT)
         .max_frame_size(TRANSPORT_LIMIT)
-        .on_upgrade(move |socket| {
-            tracker.track_future(connection::serve(socket, state, user, token_hash))
-        })
+        .read_buffer_size(READ_BUFFER)
+        .write_buffer_size(WRITE_BUFFER)
+        .on_upgrade(move |socket| tracker.track_future(connection::serve(socket, session)))
+}
+
+/// The protocol's error code for a refusal; its message is the error's own.
+pub fn error_code(err: &ChatError) -> ErrorCode {
+    match err {
+        ChatError::NotAMember => ErrorCode::NotAMember,
+        ChatError::Internal(_) => ErrorCode::Internal,
+        _ => ErrorCode::InvalidMessage,
+    }
 }
 
 /// Browsers always send `Origin` on WebSocket upgrades, and a page on another

@@ -5,7 +5,7 @@
 
 use rusqlite::Connection;
 
-use super::StoreError;
+use crate::store::StoreError;
 
 const MIGRATIONS: &[&str] = &[
     // 1: accounts, sessions, 1:1 conversations and messages.
@@ -96,6 +96,43 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE users ADD COLUMN display_name TEXT;
     ALTER TABLE users ADD COLUMN avatar TEXT;
     "#,
+    // 6: membership epochs, for writes decided on a membership that must
+    // not have changed since.
+    r#"
+    ALTER TABLE conversations ADD COLUMN epoch INTEGER NOT NULL DEFAULT 0;
+    "#,
+    // 7: messages kept in conversation order (the table is its own index
+    // by conversation and seq, so a message is one insert into it and one
+    // into the client-id key), and the client-id key with the client id
+    // first: apps make time-ordered (v7) ids, so new keys land at the end
+    // of it and a batch of messages dirties a page or two of it rather
+    // than one per sender.
+    r#"
+    CREATE TABLE messages_v7 (
+        conversation_id INTEGER NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+        seq             INTEGER NOT NULL,
+        sender_id       INTEGER NOT NULL REFERENCES users(id),
+        client_id       TEXT NOT NULL,
+        body            TEXT NOT NULL,
+        sent_at         INTEGER NOT NULL,
+        attachment      TEXT,
+        event           TEXT,
+        reply_to        INTEGER,
+        action          TEXT,
+        edited_at       INTEGER,
+        deleted         INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (conversation_id, seq),
+        UNIQUE (client_id, sender_id)
+    ) WITHOUT ROWID;
+    INSERT INTO messages_v7
+        (conversation_id, seq, sender_id, client_id, body, sent_at, attachment, event,
+         reply_to, action, edited_at, deleted)
+    SELECT conversation_id, seq, sender_id, client_id, body, sent_at, attachment, event,
+           reply_to, action, edited_at, deleted
+    FROM messages;
+    DROP TABLE messages;
+    ALTER TABLE messages_v7 RENAME TO messages;
+    "#,
 ];
 
 /// The schema version this build writes.
@@ -138,5 +175,41 @@ mod tests {
             migrate(&mut conn),
             Err(StoreError::SchemaTooNew { .. })
         ));
+    }
+
+    #[test]
+    fn messages_survive_the_rebuild_of_their_table() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        for script in &MIGRATIONS[..6] {
+            conn.execute_batch(script).unwrap();
+        }
+        conn.pragma_update(None, "user_version", 6).unwrap();
+        conn.execute_batch(
+            "INSERT INTO users (id, username, username_key, password_hash, created_at)
+                 VALUES (1, 'ann', 'ann', 'x', 0);
+             INSERT INTO conversations (id, kind, direct_key, last_seq, created_at)
+                 VALUES (1, 'direct', '1:1', 1, 0);
+             INSERT INTO messages (conversation_id, seq, sender_id, client_id, body, sent_at, reply_to)
+                 VALUES (1, 1, 1, '00000000-0000-0000-0000-000000000001', 'kept', 5, NULL);",
+        )
+        .unwrap();
+        migrate(&mut conn).unwrap();
+        let kept: (String, i64) = conn
+            .query_row(
+                "SELECT body, sent_at FROM messages WHERE client_id = ?1 AND sender_id = 1",
+                ["00000000-0000-0000-0000-000000000001"],
+                |row| Ok((row.get(0)?, row.get(1)?)),
+            )
+            .unwrap();
+        assert_eq!(kept, ("kept".to_owned(), 5));
+        let duplicate = conn.execute(
+            "INSERT INTO messages (conversation_id, seq, sender_id, client_id, body, sent_at)
+             VALUES (1, 2, 1, '00000000-0000-0000-0000-000000000001', 'again', 6)",
+            [],
+        );
+        assert!(
+            duplicate.is_err(),
+            "a client id is still stored once per sender"
+        );
     }
 }

@@ -1,0 +1,50 @@
+//! Finding people by username, and starting (or reopening) the 1:1
+//! conversation with one of them. Both people's devices hear of a new
+//! conversation at once.
+
+use natter_protocol::{limits, Conversation, ServerFrame, User, UserId};
+
+use super::{Chat, ChatError};
+use crate::hub::{Event, FrameKind};
+
+impl Chat {
+    /// The user called `username` (any case).
+    pub async fn find_user(&self, username: &str) -> Result<User, ChatError> {
+        limits::check_username(username)?;
+        self.store
+            .user_by_name(username)
+            .await?
+            .ok_or_else(|| ChatError::NoSuchUsername(username.to_owned()))
+    }
+
+    /// The 1:1 conversation of `me` with `username`; the flag tells whether
+    /// it was started now.
+    pub async fn open_direct(
+        &self,
+        me: UserId,
+        username: &str,
+        now: natter_protocol::Millis,
+    ) -> Result<(Conversation, bool), ChatError> {
+        let other = self.find_user(username).await?;
+        if other.id == me {
+            return Err(ChatError::Yourself);
+        }
+        let (conversation, created) = self.store.open_direct(me, other.id, now).await?;
+        if created {
+            let frame = ServerFrame::Conversation {
+                conversation: conversation.clone(),
+            };
+            self.hub.publish(
+                &[me, other.id],
+                Event::frame(
+                    conversation.id,
+                    FrameKind::Conversation {
+                        last_seq: conversation.last_seq,
+                    },
+                    &frame,
+                ),
+            );
+        }
+        Ok((conversation, created))
+    }
+}

@@ -1,0 +1,402 @@
+//! Groups: creating one, adding, removing and promoting members, leaving,
+//! renaming, and finding and joining public groups by hashtag.
+//!
+//! The rules are [`plan`]: a pure function of the membership, the actor
+//! and the change, giving the steps to write (each with its event
+//! message). The write names the membership's epoch, so if the group
+//! changed meanwhile it is planned again on the new membership.
+
+use natter_protocol::limits::{self, MAX_GROUP_MEMBERS};
+use natter_protocol::{
+    Conversation, ConversationId, ConversationKind, GroupEvent, GroupEventKind, Millis, NewGroup,
+    PublicGroup, Role, User, UserId,
+};
+
+use super::pipeline::{Done, PipelineError, Work};
+use super::{Chat, ChatError};
+use crate::store::{GroupStep, GroupTarget, GroupWrite, MemberChange, Membership};
+
+/// The most public groups one search returns.
+pub const SEARCH_LIMIT: u32 = 20;
+/// How often a change is planned again when the group changed under it.
+const ATTEMPTS: usize = 4;
+
+/// A change to an existing group, as asked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GroupChange {
+    /// Admins add people by username.
+    Add(String),
+    /// Admins remove others; removing oneself is leaving.
+    Remove(UserId),
+    Promote(UserId),
+    Rename(String),
+    /// Anyone joins a public group.
+    Join,
+}
+
+/// A change with the people it names looked up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Resolved {
+    Add(User),
+    Remove(User),
+    Promote(User),
+    Rename(String),
+    Join,
+}
+
+/// The steps `actor` may take to make `change`, or why not.
+pub fn plan(
+    membership: &Membership,
+    actor: &User,
+    change: &Resolved,
+) -> Result<Vec<GroupStep>, ChatError> {
+    let role = membership.seat(actor.id).map(|seat| seat.role);
+    if membership.kind != ConversationKind::Group {
+        return Err(match role {
+            Some(_) => ChatError::NotAGroup,
+            None => ChatError::NotAMember,
+        });
+    }
+    let admin = || match role {
+        Some(Role::Admin) => Ok(()),
+        Some(Role::Member) => Err(ChatError::NotAdmin),
+        None => Err(ChatError::NotAMember),
+    };
+    let room = || {
+        if membership.seats.len() >= MAX_GROUP_MEMBERS {
+            Err(ChatError::GroupFull)
+        } else {
+            Ok(())
+        }
+    };
+    let (changes, kind) = match change {
+        Resolved::Join => {
+            // Groups that are not public are invisible to outsiders.
+            if membership.hashtag.is_none() {
+                return Err(ChatError::NotAMember);
+            }
+            if role.is_some() {
+                return Err(ChatError::AlreadyMember);
+            }
+            room()?;
+            (
+                vec![MemberChange::Add(actor.id, Role::Member)],
+                GroupEventKind::Joined,
+            )
+        }
+        Resolved::Add(user) => {
+            admin()?;
+            if membership.includes(user.id) {
+                return Err(ChatError::AlreadyMember);
+            }
+            room()?;
+            (
+                vec![MemberChange::Add(user.id, Role::Member)],
+                GroupEventKind::Added { user: user.clone() },
+            )
+        }
+        Resolved::Remove(user) if user.id == actor.id => {
+            if role.is_none() {
+                return Err(ChatError::NotAMember);
+            }
+            (vec![MemberChange::Remove(actor.id)], GroupEventKind::Left)
+        }
+        Resolved::Remove(user) => {
+            admin()?;
+            if !membership.includes(user.id) {
+                return Err(ChatError::NoSuchMember);
+            }
+            (
+                vec![MemberChange::Remove(user.id)],
+                GroupEventKind::Removed { user: user.clone() },
+            )
+        }
+        Resolved::Promote(user) => {
+            admin()?;
+            match membership.seat(user.id).map(|seat| seat.role) {
+                None => return Err(ChatError::NoSuchMember),
+                Some(Role::Admin) => return Err(ChatError::AlreadyAdmin),
+                Some(Role::Member) => {}
+            }
+            (
+                vec![MemberChange::SetRole(user.id, Role::Admin)],
+                GroupEventKind::Promoted { user: user.clone() },
+            )
+        }
+        Resolved::Rename(name) => {
+            admin()?;
+            (
+                vec![MemberChange::Rename(name.clone())],
+                GroupEventKind::Renamed { name: name.clone() },
+            )
+        }
+    };
+    let mut changes = changes;
+    changes.extend(keep_an_admin(membership, &changes));
+    Ok(vec![GroupStep {
+        changes,
+        event: GroupEvent {
+            by: actor.clone(),
+            kind,
+        },
+    }])
+}
+
+/// A group whose last admin leaves gets its longest-standing member as
+/// admin, so that it can still be managed.
+fn keep_an_admin(membership: &Membership, changes: &[MemberChange]) -> Option<MemberChange> {
+    let removed = |user: UserId| changes.contains(&MemberChange::Remove(user));
+    let remaining: Vec<_> = membership
+        .seats
+        .iter()
+        .filter(|seat| !removed(seat.user))
+        .collect();
+    if remaining.iter().any(|seat| seat.role == Role::Admin) {
+        return None;
+    }
+    remaining
+        .iter()
+        .min_by_key(|seat| (seat.joined_at, seat.user))
+        .map(|seat| MemberChange::SetRole(seat.user, Role::Admin))
+}
+
+/// The steps that create a group: the creator as its first admin, then
+/// each member.
+fn plan_creation(creator: &User, name: &str, members: &[User]) -> Vec<GroupStep> {
+    let by = || creator.clone();
+    std::iter::once(GroupStep {
+        changes: vec![MemberChange::Add(creator.id, Role::Admin)],
+        event: GroupEvent {
+            by: by(),
+            kind: GroupEventKind::Created {
+                name: name.to_owned(),
+            },
+        },
+    })
+    .chain(members.iter().map(|member| GroupStep {
+        changes: vec![MemberChange::Add(member.id, Role::Member)],
+        event: GroupEvent {
+            by: by(),
+            kind: GroupEventKind::Added {
+                user: member.clone(),
+            },
+        },
+    }))
+    .collect()
+}
+
+impl Chat {
+    pub async fn create_group(
+        &self,
+        creator: &User,
+        request: NewGroup,
+        now: Millis,
+    ) -> Result<Conversation, ChatError> {
+        let name = limits::check_group_name(&request.name)?;
+        let hashtag = request
+            .hashtag
+            .as_deref()
+            .filter(|tag| !tag.trim().is_empty())
+            .map(limits::check_hashtag)
+            .transpose()?;
+        if let Some(picture) = &request.picture {
+            limits::check_group_picture(picture)?;
+        }
+        limits::check_group_size(request.members.len() + 1)?;
+        let mut members: Vec<User> = Vec::with_capacity(request.members.len());
+        for username in &request.members {
+            let user = self.find_user(username).await?;
+            if user.id != creator.id && !members.iter().any(|m| m.id == user.id) {
+                members.push(user);
+            }
+        }
+        let write = GroupWrite {
+            target: GroupTarget::Create {
+                name: name.clone(),
+                hashtag,
+                picture: request.picture,
+            },
+            steps: plan_creation(creator, &name, &members),
+            now,
+        };
+        match self.write_group(write, Vec::new()).await? {
+            Some(conversation) => Ok(conversation),
+            // A new group has no epoch to be stale against.
+            None => Err(ChatError::internal(super::pipeline::Stopped)),
+        }
+    }
+
+    /// Applies `change` by `actor`, planning it again if the group changed
+    /// meanwhile.
+    pub async fn change_group(
+        &self,
+        actor: &User,
+        conversation: ConversationId,
+        change: GroupChange,
+        now: Millis,
+    ) -> Result<Conversation, ChatError> {
+        let resolved = match change {
+            GroupChange::Add(username) => Resolved::Add(self.find_user(&username).await?),
+            GroupChange::Remove(user) => Resolved::Remove(self.user_by_id(user).await?),
+            GroupChange::Promote(user) => Resolved::Promote(self.user_by_id(user).await?),
+            GroupChange::Rename(name) => Resolved::Rename(limits::check_group_name(&name)?),
+            GroupChange::Join => Resolved::Join,
+        };
+        for _ in 0..ATTEMPTS {
+            let membership = self
+                .roster
+                .get(conversation)
+                .await?
+                .ok_or(ChatError::NotAMember)?;
+            let steps = plan(&membership, actor, &resolved)?;
+            let write = GroupWrite {
+                target: GroupTarget::Existing {
+                    conversation,
+                    epoch: membership.epoch,
+                },
+                steps,
+                now,
+            };
+            if let Some(conversation) = self.write_group(write, membership.user_ids()).await? {
+                return Ok(conversation);
+            }
+        }
+        Err(ChatError::internal(super::pipeline::Stopped))
+    }
+
+    /// A user named by id in a group change. Nobody has an id that no
+    /// user has, so the rules refuse such a change as they refuse any
+    /// change to a non-member.
+    async fn user_by_id(&self, user: UserId) -> Result<User, ChatError> {
+        Ok(self.store.user(user).await?.unwrap_or(User {
+            id: user,
+            username: String::new(),
+            display_name: None,
+            avatar: None,
+        }))
+    }
+
+    /// Writes a planned group change; `None` when the group changed under
+    /// it and it must be planned again.
+    async fn write_group(
+        &self,
+        write: GroupWrite,
+        before: Vec<UserId>,
+    ) -> Result<Option<Conversation>, ChatError> {
+        let answer = self.pipeline.queue(Work::Group { write, before }).await?;
+        match answer.await {
+            Ok(Ok(Done::Group(written))) => Ok(Some(written.conversation)),
+            Ok(Err(PipelineError::Stale)) => Ok(None),
+            Ok(Err(PipelineError::Refused(err))) => Err(err),
+            Ok(Ok(_)) | Err(_) => Err(ChatError::internal(super::pipeline::Stopped)),
+        }
+    }
+
+    /// Public groups whose hashtag starts with `typed` (`#` optional).
+    pub async fn search_groups(&self, typed: &str) -> Result<Vec<PublicGroup>, ChatError> {
+        let typed = typed.trim();
+        let prefix = typed.strip_prefix('#').unwrap_or(typed);
+        let allowed = |c: char| c.is_ascii_alphanumeric() || c == '_';
+        if prefix.is_empty() || prefix.len() > limits::HASHTAG_MAX || !prefix.chars().all(allowed) {
+            return Err(limits::Invalid::Hashtag.into());
+        }
+        Ok(self.store.public_groups(prefix, SEARCH_LIMIT).await?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Seat;
+
+    fn user(id: UserId) -> User {
+        User {
+            id,
+            username: format!("user{id}"),
+            display_name: None,
+            avatar: None,
+        }
+    }
+
+    fn group(seats: &[(UserId, Role)], public: bool) -> Membership {
+        Membership {
+            id: 1,
+            kind: ConversationKind::Group,
+            epoch: 3,
+            hashtag: public.then(|| "hikers".to_owned()),
+            seats: seats
+                .iter()
+                .enumerate()
+                .map(|(order, (user, role))| Seat {
+                    user: *user,
+                    role: *role,
+                    joined_at: order as Millis,
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn only_admins_manage_and_outsiders_see_nothing() {
+        let hikers = group(&[(1, Role::Admin), (2, Role::Member)], false);
+        assert!(matches!(
+            plan(&hikers, &user(2), &Resolved::Add(user(3))),
+            Err(ChatError::NotAdmin)
+        ));
+        assert!(matches!(
+            plan(&hikers, &user(9), &Resolved::Rename("x".into())),
+            Err(ChatError::NotAMember)
+        ));
+        assert!(matches!(
+            plan(&hikers, &user(9), &Resolved::Join),
+            Err(ChatError::NotAMember),
+        ));
+        assert!(matches!(
+            plan(&hikers, &user(1), &Resolved::Add(user(2))),
+            Err(ChatError::AlreadyMember)
+        ));
+        assert!(matches!(
+            plan(&hikers, &user(1), &Resolved::Promote(user(7))),
+            Err(ChatError::NoSuchMember)
+        ));
+        let steps = plan(&hikers, &user(1), &Resolved::Add(user(3))).unwrap();
+        assert_eq!(steps[0].changes, vec![MemberChange::Add(3, Role::Member)]);
+    }
+
+    #[test]
+    fn a_full_group_takes_nobody_more() {
+        let seats: Vec<_> = (1..=MAX_GROUP_MEMBERS as UserId)
+            .map(|id| (id, if id == 1 { Role::Admin } else { Role::Member }))
+            .collect();
+        let full = group(&seats, true);
+        assert!(matches!(
+            plan(&full, &user(1), &Resolved::Add(user(999))),
+            Err(ChatError::GroupFull)
+        ));
+        assert!(matches!(
+            plan(&full, &user(999), &Resolved::Join),
+            Err(ChatError::GroupFull)
+        ));
+    }
+
+    #[test]
+    fn when_the_last_admin_leaves_the_longest_member_takes_over() {
+        let hikers = group(
+            &[(1, Role::Admin), (5, Role::Member), (4, Role::Member)],
+            false,
+        );
+        let steps = plan(&hikers, &user(1), &Resolved::Remove(user(1))).unwrap();
+        assert_eq!(
+            steps[0].changes,
+            vec![
+                MemberChange::Remove(1),
+                MemberChange::SetRole(5, Role::Admin)
+            ]
+        );
+        assert_eq!(steps[0].event.kind, GroupEventKind::Left);
+        // With another admin left, nobody is promoted.
+        let two = group(&[(1, Role::Admin), (2, Role::Admin)], false);
+        let steps = plan(&two, &user(1), &Resolved::Remove(user(1))).unwrap();
+        assert_eq!(steps[0].changes, vec![MemberChange::Remove(1)]);
+    }
+}

@@ -1,0 +1,100 @@
+//! The application layer: what people can do, each use case in one file,
+//! written once for every transport and every backend.
+//!
+//! A use case validates its input, applies the rules (who may do what),
+//! asks the [`Store`] for what it needs (writes that take a place in a
+//! conversation's order go through the [`pipeline`]), decides who hears of
+//! it, publishes to the [`Hub`] and cleans up after itself. HTTP and
+//! WebSocket only parse, call a use case and answer; each maps
+//! [`ChatError`] once.
+//!
+//! # Layout
+//! - [`send`]: messages, media, replies and actions; [`send::may_send`] is
+//!   where "who may send to this conversation" is decided.
+//! - [`receipt`], [`typing`]: delivery and read cursors; typing notices.
+//! - [`direct`]: finding people, starting a 1:1 conversation.
+//! - [`groups`]: creating and changing groups, with their admin rules.
+//! - [`reading`]: the conversations and history a member may read.
+//! - [`media`]: who may upload to a conversation and fetch its files.
+//! - [`account`]: signing up, logging in and out, the profile.
+//! - [`pipeline`]: the batched, ordered write path.
+//! - [`roster`]: memberships in memory.
+//! - [`error`]: [`ChatError`], in people's words.
+
+pub mod account;
+pub mod direct;
+pub mod error;
+pub mod groups;
+pub mod media;
+pub mod pipeline;
+pub mod reading;
+pub mod receipt;
+pub mod roster;
+pub mod send;
+pub mod typing;
+
+use std::sync::Arc;
+
+use natter_protocol::{ConversationId, UserId};
+
+pub use self::error::ChatError;
+use self::pipeline::Pipeline;
+use self::roster::Roster;
+use crate::auth::Throttle;
+use crate::hub::Hub;
+use crate::media::MediaStorage;
+use crate::store::{Membership, Store};
+
+/// Every use case, over the backends the server was started with. Cheap
+/// to clone.
+#[derive(Clone)]
+pub struct Chat {
+    store: Arc<dyn Store>,
+    hub: Arc<dyn Hub>,
+    media: Arc<dyn MediaStorage>,
+    roster: Arc<Roster>,
+    pipeline: Pipeline,
+    throttle: Arc<Throttle>,
+}
+
+impl Chat {
+    /// Starts the write pipeline (so this must run inside a tokio runtime).
+    pub fn new(store: Arc<dyn Store>, hub: Arc<dyn Hub>, media: Arc<dyn MediaStorage>) -> Self {
+        let roster = Arc::new(Roster::new(store.clone()));
+        let pipeline = Pipeline::start(store.clone(), hub.clone(), roster.clone(), media.clone());
+        Chat {
+            store,
+            hub,
+            media,
+            roster,
+            pipeline,
+            throttle: Arc::new(Throttle::default()),
+        }
+    }
+
+    pub fn hub(&self) -> &Arc<dyn Hub> {
+        &self.hub
+    }
+
+    pub fn media_storage(&self) -> &Arc<dyn MediaStorage> {
+        &self.media
+    }
+
+    /// The membership of a conversation `user` is in; otherwise
+    /// [`ChatError::NotAMember`], whether or not it exists. Memberships
+    /// are nearly always cached; reading one is boxed, so that the many
+    /// callers' states stay small.
+    async fn member_of(
+        &self,
+        user: UserId,
+        conversation: ConversationId,
+    ) -> Result<Arc<Membership>, ChatError> {
+        let membership = match self.roster.cached(conversation) {
+            Some(membership) => Some(membership),
+            None => Box::pin(self.roster.reload(conversation)).await?,
+        };
+        membership
+            .filter(|membership| membership.includes(user))
+            .ok_or(ChatError::NotAMember)
+    }
+}

@@ -1,0 +1,84 @@
+//! Who is in which conversation, in memory: the rules ask it on every
+//! frame, and audiences come from it instead of a second store trip.
+//!
+//! A cache, not a source of truth: an entry is read from the store when
+//! missing, replaced when a group write commits, and never replaced by an
+//! older epoch. A write decided on an entry names its epoch, so a stale
+//! entry can only cost a retry, never a wrong decision.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use natter_protocol::ConversationId;
+
+use crate::store::{Membership, Store, StoreError};
+
+/// The most conversations kept; past it the cache starts again empty
+/// (entries are cheap to read back).
+const CAPACITY: usize = 200_000;
+
+pub struct Roster {
+    store: Arc<dyn Store>,
+    entries: RwLock<HashMap<ConversationId, Arc<Membership>>>,
+}
+
+impl Roster {
+    pub fn new(store: Arc<dyn Store>) -> Self {
+        Roster {
+            store,
+            entries: RwLock::new(HashMap::new()),
+        }
+    }
+
+    pub fn cached(&self, id: ConversationId) -> Option<Arc<Membership>> {
+        self.entries
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&id)
+            .cloned()
+    }
+
+    /// The membership of `id`, read from the store if not cached; `None`
+    /// when there is no such conversation.
+    pub async fn get(&self, id: ConversationId) -> Result<Option<Arc<Membership>>, StoreError> {
+        if let Some(found) = self.cached(id) {
+            return Ok(Some(found));
+        }
+        self.reload(id).await
+    }
+
+    /// Reads `id` from the store again.
+    pub async fn reload(&self, id: ConversationId) -> Result<Option<Arc<Membership>>, StoreError> {
+        match self.store.membership(id).await? {
+            Some(membership) => Ok(Some(self.put(membership))),
+            None => {
+                self.forget(id);
+                Ok(None)
+            }
+        }
+    }
+
+    /// Keeps `membership` unless a newer one is already kept; returns the
+    /// one kept.
+    pub fn put(&self, membership: Membership) -> Arc<Membership> {
+        let mut entries = self.entries.write().unwrap_or_else(|p| p.into_inner());
+        if let Some(kept) = entries.get(&membership.id) {
+            if kept.epoch > membership.epoch {
+                return kept.clone();
+            }
+        }
+        if entries.len() >= CAPACITY {
+            entries.clear();
+        }
+        let membership = Arc::new(membership);
+        entries.insert(membership.id, membership.clone());
+        membership
+    }
+
+    pub fn forget(&self, id: ConversationId) {
+        self.entries
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&id);
+    }
+}

@@ -1,0 +1,368 @@
+//! Reading SQLite rows into records: users, messages (with reactions),
+//! conversations, memberships and media. Every statement is prepared once
+//! per connection and cached.
+
+use std::collections::HashMap;
+
+use natter_protocol::{
+    Conversation, ConversationId, ConversationKind, GroupInfo, MediaKind, Member, Message, Millis,
+    Reaction, Role, Seq, User, UserId,
+};
+use rusqlite::{params, Connection, OptionalExtension, Row};
+use uuid::Uuid;
+
+use crate::store::{MediaRecord, Membership, Seat, StoreError};
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(err: rusqlite::Error) -> Self {
+        StoreError::backend(err)
+    }
+}
+
+/// Whether `err` is a UNIQUE (or primary key) violation.
+pub fn is_unique_violation(err: &rusqlite::Error) -> bool {
+    matches!(
+        err,
+        rusqlite::Error::SqliteFailure(e, _) if e.code == rusqlite::ErrorCode::ConstraintViolation
+    )
+}
+
+fn conversion_error(
+    column: usize,
+    err: impl std::error::Error + Send + Sync + 'static,
+) -> rusqlite::Error {
+    rusqlite::Error::FromSqlConversionFailure(column, rusqlite::types::Type::Text, Box::new(err))
+}
+
+/// Turns a value into the JSON text a column keeps.
+pub fn to_json<T: serde::Serialize>(value: &T) -> Result<String, StoreError> {
+    serde_json::to_string(value).map_err(|err| StoreError::Data(err.to_string()))
+}
+
+fn json<T: serde::de::DeserializeOwned>(
+    row: &Row<'_>,
+    column: usize,
+) -> rusqlite::Result<Option<T>> {
+    let text: Option<String> = row.get(column)?;
+    text.map(|json| serde_json::from_str(&json))
+        .transpose()
+        .map_err(|err| conversion_error(column, err))
+}
+
+/// The columns [`user`] reads, first in a query.
+pub const USER_COLUMNS: &str = "id, username, display_name, avatar";
+
+pub fn user(row: &Row<'_>) -> rusqlite::Result<User> {
+    Ok(User {
+        id: row.get(0)?,
+        username: row.get(1)?,
+        display_name: row.get(2)?,
+        avatar: row.get(3)?,
+    })
+}
+
+pub fn load_user(conn: &Connection, id: UserId) -> Result<Option<User>, StoreError> {
+    Ok(conn
+        .prepare_cached(&format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?1"))?
+        .query_row([id], user)
+        .optional()?)
+}
+
+/// The columns [`message`] reads, first in a query.
+pub const MESSAGE_COLUMNS: &str = "conversation_id, seq, client_id, sender_id, body, sent_at, \
+     attachment, event, reply_to, action, edited_at, deleted";
+
+/// A message as stored, without its reactions (see [`with_reactions`]).
+pub fn message(row: &Row<'_>) -> rusqlite::Result<Message> {
+    let client_id: String = row.get(2)?;
+    let client_id = Uuid::parse_str(&client_id).map_err(|err| conversion_error(2, err))?;
+    Ok(Message {
+        conversation: row.get(0)?,
+        seq: row.get(1)?,
+        client_id,
+        sender: row.get(3)?,
+        body: row.get(4)?,
+        sent_at: row.get(5)?,
+        attachment: json(row, 6)?,
+        event: json(row, 7)?,
+        reply_to: row.get(8)?,
+        action: json(row, 9)?,
+        edited_at: row.get(10)?,
+        deleted: row.get(11)?,
+        reactions: Vec::new(),
+    })
+}
+
+/// Fills in the reactions of `messages` (all of one conversation) with one
+/// query.
+pub fn with_reactions(
+    conn: &Connection,
+    mut messages: Vec<Message>,
+) -> Result<Vec<Message>, StoreError> {
+    let (Some(first), Some(last)) = (messages.first(), messages.last()) else {
+        return Ok(messages);
+    };
+    let conversation = first.conversation;
+    let (low, high) = (first.seq.min(last.seq), first.seq.max(last.seq));
+    let mut by_seq: HashMap<Seq, Vec<Reaction>> = HashMap::new();
+    let mut stmt = conn.prepare_cached(
+        "SELECT seq, emoji, user_id FROM reactions
+         WHERE conversation_id = ?1 AND seq BETWEEN ?2 AND ?3
+         ORDER BY seq, created_at, user_id",
+    )?;
+    let rows = stmt.query_map(params![conversation, low, high], |row| {
+        Ok((row.get::<_, Seq>(0)?, row.get::<_, String>(1)?, row.get(2)?))
+    })?;
+    for row in rows {
+        let (seq, emoji, user) = row?;
+        let reactions = by_seq.entry(seq).or_default();
+        match reactions.iter_mut().find(|r| r.emoji == emoji) {
+            Some(reaction) => reaction.users.push(user),
+            None => reactions.push(Reaction {
+                emoji,
+                users: vec![user],
+            }),
+        }
+    }
+    for message in &mut messages {
+        if let Some(reactions) = by_seq.remove(&message.seq) {
+            message.reactions = reactions;
+        }
+    }
+    Ok(messages)
+}
+
+/// One message by seq, with its reactions.
+pub fn load_message(
+    conn: &Connection,
+    conversation: ConversationId,
+    seq: Seq,
+) -> Result<Option<Message>, StoreError> {
+    let found = conn
+        .prepare_cached(&format!(
+            "SELECT {MESSAGE_COLUMNS} FROM messages WHERE conversation_id = ?1 AND seq = ?2"
+        ))?
+        .query_row(params![conversation, seq], message)
+        .optional()?;
+    Ok(with_reactions(conn, found.into_iter().collect())?.pop())
+}
+
+/// The message `sender` stored under `client_id`, without reactions (it is
+/// wanted for its place, not its content).
+pub fn message_by_client_id(
+    conn: &Connection,
+    sender: UserId,
+    client_id: Uuid,
+) -> Result<Option<Message>, StoreError> {
+    Ok(conn
+        .prepare_cached(&format!(
+            "SELECT {MESSAGE_COLUMNS} FROM messages WHERE client_id = ?2 AND sender_id = ?1"
+        ))?
+        .query_row(params![sender, client_id.to_string()], message)
+        .optional()?)
+}
+
+/// Up to `limit` messages after `after` (ascending), or before `before`.
+pub fn page(
+    conn: &Connection,
+    conversation: ConversationId,
+    range: Page,
+    limit: u32,
+) -> Result<Vec<Message>, StoreError> {
+    let page = match range {
+        Page::After(after) => conn
+            .prepare_cached(&format!(
+                "SELECT {MESSAGE_COLUMNS} FROM messages
+                 WHERE conversation_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3"
+            ))?
+            .query_map(params![conversation, after, limit], message)?
+            .collect::<rusqlite::Result<Vec<_>>>()?,
+        Page::Before(before) => {
+            let mut page = conn
+                .prepare_cached(&format!(
+                    "SELECT {MESSAGE_COLUMNS} FROM messages
+                     WHERE conversation_id = ?1 AND seq < ?2 ORDER BY seq DESC LIMIT ?3"
+                ))?
+                .query_map(params![conversation, before, limit], message)?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            page.reverse();
+            page
+        }
+    };
+    with_reactions(conn, page)
+}
+
+/// Which side of a seq a page of history is on.
+#[derive(Debug, Clone, Copy)]
+pub enum Page {
+    After(Seq),
+    Before(Seq),
+}
+
+pub fn role_from(text: &str) -> Role {
+    match text {
+        "admin" => Role::Admin,
+        _ => Role::Member,
+    }
+}
+
+pub fn role_text(role: Role) -> &'static str {
+    match role {
+        Role::Admin => "admin",
+        Role::Member => "member",
+    }
+}
+
+fn kind_from(id: ConversationId, text: &str) -> Result<ConversationKind, StoreError> {
+    match text {
+        "direct" => Ok(ConversationKind::Direct),
+        "group" => Ok(ConversationKind::Group),
+        other => Err(StoreError::Data(format!(
+            "conversation {id} has unknown kind {other:?}"
+        ))),
+    }
+}
+
+type ConversationRow = (
+    String,
+    Seq,
+    Millis,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+);
+
+/// A conversation with its members, their cursors and its newest visible
+/// message.
+pub fn load_conversation(
+    conn: &Connection,
+    id: ConversationId,
+) -> Result<Option<Conversation>, StoreError> {
+    let found: Option<ConversationRow> = conn
+        .prepare_cached(
+            "SELECT kind, last_seq, created_at, name, picture, hashtag
+             FROM conversations WHERE id = ?1",
+        )?
+        .query_row([id], |row| {
+            Ok((
+                row.get(0)?,
+                row.get(1)?,
+                row.get(2)?,
+                row.get(3)?,
+                row.get(4)?,
+                row.get(5)?,
+            ))
+        })
+        .optional()?;
+    let Some((kind, last_seq, created_at, name, picture, hashtag)) = found else {
+        return Ok(None);
+    };
+    let kind = kind_from(id, &kind)?;
+    let members = conn
+        .prepare_cached(
+            "SELECT u.id, u.username, u.display_name, u.avatar, m.delivered_seq, m.read_seq, m.role
+             FROM members m JOIN users u ON u.id = m.user_id
+             WHERE m.conversation_id = ?1 ORDER BY u.id",
+        )?
+        .query_map([id], |row| {
+            Ok(Member {
+                user: user(row)?,
+                delivered: row.get(4)?,
+                read: row.get(5)?,
+                role: role_from(&row.get::<_, String>(6)?),
+            })
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    // The newest message worth showing in a list: actions only change
+    // earlier messages.
+    let last_visible: Option<Seq> = conn
+        .prepare_cached(
+            "SELECT seq FROM messages WHERE conversation_id = ?1 AND action IS NULL
+             ORDER BY seq DESC LIMIT 1",
+        )?
+        .query_row([id], |row| row.get(0))
+        .optional()?;
+    let last_message = match last_visible {
+        Some(seq) => load_message(conn, id, seq)?,
+        None => None,
+    };
+    Ok(Some(Conversation {
+        id,
+        kind,
+        members,
+        last_message,
+        last_seq,
+        created_at,
+        group: match (kind, name) {
+            (ConversationKind::Group, Some(name)) => Some(GroupInfo {
+                name,
+                picture,
+                hashtag,
+            }),
+            _ => None,
+        },
+    }))
+}
+
+pub fn load_membership(
+    conn: &Connection,
+    id: ConversationId,
+) -> Result<Option<Membership>, StoreError> {
+    let found: Option<(String, u64, Option<String>)> = conn
+        .prepare_cached("SELECT kind, epoch, hashtag FROM conversations WHERE id = ?1")?
+        .query_row([id], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))
+        .optional()?;
+    let Some((kind, epoch, hashtag)) = found else {
+        return Ok(None);
+    };
+    let seats = conn
+        .prepare_cached(
+            "SELECT user_id, role, joined_at FROM members WHERE conversation_id = ?1
+             ORDER BY joined_at, user_id",
+        )?
+        .query_map([id], |row| {
+            Ok(Seat {
+                user: row.get(0)?,
+                role: role_from(&row.get::<_, String>(1)?),
+                joined_at: row.get(2)?,
+            })
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(Some(Membership {
+        id,
+        kind: kind_from(id, &kind)?,
+        epoch,
+        hashtag,
+        seats,
+    }))
+}
+
+pub const MEDIA_COLUMNS: &str = "id, uploader_id, conversation_id, kind, content_type, size";
+
+fn media_kind(text: &str) -> Option<MediaKind> {
+    match text {
+        "image" => Some(MediaKind::Image),
+        "video" => Some(MediaKind::Video),
+        "voice" => Some(MediaKind::Voice),
+        _ => None,
+    }
+}
+
+pub fn media(row: &Row<'_>) -> rusqlite::Result<MediaRecord> {
+    let kind: String = row.get(3)?;
+    let kind = media_kind(&kind).ok_or_else(|| {
+        rusqlite::Error::FromSqlConversionFailure(
+            3,
+            rusqlite::types::Type::Text,
+            format!("unknown media kind {kind:?}").into(),
+        )
+    })?;
+    Ok(MediaRecord {
+        id: row.get(0)?,
+        uploader: row.get(1)?,
+        conversation: row.get(2)?,
+        kind,
+        content_type: row.get(4)?,
+        size: row.get(5)?,
+    })
+}

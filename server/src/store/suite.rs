@@ -1,0 +1,736 @@
+//! The behaviour every store backend must have, asserted once and run
+//! against each of them with [`store_suite!`](crate::store_suite): the
+//! store's own guarantees (idempotent client ids, gap-free seqs under
+//! concurrent senders, stale memberships refused, sessions), and every
+//! rule of [`crate::chat`] played through a [`Chat`] over the backend
+//! (membership, actions and their permissions, groups and roles, media
+//! ownership), since a backend that loses or bends data breaks them.
+
+use std::sync::Arc;
+
+use natter_protocol::{
+    Action, Attachment, ConversationId, MediaKind, Millis, NewGroup, ReceiptKind, Role, Seq, User,
+    UserId,
+};
+use uuid::Uuid;
+
+use super::{
+    GroupStep, GroupTarget, GroupWrite, MediaRecord, MemberChange, NewMessage, Store, StoreError,
+    Write, Written,
+};
+use crate::chat::groups::GroupChange;
+use crate::chat::send::Draft;
+use crate::chat::{Chat, ChatError};
+use crate::hub::{Hub, LocalHub};
+use crate::media::FsMedia;
+
+/// Generates one test per suite function for a backend. `$open` is an
+/// async expression giving `(store, guard)`; the guard (a temporary
+/// directory, a server) lives as long as the test.
+#[macro_export]
+macro_rules! store_suite {
+    ($open:expr) => {
+        $crate::store_suite!(@tests $open;
+            users_are_unique_ignoring_case,
+            sessions_expire_and_end,
+            a_client_id_is_stored_once,
+            seqs_are_gap_free_under_concurrent_senders,
+            a_write_on_a_changed_membership_is_stale,
+            receipts_only_move_forward,
+            history_pages_both_ways,
+            only_members_send_and_read,
+            actions_and_who_may_take_them,
+            groups_and_their_roles,
+            media_belongs_to_its_uploader_and_conversation,
+        );
+    };
+    (@tests $open:expr; $($name:ident),* $(,)?) => {
+        $(
+            #[tokio::test]
+            async fn $name() {
+                let (store, _guard) = $open.await;
+                $crate::store::suite::$name(std::sync::Arc::new(store)).await;
+            }
+        )*
+    };
+}
+
+const NOW: Millis = 1_700_000_000_000;
+
+async fn user(store: &Arc<dyn Store>, name: &str) -> User {
+    store
+        .create_user(name, "$argon2id$stub")
+        .await
+        .expect("user")
+}
+
+async fn direct(store: &Arc<dyn Store>, a: &User, b: &User) -> ConversationId {
+    store
+        .open_direct(a.id, b.id, NOW)
+        .await
+        .expect("direct")
+        .0
+        .id
+}
+
+fn text(sender: UserId, conversation: ConversationId, body: &str) -> NewMessage {
+    NewMessage {
+        sender,
+        conversation,
+        client_id: Uuid::new_v4(),
+        body: body.to_owned(),
+        attachment: None,
+        reply_to: None,
+        action: None,
+        sent_at: NOW,
+    }
+}
+
+async fn epoch(store: &Arc<dyn Store>, conversation: ConversationId) -> u64 {
+    store
+        .membership(conversation)
+        .await
+        .expect("read")
+        .expect("exists")
+        .epoch
+}
+
+/// Commits one append and returns its outcome.
+async fn append(
+    store: &Arc<dyn Store>,
+    message: NewMessage,
+) -> Result<super::Appended, StoreError> {
+    let epoch = epoch(store, message.conversation).await;
+    let mut results = store
+        .commit(vec![Write::Append { message, epoch }])
+        .await
+        .expect("commit");
+    match results.pop().expect("one result")? {
+        Written::Appended(appended) => Ok(appended),
+        other => panic!("expected an append, got {other:?}"),
+    }
+}
+
+/// A chat over `store`, with a hub and media in a temporary directory.
+fn chat(store: Arc<dyn Store>) -> (Chat, tempfile::TempDir) {
+    let media = tempfile::tempdir().expect("media dir");
+    let hub: Arc<dyn Hub> = Arc::new(LocalHub::default());
+    let chat = Chat::new(store, hub, Arc::new(FsMedia::new(media.path())));
+    (chat, media)
+}
+
+fn draft(conversation: ConversationId, body: &str) -> Draft {
+    Draft {
+        conversation,
+        client_id: Uuid::new_v4(),
+        body: body.to_owned(),
+        attachment: None,
+        reply_to: None,
+        action: None,
+    }
+}
+
+async fn sent(chat: &Chat, sender: UserId, draft: Draft) -> Result<Seq, ChatError> {
+    let pending = chat.send(sender, None, draft, NOW).await?;
+    Ok(pending.await?.seq)
+}
+
+pub async fn users_are_unique_ignoring_case(store: Arc<dyn Store>) {
+    let ann = user(&store, "Ann").await;
+    assert!(matches!(
+        store.create_user("aNN", "x").await,
+        Err(StoreError::UsernameTaken)
+    ));
+    assert_eq!(store.user_by_name("ANN").await.unwrap(), Some(ann.clone()));
+    assert_eq!(store.user(ann.id).await.unwrap(), Some(ann.clone()));
+    let credentials = store.credentials("ann").await.unwrap().expect("stored");
+    assert_eq!(credentials.password_hash, "$argon2id$stub");
+    let updated = store
+        .update_profile(ann.id, Some("Ann Archer".into()), None)
+        .await
+        .unwrap();
+    assert_eq!(updated.shown_name(), "Ann Archer");
+    assert!(store.user_by_name("nobody").await.unwrap().is_none());
+}
+
+pub async fn sessions_expire_and_end(store: Arc<dyn Store>) {
+    let ann = user(&store, "ann").await;
+    store
+        .create_session([1; 32], ann.id, NOW + 10)
+        .await
+        .unwrap();
+    assert_eq!(store.session_user([1; 32], NOW).await.unwrap(), Some(ann));
+    assert_eq!(store.session_user([1; 32], NOW + 10).await.unwrap(), None);
+    assert_eq!(store.session_user([2; 32], NOW).await.unwrap(), None);
+    store.delete_session([1; 32]).await.unwrap();
+    assert_eq!(store.session_user([1; 32], NOW).await.unwrap(), None);
+}
+
+pub async fn a_client_id_is_stored_once(store: Arc<dyn Store>) {
+    let ann = user(&store, "ann").await;
+    let bob = user(&store, "bob").await;
+    let cy = user(&store, "cyd").await;
+    let chat = direct(&store, &ann, &bob).await;
+    let other = direct(&store, &ann, &cy).await;
+    let message = text(ann.id, chat, "once");
+    let first = append(&store, message.clone()).await.unwrap();
+    assert!(first.fresh);
+    let again = append(&store, message.clone()).await.unwrap();
+    assert!(!again.fresh);
+    assert_eq!(again.message, first.message);
+    // Twice in one batch: one message.
+    let twice = text(ann.id, chat, "twice");
+    let epoch = epoch(&store, chat).await;
+    let results = store
+        .commit(vec![
+            Write::Append {
+                message: twice.clone(),
+                epoch,
+            },
+            Write::Append {
+                message: twice.clone(),
+                epoch,
+            },
+        ])
+        .await
+        .unwrap();
+    let seqs: Vec<_> = results
+        .into_iter()
+        .map(|result| match result.unwrap() {
+            Written::Appended(appended) => (appended.message.seq, appended.fresh),
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(seqs, vec![(2, true), (2, false)]);
+    // The same id in another conversation is refused.
+    assert!(matches!(
+        append(
+            &store,
+            NewMessage {
+                conversation: other,
+                ..message
+            }
+        )
+        .await,
+        Err(StoreError::ClientIdReused(_))
+    ));
+    assert_eq!(store.messages_after(chat, 0, 10).await.unwrap().len(), 2);
+}
+
+pub async fn seqs_are_gap_free_under_concurrent_senders(store: Arc<dyn Store>) {
+    let members: Vec<User> = futures_util::future::join_all((0..8).map(|n| {
+        let store = store.clone();
+        async move { user(&store, &format!("member{n}")).await }
+    }))
+    .await;
+    let (chat, _media) = chat(store.clone());
+    let group = chat
+        .create_group(
+            &members[0],
+            NewGroup {
+                name: "Busy".into(),
+                members: members[1..].iter().map(|m| m.username.clone()).collect(),
+                hashtag: None,
+                picture: None,
+            },
+            NOW,
+        )
+        .await
+        .unwrap();
+    let events = group.last_seq;
+    let senders = members.iter().map(|member| {
+        let chat = chat.clone();
+        let id = member.id;
+        async move {
+            let mut pending = Vec::new();
+            for n in 0..50 {
+                pending.push(
+                    chat.send(id, None, draft(group.id, &format!("{id}:{n}")), NOW)
+                        .await
+                        .unwrap(),
+                );
+            }
+            let mut seqs = Vec::new();
+            for answer in pending {
+                seqs.push(answer.await.unwrap().seq);
+            }
+            seqs
+        }
+    });
+    let per_sender = futures_util::future::join_all(senders).await;
+    for seqs in &per_sender {
+        assert!(seqs.windows(2).all(|w| w[0] < w[1]), "in sending order");
+    }
+    let mut all: Vec<Seq> = per_sender.into_iter().flatten().collect();
+    all.sort_unstable();
+    let expected: Vec<Seq> = (events + 1..=events + 400).collect();
+    assert_eq!(all, expected, "gap-free, each once");
+    let stored = store.messages_after(group.id, events, 1000).await.unwrap();
+    assert_eq!(stored.iter().map(|m| m.seq).collect::<Vec<_>>(), expected);
+}
+
+pub async fn a_write_on_a_changed_membership_is_stale(store: Arc<dyn Store>) {
+    let ann = user(&store, "ann").await;
+    let bob = user(&store, "bob").await;
+    let written = store
+        .commit(vec![Write::Group(GroupWrite {
+            target: GroupTarget::Create {
+                name: "G".into(),
+                hashtag: None,
+                picture: None,
+            },
+            steps: vec![GroupStep {
+                changes: vec![MemberChange::Add(ann.id, Role::Admin)],
+                event: natter_protocol::GroupEvent {
+                    by: ann.clone(),
+                    kind: natter_protocol::GroupEventKind::Created { name: "G".into() },
+                },
+            }],
+            now: NOW,
+        })])
+        .await
+        .unwrap();
+    let Ok(Written::Group(group)) = &written[0] else {
+        panic!("{written:?}");
+    };
+    let id = group.conversation.id;
+    let before = group.membership.epoch;
+    let add_bob = |epoch| {
+        Write::Group(GroupWrite {
+            target: GroupTarget::Existing {
+                conversation: id,
+                epoch,
+            },
+            steps: vec![GroupStep {
+                changes: vec![MemberChange::Add(bob.id, Role::Member)],
+                event: natter_protocol::GroupEvent {
+                    by: ann.clone(),
+                    kind: natter_protocol::GroupEventKind::Added { user: bob.clone() },
+                },
+            }],
+            now: NOW,
+        })
+    };
+    let results = store
+        .commit(vec![
+            add_bob(before),
+            // Decided on the membership before bob joined: refused.
+            Write::Append {
+                message: text(ann.id, id, "late"),
+                epoch: before,
+            },
+            add_bob(before),
+        ])
+        .await
+        .unwrap();
+    assert!(results[0].is_ok());
+    assert!(matches!(results[1], Err(StoreError::Stale)));
+    assert!(matches!(results[2], Err(StoreError::Stale)));
+    assert!(epoch(&store, id).await > before);
+    let membership = store.membership(id).await.unwrap().unwrap();
+    assert_eq!(membership.user_ids(), vec![ann.id, bob.id]);
+    // Nothing of the stale writes was stored; seqs stay gap-free.
+    let seqs: Vec<_> = store
+        .messages_after(id, 0, 10)
+        .await
+        .unwrap()
+        .iter()
+        .map(|m| m.seq)
+        .collect();
+    assert_eq!(seqs, vec![1, 2]);
+}
+
+pub async fn receipts_only_move_forward(store: Arc<dyn Store>) {
+    let ann = user(&store, "ann").await;
+    let bob = user(&store, "bob").await;
+    let eve = user(&store, "eve").await;
+    let chat = direct(&store, &ann, &bob).await;
+    for n in 0..3 {
+        append(&store, text(ann.id, chat, &format!("m{n}")))
+            .await
+            .unwrap();
+    }
+    let advance = |user: UserId, delivered, read| Write::Advance {
+        user,
+        conversation: chat,
+        delivered,
+        read,
+    };
+    let results = store
+        .commit(vec![
+            advance(bob.id, Some(2), None),
+            // Past the end: clamped to the last seq.
+            advance(bob.id, Some(9), Some(9)),
+            advance(bob.id, Some(1), Some(1)),
+            advance(eve.id, Some(1), None),
+        ])
+        .await
+        .unwrap();
+    let moved: Vec<_> = results[..3]
+        .iter()
+        .map(|r| match r {
+            Ok(Written::Advanced(moved)) => moved.clone(),
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(
+        moved,
+        vec![
+            vec![(ReceiptKind::Delivered, 2)],
+            vec![(ReceiptKind::Delivered, 3), (ReceiptKind::Read, 3)],
+            vec![],
+        ]
+    );
+    assert!(matches!(results[3], Err(StoreError::NotFound)));
+    let conversation = store.conversation(chat).await.unwrap().unwrap();
+    let seen = conversation
+        .members
+        .iter()
+        .find(|m| m.user.id == bob.id)
+        .unwrap();
+    assert_eq!((seen.delivered, seen.read), (3, 3));
+    // The sender has seen their own messages.
+    let own = conversation
+        .members
+        .iter()
+        .find(|m| m.user.id == ann.id)
+        .unwrap();
+    assert_eq!((own.delivered, own.read), (3, 3));
+}
+
+pub async fn history_pages_both_ways(store: Arc<dyn Store>) {
+    let ann = user(&store, "ann").await;
+    let bob = user(&store, "bob").await;
+    let chat = direct(&store, &ann, &bob).await;
+    for n in 1..=7 {
+        append(&store, text(ann.id, chat, &format!("m{n}")))
+            .await
+            .unwrap();
+    }
+    let seqs = |page: Vec<natter_protocol::Message>| page.iter().map(|m| m.seq).collect::<Vec<_>>();
+    assert_eq!(
+        seqs(store.messages_after(chat, 2, 3).await.unwrap()),
+        vec![3, 4, 5]
+    );
+    assert_eq!(
+        seqs(store.messages_before(chat, 7, 3).await.unwrap()),
+        vec![4, 5, 6]
+    );
+    assert_eq!(
+        store.message(chat, 7).await.unwrap().map(|m| m.body),
+        Some("m7".to_owned())
+    );
+    let listed = store.conversations_of(bob.id).await.unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].last_seq, 7);
+    assert_eq!(listed[0].last_message.as_ref().map(|m| m.seq), Some(7));
+    // One conversation per pair, whoever opens it.
+    assert_eq!(direct(&store, &bob, &ann).await, chat);
+}
+
+pub async fn only_members_send_and_read(store: Arc<dyn Store>) {
+    let ann = user(&store, "ann").await;
+    let bob = user(&store, "bob").await;
+    let eve = user(&store, "eve").await;
+    let conversation = direct(&store, &ann, &bob).await;
+    let (chat, _media) = chat(store.clone());
+    assert_eq!(
+        sent(&chat, ann.id, draft(conversation, "hi"))
+            .await
+            .unwrap(),
+        1
+    );
+    assert!(matches!(
+        sent(&chat, eve.id, draft(conversation, "let me in")).await,
+        Err(ChatError::NotAMember)
+    ));
+    assert!(matches!(
+        chat.history(eve.id, conversation, None, None).await,
+        Err(ChatError::NotAMember)
+    ));
+    assert!(matches!(
+        chat.receipt(eve.id, conversation, ReceiptKind::Read, 1)
+            .await,
+        Err(ChatError::NotAMember)
+    ));
+    assert!(matches!(
+        chat.typing(eve.id, conversation).await,
+        Err(ChatError::NotAMember)
+    ));
+
+    // A removed member can no longer send, but a resend of what they sent
+    // before is answered as it was.
+    let group = chat
+        .create_group(
+            &ann,
+            NewGroup {
+                name: "G".into(),
+                members: vec!["bob".into()],
+                hashtag: None,
+                picture: None,
+            },
+            NOW,
+        )
+        .await
+        .unwrap();
+    let before = draft(group.id, "before");
+    let seq = sent(&chat, bob.id, before.clone()).await.unwrap();
+    chat.change_group(&ann, group.id, GroupChange::Remove(bob.id), NOW)
+        .await
+        .unwrap();
+    assert!(matches!(
+        sent(&chat, bob.id, draft(group.id, "after")).await,
+        Err(ChatError::NotAMember)
+    ));
+    assert_eq!(sent(&chat, bob.id, before).await.unwrap(), seq);
+}
+
+pub async fn actions_and_who_may_take_them(store: Arc<dyn Store>) {
+    let ann = user(&store, "ann").await;
+    let bob = user(&store, "bob").await;
+    let conversation = direct(&store, &ann, &bob).await;
+    let (chat, _media) = chat(store.clone());
+    let target = sent(&chat, ann.id, draft(conversation, "original"))
+        .await
+        .unwrap();
+    let act = |action: Action| Draft {
+        body: String::new(),
+        action: Some(action),
+        ..draft(conversation, "")
+    };
+    // Anyone reacts; only the sender edits and deletes.
+    sent(
+        &chat,
+        bob.id,
+        act(Action::React {
+            target,
+            emoji: "👍".into(),
+        }),
+    )
+    .await
+    .unwrap();
+    assert!(matches!(
+        sent(
+            &chat,
+            bob.id,
+            act(Action::Edit {
+                target,
+                body: "hacked".into()
+            })
+        )
+        .await,
+        Err(ChatError::NotYours)
+    ));
+    sent(
+        &chat,
+        ann.id,
+        act(Action::Edit {
+            target,
+            body: "edited".into(),
+        }),
+    )
+    .await
+    .unwrap();
+    let message = store.message(conversation, target).await.unwrap().unwrap();
+    assert_eq!(message.body, "edited");
+    assert_eq!(message.reactions[0].users, vec![bob.id]);
+    // A reply to a message that is not there is refused.
+    let reply = Draft {
+        reply_to: Some(99),
+        ..draft(conversation, "what?")
+    };
+    assert!(matches!(
+        sent(&chat, bob.id, reply).await,
+        Err(ChatError::BadTarget)
+    ));
+
+    // Deleting wipes the text, its edits' text and its reactions.
+    sent(&chat, ann.id, act(Action::Delete { target }))
+        .await
+        .unwrap();
+    let deleted = store.message(conversation, target).await.unwrap().unwrap();
+    assert!(deleted.deleted && deleted.body.is_empty() && deleted.reactions.is_empty());
+    let history = store.messages_after(conversation, 0, 10).await.unwrap();
+    let kept_text = |m: &natter_protocol::Message| match &m.action {
+        Some(Action::Edit { body, .. }) => body.clone(),
+        _ => m.body.clone(),
+    };
+    assert!(history.iter().all(|m| !kept_text(m).contains("edited")));
+    // A deleted message cannot be acted on any more.
+    assert!(matches!(
+        sent(
+            &chat,
+            ann.id,
+            act(Action::Edit {
+                target,
+                body: "again".into()
+            })
+        )
+        .await,
+        Err(ChatError::BadTarget)
+    ));
+}
+
+pub async fn groups_and_their_roles(store: Arc<dyn Store>) {
+    let ann = user(&store, "ann").await;
+    let bob = user(&store, "bob").await;
+    let cy = user(&store, "cyd").await;
+    let eve = user(&store, "eve").await;
+    let (chat, _media) = chat(store.clone());
+    let group = chat
+        .create_group(
+            &ann,
+            NewGroup {
+                name: "Hikers".into(),
+                members: vec!["bob".into(), "BOB".into(), "ann".into()],
+                hashtag: Some("#Hikers".into()),
+                picture: None,
+            },
+            NOW,
+        )
+        .await
+        .unwrap();
+    assert_eq!(group.members.len(), 2, "duplicates and the creator once");
+    assert_eq!(group.last_seq, 2, "created, added bob");
+    let role = |conversation: &natter_protocol::Conversation, id| {
+        conversation
+            .members
+            .iter()
+            .find(|m| m.user.id == id)
+            .map(|m| m.role)
+    };
+    assert_eq!(role(&group, ann.id), Some(Role::Admin));
+    let id = group.id;
+    let change = |actor: User, change| {
+        let chat = chat.clone();
+        async move { chat.change_group(&actor, id, change, NOW).await }
+    };
+    let refused = change(bob.clone(), GroupChange::Add("cyd".into())).await;
+    assert!(matches!(refused, Err(ChatError::NotAdmin)), "{refused:?}");
+    assert!(matches!(
+        change(ann.clone(), GroupChange::Add("nobody".into())).await,
+        Err(ChatError::NoSuchUsername(_))
+    ));
+    change(ann.clone(), GroupChange::Add("cyd".into()))
+        .await
+        .unwrap();
+    assert!(matches!(
+        change(ann.clone(), GroupChange::Add("cyd".into())).await,
+        Err(ChatError::AlreadyMember)
+    ));
+    change(ann.clone(), GroupChange::Promote(bob.id))
+        .await
+        .unwrap();
+    assert!(matches!(
+        change(ann.clone(), GroupChange::Promote(bob.id)).await,
+        Err(ChatError::AlreadyAdmin)
+    ));
+    change(bob.clone(), GroupChange::Rename("Saturday".into()))
+        .await
+        .unwrap();
+    // Public: anyone joins; a second public group cannot take the hashtag.
+    let joined = change(eve.clone(), GroupChange::Join).await.unwrap();
+    assert_eq!(joined.members.len(), 4);
+    assert!(matches!(
+        chat.create_group(
+            &eve,
+            NewGroup {
+                name: "Copy".into(),
+                members: vec![],
+                hashtag: Some("hikers".into()),
+                picture: None,
+            },
+            NOW,
+        )
+        .await,
+        Err(ChatError::HashtagTaken)
+    ));
+    assert_eq!(chat.search_groups("#hik").await.unwrap()[0].members, 4);
+    // Admins leave; the longest-standing member takes over.
+    change(ann.clone(), GroupChange::Remove(ann.id))
+        .await
+        .unwrap();
+    let after = change(bob.clone(), GroupChange::Remove(bob.id))
+        .await
+        .unwrap();
+    assert_eq!(role(&after, cy.id), Some(Role::Admin));
+    let events: Vec<_> = store
+        .messages_after(id, 0, 50)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter_map(|m| m.event.map(|e| (e.by.id, e.kind)))
+        .collect();
+    assert_eq!(
+        events.len(),
+        after.last_seq as usize,
+        "every change is an event"
+    );
+    // A 1:1 conversation is not a group.
+    let pair = direct(&store, &cy, &eve).await;
+    assert!(matches!(
+        chat.change_group(&cy, pair, GroupChange::Rename("x".into()), NOW)
+            .await,
+        Err(ChatError::NotAGroup)
+    ));
+}
+
+pub async fn media_belongs_to_its_uploader_and_conversation(store: Arc<dyn Store>) {
+    let ann = user(&store, "ann").await;
+    let bob = user(&store, "bob").await;
+    let eve = user(&store, "eve").await;
+    let conversation = direct(&store, &ann, &bob).await;
+    let elsewhere = direct(&store, &ann, &eve).await;
+    let (chat, _media) = chat(store.clone());
+    let record = |id: &str, uploader: UserId, conversation| MediaRecord {
+        id: id.to_owned(),
+        uploader,
+        conversation,
+        kind: MediaKind::Image,
+        content_type: "image/jpeg".into(),
+        size: 1000,
+    };
+    for upload in [
+        record("AAAAAAAAAAAAAAAAAAAAAA", ann.id, conversation),
+        record("BBBBBBBBBBBBBBBBBBBBBB", bob.id, conversation),
+        record("CCCCCCCCCCCCCCCCCCCCCC", ann.id, elsewhere),
+    ] {
+        chat.uploaded(&upload, NOW).await.unwrap();
+    }
+    let with = |id: &str, size| Draft {
+        body: String::new(),
+        attachment: Some(Attachment {
+            id: id.to_owned(),
+            kind: MediaKind::Image,
+            content_type: "image/jpeg".into(),
+            size,
+            width: None,
+            height: None,
+            duration_ms: None,
+            waveform: Vec::new(),
+            thumbnail: None,
+        }),
+        ..draft(conversation, "")
+    };
+    for refused in [
+        with("BBBBBBBBBBBBBBBBBBBBBB", 1000),
+        with("CCCCCCCCCCCCCCCCCCCCCC", 1000),
+        with("AAAAAAAAAAAAAAAAAAAAAA", 999),
+    ] {
+        assert!(matches!(
+            sent(&chat, ann.id, refused).await,
+            Err(ChatError::BadAttachment)
+        ));
+    }
+    sent(&chat, ann.id, with("AAAAAAAAAAAAAAAAAAAAAA", 1000))
+        .await
+        .unwrap();
+    assert!(chat
+        .media_for(bob.id, "AAAAAAAAAAAAAAAAAAAAAA")
+        .await
+        .is_ok());
+    assert!(matches!(
+        chat.media_for(eve.id, "AAAAAAAAAAAAAAAAAAAAAA").await,
+        Err(ChatError::NoSuchFile)
+    ));
+}

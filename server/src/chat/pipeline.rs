@@ -63,7 +63,8 @@ pub enum Work {
 pub enum Done {
     Sent(Sent),
     Receipt,
-    Group(GroupWritten),
+    /// Boxed: a whole conversation, next to a few numbers.
+    Group(Box<GroupWritten>),
 }
 
 /// The answer to a queued write: resolves once its batch is committed.
@@ -408,7 +409,7 @@ impl Committer {
                         &frame,
                     ),
                 );
-                Done::Group(written)
+                Done::Group(Box::new(written))
             }
             (_, other) => {
                 tracing::error!(?other, "a write was answered for another kind of write");

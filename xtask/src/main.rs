@@ -42,7 +42,10 @@ commands:
   run [server flags]   install what is missing, build the client (release),
                        then build and start the server on http://127.0.0.1:8080
   test                 install what is missing and run every test suite
-  bench                measure durable delivery throughput against a SQLite baseline
+  bench [--check] [--record] [--only PART]
+                       the server's benchmarks, each beside its baseline;
+                       --check fails on a missed budget, --record appends
+                       the results to BENCHMARKS.md
   build-client         build and precompress the client only";
 
 fn main() -> ExitCode {
@@ -50,7 +53,7 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("run") => run(&args[1..]),
         Some("test") => suites::all(),
-        Some("bench") => cargo(&["bench", "--package", "natter-server", "--bench", "delivery"]),
+        Some("bench") => bench(&args[1..]),
         Some("build-client") => tools::ensure(false)
             .and_then(|tools| client::build(&tools, true).map(|sizes| sizes.print())),
         _ => {
@@ -79,6 +82,20 @@ fn run(server_args: &[String]) -> Result<()> {
         .args(["--data-dir", "data", "--dist-dir", "dist"])
         .args(server_args);
     server::exec(command)
+}
+
+/// Runs the server's benchmarks (a release build), passing `args` on.
+fn bench(args: &[String]) -> Result<()> {
+    let mut command = vec![
+        "bench",
+        "--package",
+        "natter-server",
+        "--bench",
+        "delivery",
+        "--",
+    ];
+    command.extend(args.iter().map(String::as_str));
+    cargo(&command)
 }
 
 /// The workspace root.

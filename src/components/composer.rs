@@ -30,6 +30,14 @@ fn byte_offset(text: &str, utf16: usize) -> usize {
     text.len()
 }
 
+/// "12 left", or "904 too many" once past the limit.
+fn count_text(length: usize) -> String {
+    match MAX_BODY_CHARS.checked_sub(length) {
+        Some(left) => format!("{left} left"),
+        None => format!("{} too many", length - MAX_BODY_CHARS),
+    }
+}
+
 /// From this many characters on, the composer shows how many are left.
 const COUNT_FROM: usize = MAX_BODY_CHARS - 400;
 
@@ -421,7 +429,7 @@ pub fn Composer(
                     class:over=move || { length.get() > MAX_BODY_CHARS }
                     aria-live="polite"
                 >
-                    {move || format!("{} left", MAX_BODY_CHARS as i64 - length.get() as i64)}
+                    {move || count_text(length.get())}
                 </span>
             </Show>
             <Show when=move || { preparing.get() > 0 }>
@@ -442,5 +450,12 @@ mod tests {
         assert_eq!(byte_offset("é@a", 2), 3);
         assert_eq!(byte_offset("👍@a", 3), 5);
         assert_eq!(byte_offset("ab", 9), 2);
+    }
+
+    #[test]
+    fn the_count_says_how_many_are_left_or_too_many() {
+        assert_eq!(count_text(MAX_BODY_CHARS - 12), "12 left");
+        assert_eq!(count_text(MAX_BODY_CHARS), "0 left");
+        assert_eq!(count_text(MAX_BODY_CHARS + 904), "904 too many");
     }
 }

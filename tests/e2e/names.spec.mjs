@@ -148,6 +148,7 @@ test('small slips: a quiet signed-out start, a growing composer, cleared search 
   expect(full.height).toBeGreaterThan(oneLine + 5 * full.lineHeight);
   expect(full.height).toBeLessThan(oneLine + 9 * full.lineHeight);
   expect(full.scrolls).toBe(true);
+  await expect(ann.page.locator('.char-count')).toHaveText('904 too many');
   await ann.page.screenshot({ path: shot('composer-full') });
   await box.fill('short again');
   expect((await box.boundingBox()).height).toBeLessThanOrEqual(oneLine + 1);

@@ -1,14 +1,12 @@
-//! Accounts: signing up, logging in and out, who a session belongs to, and
-//! the profile (display name and avatar) that contacts see.
+//! Accounts: signing up, logging in, and who a session belongs to.
 
 use std::net::IpAddr;
 
 use natter_protocol::limits::{self, canonical_username};
-use natter_protocol::{Credentials, ProfileUpdate, ServerFrame, User, UserId};
+use natter_protocol::{Credentials, User};
 
 use super::{Chat, ChatError};
 use crate::auth;
-use crate::hub::{Event, FrameKind};
 use crate::now_millis;
 
 /// A new session: the token goes to the browser (in a cookie), never to
@@ -73,46 +71,5 @@ impl Chat {
     /// The user of an unexpired session.
     pub async fn session_user(&self, token_hash: [u8; 32]) -> Result<Option<User>, ChatError> {
         Ok(self.store.session_user(token_hash, now_millis()).await?)
-    }
-
-    /// Ends a session on the server; its sockets close too.
-    pub async fn log_out(&self, user: UserId, token_hash: [u8; 32]) -> Result<(), ChatError> {
-        self.store.delete_session(token_hash).await?;
-        self.hub.publish(&[user], Event::SessionEnded(token_hash));
-        Ok(())
-    }
-
-    /// Sets the display name and avatar. Everyone who shares a
-    /// conversation with the user hears of it: their conversations are
-    /// sent again, with the new profile in the member list.
-    pub async fn update_profile(
-        &self,
-        user: UserId,
-        update: ProfileUpdate,
-    ) -> Result<User, ChatError> {
-        let display_name = match update.display_name.as_deref() {
-            Some(name) => limits::check_display_name(name)?,
-            None => None,
-        };
-        let avatar = update.avatar.filter(|avatar| !avatar.is_empty());
-        if let Some(avatar) = &avatar {
-            limits::check_group_picture(avatar)?;
-        }
-        let user = self
-            .store
-            .update_profile(user, display_name, avatar)
-            .await?;
-        for conversation in self.store.conversations_of(user.id).await? {
-            let members: Vec<_> = conversation.members.iter().map(|m| m.user.id).collect();
-            let event = Event::frame(
-                conversation.id,
-                FrameKind::Conversation {
-                    last_seq: conversation.last_seq,
-                },
-                &ServerFrame::Conversation { conversation },
-            );
-            self.hub.publish(&members, event);
-        }
-        Ok(user)
     }
 }

@@ -16,7 +16,8 @@
 //! - [`groups`]: creating and changing groups, with their admin rules.
 //! - [`reading`]: the conversations and history a member may read.
 //! - [`media`]: who may upload to a conversation and fetch its files.
-//! - [`account`]: signing up, logging in and out, the profile.
+//! - [`account`], [`logout`], [`profile`]: signing up and logging in,
+//!   logging out, the display name and avatar.
 //! - [`pipeline`]: the batched, ordered write path.
 //! - [`roster`]: memberships in memory.
 //! - [`error`]: [`ChatError`], in people's words.
@@ -25,8 +26,10 @@ pub mod account;
 pub mod direct;
 pub mod error;
 pub mod groups;
+pub mod logout;
 pub mod media;
 pub mod pipeline;
+pub mod profile;
 pub mod reading;
 pub mod receipt;
 pub mod roster;

@@ -35,6 +35,7 @@ macro_rules! store_suite {
             sessions_expire_and_end,
             a_client_id_is_stored_once,
             seqs_are_gap_free_under_concurrent_senders,
+            sends_race_membership_changes_safely,
             a_write_on_a_changed_membership_is_stale,
             receipts_only_move_forward,
             history_pages_both_ways,
@@ -267,6 +268,114 @@ pub async fn seqs_are_gap_free_under_concurrent_senders(store: Arc<dyn Store>) {
     assert_eq!(all, expected, "gap-free, each once");
     let stored = store.messages_after(group.id, events, 1000).await.unwrap();
     assert_eq!(stored.iter().map(|m| m.seq).collect::<Vec<_>>(), expected);
+}
+
+pub async fn sends_race_membership_changes_safely(store: Arc<dyn Store>) {
+    let admin = user(&store, "admin").await;
+    let coming = user(&store, "coming").await;
+    let going = user(&store, "going").await;
+    let (chat, _media) = chat(store.clone());
+    let group = chat
+        .create_group(
+            &admin,
+            NewGroup {
+                name: "Churn".into(),
+                members: vec!["going".into()],
+                hashtag: None,
+                picture: None,
+            },
+            NOW,
+        )
+        .await
+        .unwrap();
+    let id = group.id;
+    // Three people send while one is removed and another added.
+    let sender = |who: User| {
+        let chat = chat.clone();
+        async move {
+            let mut outcomes = Vec::new();
+            for n in 0..40 {
+                let outcome = match chat
+                    .send(who.id, None, draft(id, &format!("{n}")), NOW)
+                    .await
+                {
+                    Ok(ack) => ack.await.map(|sent| sent.seq),
+                    Err(err) => Err(err),
+                };
+                outcomes.push(outcome);
+                tokio::task::yield_now().await;
+            }
+            outcomes
+        }
+    };
+    let changes = {
+        let chat = chat.clone();
+        let (admin, coming) = (admin.clone(), coming.clone());
+        async move {
+            tokio::task::yield_now().await;
+            chat.change_group(&admin, id, GroupChange::Remove(going.id), NOW)
+                .await
+                .unwrap();
+            chat.change_group(&admin, id, GroupChange::Add(coming.username.clone()), NOW)
+                .await
+                .unwrap();
+        }
+    };
+    let (from_admin, from_going, from_coming, ()) = tokio::join!(
+        sender(admin.clone()),
+        sender(going.clone()),
+        sender(coming.clone()),
+        changes
+    );
+    // The admin is always in: every send is stored. The others are in for
+    // a while: each send is stored or refused as from an outsider, never
+    // anything else.
+    assert!(from_admin.iter().all(Result::is_ok));
+    for outcome in from_going.iter().chain(&from_coming) {
+        assert!(
+            matches!(outcome, Ok(_) | Err(ChatError::NotAMember)),
+            "{outcome:?}"
+        );
+    }
+    // Whoever was refused was not a member when their message would have
+    // been stored: the history shows no message of theirs out of place.
+    let history = store.messages_after(id, 0, 500).await.unwrap();
+    let seqs: Vec<Seq> = history.iter().map(|m| m.seq).collect();
+    assert_eq!(
+        seqs,
+        (1..=history.len() as Seq).collect::<Vec<_>>(),
+        "gap-free"
+    );
+    let removed_at = history
+        .iter()
+        .find(|m| matches!(&m.event, Some(e) if matches!(e.kind, natter_protocol::GroupEventKind::Removed { .. })))
+        .map(|m| m.seq)
+        .unwrap();
+    let added_at = history
+        .iter()
+        .find(|m| matches!(&m.event, Some(e) if matches!(&e.kind, natter_protocol::GroupEventKind::Added { user } if user.id == coming.id)))
+        .map(|m| m.seq)
+        .unwrap();
+    for message in history.iter().filter(|m| m.event.is_none()) {
+        if message.sender == going.id {
+            assert!(
+                message.seq < removed_at,
+                "a removed member's message after removal"
+            );
+        }
+        if message.sender == coming.id {
+            assert!(
+                message.seq > added_at,
+                "a message from before they were added"
+            );
+        }
+    }
+    let stored =
+        |outcomes: &[Result<Seq, ChatError>]| outcomes.iter().filter(|o| o.is_ok()).count();
+    assert_eq!(
+        history.iter().filter(|m| m.event.is_none()).count(),
+        stored(&from_admin) + stored(&from_going) + stored(&from_coming)
+    );
 }
 
 pub async fn a_write_on_a_changed_membership_is_stale(store: Arc<dyn Store>) {

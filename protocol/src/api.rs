@@ -57,6 +57,13 @@ pub struct Credentials {
     pub password: String,
 }
 
+/// Body of `POST /api/password`: the current password, and the new one.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PasswordChange {
+    pub current: String,
+    pub new: String,
+}
+
 /// Body of `POST /api/conversations`: open, or start, the 1:1 conversation
 /// with this user.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -88,6 +95,8 @@ pub enum ApiErrorCode {
     NotFound,
     Forbidden,
     TooManyAttempts,
+    /// The server is too busy to answer now; `Retry-After` says when to.
+    Busy,
     TooLarge,
     UnsupportedMediaType,
     Internal,

@@ -5,10 +5,8 @@
 //! HttpOnly, SameSite=Strict cookie, the database holds only its SHA-256, so
 //! a leaked database opens no sessions.
 
-use std::collections::HashMap;
-use std::net::IpAddr;
-use std::sync::{LazyLock, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::LazyLock;
+use std::time::Duration;
 
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
@@ -145,65 +143,47 @@ impl FromRequestParts<AppState> for CurrentUser {
     }
 }
 
-/// Limits failed logins per username and per client address, so that
-/// guessing passwords is slow whether one account or many are targeted.
-#[derive(Default)]
-pub struct Throttle {
-    failures: Mutex<HashMap<ThrottleKey, Window>>,
+/// A bounded pool for password hashing: Argon2 takes 19 MiB and tens of
+/// milliseconds per hash, so at most one hash per core runs at once, a few
+/// more may wait, and beyond that the server answers "busy, try again"
+/// instead of letting a login storm stall everyone's messages.
+pub struct Hashing {
+    running: tokio::sync::Semaphore,
+    waiting: std::sync::atomic::AtomicUsize,
+    max_waiting: usize,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-enum ThrottleKey {
-    User(String),
-    Ip(IpAddr),
-}
+/// The pool is full: try again in a moment.
+#[derive(Debug, thiserror::Error)]
+#[error("too many passwords being checked at once")]
+pub struct Busy;
 
-struct Window {
-    started: Instant,
-    failures: u32,
-}
-
-impl Throttle {
-    pub const WINDOW: Duration = Duration::from_secs(15 * 60);
-    pub const MAX_PER_USER: u32 = 10;
-    pub const MAX_PER_IP: u32 = 50;
-
-    /// `Err(seconds to wait)` when either key has used up its failures.
-    pub fn check(&self, username: &str, ip: IpAddr) -> Result<(), u64> {
-        let now = Instant::now();
-        let mut map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        map.retain(|_, window| now.duration_since(window.started) < Self::WINDOW);
-        let keys = [
-            (ThrottleKey::User(username.to_owned()), Self::MAX_PER_USER),
-            (ThrottleKey::Ip(ip), Self::MAX_PER_IP),
-        ];
-        for (key, max) in keys {
-            if let Some(window) = map.get(&key) {
-                if window.failures >= max {
-                    let left = Self::WINDOW.saturating_sub(now.duration_since(window.started));
-                    return Err(left.as_secs().max(1));
-                }
-            }
-        }
-        Ok(())
-    }
-
-    pub fn record_failure(&self, username: &str, ip: IpAddr) {
-        let now = Instant::now();
-        let mut map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        for key in [ThrottleKey::User(username.to_owned()), ThrottleKey::Ip(ip)] {
-            map.entry(key)
-                .or_insert(Window {
-                    started: now,
-                    failures: 0,
-                })
-                .failures += 1;
+impl Default for Hashing {
+    fn default() -> Self {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        Hashing {
+            running: tokio::sync::Semaphore::new(cores),
+            waiting: std::sync::atomic::AtomicUsize::new(0),
+            max_waiting: 4 * cores,
         }
     }
+}
 
-    pub fn record_success(&self, username: &str) {
-        let mut map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        map.remove(&ThrottleKey::User(username.to_owned()));
+impl Hashing {
+    /// Runs `work` (a hash or a verification) when a core is free.
+    pub async fn run<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, Busy> {
+        use std::sync::atomic::Ordering;
+        if self.waiting.fetch_add(1, Ordering::AcqRel) >= self.max_waiting {
+            self.waiting.fetch_sub(1, Ordering::AcqRel);
+            return Err(Busy);
+        }
+        let permit = self.running.acquire().await;
+        self.waiting.fetch_sub(1, Ordering::AcqRel);
+        let _permit = permit.map_err(|_| Busy)?;
+        tokio::task::spawn_blocking(work).await.map_err(|_| Busy)
     }
 }
 
@@ -239,19 +219,5 @@ mod tests {
         assert_eq!(token_from(&headers), Some("abc"));
         headers.insert(header::COOKIE, "natter_session=".parse().unwrap());
         assert_eq!(token_from(&headers), None);
-    }
-
-    #[test]
-    fn throttle_counts_per_user_and_per_ip() {
-        let throttle = Throttle::default();
-        let ip: IpAddr = [127, 0, 0, 1].into();
-        for _ in 0..Throttle::MAX_PER_USER {
-            assert!(throttle.check("ann", ip).is_ok());
-            throttle.record_failure("ann", ip);
-        }
-        assert!(throttle.check("ann", ip).is_err());
-        assert!(throttle.check("bob", ip).is_ok());
-        throttle.record_success("ann");
-        assert!(throttle.check("ann", ip).is_ok());
     }
 }

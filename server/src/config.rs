@@ -2,6 +2,7 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
 
@@ -48,6 +49,14 @@ pub struct Config {
         value_delimiter = ','
     )]
     pub allowed_origins: Vec<String>,
+    /// Addresses of reverse proxies in front of the server, whose
+    /// `X-Forwarded-For` says who the client is (comma-separated).
+    #[arg(
+        long = "trusted-proxy",
+        env = "NATTER_TRUSTED_PROXIES",
+        value_delimiter = ','
+    )]
+    pub trusted_proxies: Vec<std::net::IpAddr>,
     /// Frames per second one socket may send before it is slowed down
     /// (bursts of at least 200 go at once).
     #[arg(long, env = "NATTER_FRAME_RATE", default_value_t = 50.0, value_parser = positive)]
@@ -61,6 +70,24 @@ pub struct Config {
     /// The largest voice-message upload, in bytes.
     #[arg(long, env = "NATTER_MAX_VOICE_BYTES", default_value_t = 10_000_000)]
     pub max_voice_bytes: u64,
+    /// Seconds a WebSocket write may take before the socket is dropped (a
+    /// client that stops reading must not hold anything up).
+    #[arg(long, env = "NATTER_SEND_TIMEOUT", default_value = "10", value_parser = seconds)]
+    pub send_timeout: Duration,
+    /// Seconds a client may take to send its request headers.
+    #[arg(long, env = "NATTER_HEADER_TIMEOUT", default_value = "10", value_parser = seconds)]
+    pub header_timeout: Duration,
+    /// Seconds a request body may go without a byte before it is cut off.
+    #[arg(long, env = "NATTER_BODY_IDLE_TIMEOUT", default_value = "30", value_parser = seconds)]
+    pub body_idle_timeout: Duration,
+    /// Seconds shutdown waits for requests, sockets and commits in
+    /// progress, whatever the clients do.
+    #[arg(long, env = "NATTER_SHUTDOWN_GRACE", default_value = "10", value_parser = seconds)]
+    pub shutdown_grace: Duration,
+}
+
+fn seconds(text: &str) -> Result<Duration, String> {
+    positive(text).map(Duration::from_secs_f64)
 }
 
 fn positive(text: &str) -> Result<f64, String> {
@@ -81,10 +108,15 @@ impl Config {
             dist_dir: dist_dir.into(),
             secure_cookies: false,
             allowed_origins: Vec::new(),
+            trusted_proxies: Vec::new(),
             frame_rate: 50.0,
             max_image_bytes: 20_000_000,
             max_video_bytes: 100_000_000,
             max_voice_bytes: 10_000_000,
+            send_timeout: Duration::from_secs(10),
+            header_timeout: Duration::from_secs(10),
+            body_idle_timeout: Duration::from_secs(30),
+            shutdown_grace: Duration::from_secs(10),
         }
     }
 

@@ -46,7 +46,11 @@ fn status_of(err: &ChatError) -> (StatusCode, ApiErrorCode) {
         AlreadyMember | AlreadyAdmin => (StatusCode::CONFLICT, ApiErrorCode::AlreadyMember),
         UsernameTaken => (StatusCode::CONFLICT, ApiErrorCode::UsernameTaken),
         BadCredentials => (StatusCode::UNAUTHORIZED, ApiErrorCode::BadCredentials),
-        TooManyAttempts { .. } => (StatusCode::TOO_MANY_REQUESTS, ApiErrorCode::TooManyAttempts),
+        WrongPassword => (StatusCode::FORBIDDEN, ApiErrorCode::BadCredentials),
+        TooManyAttempts { .. } | TooManySignUps { .. } => {
+            (StatusCode::TOO_MANY_REQUESTS, ApiErrorCode::TooManyAttempts)
+        }
+        Busy => (StatusCode::SERVICE_UNAVAILABLE, ApiErrorCode::Busy),
         Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, ApiErrorCode::Internal),
     }
 }
@@ -114,10 +118,16 @@ impl IntoResponse for AppError {
             }),
         )
             .into_response();
-        if let AppError::Chat(ChatError::TooManyAttempts { retry_after_secs }) = self {
-            if let Ok(value) = HeaderValue::from_str(&retry_after_secs.to_string()) {
-                response.headers_mut().insert(header::RETRY_AFTER, value);
-            }
+        let retry_after = match self {
+            AppError::Chat(
+                ChatError::TooManyAttempts { retry_after_secs }
+                | ChatError::TooManySignUps { retry_after_secs },
+            ) => Some(retry_after_secs),
+            AppError::Chat(ChatError::Busy) => Some(1),
+            _ => None,
+        };
+        if let Some(value) = retry_after.and_then(|s| HeaderValue::from_str(&s.to_string()).ok()) {
+            response.headers_mut().insert(header::RETRY_AFTER, value);
         }
         response
     }

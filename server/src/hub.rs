@@ -40,8 +40,28 @@ pub enum Event {
         /// did not know it; the others only pass on.
         kind: FrameKind,
     },
-    /// The session with this token hash logged out: its sockets must close.
-    SessionEnded([u8; 32]),
+    /// Sessions ended (a logout, a password change, "sign out
+    /// everywhere"): their sockets must close.
+    SessionEnded(Ending),
+}
+
+/// Which of a user's sessions ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ending {
+    /// The one with this token hash.
+    One([u8; 32]),
+    /// All of them but the one with this token hash, if any.
+    AllBut(Option<[u8; 32]>),
+}
+
+impl Ending {
+    /// Whether the session with `token_hash` is among those ended.
+    pub fn includes(&self, token_hash: &[u8; 32]) -> bool {
+        match self {
+            Ending::One(hash) => hash == token_hash,
+            Ending::AllBut(kept) => kept.as_ref() != Some(token_hash),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -122,7 +142,7 @@ struct QueueState {
     /// Conversations whose events were dropped because the device lagged.
     lagged: BTreeSet<ConversationId>,
     /// A logout, kept apart so that it is never dropped.
-    ended: Vec<[u8; 32]>,
+    ended: Vec<Ending>,
 }
 
 /// What a device takes from its queue at once.
@@ -130,15 +150,15 @@ struct QueueState {
 pub struct Taken {
     pub events: Vec<Event>,
     pub lagged: BTreeSet<ConversationId>,
-    pub ended: Vec<[u8; 32]>,
+    pub ended: Vec<Ending>,
 }
 
 impl Queue {
     fn push(&self, event: Event) {
         {
             let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
-            if let Event::SessionEnded(hash) = event {
-                state.ended.push(hash);
+            if let Event::SessionEnded(ending) = event {
+                state.ended.push(ending);
             } else if state.events.len() < DEVICE_BACKLOG {
                 state.events.push_back(event);
             } else {
@@ -317,11 +337,17 @@ mod tests {
         for n in 0..DEVICE_BACKLOG as i64 + 10 {
             hub.publish(&[7], receipt(n % 3));
         }
-        hub.publish(&[7], Event::SessionEnded([1; 32]));
+        hub.publish(&[7], Event::SessionEnded(Ending::One([1; 32])));
         let taken = slow.queue.take(usize::MAX);
         assert!(taken.events.len() < 20);
         assert_eq!(taken.lagged.into_iter().collect::<Vec<_>>(), vec![0, 1, 2]);
-        assert_eq!(taken.ended, vec![[1; 32]], "a logout is never dropped");
+        assert_eq!(
+            taken.ended,
+            vec![Ending::One([1; 32])],
+            "a logout is never dropped"
+        );
+        assert!(Ending::AllBut(Some([2; 32])).includes(&[1; 32]));
+        assert!(!Ending::AllBut(Some([2; 32])).includes(&[2; 32]));
     }
 
     #[tokio::test]

@@ -29,14 +29,14 @@ pub mod error;
 pub mod http;
 pub mod hub;
 pub mod media;
+pub mod serve;
 pub mod store;
+pub mod throttle;
 pub mod ws;
 
 use std::future::Future;
-use std::net::SocketAddr;
 use std::sync::Arc;
 
-use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -106,25 +106,51 @@ pub async fn run(
         connections: TaskTracker::new(),
     };
     let app = http::router(state.clone())?;
+    tokio::spawn(purge_sessions(state.chat.clone(), state.shutdown.clone()));
     let token = state.shutdown.clone();
-    // Acks and messages are small and latency matters: never wait on Nagle.
-    let listener = listener.tap_io(|tcp| {
-        if let Err(err) = tcp.set_nodelay(true) {
-            tracing::debug!(error = %err, "TCP_NODELAY could not be set");
-        }
-    });
-    axum::serve(
+    let grace = state.config.shutdown_grace;
+    serve::serve(
         listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
+        app,
+        async move {
+            shutdown.await;
+            token.cancel();
+        },
+        state.config.header_timeout,
+        grace,
     )
-    .with_graceful_shutdown(async move {
-        shutdown.await;
-        token.cancel();
-    })
     .await?;
+    // Sockets were told to close; each has `send_timeout` to say so.
     state.connections.close();
-    state.connections.wait().await;
+    if tokio::time::timeout(grace, state.connections.wait())
+        .await
+        .is_err()
+    {
+        tracing::warn!("some sockets did not close in time");
+    }
+    // What was queued before the last socket closed is committed.
+    if tokio::time::timeout(grace, state.chat.settle())
+        .await
+        .is_err()
+    {
+        tracing::warn!("the last writes did not commit in time");
+    }
     Ok(())
+}
+
+/// Deletes expired sessions now and every hour, until shutdown.
+async fn purge_sessions(chat: Chat, shutdown: CancellationToken) {
+    let mut hourly = tokio::time::interval(std::time::Duration::from_secs(3600));
+    loop {
+        tokio::select! {
+            _ = hourly.tick() => match chat.purge_sessions().await {
+                Ok(0) => {}
+                Ok(purged) => tracing::info!(purged, "expired sessions deleted"),
+                Err(err) => tracing::warn!(error = %err, "deleting expired sessions failed"),
+            },
+            () = shutdown.cancelled() => return,
+        }
+    }
 }
 
 /// The current time in milliseconds since the Unix epoch.

@@ -194,7 +194,7 @@ async fn wrong_credentials_look_the_same_and_are_throttled() {
 #[tokio::test]
 async fn login_is_throttled_per_address_across_usernames() {
     let server = TestServer::start().await;
-    for attempt in 0..50 {
+    for attempt in 0..natter_server::throttle::Throttle::PER_ADDRESS {
         let response = post_json(
             &server,
             "/api/login",
@@ -241,6 +241,11 @@ async fn every_response_carries_the_security_headers() {
         assert!(!csp.contains("unsafe-inline"), "{path}: {csp}");
         assert_eq!(headers["x-content-type-options"], "nosniff");
         assert_eq!(headers["referrer-policy"], "no-referrer");
+        assert_eq!(headers["cross-origin-resource-policy"], "same-origin");
+        let permissions = headers["permissions-policy"].to_str().unwrap();
+        assert!(permissions.contains("camera=(self)"), "{permissions}");
+        assert!(permissions.contains("microphone=(self)"), "{permissions}");
+        assert!(permissions.contains("geolocation=()"), "{permissions}");
     }
     let response = reqwest::get(server.url("/api/nope")).await.unwrap();
     assert_eq!(response.status(), StatusCode::NOT_FOUND);
@@ -320,4 +325,90 @@ async fn a_profile_has_a_display_name_and_an_avatar_that_contacts_see() {
         .await
         .unwrap();
     assert_eq!((cleared.display_name, cleared.avatar), (None, None));
+}
+
+#[tokio::test]
+async fn a_new_password_ends_the_other_sessions_and_everywhere_ends_all() {
+    let server = TestServer::start().await;
+    let ann = server.signup("ann").await;
+    // A second device of Ann's.
+    let login = post_json(
+        &server,
+        "/api/login",
+        json!({"username": "ann", "password": PASSWORD}),
+    )
+    .await;
+    let other_cookie = common::session_cookie(&login).unwrap();
+    let other = common::Account {
+        cookie: other_cookie,
+        ..ann.clone()
+    };
+    let mut other_socket = other.connect().await;
+
+    let wrong = ann
+        .post("/api/password")
+        .json(&json!({"current": "not it at all", "new": "a brand new one"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), StatusCode::FORBIDDEN);
+    assert_eq!(
+        api_error(wrong).await.message,
+        "That is not your current password."
+    );
+    let short = ann
+        .post("/api/password")
+        .json(&json!({"current": PASSWORD, "new": "short"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(short.status(), StatusCode::BAD_REQUEST);
+
+    let changed = ann
+        .post("/api/password")
+        .json(&json!({"current": PASSWORD, "new": "a brand new one"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(changed.status(), StatusCode::NO_CONTENT);
+    // The other device is signed out at once; this one stays.
+    assert_eq!(other_socket.closed().await, 4001);
+    assert_eq!(
+        other.get("/api/me").send().await.unwrap().status(),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        ann.get("/api/me").send().await.unwrap().status(),
+        StatusCode::OK
+    );
+    let old = post_json(
+        &server,
+        "/api/login",
+        json!({"username": "ann", "password": PASSWORD}),
+    )
+    .await;
+    assert_eq!(old.status(), StatusCode::UNAUTHORIZED);
+    let new = post_json(
+        &server,
+        "/api/login",
+        json!({"username": "ann", "password": "a brand new one"}),
+    )
+    .await;
+    assert_eq!(new.status(), StatusCode::OK);
+    let third = common::Account {
+        cookie: common::session_cookie(&new).unwrap(),
+        ..ann.clone()
+    };
+
+    // Everywhere: every session ends, this one too.
+    let mut socket = ann.connect().await;
+    let everywhere = ann.post("/api/logout/everywhere").send().await.unwrap();
+    assert_eq!(everywhere.status(), StatusCode::NO_CONTENT);
+    assert_eq!(socket.closed().await, 4001);
+    for account in [&ann, &third] {
+        assert_eq!(
+            account.get("/api/me").send().await.unwrap().status(),
+            StatusCode::UNAUTHORIZED
+        );
+    }
 }

@@ -191,6 +191,15 @@ async fn an_upload_is_served_to_members_with_ranges() {
     assert_eq!(whole.status(), StatusCode::OK);
     assert_eq!(whole.headers()[CONTENT_TYPE], "image/jpeg");
     assert_eq!(whole.headers()["x-content-type-options"], "nosniff");
+    // Never a page of ours, whatever it claims to be.
+    assert_eq!(
+        whole.headers()["content-security-policy"],
+        "sandbox; default-src 'none'"
+    );
+    assert_eq!(
+        whole.headers()["content-disposition"],
+        format!("inline; filename=\"{}.jpg\"", uploaded.id).as_str()
+    );
     assert!(whole.headers()[CACHE_CONTROL]
         .to_str()
         .unwrap()

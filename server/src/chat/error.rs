@@ -49,19 +49,45 @@ pub enum ChatError {
     UsernameTaken,
     #[error("Wrong username or password.")]
     BadCredentials,
+    #[error("That is not your current password.")]
+    WrongPassword,
     #[error("{}", too_many_attempts(*.retry_after_secs))]
     TooManyAttempts { retry_after_secs: u64 },
+    #[error("{}", too_many_sign_ups(*.retry_after_secs))]
+    TooManySignUps { retry_after_secs: u64 },
+    /// Too many passwords are being checked at once: try again in a moment.
+    #[error("Natter is very busy right now. Please try again in a moment.")]
+    Busy,
     /// Our failure, not the user's: logged, and the same frame or request
     /// may be tried again.
     #[error("Something went wrong on our side. Please try again.")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 
-fn too_many_attempts(retry_after_secs: u64) -> String {
-    match retry_after_secs.div_ceil(60) {
-        1 => "Too many login attempts. Try again in a minute.".to_owned(),
-        minutes => format!("Too many login attempts. Try again in {minutes} minutes."),
+/// "in 10 seconds", "in a minute", "in 15 minutes".
+fn in_time(seconds: u64) -> String {
+    match seconds {
+        0..=1 => "in a second".to_owned(),
+        2..=59 => format!("in {seconds} seconds"),
+        _ => match seconds.div_ceil(60) {
+            1 => "in a minute".to_owned(),
+            minutes => format!("in {minutes} minutes"),
+        },
     }
+}
+
+fn too_many_attempts(retry_after_secs: u64) -> String {
+    format!(
+        "Too many login attempts. Try again {}.",
+        in_time(retry_after_secs)
+    )
+}
+
+fn too_many_sign_ups(retry_after_secs: u64) -> String {
+    format!(
+        "Too many accounts were made from this address. Try again {}.",
+        in_time(retry_after_secs)
+    )
 }
 
 impl ChatError {

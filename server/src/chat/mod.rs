@@ -43,10 +43,11 @@ use natter_protocol::{ConversationId, UserId};
 pub use self::error::ChatError;
 use self::pipeline::Pipeline;
 use self::roster::Roster;
-use crate::auth::Throttle;
+use crate::auth::Hashing;
 use crate::hub::Hub;
 use crate::media::MediaStorage;
 use crate::store::{Membership, Store};
+use crate::throttle::Throttle;
 
 /// Every use case, over the backends the server was started with. Cheap
 /// to clone.
@@ -58,6 +59,7 @@ pub struct Chat {
     roster: Arc<Roster>,
     pipeline: Pipeline,
     throttle: Arc<Throttle>,
+    hashing: Arc<Hashing>,
 }
 
 impl Chat {
@@ -72,6 +74,14 @@ impl Chat {
             roster,
             pipeline,
             throttle: Arc::new(Throttle::default()),
+            hashing: Arc::new(Hashing::default()),
+        }
+    }
+
+    /// Resolves once every write queued so far is committed.
+    pub async fn settle(&self) {
+        if let Ok(ticket) = self.pipeline.queue(pipeline::Work::Settle).await {
+            let _ = ticket.await;
         }
     }
 

@@ -56,6 +56,9 @@ pub enum Work {
         /// The members before the change, who hear of it too.
         before: Vec<UserId>,
     },
+    /// Writes nothing: answered once everything queued before it is
+    /// committed (at shutdown, say).
+    Settle,
 }
 
 /// What the pipeline answers.
@@ -219,6 +222,22 @@ impl Committer {
 
     /// Commits one batch; returns the jobs to try again.
     async fn commit(&self, batch: Vec<Job>) -> Vec<Job> {
+        let (settles, batch): (Vec<Job>, Vec<Job>) = batch
+            .into_iter()
+            .partition(|job| matches!(job.work, Work::Settle));
+        let mut retry = self.commit_writes(batch).await;
+        if retry.is_empty() {
+            for settle in settles {
+                let _ = settle.reply.send(Ok(Done::Receipt));
+            }
+        } else {
+            // Not settled until the retried writes are in.
+            retry.extend(settles);
+        }
+        retry
+    }
+
+    async fn commit_writes(&self, batch: Vec<Job>) -> Vec<Job> {
         let mut stamped = Vec::with_capacity(batch.len());
         for job in batch {
             match self.stamp(job).await {
@@ -303,6 +322,7 @@ impl Committer {
             }
             Work::Send { message, .. } => message.conversation,
             Work::Receipt { conversation, .. } => *conversation,
+            Work::Settle => return Err((job, ChatError::internal(Stopped))),
         };
         let membership = match self.roster.get(conversation).await {
             Ok(Some(membership)) => membership,
@@ -427,6 +447,7 @@ fn conversation_of(work: &Work) -> Option<ConversationId> {
     match work {
         Work::Send { message, .. } => Some(message.conversation),
         Work::Receipt { conversation, .. } => Some(*conversation),
+        Work::Settle => None,
         Work::Group { write, .. } => match write.target {
             GroupTarget::Existing { conversation, .. } => Some(conversation),
             GroupTarget::Create { .. } => None,

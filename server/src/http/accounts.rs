@@ -1,13 +1,11 @@
 //! Sign-up, login, logout, "who am I" and the profile, over HTTP.
 
-use std::net::SocketAddr;
-
-use axum::extract::{ConnectInfo, State};
+use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use natter_protocol::{Credentials, ProfileUpdate, SessionInfo, User};
+use natter_protocol::{Credentials, PasswordChange, ProfileUpdate, SessionInfo, User};
 
-use super::extract::Json;
+use super::extract::{ClientAddress, Json};
 use crate::auth::{self, CurrentUser};
 use crate::chat::account::Session;
 use crate::error::AppError;
@@ -15,18 +13,19 @@ use crate::AppState;
 
 pub async fn signup(
     State(state): State<AppState>,
+    ClientAddress(from): ClientAddress,
     Json(credentials): Json<Credentials>,
 ) -> Result<Response, AppError> {
-    let session = state.chat.sign_up(credentials).await?;
+    let session = state.chat.sign_up(credentials, from).await?;
     Ok(with_cookie(&state, session, StatusCode::CREATED))
 }
 
 pub async fn login(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientAddress(from): ClientAddress,
     Json(credentials): Json<Credentials>,
 ) -> Result<Response, AppError> {
-    let session = state.chat.log_in(credentials, peer.ip()).await?;
+    let session = state.chat.log_in(credentials, from).await?;
     Ok(with_cookie(&state, session, StatusCode::OK))
 }
 
@@ -50,6 +49,29 @@ pub async fn logout(
         .await?;
     let cookie = auth::clear_cookie(state.config.secure_cookies);
     Ok((StatusCode::NO_CONTENT, [(header::SET_COOKIE, cookie)]).into_response())
+}
+
+/// `POST /api/logout/everywhere`: ends every session of the account.
+pub async fn logout_everywhere(
+    State(state): State<AppState>,
+    current: CurrentUser,
+) -> Result<Response, AppError> {
+    state.chat.log_out_everywhere(current.user.id).await?;
+    let cookie = auth::clear_cookie(state.config.secure_cookies);
+    Ok((StatusCode::NO_CONTENT, [(header::SET_COOKIE, cookie)]).into_response())
+}
+
+/// `POST /api/password`: a new password; the other sessions end.
+pub async fn change_password(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    Json(change): Json<PasswordChange>,
+) -> Result<StatusCode, AppError> {
+    state
+        .chat
+        .change_password(&current.user, current.token_hash, change)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 pub async fn me(current: CurrentUser) -> axum::Json<User> {

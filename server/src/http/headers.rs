@@ -22,6 +22,21 @@ pub fn content_security_policy(inline_script_hashes: &[String]) -> String {
     )
 }
 
+/// What the page may use of the device: the camera (scanning profile
+/// codes) and the microphone (voice messages), for Natter itself; video
+/// may go full screen or picture-in-picture, and the in-app browser's
+/// "copy link" writes to the clipboard. Nothing else, for nobody.
+pub const PERMISSIONS_POLICY: &str = "camera=(self), microphone=(self), fullscreen=(self), \
+     picture-in-picture=(self), clipboard-write=(self), geolocation=(), accelerometer=(), \
+     gyroscope=(), magnetometer=(), bluetooth=(), usb=(), serial=(), hid=(), midi=(), \
+     payment=(), display-capture=(), screen-wake-lock=(), idle-detection=(), \
+     publickey-credentials-get=(), xr-spatial-tracking=(), browsing-topics=()";
+
+/// The policy of uploaded files: never a page of ours, whatever a file
+/// claims to be (a sandboxed document has an origin of its own, with no
+/// cookies, no storage and no scripts).
+pub const MEDIA_POLICY: &str = "sandbox; default-src 'none'";
+
 pub fn secure(app: Router, inline_script_hashes: &[String]) -> Router {
     let csp = content_security_policy(inline_script_hashes);
     let fixed = [
@@ -32,10 +47,19 @@ pub fn secure(app: Router, inline_script_hashes: &[String]) -> Router {
             HeaderName::from_static("cross-origin-opener-policy"),
             "same-origin",
         ),
+        (
+            HeaderName::from_static("cross-origin-resource-policy"),
+            "same-origin",
+        ),
+        (
+            HeaderName::from_static("permissions-policy"),
+            PERMISSIONS_POLICY,
+        ),
     ];
     let mut app = app;
     if let Ok(value) = HeaderValue::from_str(&csp) {
-        app = app.layer(SetResponseHeaderLayer::overriding(
+        // Routes with a stricter policy of their own (media) keep it.
+        app = app.layer(SetResponseHeaderLayer::if_not_present(
             header::CONTENT_SECURITY_POLICY,
             value,
         ));
@@ -60,5 +84,6 @@ mod tests {
         assert!(csp.contains("frame-ancestors 'none'"));
         assert!(csp.contains("frame-src http: https:;"));
         assert!(!csp.contains("unsafe-inline"));
+        assert!(HeaderValue::from_str(PERMISSIONS_POLICY).is_ok());
     }
 }

@@ -172,10 +172,21 @@ pub async fn download(
         .await
         .map_err(|err| AppError::Internal(err.to_string()))?
         .map(Body::new);
+    let headers = response.headers_mut();
     // The content under an id never changes, and only this user may see it.
-    response.headers_mut().insert(
+    headers.insert(
         header::CACHE_CONTROL,
         HeaderValue::from_static("private, max-age=31536000, immutable"),
     );
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(super::headers::MEDIA_POLICY),
+    );
+    if let Ok(disposition) = HeaderValue::from_str(&format!(
+        "inline; filename=\"{id}.{}\"",
+        sniff::extension(&record.content_type)
+    )) {
+        headers.insert(header::CONTENT_DISPOSITION, disposition);
+    }
     Ok(response.into_response())
 }

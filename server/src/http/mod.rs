@@ -14,6 +14,7 @@ use axum::routing::{any, get, post};
 use axum::Router;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::timeout::RequestBodyTimeoutLayer;
 
 use crate::error::AppError;
 use crate::AppState;
@@ -24,6 +25,8 @@ pub fn router(state: AppState) -> Result<Router, assets::AssetsError> {
         .route("/signup", post(accounts::signup))
         .route("/login", post(accounts::login))
         .route("/logout", post(accounts::logout))
+        .route("/logout/everywhere", post(accounts::logout_everywhere))
+        .route("/password", post(accounts::change_password))
         .route("/me", get(accounts::me).patch(accounts::update_profile))
         .route("/session", get(accounts::session))
         .route("/users/{username}", get(conversations::find_user))
@@ -46,6 +49,8 @@ pub fn router(state: AppState) -> Result<Router, assets::AssetsError> {
         .route("/media", post(media::upload))
         .route("/media/{id}", get(media::download))
         .fallback(any(|| async { AppError::NotFound("API route") }))
+        // A body that stops arriving (a slow-loris upload) is cut off.
+        .layer(RequestBodyTimeoutLayer::new(state.config.body_idle_timeout))
         // API answers are personal and change: never cached, unless a route
         // says otherwise (media files never change under their id).
         .layer(SetResponseHeaderLayer::if_not_present(

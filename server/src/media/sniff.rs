@@ -12,6 +12,23 @@ pub fn accepted(kind: MediaKind) -> &'static [&'static str] {
     }
 }
 
+/// The usual file extension of an accepted type, for file names.
+pub fn extension(content_type: &str) -> &'static str {
+    match essence(content_type).as_str() {
+        "image/jpeg" => "jpg",
+        "image/png" => "png",
+        "image/webp" => "webp",
+        "image/gif" => "gif",
+        "video/mp4" => "mp4",
+        "video/webm" => "webm",
+        "video/quicktime" => "mov",
+        "audio/webm" => "weba",
+        "audio/ogg" => "ogg",
+        "audio/mp4" => "m4a",
+        _ => "bin",
+    }
+}
+
 /// The bytes needed to recognise every accepted type.
 pub const HEAD: usize = 12;
 

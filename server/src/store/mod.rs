@@ -254,6 +254,12 @@ pub trait Store: Send + Sync + 'static {
         now: Millis,
     ) -> Result<Option<User>, StoreError>;
     async fn delete_session(&self, token_hash: [u8; 32]) -> Result<(), StoreError>;
+    /// Deletes every session of `user` but `keep`.
+    async fn delete_sessions(&self, user: UserId, keep: Option<[u8; 32]>)
+        -> Result<(), StoreError>;
+    /// Deletes the sessions that expired before `now`; returns how many.
+    async fn purge_sessions(&self, now: Millis) -> Result<u64, StoreError>;
+    async fn set_password(&self, user: UserId, password_hash: &str) -> Result<(), StoreError>;
 
     /// The 1:1 conversation between two users, created if needed (one per
     /// pair, by a unique key). The flag tells whether this call created it.

@@ -160,11 +160,42 @@ pub async fn sessions_expire_and_end(store: Arc<dyn Store>) {
         .create_session([1; 32], ann.id, NOW + 10)
         .await
         .unwrap();
-    assert_eq!(store.session_user([1; 32], NOW).await.unwrap(), Some(ann));
+    assert_eq!(
+        store.session_user([1; 32], NOW).await.unwrap(),
+        Some(ann.clone())
+    );
     assert_eq!(store.session_user([1; 32], NOW + 10).await.unwrap(), None);
     assert_eq!(store.session_user([2; 32], NOW).await.unwrap(), None);
     store.delete_session([1; 32]).await.unwrap();
     assert_eq!(store.session_user([1; 32], NOW).await.unwrap(), None);
+
+    // Everywhere but here; expired ones purged.
+    for hash in [[3; 32], [4; 32], [5; 32]] {
+        store
+            .create_session(hash, ann.id, NOW + 1000)
+            .await
+            .unwrap();
+    }
+    store
+        .create_session([6; 32], ann.id, NOW - 1)
+        .await
+        .unwrap();
+    assert_eq!(store.purge_sessions(NOW).await.unwrap(), 1);
+    store.delete_sessions(ann.id, Some([4; 32])).await.unwrap();
+    assert!(store.session_user([3; 32], NOW).await.unwrap().is_none());
+    assert!(store.session_user([4; 32], NOW).await.unwrap().is_some());
+    store.delete_sessions(ann.id, None).await.unwrap();
+    assert!(store.session_user([4; 32], NOW).await.unwrap().is_none());
+    store.set_password(ann.id, "$argon2id$new").await.unwrap();
+    assert_eq!(
+        store
+            .credentials("ann")
+            .await
+            .unwrap()
+            .unwrap()
+            .password_hash,
+        "$argon2id$new"
+    );
 }
 
 pub async fn a_client_id_is_stored_once(store: Arc<dyn Store>) {

@@ -68,6 +68,9 @@ enum End {
 enum ConnError {
     #[error("socket: {0}")]
     Socket(#[from] axum::Error),
+    /// A write did not complete in time: the client stopped reading.
+    #[error("the client stopped reading")]
+    Stalled,
     #[error("{0}")]
     Chat(#[from] ChatError),
 }
@@ -78,6 +81,8 @@ pub struct Session {
     pub user: User,
     pub token_hash: [u8; 32],
     pub frame_rate: f64,
+    /// How long one write may take before the socket is dropped.
+    pub send_timeout: Duration,
     pub shutdown: CancellationToken,
 }
 
@@ -93,6 +98,7 @@ where
         user,
         token_hash,
         frame_rate,
+        send_timeout,
         shutdown,
     } = session;
     let mut conn = Connection {
@@ -106,9 +112,14 @@ where
         pacer: Pacer::new(frame_rate),
         typing: HashMap::new(),
         unflushed: false,
+        send_timeout,
     };
     let end = match conn.run(user, shutdown).await {
         Ok(end) => end,
+        Err(ConnError::Stalled) => {
+            tracing::info!(user = conn.user, "dropped a socket that stopped reading");
+            End::Gone
+        }
         Err(err) => {
             tracing::warn!(user = conn.user, error = %err, "connection failed");
             End::Close(1011, "server error")
@@ -119,8 +130,10 @@ where
             code,
             reason: Utf8Bytes::from_static(reason),
         };
-        // The peer may already be gone; there is nobody to tell then.
-        let _ = conn.socket.send(WsMessage::Close(Some(frame))).await;
+        // The peer may already be gone, or not reading: there is nobody to
+        // tell then.
+        let close = conn.socket.send(WsMessage::Close(Some(frame)));
+        let _ = tokio::time::timeout(send_timeout, close).await;
     }
 }
 
@@ -185,6 +198,10 @@ struct Connection<S> {
     typing: HashMap<ConversationId, tokio::time::Instant>,
     /// Frames have been fed to the socket since the last flush.
     unflushed: bool,
+    /// How long one write may take: a client that stops reading is dropped
+    /// rather than holding its task (and shutdown) forever. It resyncs when
+    /// it reconnects.
+    send_timeout: Duration,
 }
 
 /// What a received socket message amounts to.
@@ -252,7 +269,10 @@ where
                     if last_heard.elapsed() > IDLE_LIMIT {
                         return Ok(End::Gone);
                     }
-                    self.socket.feed(WsMessage::Ping(Default::default())).await?;
+                    let ping = self.socket.feed(WsMessage::Ping(Default::default()));
+                    tokio::time::timeout(self.send_timeout, ping)
+                        .await
+                        .map_err(|_| ConnError::Stalled)??;
                     self.unflushed = true;
                     None
                 }
@@ -461,7 +481,11 @@ where
     /// and boxed, so that the connection's state stays small.
     async fn deliver(&mut self) -> Result<Option<End>, ConnError> {
         let taken = self.device.queue.take(EVENTS_PER_TURN);
-        if taken.ended.contains(&self.token_hash) {
+        if taken
+            .ended
+            .iter()
+            .any(|ending| ending.includes(&self.token_hash))
+        {
             return Ok(Some(End::Close(close::SESSION_ENDED, "logged out")));
         }
         if !taken.lagged.is_empty() {
@@ -629,14 +653,18 @@ where
     }
 
     async fn feed(&mut self, text: Utf8Bytes) -> Result<(), ConnError> {
-        self.socket.feed(WsMessage::Text(text)).await?;
+        tokio::time::timeout(self.send_timeout, self.socket.feed(WsMessage::Text(text)))
+            .await
+            .map_err(|_| ConnError::Stalled)??;
         self.unflushed = true;
         Ok(())
     }
 
     async fn flush(&mut self) -> Result<(), ConnError> {
         if self.unflushed {
-            self.socket.flush().await?;
+            tokio::time::timeout(self.send_timeout, self.socket.flush())
+                .await
+                .map_err(|_| ConnError::Stalled)??;
             self.unflushed = false;
         }
         Ok(())

@@ -52,6 +52,7 @@ pub async fn upgrade(
         user,
         token_hash,
         frame_rate: state.config.frame_rate,
+        send_timeout: state.config.send_timeout,
         shutdown: state.shutdown.clone(),
     };
     upgrade

@@ -217,6 +217,48 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn delete_sessions(
+        &self,
+        user: UserId,
+        keep: Option<[u8; 32]>,
+    ) -> Result<(), StoreError> {
+        self.writer
+            .run(move |conn| {
+                let keep = keep.map(|hash| hash.to_vec()).unwrap_or_default();
+                conn.prepare_cached(
+                    "DELETE FROM sessions WHERE user_id = ?1 AND token_hash != ?2",
+                )?
+                .execute(params![user, keep])?;
+                Ok(())
+            })
+            .await
+    }
+
+    async fn purge_sessions(&self, now: Millis) -> Result<u64, StoreError> {
+        self.writer
+            .run(move |conn| {
+                Ok(conn
+                    .prepare_cached("DELETE FROM sessions WHERE expires_at <= ?1")?
+                    .execute([now])? as u64)
+            })
+            .await
+    }
+
+    async fn set_password(&self, user: UserId, password_hash: &str) -> Result<(), StoreError> {
+        let password_hash = password_hash.to_owned();
+        self.writer
+            .run(move |conn| {
+                let changed = conn
+                    .prepare_cached("UPDATE users SET password_hash = ?2 WHERE id = ?1")?
+                    .execute(params![user, password_hash])?;
+                if changed == 0 {
+                    return Err(StoreError::NotFound);
+                }
+                Ok(())
+            })
+            .await
+    }
+
     async fn open_direct(
         &self,
         a: UserId,

@@ -1,0 +1,203 @@
+//! What one client must not be able to do to everyone else: stall logins
+//! and sends with a storm of password guesses, make accounts in bulk, hold
+//! a connection with headers sent a byte at a time, or stop reading its
+//! socket and so hold up its task and the server's shutdown.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::TestServer;
+use natter_protocol::{ClientFrame, ServerFrame};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use uuid::Uuid;
+
+#[tokio::test]
+async fn a_login_storm_is_refused_without_stalling_anyone() {
+    let server = TestServer::start().await;
+    let ann = server.signup("ann").await;
+    let bob = server.signup("bob").await;
+    let conversation = ann.open_direct("bob").await.id;
+    let mut socket = ann.connect().await;
+    let client = reqwest::Client::new();
+    let storm: Vec<_> = (0..300)
+        .map(|n| {
+            let client = client.clone();
+            let url = server.url("/api/login");
+            tokio::spawn(async move {
+                client
+                    .post(url)
+                    .json(&serde_json::json!({"username": format!("victim{}", n % 3), "password": "guess guess"}))
+                    .send()
+                    .await
+                    .map(|response| response.status())
+            })
+        })
+        .collect();
+    // Meanwhile, the others are served: a page request and a message.
+    let served = tokio::time::timeout(Duration::from_secs(5), async {
+        let session = bob.get("/api/session").send().await.unwrap();
+        assert!(session.status().is_success());
+        socket
+            .send(&ClientFrame::Send {
+                conversation,
+                client_id: Uuid::now_v7(),
+                body: "still here".into(),
+                attachment: None,
+                reply_to: None,
+                action: None,
+            })
+            .await;
+        socket
+            .next_matching(|frame| matches!(frame, ServerFrame::Ack { .. }).then_some(()))
+            .await;
+    })
+    .await;
+    assert!(served.is_ok(), "the storm stalled other users");
+    let mut statuses = Vec::new();
+    for guess in storm {
+        statuses.push(guess.await.unwrap().unwrap().as_u16());
+    }
+    let refused = statuses.iter().filter(|s| matches!(s, 429 | 503)).count();
+    assert!(refused >= 150, "{statuses:?}");
+    assert!(
+        statuses.iter().all(|s| matches!(s, 401 | 429 | 503)),
+        "{statuses:?}"
+    );
+}
+
+#[tokio::test]
+async fn accounts_cannot_be_made_in_bulk_from_one_address() {
+    let server = TestServer::start().await;
+    let client = reqwest::Client::new();
+    let burst: Vec<_> = (0..60)
+        .map(|n| {
+            let client = client.clone();
+            let url = server.url("/api/signup");
+            tokio::spawn(async move {
+                let response = client
+                    .post(url)
+                    .json(&serde_json::json!({"username": format!("bulk{n}"), "password": "correct horse battery"}))
+                    .send()
+                    .await
+                    .unwrap();
+                let status = response.status().as_u16();
+                let body: natter_protocol::ApiError = response.json().await.unwrap_or(natter_protocol::ApiError {
+                    error: natter_protocol::ApiErrorCode::Internal,
+                    message: String::new(),
+                });
+                (status, body.message)
+            })
+        })
+        .collect();
+    let mut made = 0;
+    let mut refused = Vec::new();
+    for attempt in burst {
+        match attempt.await.unwrap() {
+            (201, _) => made += 1,
+            (status, message) => refused.push((status, message)),
+        }
+    }
+    assert!(made <= natter_server::throttle::Throttle::SIGN_UPS as usize);
+    assert!(!refused.is_empty());
+    assert!(refused
+        .iter()
+        .all(|(status, message)| matches!(status, 429 | 503) && !message.is_empty()));
+    assert!(refused
+        .iter()
+        .any(|(_, message)| message.starts_with("Too many accounts were made from this address")));
+}
+
+#[tokio::test]
+async fn headers_sent_too_slowly_lose_the_connection() {
+    let server = TestServer::start_configured(tempfile::tempdir().unwrap(), |config| {
+        config.header_timeout = Duration::from_millis(500);
+    })
+    .await;
+    let mut tcp = TcpStream::connect(server.addr).await.unwrap();
+    tcp.write_all(b"GET /api/session HTTP/1.1\r\nHost: natter\r\n")
+        .await
+        .unwrap();
+    // ... and the rest never comes. The server ends the connection; the
+    // test only bounds how long it may wait for that.
+    let mut buffer = [0u8; 1024];
+    let ended = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            match tcp.read(&mut buffer).await {
+                Ok(0) | Err(_) => return,
+                Ok(_) => {}
+            }
+        }
+    })
+    .await;
+    assert!(ended.is_ok(), "the connection was still open");
+    // Others are served meanwhile and after.
+    let answered = reqwest::get(server.url("/api/session")).await.unwrap();
+    assert!(answered.status().is_success());
+}
+
+#[tokio::test]
+async fn a_socket_that_stops_reading_is_dropped_and_shutdown_still_ends() {
+    let server = TestServer::start_configured(tempfile::tempdir().unwrap(), |config| {
+        config.send_timeout = Duration::from_millis(500);
+        config.shutdown_grace = Duration::from_secs(2);
+        config.frame_rate = 1e9;
+    })
+    .await;
+    let ann = server.signup("ann").await;
+    let bob = server.signup("bob").await;
+    let conversation = ann.open_direct("bob").await.id;
+    // Bob connects, then never reads again.
+    let mut stuck = bob.connect().await;
+    let mut sender = ann.connect().await;
+    let body = "x".repeat(4000);
+    let mut acked = 0;
+    for _ in 0..6000 {
+        sender
+            .send(&ClientFrame::Send {
+                conversation,
+                client_id: Uuid::now_v7(),
+                body: body.clone(),
+                attachment: None,
+                reply_to: None,
+                action: None,
+            })
+            .await;
+    }
+    while acked < 6000 {
+        if let ServerFrame::Ack { .. } = sender.next().await {
+            acked += 1;
+        }
+    }
+    // The server gave up on Bob's socket: once what was buffered is read,
+    // the connection ends.
+    let ended = tokio::time::timeout(Duration::from_secs(30), async {
+        use futures_util::StreamExt;
+        while let Some(Ok(_)) = stuck.ws.next().await {}
+    })
+    .await;
+    assert!(ended.is_ok(), "the stuck socket was never dropped");
+    // Ann's socket was never held up by Bob's.
+    sender.assert_alive().await;
+
+    // A second stuck reader, and shutdown still ends within its grace.
+    let _stuck_again = bob.connect().await;
+    for _ in 0..2000 {
+        sender
+            .send(&ClientFrame::Send {
+                conversation,
+                client_id: Uuid::now_v7(),
+                body: body.clone(),
+                attachment: None,
+                reply_to: None,
+                action: None,
+            })
+            .await;
+    }
+    let started = Instant::now();
+    tokio::time::timeout(Duration::from_secs(15), server.stop())
+        .await
+        .expect("shutdown waited for a client that does not read");
+    assert!(started.elapsed() < Duration::from_secs(15));
+}

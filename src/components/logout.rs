@@ -1,5 +1,6 @@
-//! Logging out, with the choice to delete this device's copy of the chats;
-//! and the notice shown when the device cannot keep that copy.
+//! Logging out (here, or everywhere), with the choice to delete this
+//! device's copy of the chats; and the notice shown when the device cannot
+//! keep that copy.
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -18,12 +19,23 @@ pub fn LogoutPanel(
     let forget = RwSignal::new(false);
     let busy = RwSignal::new(false);
     let error = RwSignal::new(None::<String>);
-    let confirm = move |_| {
+    let confirm = move |everywhere: bool| {
         busy.set(true);
         spawn_local(async move {
-            // The server forgets the session whether or not this device is
-            // online; if it is not, the cookie is dropped at the next login.
-            let _ = Api::same_origin().logout().await;
+            let api = Api::same_origin();
+            if everywhere {
+                // Other devices must hear of it: that needs the server.
+                if let Err(err) = api.logout_everywhere().await {
+                    busy.set(false);
+                    error.set(Some(err.to_string()));
+                    return;
+                }
+            } else {
+                // The server forgets the session whether or not this device
+                // is online; if it is not, the cookie is dropped at the next
+                // login.
+                let _ = api.logout().await;
+            }
             account::forget();
             if forget.get_untracked() {
                 if let Err(err) = store.delete_device_data().await {
@@ -49,7 +61,15 @@ pub fn LogoutPanel(
             {move || error.get().map(|text| view! { <p class="form-error" role="alert">{text}</p> })}
             <div class="panel-actions">
                 <button class="link-button" on:click=move |_| on_cancel.run(())>"Cancel"</button>
-                <button class="primary small" disabled=move || busy.get() on:click=confirm>
+                <button
+                    class="link-button"
+                    title="Logs out every device and browser signed in to this account"
+                    disabled=move || busy.get()
+                    on:click=move |_| confirm(true)
+                >
+                    "Log out everywhere"
+                </button>
+                <button class="primary small" disabled=move || busy.get() on:click=move |_| confirm(false)>
                     "Log out"
                 </button>
             </div>

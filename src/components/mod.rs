@@ -17,6 +17,7 @@ pub mod logout;
 pub mod message_actions;
 pub mod message_list;
 pub mod new_group;
+pub mod password;
 pub mod picture_picker;
 pub mod profile;
 pub mod recorder;

@@ -3,8 +3,8 @@
 use gloo_net::http::{Request, RequestBuilder, Response};
 use natter_protocol::{
     AddMember, ApiError, ApiErrorCode, Conversation, ConversationId, Credentials, MediaLimits,
-    Message, NewGroup, OpenDirect, ProfileUpdate, PublicGroup, RenameGroup, Seq, SessionInfo, User,
-    UserId,
+    Message, NewGroup, OpenDirect, PasswordChange, ProfileUpdate, PublicGroup, RenameGroup, Seq,
+    SessionInfo, User, UserId,
 };
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -110,8 +110,32 @@ impl Api {
     }
 
     pub async fn logout(&self) -> Result<(), HttpError> {
+        self.post_empty("/api/logout").await
+    }
+
+    /// Ends every session of the account, this one included.
+    pub async fn logout_everywhere(&self) -> Result<(), HttpError> {
+        self.post_empty("/api/logout/everywhere").await
+    }
+
+    /// A new password; the account's other sessions end.
+    pub async fn change_password(&self, change: &PasswordChange) -> Result<(), HttpError> {
+        let request = self
+            .prepare(Request::post(&self.url("/api/password")))
+            .json(change)
+            .map_err(|err| HttpError::Unexpected(err.to_string()))?;
+        let response = request.send().await.map_err(|_| HttpError::Unreachable)?;
+        if response.ok() {
+            Ok(())
+        } else {
+            Err(error_of(response).await)
+        }
+    }
+
+    /// A POST without a body whose answer has none either.
+    async fn post_empty(&self, path: &str) -> Result<(), HttpError> {
         let response = self
-            .prepare(Request::post(&self.url("/api/logout")))
+            .prepare(Request::post(&self.url(path)))
             .send()
             .await
             .map_err(|_| HttpError::Unreachable)?;

@@ -15,6 +15,7 @@ use crate::components::conversation_list::ConversationList;
 use crate::components::find_user::FindUser;
 use crate::components::logout::{CacheNotice, LogoutPanel};
 use crate::components::new_group::NewGroupPanel;
+use crate::components::password::ChangePassword;
 use crate::components::profile::ProfilePanel;
 use crate::net::http::Api;
 use crate::net::session::{self, End};
@@ -144,7 +145,12 @@ pub fn ChatPage(me: User, #[prop(into)] on_end: Callback<End>) -> impl IntoView 
                     Panel::None => ().into_any(),
                     Panel::NewGroup => view! { <NewGroupPanel on_close=move || panel.set(Panel::None) /> }.into_any(),
                     Panel::AddContact => view! { <AddContactPanel on_close=move || panel.set(Panel::None) /> }.into_any(),
-                    Panel::Profile => view! { <ProfilePanel on_close=move || panel.set(Panel::None) /> }.into_any(),
+                    Panel::Profile => view! {
+                        <div class="panel-stack">
+                            <ProfilePanel on_close=move || panel.set(Panel::None) />
+                            <ChangePassword />
+                        </div>
+                    }.into_any(),
                 }}
                 <ConversationList />
             </aside>

@@ -1,0 +1,52 @@
+// An account's sessions: a new password logs the other devices out at once,
+// and "Log out everywhere" ends every session, this one too.
+import { test, expect, signUp, uniqueName, PASSWORD } from './fixtures.mjs';
+
+const shot = (name) => new URL(`../../target/screenshots/${name}.png`, import.meta.url).pathname;
+
+/** Logs `name` in on a new device (a browser context of its own). */
+async function logIn(browser, server, name, password) {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await page.goto(server.url);
+  await page.getByRole('tab', { name: 'Log in' }).click();
+  await page.getByLabel('Username').fill(name);
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Log in', exact: true }).click();
+  await expect(page.locator('.me-name')).toHaveText(name);
+  return { context, page };
+}
+
+const signedOut = (page) => expect(page.getByRole('button', { name: 'Create account' })).toBeVisible();
+
+test('a new password logs the other devices out; log out everywhere ends all', async ({ browser, server }) => {
+  const name = uniqueName('ann');
+  const laptop = await signUp(browser, server, name);
+  const phone = await logIn(browser, server, name, PASSWORD);
+
+  await laptop.page.getByRole('button', { name: 'Your profile' }).click();
+  const form = laptop.page.getByRole('form', { name: 'Change password' });
+  await form.getByLabel('Current password').fill('not my password');
+  await form.getByLabel('New password').fill('a much better one');
+  await form.getByRole('button', { name: 'Change password' }).click();
+  await expect(form.getByRole('alert')).toHaveText('That is not your current password.');
+  await form.getByLabel('Current password').fill(PASSWORD);
+  await form.getByLabel('New password').fill('a much better one');
+  await form.getByRole('button', { name: 'Change password' }).click();
+  await expect(form.getByRole('status')).toHaveText('Password changed. Your other devices are logged out.');
+  await laptop.page.screenshot({ path: shot('password-changed') });
+  // The phone is out at once; the laptop stays in.
+  await signedOut(phone.page);
+  await expect(laptop.page.locator('.me-name')).toHaveText(name);
+
+  // The new password works on the phone; then everywhere ends both.
+  await phone.context.close();
+  const again = await logIn(browser, server, name, 'a much better one');
+  await laptop.page.getByRole('button', { name: 'Log out' }).click();
+  await laptop.page.getByRole('dialog', { name: 'Log out' }).getByRole('button', { name: 'Log out everywhere' }).click();
+  await signedOut(laptop.page);
+  await signedOut(again.page);
+
+  await laptop.context.close();
+  await again.context.close();
+});

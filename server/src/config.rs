@@ -57,6 +57,9 @@ pub struct Config {
         value_delimiter = ','
     )]
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// Accounts one address may make an hour.
+    #[arg(long, env = "NATTER_SIGN_UPS_PER_HOUR", default_value_t = crate::throttle::Throttle::SIGN_UPS)]
+    pub sign_ups_per_hour: u32,
     /// Frames per second one socket may send before it is slowed down
     /// (bursts of at least 200 go at once).
     #[arg(long, env = "NATTER_FRAME_RATE", default_value_t = 50.0, value_parser = positive)]
@@ -109,6 +112,7 @@ impl Config {
             secure_cookies: false,
             allowed_origins: Vec::new(),
             trusted_proxies: Vec::new(),
+            sign_ups_per_hour: crate::throttle::Throttle::SIGN_UPS,
             frame_rate: 50.0,
             max_image_bytes: 20_000_000,
             max_video_bytes: 100_000_000,

@@ -47,6 +47,7 @@ use crate::hub::{Hub, LocalHub};
 use crate::media::FsMedia;
 use crate::store::sqlite::SqliteStore;
 use crate::store::Store;
+use crate::throttle::Throttle;
 
 /// Everything a request handler or a connection needs, cheap to clone.
 #[derive(Clone)]
@@ -94,10 +95,11 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
     let store = open_store(&config).await?;
-    let chat = Chat::new(
+    let chat = Chat::with_throttle(
         store,
         open_hub(&config),
         Arc::new(FsMedia::new(config.media_dir())),
+        Throttle::new(config.sign_ups_per_hour),
     );
     let state = AppState {
         chat,

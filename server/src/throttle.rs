@@ -37,17 +37,25 @@ struct Window {
 
 pub struct Throttle {
     windows: Mutex<HashMap<Key, Window>>,
+    /// Sign-ups one address may make an hour.
+    sign_ups: u32,
 }
 
 impl Default for Throttle {
     fn default() -> Self {
-        Throttle {
-            windows: Mutex::new(HashMap::new()),
-        }
+        Throttle::new(Throttle::SIGN_UPS)
     }
 }
 
 impl Throttle {
+    /// A throttle letting an address make `sign_ups` accounts an hour.
+    pub fn new(sign_ups: u32) -> Self {
+        Throttle {
+            windows: Mutex::new(HashMap::new()),
+            sign_ups,
+        }
+    }
+
     pub const WINDOW: Duration = Duration::from_secs(15 * 60);
     /// Failures one address may have for one name.
     pub const PER_PAIR: u32 = 10;
@@ -57,7 +65,7 @@ impl Throttle {
     pub const USER_SPACING: Duration = Duration::from_secs(10);
     /// Failures one address may have across all names.
     pub const PER_ADDRESS: u32 = 100;
-    /// Sign-ups one address may make an hour.
+    /// Sign-ups one address may make an hour, unless configured otherwise.
     pub const SIGN_UPS: u32 = 20;
     pub const SIGN_UP_WINDOW: Duration = Duration::from_secs(3600);
     /// The most keys kept; past it the oldest go.
@@ -136,7 +144,7 @@ impl Throttle {
         let key = Key::SignUp(address);
         if let Some(window) = windows.get(&key) {
             let age = now.duration_since(window.started);
-            if age < Self::SIGN_UP_WINDOW && window.count >= Self::SIGN_UPS {
+            if age < Self::SIGN_UP_WINDOW && window.count >= self.sign_ups {
                 return Err(seconds(Self::SIGN_UP_WINDOW - age));
             }
         }

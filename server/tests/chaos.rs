@@ -46,6 +46,7 @@ impl Server {
     fn start(addr: SocketAddr, data: &std::path::Path) -> Self {
         let child = Command::new(env!("CARGO_BIN_EXE_natter-server"))
             .args(["--addr", &addr.to_string(), "--dist-dir", "/nonexistent"])
+            .args(["--sign-ups-per-hour", "1000"])
             .arg("--data-dir")
             .arg(data)
             .env("RUST_LOG", "warn")

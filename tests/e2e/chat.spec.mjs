@@ -63,7 +63,7 @@ test('a reload keeps the session and the history; logout ends it', async ({ brow
   await expect(bodies).toHaveText(['one', 'two', 'three']);
 
   await ann.page.getByRole('button', { name: 'Log out' }).click();
-  await ann.page.getByRole('dialog', { name: 'Log out' }).getByRole('button', { name: 'Log out' }).click();
+  await ann.page.getByRole('dialog', { name: 'Log out' }).getByRole('button', { name: 'Log out', exact: true }).click();
   await expect(ann.page.getByRole('button', { name: 'Create account' })).toBeVisible();
   await ann.page.reload();
   await expect(ann.page.getByRole('button', { name: 'Create account' })).toBeVisible();

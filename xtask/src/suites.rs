@@ -21,7 +21,13 @@ pub fn all() -> Result<()> {
         &server_binary,
         free_port()?,
         &scratch.join("browser-tests"),
-        &["--allow-origin", &page_origin],
+        // The browser tests sign many people up from one address.
+        &[
+            "--allow-origin",
+            &page_origin,
+            "--sign-ups-per-hour",
+            "100000",
+        ],
     )?;
     let mut wasm_tests = tools.command(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
     wasm_tests

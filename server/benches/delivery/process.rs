@@ -46,6 +46,7 @@ impl Process {
         child
             .args(["--addr", &addr.to_string(), "--dist-dir", "/nonexistent"])
             .args(["--frame-rate", "1000000000"])
+            .args(["--sign-ups-per-hour", "1000000"])
             .arg("--data-dir")
             .arg(data);
         // NATTER_BENCH_LOG=<filter> shows the server's log, for profiling.

@@ -63,8 +63,19 @@ pub struct Chat {
 }
 
 impl Chat {
-    /// Starts the write pipeline (so this must run inside a tokio runtime).
+    /// Starts the write pipeline (so this must run inside a tokio runtime),
+    /// with the default limits.
     pub fn new(store: Arc<dyn Store>, hub: Arc<dyn Hub>, media: Arc<dyn MediaStorage>) -> Self {
+        Self::with_throttle(store, hub, media, Throttle::default())
+    }
+
+    /// The same, with limits of its own (`--sign-ups-per-hour`).
+    pub fn with_throttle(
+        store: Arc<dyn Store>,
+        hub: Arc<dyn Hub>,
+        media: Arc<dyn MediaStorage>,
+        throttle: Throttle,
+    ) -> Self {
         let roster = Arc::new(Roster::new(store.clone()));
         let pipeline = Pipeline::start(store.clone(), hub.clone(), roster.clone(), media.clone());
         Chat {
@@ -73,7 +84,7 @@ impl Chat {
             media,
             roster,
             pipeline,
-            throttle: Arc::new(Throttle::default()),
+            throttle: Arc::new(throttle),
             hashing: Arc::new(Hashing::default()),
         }
     }

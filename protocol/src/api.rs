@@ -97,6 +97,8 @@ pub enum ApiErrorCode {
     TooManyAttempts,
     /// The server is too busy to answer now; `Retry-After` says when to.
     Busy,
+    /// The day's upload allowance is used up.
+    QuotaExceeded,
     TooLarge,
     UnsupportedMediaType,
     Internal,

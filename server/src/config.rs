@@ -57,6 +57,15 @@ pub struct Config {
         value_delimiter = ','
     )]
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// Megabytes one account may upload a day.
+    #[arg(long, env = "NATTER_UPLOAD_QUOTA_MB", default_value_t = 1000)]
+    pub upload_quota_mb: u64,
+    /// Sockets one account may have open at once (on this server).
+    #[arg(long, env = "NATTER_SOCKETS_PER_ACCOUNT", default_value_t = 32)]
+    pub sockets_per_account: u32,
+    /// Sockets one address may have open at once (on this server).
+    #[arg(long, env = "NATTER_SOCKETS_PER_ADDRESS", default_value_t = 1024)]
+    pub sockets_per_address: u32,
     /// Accounts one address may make an hour.
     #[arg(long, env = "NATTER_SIGN_UPS_PER_HOUR", default_value_t = crate::throttle::Throttle::SIGN_UPS)]
     pub sign_ups_per_hour: u32,
@@ -113,6 +122,9 @@ impl Config {
             allowed_origins: Vec::new(),
             trusted_proxies: Vec::new(),
             sign_ups_per_hour: crate::throttle::Throttle::SIGN_UPS,
+            upload_quota_mb: 1000,
+            sockets_per_account: 32,
+            sockets_per_address: 1024,
             frame_rate: 50.0,
             max_image_bytes: 20_000_000,
             max_video_bytes: 100_000_000,

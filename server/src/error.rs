@@ -27,6 +27,9 @@ pub enum AppError {
     TooLarge(String),
     #[error("unsupported media: {0}")]
     UnsupportedMedia(String),
+    /// A socket past the caps for its account or address.
+    #[error("too many sockets: {0:?}")]
+    TooManySockets(crate::ws::caps::Full),
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -35,8 +38,9 @@ pub enum AppError {
 fn status_of(err: &ChatError) -> (StatusCode, ApiErrorCode) {
     use ChatError::*;
     match err {
-        Invalid(_) | BadAttachment | BadTarget | NotYours | ClientIdReused | NotAGroup
-        | Yourself => (StatusCode::BAD_REQUEST, ApiErrorCode::InvalidInput),
+        Invalid(_) | BadAttachment | AttachmentUsed | BadTarget | NotYours | ClientIdReused
+        | NotAGroup | Yourself => (StatusCode::BAD_REQUEST, ApiErrorCode::InvalidInput),
+        QuotaExceeded { .. } => (StatusCode::TOO_MANY_REQUESTS, ApiErrorCode::QuotaExceeded),
         NotAMember | NoSuchUsername(_) | NoSuchMember | NoSuchFile => {
             (StatusCode::NOT_FOUND, ApiErrorCode::NotFound)
         }
@@ -101,6 +105,19 @@ impl IntoResponse for AppError {
                 ApiErrorCode::UnsupportedMediaType,
                 why.clone(),
             ),
+            AppError::TooManySockets(full) => (
+                StatusCode::TOO_MANY_REQUESTS,
+                ApiErrorCode::TooManyAttempts,
+                match full {
+                    crate::ws::caps::Full::Account => {
+                        "This account has too many connections open. Close a tab or two."
+                    }
+                    crate::ws::caps::Full::Address => {
+                        "Too many connections from this address. Try again later."
+                    }
+                }
+                .to_owned(),
+            ),
             AppError::Internal(why) => {
                 tracing::error!(error = %why, "request failed");
                 (
@@ -124,6 +141,7 @@ impl IntoResponse for AppError {
                 | ChatError::TooManySignUps { retry_after_secs },
             ) => Some(retry_after_secs),
             AppError::Chat(ChatError::Busy) => Some(1),
+            AppError::Chat(ChatError::QuotaExceeded { .. }) => Some(3600),
             _ => None,
         };
         if let Some(value) = retry_after.and_then(|s| HeaderValue::from_str(&s.to_string()).ok()) {

@@ -41,13 +41,13 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::chat::Chat;
+use crate::chat::{Chat, Limits};
 use crate::config::{Config, HubKind, StoreKind};
 use crate::hub::{Hub, LocalHub};
 use crate::media::FsMedia;
 use crate::store::sqlite::SqliteStore;
 use crate::store::Store;
-use crate::throttle::Throttle;
+use crate::ws::caps::SocketCaps;
 
 /// Everything a request handler or a connection needs, cheap to clone.
 #[derive(Clone)]
@@ -60,6 +60,8 @@ pub struct AppState {
     /// Tracks WebSocket tasks, which outlive the HTTP request that upgraded
     /// them, so shutdown can wait for their last commits.
     pub connections: TaskTracker,
+    /// How many sockets each account and address holds.
+    pub sockets: Arc<SocketCaps>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -95,20 +97,28 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
     let store = open_store(&config).await?;
-    let chat = Chat::with_throttle(
+    let chat = Chat::with_limits(
         store,
         open_hub(&config),
         Arc::new(FsMedia::new(config.media_dir())),
-        Throttle::new(config.sign_ups_per_hour),
+        Limits {
+            sign_ups_per_hour: config.sign_ups_per_hour,
+            upload_quota_bytes: config.upload_quota_mb.saturating_mul(1_000_000),
+        },
     );
+    let sockets = Arc::new(SocketCaps::new(
+        config.sockets_per_account,
+        config.sockets_per_address,
+    ));
     let state = AppState {
         chat,
+        sockets,
         config: Arc::new(config),
         shutdown: CancellationToken::new(),
         connections: TaskTracker::new(),
     };
     let app = http::router(state.clone())?;
-    tokio::spawn(purge_sessions(state.chat.clone(), state.shutdown.clone()));
+    tokio::spawn(housekeeping(state.chat.clone(), state.shutdown.clone()));
     let token = state.shutdown.clone();
     let grace = state.config.shutdown_grace;
     serve::serve(
@@ -140,17 +150,24 @@ pub async fn run(
     Ok(())
 }
 
-/// Deletes expired sessions now and every hour, until shutdown.
-async fn purge_sessions(chat: Chat, shutdown: CancellationToken) {
+/// Now and every hour, until shutdown: deletes expired sessions, and
+/// uploads that no message took within a day.
+async fn housekeeping(chat: Chat, shutdown: CancellationToken) {
     let mut hourly = tokio::time::interval(std::time::Duration::from_secs(3600));
     loop {
         tokio::select! {
-            _ = hourly.tick() => match chat.purge_sessions().await {
-                Ok(0) => {}
-                Ok(purged) => tracing::info!(purged, "expired sessions deleted"),
-                Err(err) => tracing::warn!(error = %err, "deleting expired sessions failed"),
-            },
+            _ = hourly.tick() => {}
             () = shutdown.cancelled() => return,
+        }
+        match chat.purge_sessions().await {
+            Ok(0) => {}
+            Ok(purged) => tracing::info!(purged, "expired sessions deleted"),
+            Err(err) => tracing::warn!(error = %err, "deleting expired sessions failed"),
+        }
+        match chat.collect_unattached(now_millis()).await {
+            Ok(0) => {}
+            Ok(collected) => tracing::info!(collected, "unattached uploads deleted"),
+            Err(err) => tracing::warn!(error = %err, "deleting unattached uploads failed"),
         }
     }
 }

@@ -11,6 +11,7 @@ use common::TestServer;
 use natter_protocol::{ClientFrame, ServerFrame};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use uuid::Uuid;
 
 #[tokio::test]
@@ -200,4 +201,38 @@ async fn a_socket_that_stops_reading_is_dropped_and_shutdown_still_ends() {
         .await
         .expect("shutdown waited for a client that does not read");
     assert!(started.elapsed() < Duration::from_secs(15));
+}
+
+#[tokio::test]
+async fn one_account_cannot_hold_more_than_its_sockets() {
+    let server = TestServer::start().await;
+    let ann = server.signup("ann").await;
+    let mut open = Vec::new();
+    let mut refused = 0;
+    for _ in 0..300 {
+        let mut request = format!("ws://{}/ws", server.addr)
+            .into_client_request()
+            .unwrap();
+        request
+            .headers_mut()
+            .insert("cookie", ann.cookie.parse().unwrap());
+        match tokio_tungstenite::connect_async(request).await {
+            Ok((socket, _)) => open.push(socket),
+            Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+                assert_eq!(response.status(), 429);
+                refused += 1;
+            }
+            Err(other) => panic!("unexpected: {other}"),
+        }
+    }
+    let cap = natter_server::config::Config::new("x", "y").sockets_per_account as usize;
+    assert_eq!(open.len(), cap);
+    assert_eq!(refused, 300 - cap);
+    // A place comes back when a socket closes.
+    let mut first = open.remove(0);
+    first.close(None).await.unwrap();
+    drop(first);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let again = ann.connect().await;
+    drop((again, open));
 }

@@ -434,3 +434,84 @@ async fn a_message_carries_its_attachment_to_the_recipient() {
         assert_eq!((code, id), (ErrorCode::InvalidMessage, Some(client_id)));
     }
 }
+
+#[tokio::test]
+async fn an_upload_attaches_to_one_message_and_a_day_has_a_quota() {
+    let data = tempfile::tempdir().unwrap();
+    let server = TestServer::start_configured(data, |config| {
+        config.upload_quota_mb = 1;
+    })
+    .await;
+    let (ann, _bob, conversation) = two_people(&server).await;
+    let uploaded: Upload = upload(&ann, conversation, "image", "image/jpeg", jpeg(600_000))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let attachment = Attachment {
+        id: uploaded.id.clone(),
+        kind: uploaded.kind,
+        content_type: uploaded.content_type.clone(),
+        size: uploaded.size,
+        width: None,
+        height: None,
+        duration_ms: None,
+        waveform: Vec::new(),
+        thumbnail: None,
+    };
+    let mut socket = ann.connect().await;
+    let send = |client_id| ClientFrame::Send {
+        conversation,
+        client_id,
+        body: String::new(),
+        attachment: Some(Box::new(attachment.clone())),
+        reply_to: None,
+        action: None,
+    };
+    let first = Uuid::now_v7();
+    socket.send(&send(first)).await;
+    let seq = socket
+        .next_matching(|f| match f {
+            ServerFrame::Ack { client_id, seq, .. } if client_id == first => Some(seq),
+            _ => None,
+        })
+        .await;
+    // The same message again is the same message; another one is refused.
+    socket.send(&send(first)).await;
+    let again = socket
+        .next_matching(|f| match f {
+            ServerFrame::Ack { client_id, seq, .. } if client_id == first => Some(seq),
+            _ => None,
+        })
+        .await;
+    assert_eq!(again, seq);
+    let second = Uuid::now_v7();
+    socket.send(&send(second)).await;
+    let (code, message) = socket
+        .next_matching(|f| match f {
+            ServerFrame::Error {
+                code,
+                message,
+                client_id: Some(id),
+            } if id == second => Some((code, message)),
+            _ => None,
+        })
+        .await;
+    assert_eq!(code, ErrorCode::InvalidMessage);
+    assert!(message.contains("attached to another message"), "{message}");
+    assert_eq!(ann.history(conversation).await.len(), 1);
+
+    // 600 KB of a 1 MB day are used: another 600 KB is refused.
+    let response = upload(&ann, conversation, "image", "image/jpeg", jpeg(600_000)).await;
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(response.headers().contains_key("retry-after"));
+    let error: ApiError = response.json().await.unwrap();
+    assert_eq!(error.error, ApiErrorCode::QuotaExceeded);
+    assert!(error.message.contains("1 MB"), "{}", error.message);
+    assert_eq!(
+        upload(&ann, conversation, "image", "image/jpeg", jpeg(300_000))
+            .await
+            .status(),
+        StatusCode::CREATED
+    );
+}

@@ -22,6 +22,13 @@ pub enum ChatError {
     NoSuchFile,
     #[error("That attachment is not a file you uploaded to this conversation.")]
     BadAttachment,
+    #[error("That file is attached to another message already; upload it again.")]
+    AttachmentUsed,
+    #[error(
+        "You have uploaded {} MB in the last day, the most allowed. Try again later.",
+        .limit_bytes / 1_000_000
+    )]
+    QuotaExceeded { limit_bytes: u64 },
     #[error("That message is not there any more (or cannot be answered or changed).")]
     BadTarget,
     #[error("Only the sender can edit or delete a message.")]
@@ -106,6 +113,7 @@ impl From<StoreError> for ChatError {
             StoreError::HashtagTaken => ChatError::HashtagTaken,
             StoreError::ClientIdReused(_) => ChatError::ClientIdReused,
             StoreError::BadTarget => ChatError::BadTarget,
+            StoreError::AttachmentTaken => ChatError::AttachmentUsed,
             StoreError::NotFound => ChatError::NotAMember,
             other => ChatError::internal(other),
         }

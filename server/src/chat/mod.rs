@@ -60,21 +60,39 @@ pub struct Chat {
     pipeline: Pipeline,
     throttle: Arc<Throttle>,
     hashing: Arc<Hashing>,
+    /// Bytes one account may upload a day.
+    upload_quota: u64,
+}
+
+/// What an account or an address may do, as configured.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub sign_ups_per_hour: u32,
+    pub upload_quota_bytes: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            sign_ups_per_hour: Throttle::SIGN_UPS,
+            upload_quota_bytes: 1_000_000_000,
+        }
+    }
 }
 
 impl Chat {
     /// Starts the write pipeline (so this must run inside a tokio runtime),
     /// with the default limits.
     pub fn new(store: Arc<dyn Store>, hub: Arc<dyn Hub>, media: Arc<dyn MediaStorage>) -> Self {
-        Self::with_throttle(store, hub, media, Throttle::default())
+        Self::with_limits(store, hub, media, Limits::default())
     }
 
-    /// The same, with limits of its own (`--sign-ups-per-hour`).
-    pub fn with_throttle(
+    /// The same, with limits of its own.
+    pub fn with_limits(
         store: Arc<dyn Store>,
         hub: Arc<dyn Hub>,
         media: Arc<dyn MediaStorage>,
-        throttle: Throttle,
+        limits: Limits,
     ) -> Self {
         let roster = Arc::new(Roster::new(store.clone()));
         let pipeline = Pipeline::start(store.clone(), hub.clone(), roster.clone(), media.clone());
@@ -84,8 +102,9 @@ impl Chat {
             media,
             roster,
             pipeline,
-            throttle: Arc::new(throttle),
+            throttle: Arc::new(Throttle::new(limits.sign_ups_per_hour)),
             hashing: Arc::new(Hashing::default()),
+            upload_quota: limits.upload_quota_bytes,
         }
     }
 

@@ -17,6 +17,7 @@ use tower_http::services::ServeFile;
 
 use super::extract::Query;
 use crate::auth::CurrentUser;
+use crate::chat::ChatError;
 use crate::error::AppError;
 use crate::media::scrub::Scrubber;
 use crate::media::{self, sniff};
@@ -52,10 +53,15 @@ pub async fn upload(
             sniff::accepted(query.kind).join(", ")
         )));
     }
-    state
+    let allowance = state
         .chat
-        .may_upload(current.user.id, query.conversation)
+        .may_upload(current.user.id, query.conversation, now_millis())
         .await?;
+    let quota = || {
+        AppError::Chat(ChatError::QuotaExceeded {
+            limit_bytes: state.config.upload_quota_mb.saturating_mul(1_000_000),
+        })
+    };
     let limit = state.config.media_limits().bytes(query.kind);
     let declared_length = headers
         .get(header::CONTENT_LENGTH)
@@ -63,6 +69,9 @@ pub async fn upload(
         .and_then(|value| value.parse::<u64>().ok());
     if declared_length.is_some_and(|length| length > limit) {
         return Err(too_large(query.kind, limit));
+    }
+    if declared_length.is_some_and(|length| length > allowance) {
+        return Err(quota());
     }
 
     let id = media::new_id();
@@ -85,6 +94,9 @@ pub async fn upload(
         received += chunk.len() as u64;
         if received > limit {
             return Err(too_large(query.kind, limit));
+        }
+        if received > allowance {
+            return Err(quota());
         }
         if head.len() < sniff::HEAD {
             let take = (sniff::HEAD - head.len()).min(chunk.len());

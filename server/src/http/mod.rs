@@ -4,7 +4,7 @@
 mod accounts;
 pub mod assets;
 mod conversations;
-mod extract;
+pub mod extract;
 mod groups;
 mod headers;
 mod media;

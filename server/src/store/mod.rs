@@ -46,6 +46,9 @@ pub enum StoreError {
     /// act on (missing, an action or event itself, or deleted).
     #[error("no such message to answer or act on")]
     BadTarget,
+    /// The upload is attached to another message already.
+    #[error("that upload is attached to another message")]
+    AttachmentTaken,
     /// The membership changed after the writer looked at it: look again.
     #[error("the conversation changed meanwhile")]
     Stale,
@@ -124,7 +127,9 @@ pub enum Write {
     /// Stores a message under the next seq, unless its client id was used
     /// before. `epoch` is the membership the sender was allowed on. An
     /// action is applied to its target (a live message of the same
-    /// conversation), a reply's target must be a live message too.
+    /// conversation), a reply's target must be a live message too, and an
+    /// attachment's upload is taken by this message (one upload, one
+    /// message).
     Append { message: NewMessage, epoch: u64 },
     /// Moves a member's receipt cursors forward (never back), each clamped
     /// to the conversation's last seq.
@@ -306,6 +311,11 @@ pub trait Store: Send + Sync + 'static {
 
     async fn add_media(&self, record: &MediaRecord, now: Millis) -> Result<(), StoreError>;
     async fn media(&self, id: &str) -> Result<Option<MediaRecord>, StoreError>;
+    /// How many bytes `user` has uploaded since `since`.
+    async fn uploaded_since(&self, user: UserId, since: Millis) -> Result<u64, StoreError>;
+    /// Deletes the records of uploads made before `before` that no message
+    /// took; returns their ids, whose files should go too.
+    async fn take_unattached(&self, before: Millis) -> Result<Vec<String>, StoreError>;
 
     /// Commits `batch` as one transaction, in order. Each write succeeds or
     /// fails on its own (a refused write changes nothing); the outer error

@@ -43,6 +43,7 @@ macro_rules! store_suite {
             actions_and_who_may_take_them,
             groups_and_their_roles,
             media_belongs_to_its_uploader_and_conversation,
+            uploads_no_message_took_are_collected,
         );
     };
     (@tests $open:expr; $($name:ident),* $(,)?) => {
@@ -873,4 +874,60 @@ pub async fn media_belongs_to_its_uploader_and_conversation(store: Arc<dyn Store
         chat.media_for(eve.id, "AAAAAAAAAAAAAAAAAAAAAA").await,
         Err(ChatError::NoSuchFile)
     ));
+}
+
+pub async fn uploads_no_message_took_are_collected(store: Arc<dyn Store>) {
+    let ann = user(&store, "ann").await;
+    let bob = user(&store, "bob").await;
+    let conversation = direct(&store, &ann, &bob).await;
+    let (chat, media) = chat(store.clone());
+    const DAY: Millis = 24 * 3600 * 1000;
+    for id in ["TakenTakenTakenTakenTa", "LeftLeftLeftLeftLeftLe"] {
+        chat.uploaded(
+            &MediaRecord {
+                id: id.to_owned(),
+                uploader: ann.id,
+                conversation,
+                kind: MediaKind::Image,
+                content_type: "image/jpeg".into(),
+                size: 10,
+            },
+            NOW,
+        )
+        .await
+        .unwrap();
+        std::fs::write(media.path().join(id), b"bytes").unwrap();
+    }
+    assert_eq!(store.uploaded_since(ann.id, NOW - DAY).await.unwrap(), 20);
+    let taken = Draft {
+        body: String::new(),
+        attachment: Some(Attachment {
+            id: "TakenTakenTakenTakenTa".into(),
+            kind: MediaKind::Image,
+            content_type: "image/jpeg".into(),
+            size: 10,
+            width: None,
+            height: None,
+            duration_ms: None,
+            waveform: Vec::new(),
+            thumbnail: None,
+        }),
+        ..draft(conversation, "")
+    };
+    sent(&chat, ann.id, taken).await.unwrap();
+    // Within the day, nothing goes; after it, only what no message took.
+    assert_eq!(chat.collect_unattached(NOW + DAY / 2).await.unwrap(), 0);
+    assert_eq!(chat.collect_unattached(NOW + 2 * DAY).await.unwrap(), 1);
+    assert!(store
+        .media("LeftLeftLeftLeftLeftLe")
+        .await
+        .unwrap()
+        .is_none());
+    assert!(!media.path().join("LeftLeftLeftLeftLeftLe").exists());
+    assert!(store
+        .media("TakenTakenTakenTakenTa")
+        .await
+        .unwrap()
+        .is_some());
+    assert!(media.path().join("TakenTakenTakenTakenTa").exists());
 }

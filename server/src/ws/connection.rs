@@ -77,6 +77,8 @@ enum ConnError {
 
 /// What a device's connection needs besides its socket.
 pub struct Session {
+    /// Its place under the socket caps, given back when it ends.
+    pub seat: super::caps::Seat,
     pub chat: Chat,
     pub user: User,
     pub token_hash: [u8; 32],
@@ -94,6 +96,7 @@ where
         + Send,
 {
     let Session {
+        seat: _seat,
         chat,
         user,
         token_hash,

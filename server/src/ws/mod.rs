@@ -1,6 +1,7 @@
-//! The WebSocket endpoint: who may connect, then the per-connection loop in
-//! [`connection`].
+//! The WebSocket endpoint: who may connect (and how many at once,
+//! [`caps`]), then the per-connection loop in [`connection`].
 
+pub mod caps;
 pub mod connection;
 mod rate;
 
@@ -14,6 +15,7 @@ use natter_protocol::ErrorCode;
 use crate::auth::{hash_token, token_from};
 use crate::chat::ChatError;
 use crate::error::AppError;
+use crate::http::extract::ClientAddress;
 use crate::AppState;
 
 /// tungstenite's own cap, above [`MAX_FRAME_BYTES`] so that an oversized
@@ -28,9 +30,11 @@ const READ_BUFFER: usize = 4 * 1024;
 /// the rest), so that a burst of acks and messages goes out in one write.
 const WRITE_BUFFER: usize = 16 * 1024;
 
-/// `GET /ws`: checks the Origin (403) and the session (401) before upgrading.
+/// `GET /ws`: checks the Origin (403), the session (401) and the socket
+/// caps (429) before upgrading.
 pub async fn upgrade(
     State(state): State<AppState>,
+    ClientAddress(from): ClientAddress,
     headers: HeaderMap,
     upgrade: WebSocketUpgrade,
 ) -> Response {
@@ -46,8 +50,13 @@ pub async fn upgrade(
         Ok(None) => return AppError::Unauthenticated.into_response(),
         Err(err) => return AppError::from(err).into_response(),
     };
+    let seat = match state.sockets.admit(user.id, from) {
+        Ok(seat) => seat,
+        Err(full) => return AppError::TooManySockets(full).into_response(),
+    };
     let tracker = state.connections.clone();
     let session = connection::Session {
+        seat,
         chat: state.chat.clone(),
         user,
         token_hash,

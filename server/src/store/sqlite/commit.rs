@@ -105,7 +105,9 @@ pub fn commit(
     let mut results = Vec::with_capacity(batch.len());
     for write in batch {
         let outcome = match write {
-            Write::Append { message, epoch } if message.action.is_none() => {
+            Write::Append { message, epoch }
+                if message.action.is_none() && message.attachment.is_none() =>
+            {
                 append(&tx, &mut pending, message, epoch).map(Written::Appended)
             }
             Write::Append { message, epoch } => {
@@ -222,6 +224,16 @@ fn append(
         let existing = rows::message_by_client_id(tx, new.sender, new.client_id)?
             .ok_or_else(|| StoreError::Data("a conflicting message vanished".to_owned()))?;
         return repeated(existing, &new);
+    }
+    if let Some(attachment) = &new.attachment {
+        let taken = tx
+            .prepare_cached(
+                "UPDATE media SET message_seq = ?2 WHERE id = ?1 AND message_seq IS NULL",
+            )?
+            .execute(params![attachment.id, seq])?;
+        if taken == 0 {
+            return Err(StoreError::AttachmentTaken);
+        }
     }
     if let Some(counter) = pending.counters.get_mut(&new.conversation) {
         counter.last_seq = seq;

@@ -439,6 +439,33 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn uploaded_since(&self, user: UserId, since: Millis) -> Result<u64, StoreError> {
+        self.readers
+            .run(move |conn| {
+                Ok(conn
+                    .prepare_cached(
+                        "SELECT COALESCE(SUM(size), 0) FROM media
+                         WHERE uploader_id = ?1 AND created_at >= ?2",
+                    )?
+                    .query_row(params![user, since], |row| row.get(0))?)
+            })
+            .await
+    }
+
+    async fn take_unattached(&self, before: Millis) -> Result<Vec<String>, StoreError> {
+        self.writer
+            .run(move |conn| {
+                Ok(conn
+                    .prepare_cached(
+                        "DELETE FROM media WHERE message_seq IS NULL AND created_at < ?1
+                         RETURNING id",
+                    )?
+                    .query_map([before], |row| row.get(0))?
+                    .collect::<rusqlite::Result<Vec<String>>>()?)
+            })
+            .await
+    }
+
     async fn commit(
         &self,
         batch: Vec<Write>,

@@ -133,6 +133,20 @@ const MIGRATIONS: &[&str] = &[
     DROP TABLE messages;
     ALTER TABLE messages_v7 RENAME TO messages;
     "#,
+    // 8: an upload attaches to one message (the seq it is attached to),
+    // and what the upload quota and the collection of unattached uploads
+    // look up.
+    r#"
+    ALTER TABLE media ADD COLUMN message_seq INTEGER;
+    UPDATE media SET message_seq = (
+        SELECT m.seq FROM messages m
+        WHERE m.conversation_id = media.conversation_id
+          AND m.attachment IS NOT NULL
+          AND json_extract(m.attachment, '$.id') = media.id
+    );
+    CREATE INDEX media_uploads ON media(uploader_id, created_at);
+    CREATE INDEX media_unattached ON media(created_at) WHERE message_seq IS NULL;
+    "#,
 ];
 
 /// The schema version this build writes.

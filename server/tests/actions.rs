@@ -223,6 +223,25 @@ async fn only_the_sender_edits_or_deletes_and_a_deletion_wipes_the_text() {
         })
     );
     assert!(!serde_json::to_string(&after).unwrap().contains("pin is"));
+    // Nor is it anywhere in the server's files, the database's log
+    // included, once the deletion's clean-up has run.
+    let files = ["natter.sqlite3", "natter.sqlite3-wal"];
+    let mut leaked = Vec::new();
+    for _ in 0..50 {
+        leaked = files
+            .iter()
+            .filter(|name| {
+                std::fs::read(server.data.path().join(name))
+                    .map(|bytes| bytes.windows(6).any(|w| w == b"pin is"))
+                    .unwrap_or(false)
+            })
+            .collect();
+        if leaked.is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(leaked.is_empty(), "deleted text left in {leaked:?}");
 
     // A deleted message can no longer be answered or acted on.
     let (code, _) = act(&mut bob_socket, id, react(secret, "👍"))

@@ -366,7 +366,7 @@ impl Committer {
             .unwrap_or_default();
         match (&stamped.job.work, written) {
             (Work::Send { origin, .. }, Written::Appended(appended)) => {
-                send::clean_up(&appended, &self.media);
+                send::clean_up(&appended, &self.media, &self.store);
                 let sent = Sent::of(&appended.message);
                 if appended.fresh {
                     self.hub.publish(

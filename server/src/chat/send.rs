@@ -17,7 +17,7 @@ use super::pipeline::{Committed, Done, Work};
 use super::{Chat, ChatError};
 use crate::hub::DeviceId;
 use crate::media::MediaStorage;
-use crate::store::{Appended, Membership, NewMessage};
+use crate::store::{Appended, Membership, NewMessage, Store};
 
 /// Who may send to a conversation: its members. The one place this is
 /// decided; the pipeline asks it again on the membership each message is
@@ -56,13 +56,23 @@ impl Sent {
 }
 
 /// After a commit: a deleted message's file goes too (its record went with
-/// the deletion, so it is no longer served either way).
-pub fn clean_up(appended: &Appended, media: &Arc<dyn MediaStorage>) {
+/// the deletion, so it is no longer served either way), and the store lets
+/// go of any copy of what was deleted (SQLite: the old pages in its log).
+pub fn clean_up(appended: &Appended, media: &Arc<dyn MediaStorage>, store: &Arc<dyn Store>) {
     if let Some(id) = appended.removed_media.clone() {
         let media = media.clone();
         tokio::spawn(async move {
             if let Err(err) = media.remove(&id).await {
                 tracing::warn!(error = %err, media = %id, "deleting a media file failed");
+            }
+        });
+    }
+    let deleted = matches!(appended.message.action, Some(Action::Delete { .. }));
+    if appended.fresh && deleted {
+        let store = store.clone();
+        tokio::spawn(async move {
+            if let Err(err) = store.forget_deleted().await {
+                tracing::warn!(error = %err, "erasing deleted data from the log failed");
             }
         });
     }

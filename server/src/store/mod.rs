@@ -317,6 +317,10 @@ pub trait Store: Send + Sync + 'static {
     /// took; returns their ids, whose files should go too.
     async fn take_unattached(&self, before: Millis) -> Result<Vec<String>, StoreError>;
 
+    /// Makes what deletions removed unrecoverable from the store's files
+    /// (a log of old pages, say), as far as the backend can.
+    async fn forget_deleted(&self) -> Result<(), StoreError>;
+
     /// Commits `batch` as one transaction, in order. Each write succeeds or
     /// fails on its own (a refused write changes nothing); the outer error
     /// means nothing was committed.

@@ -466,6 +466,19 @@ impl Store for SqliteStore {
             .await
     }
 
+    /// Deleted text is overwritten in the database (`secure_delete`), but
+    /// the WAL keeps the pages as they were until a checkpoint: copy them
+    /// in and empty it. Readers in the middle of a read can keep a
+    /// checkpoint from finishing; the next deletion tries again.
+    async fn forget_deleted(&self) -> Result<(), StoreError> {
+        self.writer
+            .run(|conn| {
+                conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+                Ok(())
+            })
+            .await
+    }
+
     async fn commit(
         &self,
         batch: Vec<Write>,

@@ -95,6 +95,9 @@ pub enum ApiErrorCode {
     NotFound,
     Forbidden,
     TooManyAttempts,
+    /// Too many requests of this kind from this account or address;
+    /// `Retry-After` says when to try again.
+    RateLimited,
     /// The server is too busy to answer now; `Retry-After` says when to.
     Busy,
     /// The day's upload allowance is used up.

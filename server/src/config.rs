@@ -69,8 +69,9 @@ pub struct Config {
     /// Accounts one address may make an hour.
     #[arg(long, env = "NATTER_SIGN_UPS_PER_HOUR", default_value_t = crate::throttle::Throttle::SIGN_UPS)]
     pub sign_ups_per_hour: u32,
-    /// Frames per second one socket may send before it is slowed down
-    /// (bursts of at least 200 go at once).
+    /// Frames per second one account may send, all its sockets together,
+    /// before they are slowed down (bursts of at least 200 go at once); an
+    /// address may send ten times as many.
     #[arg(long, env = "NATTER_FRAME_RATE", default_value_t = 50.0, value_parser = positive)]
     pub frame_rate: f64,
     /// The largest photo upload, in bytes.

@@ -30,6 +30,9 @@ pub enum AppError {
     /// A socket past the caps for its account or address.
     #[error("too many sockets: {0:?}")]
     TooManySockets(crate::ws::caps::Full),
+    /// Past a fair-use allowance ([`crate::fair`]).
+    #[error("rate limited for {retry_after_secs} s")]
+    RateLimited { retry_after_secs: u64 },
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -118,6 +121,11 @@ impl IntoResponse for AppError {
                 }
                 .to_owned(),
             ),
+            AppError::RateLimited { .. } => (
+                StatusCode::TOO_MANY_REQUESTS,
+                ApiErrorCode::RateLimited,
+                "Too many requests. Wait a moment and try again.".to_owned(),
+            ),
             AppError::Internal(why) => {
                 tracing::error!(error = %why, "request failed");
                 (
@@ -141,6 +149,7 @@ impl IntoResponse for AppError {
                 | ChatError::TooManySignUps { retry_after_secs },
             ) => Some(retry_after_secs),
             AppError::Chat(ChatError::Busy) => Some(1),
+            AppError::RateLimited { retry_after_secs } => Some(retry_after_secs),
             AppError::Chat(ChatError::QuotaExceeded { .. }) => Some(3600),
             _ => None,
         };

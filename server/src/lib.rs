@@ -15,7 +15,8 @@
 //! - [`media`]: where uploaded files live, behind [`media::MediaStorage`],
 //!   which file types are accepted, and stripping photo metadata.
 //! - [`auth`]: password hashing, session tokens, the session extractor and
-//!   login throttling.
+//!   login throttling; [`fair`]: how fast an account or address may write,
+//!   search, upload and send.
 //! - [`http`], [`ws`]: the transports. They parse, call a use case and
 //!   answer; [`error`] maps the use cases' refusals to HTTP once, and
 //!   [`ws`] maps them to error frames once.
@@ -26,6 +27,7 @@ pub mod auth;
 pub mod chat;
 pub mod config;
 pub mod error;
+pub mod fair;
 pub mod http;
 pub mod hub;
 pub mod media;
@@ -43,6 +45,7 @@ use tokio_util::task::TaskTracker;
 
 use crate::chat::{Chat, Limits};
 use crate::config::{Config, HubKind, StoreKind};
+use crate::fair::FairUse;
 use crate::hub::{Hub, LocalHub};
 use crate::media::FsMedia;
 use crate::store::sqlite::SqliteStore;
@@ -62,6 +65,9 @@ pub struct AppState {
     pub connections: TaskTracker,
     /// How many sockets each account and address holds.
     pub sockets: Arc<SocketCaps>,
+    /// How fast each account and address may write, search, upload and
+    /// send.
+    pub fair: Arc<FairUse>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -113,12 +119,14 @@ pub async fn run(
     let state = AppState {
         chat,
         sockets,
+        fair: Arc::new(FairUse::new(config.frame_rate)),
         config: Arc::new(config),
         shutdown: CancellationToken::new(),
         connections: TaskTracker::new(),
     };
     let app = http::router(state.clone())?;
     tokio::spawn(housekeeping(state.chat.clone(), state.shutdown.clone()));
+    tokio::spawn(forget_idle(state.fair.clone(), state.shutdown.clone()));
     let token = state.shutdown.clone();
     let grace = state.config.shutdown_grace;
     serve::serve(
@@ -168,6 +176,18 @@ async fn housekeeping(chat: Chat, shutdown: CancellationToken) {
             Ok(0) => {}
             Ok(collected) => tracing::info!(collected, "unattached uploads deleted"),
             Err(err) => tracing::warn!(error = %err, "deleting unattached uploads failed"),
+        }
+    }
+}
+
+/// Every ten seconds, forgets the fair-use buckets that are full again, so
+/// that their memory is bounded by the keys active within that time.
+async fn forget_idle(fair: Arc<FairUse>, shutdown: CancellationToken) {
+    let mut every = tokio::time::interval(std::time::Duration::from_secs(10));
+    loop {
+        tokio::select! {
+            _ = every.tick() => fair.forget_idle(),
+            () = shutdown.cancelled() => return,
         }
     }
 }

@@ -236,3 +236,82 @@ async fn one_account_cannot_hold_more_than_its_sockets() {
     let again = ann.connect().await;
     drop((again, open));
 }
+
+#[tokio::test]
+async fn past_its_allowance_an_account_is_refused_and_others_are_not() {
+    let server = TestServer::start().await;
+    let ann = server.signup("ann").await;
+    let bob = server.signup("bob").await;
+    let flood: Vec<_> = (0..80)
+        .map(|_| tokio::spawn(ann.get("/api/users/bob").send()))
+        .collect();
+    let mut refused = 0;
+    for search in flood {
+        let response = search.await.unwrap().unwrap();
+        match response.status().as_u16() {
+            200 => {}
+            429 => {
+                refused += 1;
+                let wait = response.headers()["retry-after"].to_str().unwrap();
+                assert!(wait.parse::<u64>().unwrap() >= 1);
+                let body: serde_json::Value = response.json().await.unwrap();
+                assert_eq!(body["error"], "rate_limited");
+            }
+            other => panic!("unexpected status {other}"),
+        }
+    }
+    assert!(refused > 0, "80 searches at once all went through");
+    // Bob, at the same address, still searches; Ann may still read.
+    assert_eq!(
+        bob.get("/api/users/ann").send().await.unwrap().status(),
+        200
+    );
+    assert_eq!(
+        ann.get("/api/conversations").send().await.unwrap().status(),
+        200
+    );
+}
+
+#[tokio::test]
+async fn an_account_has_one_frame_allowance_for_all_its_sockets() {
+    // A tiny sustained rate: past the burst of 200, the next frame waits
+    // ten seconds.
+    let server = TestServer::start_configured(tempfile::tempdir().unwrap(), |config| {
+        config.frame_rate = 0.1;
+    })
+    .await;
+    let ann = server.signup("ann").await;
+    let bob = server.signup("bob").await;
+    let conversation = ann.open_direct("bob").await.id;
+    let send = |body: &str| ClientFrame::Send {
+        conversation,
+        client_id: Uuid::now_v7(),
+        body: body.into(),
+        attachment: None,
+        reply_to: None,
+        action: None,
+    };
+    let acked = |frame: ServerFrame| matches!(frame, ServerFrame::Ack { .. }).then_some(());
+    // Two hellos, 197 typing frames and a send: the burst, all on one
+    // socket but for the hellos.
+    let mut first = ann.connect().await;
+    let mut second = ann.connect().await;
+    for _ in 0..197 {
+        first.send(&ClientFrame::Typing { conversation }).await;
+    }
+    first.send(&send("the last of the burst")).await;
+    first.next_matching(acked).await;
+    // The other socket is the same account: it waits.
+    second.send(&send("one too many")).await;
+    let early = tokio::time::timeout(Duration::from_secs(1), second.next_matching(acked)).await;
+    assert!(
+        early.is_err(),
+        "a second socket had an allowance of its own"
+    );
+    // Bob, at the same address, is not held up.
+    let mut bobs = bob.connect().await;
+    bobs.send(&send("hello")).await;
+    tokio::time::timeout(Duration::from_secs(5), bobs.next_matching(acked))
+        .await
+        .expect("another account was slowed down");
+}

@@ -47,6 +47,10 @@ impl Process {
             .args(["--addr", &addr.to_string(), "--dist-dir", "/nonexistent"])
             .args(["--frame-rate", "1000000000"])
             .args(["--sign-ups-per-hour", "1000000"])
+            // The memory figure holds 10,000 sockets from one address, a
+            // hundred per account.
+            .args(["--sockets-per-account", "1000000"])
+            .args(["--sockets-per-address", "1000000"])
             .arg("--data-dir")
             .arg(data);
         // NATTER_BENCH_LOG=<filter> shows the server's log, for profiling.

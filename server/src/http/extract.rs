@@ -6,7 +6,7 @@ use std::net::{IpAddr, SocketAddr};
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
-use axum::http::HeaderMap;
+use axum::http::{Extensions, HeaderMap};
 use serde::de::DeserializeOwned;
 
 use crate::error::AppError;
@@ -68,6 +68,9 @@ fn describe_query(rejection: &QueryRejection) -> String {
 /// proxy listed in `--trusted-proxy`, the address that proxy saw (the last
 /// entry of `X-Forwarded-For` that is not itself a trusted proxy). Without
 /// it, everyone behind one proxy would share one address's limits.
+///
+/// An IPv6 client is known by its /64, which one subscriber usually holds
+/// whole: otherwise one host could be a new address for every request.
 pub struct ClientAddress(pub IpAddr);
 
 impl FromRequestParts<AppState> for ClientAddress {
@@ -77,20 +80,30 @@ impl FromRequestParts<AppState> for ClientAddress {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let peer = parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|ConnectInfo(peer)| peer.ip())
-            .ok_or_else(|| AppError::Internal("no peer address".to_owned()))?;
-        Ok(ClientAddress(client_address(
-            peer,
+        client_address(
+            &parts.extensions,
             &parts.headers,
             &state.config.trusted_proxies,
-        )))
+        )
+        .map(ClientAddress)
+        .ok_or_else(|| AppError::Internal("no peer address".to_owned()))
     }
 }
 
-fn client_address(peer: IpAddr, headers: &HeaderMap, trusted: &[IpAddr]) -> IpAddr {
+/// [`ClientAddress`] from a request's parts; `None` when the server was
+/// not set up to record peers.
+pub fn client_address(
+    extensions: &Extensions,
+    headers: &HeaderMap,
+    trusted: &[IpAddr],
+) -> Option<IpAddr> {
+    let peer = extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(peer)| peer.ip())?;
+    Some(network_of(forwarded_for(peer, headers, trusted)))
+}
+
+fn forwarded_for(peer: IpAddr, headers: &HeaderMap, trusted: &[IpAddr]) -> IpAddr {
     if !trusted.contains(&peer) {
         return peer;
     }
@@ -108,6 +121,18 @@ fn client_address(peer: IpAddr, headers: &HeaderMap, trusted: &[IpAddr]) -> IpAd
         .unwrap_or(peer)
 }
 
+/// An IPv4 address as it is; an IPv6 address cut to its /64 (an IPv4
+/// address mapped into IPv6 is taken out again).
+fn network_of(address: IpAddr) -> IpAddr {
+    match address {
+        IpAddr::V4(v4) => IpAddr::V4(v4),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => IpAddr::V6((u128::from(v6) & !u128::from(u64::MAX)).into()),
+        },
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -122,11 +147,24 @@ mod tests {
         );
         // The client may put anything first; the proxy's own entry is last.
         assert_eq!(
-            client_address(proxy, &headers, &[proxy]),
+            forwarded_for(proxy, &headers, &[proxy]),
             IpAddr::from([203, 0, 113, 9])
         );
         let stranger: IpAddr = [198, 51, 100, 7].into();
-        assert_eq!(client_address(stranger, &headers, &[proxy]), stranger);
-        assert_eq!(client_address(proxy, &HeaderMap::new(), &[proxy]), proxy);
+        assert_eq!(forwarded_for(stranger, &headers, &[proxy]), stranger);
+        assert_eq!(forwarded_for(proxy, &HeaderMap::new(), &[proxy]), proxy);
+    }
+
+    #[test]
+    fn an_ipv6_host_is_its_slash_64() {
+        let one: IpAddr = "2001:db8:1:2:aaaa::1".parse().unwrap();
+        let other: IpAddr = "2001:db8:1:2:bbbb::9".parse().unwrap();
+        let neighbour: IpAddr = "2001:db8:1:3::1".parse().unwrap();
+        assert_eq!(network_of(one), network_of(other));
+        assert_ne!(network_of(one), network_of(neighbour));
+        let mapped: IpAddr = "::ffff:192.0.2.1".parse().unwrap();
+        assert_eq!(network_of(mapped), IpAddr::from([192, 0, 2, 1]));
+        let v4: IpAddr = [192, 0, 2, 1].into();
+        assert_eq!(network_of(v4), v4);
     }
 }

@@ -7,6 +7,7 @@ mod conversations;
 pub mod extract;
 mod groups;
 mod headers;
+mod limits;
 mod media;
 
 use axum::http::{header, HeaderValue, Method};
@@ -49,6 +50,10 @@ pub fn router(state: AppState) -> Result<Router, assets::AssetsError> {
         .route("/media", post(media::upload))
         .route("/media/{id}", get(media::download))
         .fallback(any(|| async { AppError::NotFound("API route") }))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            limits::limit,
+        ))
         // A body that stops arriving (a slow-loris upload) is cut off.
         .layer(RequestBodyTimeoutLayer::new(state.config.body_idle_timeout))
         // API answers are personal and change: never cached, unless a route

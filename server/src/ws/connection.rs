@@ -20,7 +20,9 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::future::Future;
+use std::net::IpAddr;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -35,10 +37,10 @@ use natter_protocol::{
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use super::rate::Pacer;
 use crate::chat::pipeline::Committed;
 use crate::chat::send::{Draft, Sent};
 use crate::chat::{Chat, ChatError};
+use crate::fair::FairUse;
 use crate::hub::{serialise, Device, Event, FrameKind};
 use crate::now_millis;
 
@@ -82,7 +84,10 @@ pub struct Session {
     pub chat: Chat,
     pub user: User,
     pub token_hash: [u8; 32],
-    pub frame_rate: f64,
+    /// Paces its frames, with the account's other sockets and the
+    /// address's.
+    pub fair: Arc<FairUse>,
+    pub address: IpAddr,
     /// How long one write may take before the socket is dropped.
     pub send_timeout: Duration,
     pub shutdown: CancellationToken,
@@ -100,7 +105,8 @@ where
         chat,
         user,
         token_hash,
-        frame_rate,
+        fair,
+        address,
         send_timeout,
         shutdown,
     } = session;
@@ -112,7 +118,8 @@ where
         token_hash,
         cursors: BTreeMap::new(),
         pending: FuturesOrdered::new(),
-        pacer: Pacer::new(frame_rate),
+        fair,
+        address,
         typing: HashMap::new(),
         unflushed: false,
         send_timeout,
@@ -195,8 +202,8 @@ struct Connection<S> {
     /// B-tree: small, and no hashing on every delivery.
     cursors: BTreeMap<ConversationId, Seq>,
     pending: FuturesOrdered<Waiting>,
-    /// Paces frames to the per-connection rate.
-    pacer: Pacer,
+    fair: Arc<FairUse>,
+    address: IpAddr,
     /// When this device last had a `typing` relayed, per conversation.
     typing: HashMap<ConversationId, tokio::time::Instant>,
     /// Frames have been fed to the socket since the last flush.
@@ -374,10 +381,7 @@ where
                 return Ok(Inbound::Refused);
             }
         };
-        let wait = self.pacer.admit();
-        if !wait.is_zero() {
-            tokio::time::sleep(wait).await;
-        }
+        self.fair.pace_frame(self.user, self.address).await;
         Ok(Inbound::Frame(frame))
     }
 

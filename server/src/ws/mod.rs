@@ -3,7 +3,6 @@
 
 pub mod caps;
 pub mod connection;
-mod rate;
 
 use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::State;
@@ -60,7 +59,8 @@ pub async fn upgrade(
         chat: state.chat.clone(),
         user,
         token_hash,
-        frame_rate: state.config.frame_rate,
+        fair: state.fair.clone(),
+        address: from,
         send_timeout: state.config.send_timeout,
         shutdown: state.shutdown.clone(),
     };

@@ -14,6 +14,12 @@ const CACHE = `natter-shell-${BUILD}`;
 // 16 digits, sometimes fewer.
 const HASHED = /-[0-9a-f]{8,16}(_bg)?\.(js|wasm|css)$/;
 const STATIC = ['/manifest.webmanifest', '/icon.svg', '/sw-register.js'];
+// Avatars and group pictures: their URL names their content, so a saved
+// copy is always right. Kept across builds (the app deletes them at
+// logout), the most recent few hundred only.
+const PICTURES = 'natter-pictures';
+const PICTURES_PATH = '/api/avatars/';
+const PICTURES_KEPT = 500;
 
 // Unstamped (`trunk serve`), the worker stays out of the way so that live
 // reloading always shows the newest code.
@@ -57,6 +63,10 @@ self.addEventListener('fetch', (event) => {
   const request = event.request;
   const url = new URL(request.url);
   if (request.method !== 'GET' || url.origin !== self.location.origin) return;
+  if (url.pathname.startsWith(PICTURES_PATH)) {
+    event.respondWith(picture(request));
+    return;
+  }
   if (url.pathname.startsWith('/api/') || url.pathname === '/ws') return;
 
   if (request.mode === 'navigate') {
@@ -86,3 +96,18 @@ self.addEventListener('fetch', (event) => {
     );
   }
 });
+
+async function picture(request) {
+  const cache = await caches.open(PICTURES);
+  const saved = await cache.match(request);
+  if (saved) return saved;
+  const response = await fetch(request);
+  if (response.ok) {
+    await cache.put(request, response.clone());
+    const keys = await cache.keys();
+    for (const old of keys.slice(0, Math.max(0, keys.length - PICTURES_KEPT))) {
+      await cache.delete(old);
+    }
+  }
+  return response;
+}

@@ -20,9 +20,20 @@ pub struct User {
     /// The name they chose to be shown by, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub display_name: Option<String>,
-    /// A small JPEG `data:` URL, like a thumbnail.
+    /// Where their picture is: a URL under [`PICTURES_PATH`] that
+    /// changes whenever the picture does.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub avatar: Option<String>,
+}
+
+/// Where avatars and group pictures are served, by the hash of their
+/// content: a picture's URL never changes meaning, so it may be cached
+/// for good, and frames carry the URL instead of the picture.
+pub const PICTURES_PATH: &str = "/api/avatars/";
+
+/// The URL of the picture with this content hash.
+pub fn picture_url(hash: &str) -> String {
+    format!("{PICTURES_PATH}{hash}")
 }
 
 impl User {
@@ -46,6 +57,8 @@ pub struct SessionInfo {
 pub struct ProfileUpdate {
     #[serde(default)]
     pub display_name: Option<String>,
+    /// A new picture as a small JPEG `data:` URL; the current picture's URL
+    /// keeps it.
     #[serde(default)]
     pub avatar: Option<String>,
 }
@@ -146,7 +159,7 @@ pub enum ConversationKind {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GroupInfo {
     pub name: String,
-    /// A small JPEG as a `data:` URL, like a thumbnail.
+    /// Where its picture is (see [`picture_url`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub picture: Option<String>,
     /// Public groups have one (without the `#`); anyone may find and join
@@ -308,6 +321,7 @@ pub struct NewGroup {
     /// Makes the group public under this hashtag (with or without `#`).
     #[serde(default)]
     pub hashtag: Option<String>,
+    /// A small JPEG `data:` URL.
     #[serde(default)]
     pub picture: Option<String>,
 }
@@ -330,6 +344,7 @@ pub struct PublicGroup {
     pub id: ConversationId,
     pub name: String,
     pub hashtag: String,
+    /// Where its picture is (see [`picture_url`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub picture: Option<String>,
     pub members: u32,

@@ -96,6 +96,12 @@ pub enum ServerFrame {
     Conversation {
         conversation: Conversation,
     },
+    /// Someone you share a conversation with (or you, on another device)
+    /// changed their display name or picture. Sent once per person, not
+    /// per conversation, and small: the picture is a URL.
+    Profile {
+        user: User,
+    },
     /// `user` is typing in `conversation`; show it for a few seconds
     /// ([`TYPING_SHOWN_MS`]) unless another `typing` or a message from them
     /// comes first.

@@ -68,7 +68,11 @@ impl Ending {
 pub enum FrameKind {
     Receipt,
     Typing,
-    Conversation { last_seq: natter_protocol::Seq },
+    /// A member's new profile, sent under one conversation they share.
+    Profile,
+    Conversation {
+        last_seq: natter_protocol::Seq,
+    },
 }
 
 /// [`ServerFrame::Message`] by reference, so that a message is serialised

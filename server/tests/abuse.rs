@@ -315,3 +315,91 @@ async fn an_account_has_one_frame_allowance_for_all_its_sockets() {
         .await
         .expect("another account was slowed down");
 }
+
+#[tokio::test]
+async fn a_profile_change_in_a_full_group_sends_each_member_a_small_frame() {
+    use futures_util::StreamExt;
+    use natter_protocol::limits::MAX_GROUP_MEMBERS;
+    use tokio_tungstenite::tungstenite::Message as WsMessage;
+
+    let server = TestServer::start_configured(tempfile::tempdir().unwrap(), |config| {
+        config.sign_ups_per_hour = 1000;
+    })
+    .await;
+    let mut people = Vec::new();
+    for n in 0..MAX_GROUP_MEMBERS {
+        let mut person = server.signup(&format!("member{n}")).await;
+        // A real avatar's size: about 30 KB as a data: URL.
+        let avatar = format!("data:image/jpeg;base64,{n:04}{}", "A".repeat(30_000));
+        let response = person
+            .request(reqwest::Method::PATCH, "/api/me")
+            .json(&serde_json::json!({ "avatar": avatar }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        person.user = response.json().await.unwrap();
+        people.push(person);
+    }
+    let group: natter_protocol::Conversation = people[0]
+        .post("/api/groups")
+        .json(&serde_json::json!({
+            "name": "everyone",
+            "members": people[1..].iter().map(|p| p.user.username.clone()).collect::<Vec<_>>(),
+        }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(group.members.len(), MAX_GROUP_MEMBERS);
+    let mut sockets = Vec::new();
+    for person in &people[1..] {
+        sockets.push(person.connect().await);
+    }
+
+    let changed = people[0]
+        .request(reqwest::Method::PATCH, "/api/me")
+        .json(&serde_json::json!({
+            "display_name": "New name",
+            "avatar": format!("data:image/jpeg;base64,{}", "B".repeat(30_000)),
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(changed.status(), 200);
+    people[0].user = changed.json().await.unwrap();
+    // A message after the change marks the end of what it sent.
+    let mut sender = people[0].connect().await;
+    sender
+        .send(&ClientFrame::Send {
+            conversation: group.id,
+            client_id: Uuid::now_v7(),
+            body: "done".into(),
+            attachment: None,
+            reply_to: None,
+            action: None,
+        })
+        .await;
+    for socket in &mut sockets {
+        let mut bytes = 0;
+        let mut profiles = 0;
+        loop {
+            let Some(Ok(WsMessage::Text(text))) = socket.ws.next().await else {
+                continue;
+            };
+            match serde_json::from_str::<ServerFrame>(text.as_str()).unwrap() {
+                ServerFrame::Message { .. } => break,
+                ServerFrame::Profile { user } => {
+                    assert_eq!(user.display_name.as_deref(), Some("New name"));
+                    profiles += 1;
+                }
+                _ => {}
+            }
+            bytes += text.len();
+        }
+        assert_eq!(profiles, 1);
+        assert!(bytes < 2048, "{bytes} bytes for one profile change");
+    }
+}

@@ -281,20 +281,69 @@ async fn a_profile_has_a_display_name_and_an_avatar_that_contacts_see() {
         .unwrap();
     assert_eq!(me, updated);
 
-    // Bob's device hears of it at once, through their conversation.
-    let conversation = bob_socket
+    // Bob's device hears of it at once, in a small frame: the picture is
+    // a URL, and the URL serves the picture.
+    let seen = bob_socket
         .next_matching(|frame| match frame {
-            natter_protocol::ServerFrame::Conversation { conversation } => Some(conversation),
+            natter_protocol::ServerFrame::Profile { user } => Some(user),
             _ => None,
         })
         .await;
-    let seen = conversation
+    assert_eq!(seen, updated);
+    let url = seen.avatar.clone().unwrap();
+    assert!(url.starts_with(natter_protocol::PICTURES_PATH), "{url}");
+    let picture = bob.get(&url).send().await.unwrap();
+    assert_eq!(picture.status(), StatusCode::OK);
+    assert_eq!(picture.headers()["content-type"], "image/jpeg");
+    assert!(picture.headers()["cache-control"]
+        .to_str()
+        .unwrap()
+        .contains("immutable"));
+    assert_eq!(
+        picture.bytes().await.unwrap().as_ref(),
+        &[0xff, 0xd8, 0xff, 0xe0, 0x00, 0x10, 0x4a, 0x46, 0x49, 0x46][..]
+    );
+    // Only to people signed in, and a made-up hash is nobody's picture.
+    let stranger = reqwest::get(server.url(&url)).await.unwrap();
+    assert_eq!(stranger.status(), StatusCode::UNAUTHORIZED);
+    let made_up = format!("{}{}", natter_protocol::PICTURES_PATH, "0".repeat(32));
+    let missing = bob.get(&made_up).send().await.unwrap();
+    assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+    // The conversation, read again, carries the URL too.
+    let conversations: Vec<natter_protocol::Conversation> = bob
+        .get("/api/conversations")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let member = conversations[0]
         .members
         .iter()
         .find(|m| m.user.id == ann.user.id)
         .unwrap();
-    assert_eq!(seen.user.display_name.as_deref(), Some("Ann Archer"));
-    assert_eq!(seen.user.avatar.as_deref(), Some(avatar));
+    assert_eq!(member.user, updated);
+
+    // Sending the current URL back keeps the picture; someone else's URL
+    // is refused.
+    let kept: User = ann
+        .request(reqwest::Method::PATCH, "/api/me")
+        .json(&json!({ "display_name": "Ann", "avatar": url }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(kept.avatar.as_deref(), Some(url.as_str()));
+    let borrowed = bob
+        .request(reqwest::Method::PATCH, "/api/me")
+        .json(&json!({ "avatar": url }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(borrowed.status(), StatusCode::BAD_REQUEST);
 
     for body in [
         json!({ "display_name": "x".repeat(41) }),

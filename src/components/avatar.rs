@@ -9,20 +9,32 @@ fn hue(name: &str) -> usize {
     }) % 8
 }
 
-/// The picture when there is one, else the initial.
+/// The picture when there is one (and it loads: offline, one never seen
+/// before cannot), else the initial.
 #[component]
 pub fn Avatar(
     #[prop(into)] name: String,
     #[prop(optional_no_strip)] picture: Option<String>,
 ) -> impl IntoView {
-    if let Some(picture) = picture {
-        return view! { <img class="avatar" src=picture alt="" /> }.into_any();
-    }
     let initial = name
         .chars()
         .next()
         .map(|c| c.to_uppercase().to_string())
         .unwrap_or_default();
     let class = format!("avatar hue-{}", hue(&name));
-    view! { <span class=class aria-hidden="true">{initial}</span> }.into_any()
+    let letter =
+        move || view! { <span class=class.clone() aria-hidden="true">{initial.clone()}</span> };
+    let Some(picture) = picture else {
+        return letter().into_any();
+    };
+    let broken = RwSignal::new(false);
+    (move || {
+        if broken.get() {
+            letter().into_any()
+        } else {
+            view! { <img class="avatar" src=picture.clone() alt="" on:error=move |_| broken.set(true) /> }
+                .into_any()
+        }
+    })
+    .into_any()
 }

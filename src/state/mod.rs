@@ -482,6 +482,7 @@ impl ChatState {
     pub fn apply(&mut self, frame: &ServerFrame) {
         match frame {
             ServerFrame::Conversation { conversation } => self.upsert(conversation.clone()),
+            ServerFrame::Profile { user } => self.update_profile(user),
             ServerFrame::Message { message } => self.receive(message.clone()),
             ServerFrame::Ack {
                 client_id,
@@ -537,6 +538,23 @@ impl ChatState {
             ServerFrame::Synced => self.synced = true,
             // Momentary: the store keeps it (see `Typing`).
             ServerFrame::Error { .. } | ServerFrame::Pong { .. } | ServerFrame::Typing { .. } => {}
+        }
+    }
+
+    /// Shows someone's new name and picture wherever they are a member
+    /// (and as one's own, from another device).
+    fn update_profile(&mut self, user: &User) {
+        if user.id == self.me.id && self.me != *user {
+            self.me = user.clone();
+            self.changes.me = Some(user.clone());
+        }
+        for (id, state) in &mut self.conversations {
+            if let Some(member) = state.info.members.iter_mut().find(|m| m.user.id == user.id) {
+                if member.user != *user {
+                    member.user = user.clone();
+                    self.dirty.insert(*id);
+                }
+            }
         }
     }
 

@@ -958,3 +958,38 @@ fn reactions_and_edits_are_not_unread_messages() {
     state.upsert(info);
     assert_eq!(state.conversations[&8].unread(ME), 5);
 }
+
+#[test]
+fn a_new_profile_shows_in_every_conversation_and_is_saved() {
+    let mut state = state();
+    state.upsert(group_of(&[
+        (ME, "me", Role::Admin),
+        (BOB, "bob", Role::Member),
+    ]));
+    state.take_changes();
+    let renamed = User {
+        display_name: Some("Bobby".to_owned()),
+        avatar: Some(natter_protocol::picture_url("ab")),
+        ..user(BOB, "bob")
+    };
+    state.apply(&ServerFrame::Profile {
+        user: renamed.clone(),
+    });
+    let group = &state.conversations[&9];
+    assert_eq!(group.name_of(BOB), Some("Bobby"));
+    let saved = state.take_changes();
+    // The direct conversation with Bob and the group.
+    assert_eq!(saved.conversations.len(), 2);
+    assert!(saved.me.is_none());
+    // The same frame again changes nothing.
+    state.apply(&ServerFrame::Profile { user: renamed });
+    assert!(state.take_changes().is_empty());
+    // One's own, from another device.
+    let me = User {
+        display_name: Some("Me".to_owned()),
+        ..state.me.clone()
+    };
+    state.apply(&ServerFrame::Profile { user: me.clone() });
+    assert_eq!(state.me, me);
+    assert_eq!(state.take_changes().me, Some(me));
+}

@@ -38,7 +38,10 @@ test('a profile code is scanned from a picture and a profile link opens a chat',
   await expect(add.getByRole('alert')).toHaveText('No Natter profile code was found in that picture.');
   await add.getByLabel('Picture of a profile code').setInputFiles({ name: 'code.png', mimeType: 'image/png', buffer: picture });
   await expect(bob.page.getByRole('heading', { name: 'Ann Archer', level: 2 })).toBeVisible();
-  await expect(bob.page.locator('.conversation-header img.avatar')).toHaveAttribute('src', /^data:image\/jpeg/);
+  // The avatar comes by URL (frames carry no pictures), and loads.
+  const avatar = bob.page.locator('.conversation-header img.avatar');
+  await expect(avatar).toHaveAttribute('src', /^\/api\/avatars\/[0-9a-f]{32}$/);
+  await expect.poll(() => avatar.evaluate((img) => img.naturalWidth)).toBeGreaterThan(0);
 
   // The camera starts and stops (Chromium's fake camera shows no code).
   await bob.page.getByRole('button', { name: 'Scan a code' }).click();
@@ -48,11 +51,27 @@ test('a profile code is scanned from a picture and a profile link opens a chat',
   await add.getByRole('button', { name: 'Stop camera' }).click();
   await expect(add.getByLabel('Camera')).not.toHaveClass(/active/);
 
-  // Cyd opens Ann's profile link.
+  // Cyd opens Ann's profile link: the app asks first. Cancelled, no chat
+  // starts; the second time, Cyd starts it.
   const cyd = await signUp(browser, server, uniqueName('cyd'));
+  const ask = cyd.page.getByRole('dialog', { name: 'Start a chat' });
   await cyd.page.goto(`${server.url}/#add=${annName}`);
-  await expect(cyd.page.getByRole('heading', { name: 'Ann Archer', level: 2 })).toBeVisible();
+  await expect(ask.getByText('Ann Archer')).toBeVisible();
   await expect(cyd.page).toHaveURL(`${server.url}/`);
+  await cyd.page.screenshot({ path: shot('profile-link-asks') });
+  await ask.getByRole('button', { name: 'Cancel' }).click();
+  await expect(ask).toHaveCount(0);
+  const started = await cyd.page.evaluate(() => fetch('/api/conversations').then((r) => r.json()));
+  expect(started).toEqual([]);
+  await cyd.page.goto(`${server.url}/#add=${annName}`);
+  await ask.getByRole('button', { name: 'Start chat' }).click();
+  await expect(cyd.page.getByRole('heading', { name: 'Ann Archer', level: 2 })).toBeVisible();
+  // A link to someone one already chats with just opens that chat.
+  await cyd.page.keyboard.press('Escape');
+  await expect(cyd.page.getByRole('heading', { name: 'Ann Archer', level: 2 })).toHaveCount(0);
+  await cyd.page.goto(`${server.url}/#add=${annName}`);
+  await expect(ask).toHaveCount(0);
+  await expect(cyd.page.getByRole('heading', { name: 'Ann Archer', level: 2 })).toBeVisible();
 
   for (const person of [ann, bob, cyd]) await person.context.close();
 });

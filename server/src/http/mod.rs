@@ -9,6 +9,7 @@ mod groups;
 mod headers;
 mod limits;
 mod media;
+mod pictures;
 
 use axum::http::{header, HeaderValue, Method};
 use axum::routing::{any, get, post};
@@ -47,6 +48,7 @@ pub fn router(state: AppState) -> Result<Router, assets::AssetsError> {
         .route("/groups/{id}/admins/{user}", post(groups::promote))
         .route("/groups/{id}/join", post(groups::join))
         .route("/limits", get(media::limits))
+        .route("/avatars/{hash}", get(pictures::picture))
         .route("/media", post(media::upload))
         .route("/media/{id}", get(media::download))
         .fallback(any(|| async { AppError::NotFound("API route") }))

@@ -224,6 +224,17 @@ pub struct MediaRecord {
     pub size: u64,
 }
 
+/// The content hash a picture (an avatar or a group picture, stored as a
+/// `data:` URL) is served by: 128 bits of its SHA-256, in hex. Unguessable,
+/// so a picture's URL is only known to those shown it.
+pub fn picture_hash(data_url: &str) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(data_url.as_bytes())[..16]
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
+}
+
 /// A user's stored password hash, for login.
 #[derive(Debug, Clone)]
 pub struct StoredCredentials {
@@ -245,6 +256,8 @@ pub trait Store: Send + Sync + 'static {
     async fn credentials(&self, username: &str) -> Result<Option<StoredCredentials>, StoreError>;
     async fn user_by_name(&self, username: &str) -> Result<Option<User>, StoreError>;
     async fn user(&self, id: UserId) -> Result<Option<User>, StoreError>;
+    /// An avatar or group picture (its `data:` URL) by [`picture_hash`].
+    async fn picture(&self, hash: &str) -> Result<Option<String>, StoreError>;
 
     async fn create_session(
         &self,

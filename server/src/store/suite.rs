@@ -15,8 +15,8 @@ use natter_protocol::{
 use uuid::Uuid;
 
 use super::{
-    GroupStep, GroupTarget, GroupWrite, MediaRecord, MemberChange, NewMessage, Store, StoreError,
-    Write, Written,
+    picture_hash, GroupStep, GroupTarget, GroupWrite, MediaRecord, MemberChange, NewMessage, Store,
+    StoreError, Write, Written,
 };
 use crate::chat::groups::GroupChange;
 use crate::chat::send::Draft;
@@ -44,6 +44,7 @@ macro_rules! store_suite {
             groups_and_their_roles,
             media_belongs_to_its_uploader_and_conversation,
             uploads_no_message_took_are_collected,
+            pictures_are_found_by_their_hash,
         );
     };
     (@tests $open:expr; $($name:ident),* $(,)?) => {
@@ -930,4 +931,47 @@ pub async fn uploads_no_message_took_are_collected(store: Arc<dyn Store>) {
         .unwrap()
         .is_some());
     assert!(media.path().join("TakenTakenTakenTakenTa").exists());
+}
+
+pub async fn pictures_are_found_by_their_hash(store: Arc<dyn Store>) {
+    let ann = user(&store, "ann").await;
+    let avatar = "data:image/jpeg;base64,QUFB".to_owned();
+    let updated = store
+        .update_profile(ann.id, None, Some(avatar.clone()))
+        .await
+        .unwrap();
+    let hash = picture_hash(&avatar);
+    // Users carry the URL, never the picture.
+    assert_eq!(updated.avatar, Some(natter_protocol::picture_url(&hash)));
+    assert_eq!(store.user(ann.id).await.unwrap(), Some(updated));
+    assert_eq!(store.picture(&hash).await.unwrap(), Some(avatar));
+
+    let (chat, _media) = chat(store.clone());
+    let picture = "data:image/jpeg;base64,QkJC".to_owned();
+    let group = chat
+        .create_group(
+            &ann,
+            NewGroup {
+                name: "g".into(),
+                members: vec![],
+                hashtag: None,
+                picture: Some(picture.clone()),
+            },
+            NOW,
+        )
+        .await
+        .unwrap();
+    let shown = group.group.and_then(|group| group.picture);
+    assert_eq!(
+        shown,
+        Some(natter_protocol::picture_url(&picture_hash(&picture)))
+    );
+    assert_eq!(
+        store.picture(&picture_hash(&picture)).await.unwrap(),
+        Some(picture)
+    );
+
+    // A cleared picture is no longer served.
+    store.update_profile(ann.id, None, None).await.unwrap();
+    assert_eq!(store.picture(&hash).await.unwrap(), None);
 }

@@ -19,8 +19,8 @@ use uuid::Uuid;
 
 use super::rows::{self, is_unique_violation, role_text, to_json};
 use crate::store::{
-    Appended, GroupStep, GroupTarget, GroupWrite, GroupWritten, MemberChange, NewMessage,
-    StoreError, Write, Written,
+    picture_hash, Appended, GroupStep, GroupTarget, GroupWrite, GroupWritten, MemberChange,
+    NewMessage, StoreError, Write, Written,
 };
 
 /// A conversation's counters as the batch has moved them.
@@ -420,10 +420,18 @@ fn write_group(
                 .map(natter_protocol::limits::canonical_hashtag);
             let inserted = tx
                 .prepare_cached(
-                    "INSERT INTO conversations (kind, name, picture, hashtag, hashtag_key, created_at)
-                     VALUES ('group', ?1, ?2, ?3, ?4, ?5)",
+                    "INSERT INTO conversations
+                        (kind, name, picture, picture_hash, hashtag, hashtag_key, created_at)
+                     VALUES ('group', ?1, ?2, ?3, ?4, ?5, ?6)",
                 )?
-                .execute(params![name, picture, hashtag, key, now]);
+                .execute(params![
+                    name,
+                    picture,
+                    picture.as_deref().map(picture_hash),
+                    hashtag,
+                    key,
+                    now
+                ]);
             match inserted {
                 Err(err) if is_unique_violation(&err) => return Err(StoreError::HashtagTaken),
                 other => other?,

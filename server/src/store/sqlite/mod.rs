@@ -24,7 +24,9 @@ use uuid::Uuid;
 
 use self::rows::{is_unique_violation, Page, MEDIA_COLUMNS, USER_COLUMNS};
 use self::writer::{Readers, Writer};
-use super::{MediaRecord, Membership, Store, StoreError, StoredCredentials, Write, Written};
+use super::{
+    picture_hash, MediaRecord, Membership, Store, StoreError, StoredCredentials, Write, Written,
+};
 use crate::now_millis;
 
 pub use self::schema::CURRENT as SCHEMA_VERSION;
@@ -121,11 +123,12 @@ impl Store for SqliteStore {
     ) -> Result<User, StoreError> {
         self.writer
             .run(move |conn| {
+                let hash = avatar.as_deref().map(picture_hash);
                 conn.prepare_cached(&format!(
-                    "UPDATE users SET display_name = ?2, avatar = ?3 WHERE id = ?1
-                     RETURNING {USER_COLUMNS}"
+                    "UPDATE users SET display_name = ?2, avatar = ?3, avatar_hash = ?4
+                     WHERE id = ?1 RETURNING {USER_COLUMNS}"
                 ))?
-                .query_row(params![user, display_name, avatar], rows::user)
+                .query_row(params![user, display_name, avatar, hash], rows::user)
                 .optional()?
                 .ok_or(StoreError::NotFound)
             })
@@ -171,6 +174,23 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn picture(&self, hash: &str) -> Result<Option<String>, StoreError> {
+        let hash = hash.to_owned();
+        self.readers
+            .run(move |conn| {
+                Ok(conn
+                    .prepare_cached(
+                        "SELECT avatar FROM users WHERE avatar_hash = ?1
+                         UNION ALL
+                         SELECT picture FROM conversations WHERE picture_hash = ?1
+                         LIMIT 1",
+                    )?
+                    .query_row([hash], |row| row.get(0))
+                    .optional()?)
+            })
+            .await
+    }
+
     async fn create_session(
         &self,
         token_hash: [u8; 32],
@@ -197,7 +217,7 @@ impl Store for SqliteStore {
             .run(move |conn| {
                 Ok(conn
                     .prepare_cached(
-                        "SELECT u.id, u.username, u.display_name, u.avatar
+                        "SELECT u.id, u.username, u.display_name, u.avatar_hash
                          FROM sessions s JOIN users u ON u.id = s.user_id
                          WHERE s.token_hash = ?1 AND s.expires_at > ?2",
                     )?
@@ -342,7 +362,7 @@ impl Store for SqliteStore {
             .run(move |conn| {
                 Ok(conn
                     .prepare_cached(
-                        "SELECT c.id, c.name, c.hashtag, c.picture,
+                        "SELECT c.id, c.name, c.hashtag, c.picture_hash,
                                 (SELECT COUNT(*) FROM members m WHERE m.conversation_id = c.id)
                          FROM conversations c
                          WHERE c.hashtag_key >= ?1 AND c.hashtag_key < ?2
@@ -353,7 +373,7 @@ impl Store for SqliteStore {
                             id: row.get(0)?,
                             name: row.get(1)?,
                             hashtag: row.get(2)?,
-                            picture: row.get(3)?,
+                            picture: rows::picture(row, 3)?,
                             members: row.get(4)?,
                         })
                     })?

@@ -50,15 +50,22 @@ fn json<T: serde::de::DeserializeOwned>(
 }
 
 /// The columns [`user`] reads, first in a query.
-pub const USER_COLUMNS: &str = "id, username, display_name, avatar";
+pub const USER_COLUMNS: &str = "id, username, display_name, avatar_hash";
 
 pub fn user(row: &Row<'_>) -> rusqlite::Result<User> {
     Ok(User {
         id: row.get(0)?,
         username: row.get(1)?,
         display_name: row.get(2)?,
-        avatar: row.get(3)?,
+        avatar: picture(row, 3)?,
     })
+}
+
+/// A picture's URL, from the column holding its hash.
+pub fn picture(row: &Row<'_>, column: usize) -> rusqlite::Result<Option<String>> {
+    Ok(row
+        .get::<_, Option<String>>(column)?
+        .map(|hash| natter_protocol::picture_url(&hash)))
 }
 
 pub fn load_user(conn: &Connection, id: UserId) -> Result<Option<User>, StoreError> {
@@ -240,7 +247,7 @@ pub fn load_conversation(
 ) -> Result<Option<Conversation>, StoreError> {
     let found: Option<ConversationRow> = conn
         .prepare_cached(
-            "SELECT kind, last_seq, created_at, name, picture, hashtag
+            "SELECT kind, last_seq, created_at, name, picture_hash, hashtag
              FROM conversations WHERE id = ?1",
         )?
         .query_row([id], |row| {
@@ -249,7 +256,7 @@ pub fn load_conversation(
                 row.get(1)?,
                 row.get(2)?,
                 row.get(3)?,
-                row.get(4)?,
+                picture(row, 4)?,
                 row.get(5)?,
             ))
         })
@@ -260,7 +267,7 @@ pub fn load_conversation(
     let kind = kind_from(id, &kind)?;
     let members = conn
         .prepare_cached(
-            "SELECT u.id, u.username, u.display_name, u.avatar, m.delivered_seq, m.read_seq, m.role
+            "SELECT u.id, u.username, u.display_name, u.avatar_hash, m.delivered_seq, m.read_seq, m.role
              FROM members m JOIN users u ON u.id = m.user_id
              WHERE m.conversation_id = ?1 ORDER BY u.id",
         )?

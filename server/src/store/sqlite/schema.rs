@@ -3,9 +3,10 @@
 //! `PRAGMA user_version` records how many have run. A migration is never
 //! edited once released: changes go in a new one at the end.
 
+use rusqlite::functions::FunctionFlags;
 use rusqlite::Connection;
 
-use crate::store::StoreError;
+use crate::store::{picture_hash, StoreError};
 
 const MIGRATIONS: &[&str] = &[
     // 1: accounts, sessions, 1:1 conversations and messages.
@@ -147,6 +148,18 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX media_uploads ON media(uploader_id, created_at);
     CREATE INDEX media_unattached ON media(created_at) WHERE message_seq IS NULL;
     "#,
+    // 9: pictures are served by the hash of their content, and rows that
+    // list people read the hash, never the picture.
+    r#"
+    ALTER TABLE users ADD COLUMN avatar_hash TEXT;
+    ALTER TABLE conversations ADD COLUMN picture_hash TEXT;
+    UPDATE users SET avatar_hash = natter_picture_hash(avatar) WHERE avatar IS NOT NULL;
+    UPDATE conversations SET picture_hash = natter_picture_hash(picture)
+        WHERE picture IS NOT NULL;
+    CREATE INDEX users_avatar_hash ON users(avatar_hash) WHERE avatar_hash IS NOT NULL;
+    CREATE INDEX conversations_picture_hash ON conversations(picture_hash)
+        WHERE picture_hash IS NOT NULL;
+    "#,
 ];
 
 /// The schema version this build writes.
@@ -154,6 +167,13 @@ pub const CURRENT: i64 = MIGRATIONS.len() as i64;
 
 /// Brings the database up to [`CURRENT`], one transaction per migration.
 pub fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+    // Migration 9 hashes pictures as the server does.
+    conn.create_scalar_function(
+        "natter_picture_hash",
+        1,
+        FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
+        |ctx| Ok(picture_hash(&ctx.get::<String>(0)?)),
+    )?;
     let found: i64 = conn.query_row("PRAGMA user_version", [], |row| row.get(0))?;
     if found > CURRENT {
         return Err(StoreError::SchemaTooNew {
@@ -225,5 +245,40 @@ mod tests {
             duplicate.is_err(),
             "a client id is still stored once per sender"
         );
+    }
+
+    #[test]
+    fn stored_pictures_get_the_hash_they_are_served_by() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        for script in &MIGRATIONS[..8] {
+            conn.execute_batch(script).unwrap();
+        }
+        conn.pragma_update(None, "user_version", 8).unwrap();
+        conn.execute_batch(
+            "INSERT INTO users (id, username, username_key, password_hash, created_at, avatar)
+                 VALUES (1, 'ann', 'ann', 'x', 0, 'data:image/jpeg;base64,AAAA'),
+                        (2, 'bob', 'bob', 'x', 0, NULL);
+             INSERT INTO conversations (id, kind, name, picture, created_at)
+                 VALUES (1, 'group', 'g', 'data:image/jpeg;base64,BBBB', 0);",
+        )
+        .unwrap();
+        migrate(&mut conn).unwrap();
+        let hashes: Vec<Option<String>> = conn
+            .prepare("SELECT avatar_hash FROM users ORDER BY id")
+            .unwrap()
+            .query_map([], |row| row.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(
+            hashes,
+            vec![Some(picture_hash("data:image/jpeg;base64,AAAA")), None]
+        );
+        let group: String = conn
+            .query_row("SELECT picture_hash FROM conversations", [], |row| {
+                row.get(0)
+            })
+            .unwrap();
+        assert_eq!(group, picture_hash("data:image/jpeg;base64,BBBB"));
     }
 }

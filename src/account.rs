@@ -2,10 +2,21 @@
 //! that the app can open from its cache when the server is unreachable.
 //! Only the public profile (id and username) is kept; the session itself
 //! stays in its HttpOnly cookie.
+//!
+//! A logout made offline is kept here too, and sent when the server can be
+//! reached: before anything else at start, before the next sign-in, and
+//! when the browser comes back online. Until then the session's cookie
+//! stays in the browser, but the app treats it as ended.
 
 use natter_protocol::User;
+use wasm_bindgen_futures::JsFuture;
+
+use crate::net::http::{Api, HttpError};
 
 const KEY: &str = "natter.account";
+const LOGOUT_KEY: &str = "natter.logout-pending";
+/// The service worker's cache of avatars and group pictures.
+const PICTURES_CACHE: &str = "natter-pictures";
 
 fn storage() -> Option<web_sys::Storage> {
     web_sys::window()?.local_storage().ok().flatten()
@@ -27,4 +38,60 @@ pub fn forget() {
     if let Some(storage) = storage() {
         let _ = storage.remove_item(KEY);
     }
+}
+
+/// Logs this device out: the server is told now if it can be, else later
+/// (see the module's docs). Either way the device is signed out at once.
+pub async fn log_out() {
+    if let Err(err) = Api::same_origin().logout().await {
+        if !is_final(&err) {
+            queue_logout();
+        }
+    }
+    forget();
+    forget_pictures().await;
+}
+
+/// Whether the server answered for good: the session is over either way.
+fn is_final(err: &HttpError) -> bool {
+    matches!(err, HttpError::Api { status, .. } if *status < 500 && *status != 429)
+}
+
+fn queue_logout() {
+    if let Some(storage) = storage() {
+        let _ = storage.set_item(LOGOUT_KEY, "1");
+    }
+}
+
+pub fn logout_pending() -> bool {
+    storage()
+        .and_then(|storage| storage.get_item(LOGOUT_KEY).ok().flatten())
+        .is_some()
+}
+
+/// Sends a queued logout, if there is one; `Err` while the server cannot
+/// be reached (it stays queued).
+pub async fn send_queued_logout() -> Result<(), HttpError> {
+    if !logout_pending() {
+        return Ok(());
+    }
+    match Api::same_origin().logout().await {
+        Err(err) if !is_final(&err) => Err(err),
+        _ => {
+            if let Some(storage) = storage() {
+                let _ = storage.remove_item(LOGOUT_KEY);
+            }
+            Ok(())
+        }
+    }
+}
+
+/// Deletes the saved avatars and group pictures.
+pub async fn forget_pictures() {
+    let Some(caches) = web_sys::window().and_then(|window| window.caches().ok()) else {
+        return;
+    };
+    // A failure leaves pictures that are re-fetched anyway, for whoever
+    // signs in: they are not secrets, only not this device's business.
+    let _ = JsFuture::from(caches.delete(PICTURES_CACHE)).await;
 }

@@ -51,6 +51,12 @@ pub fn App() -> impl IntoView {
     let check = move || {
         phase.set(Phase::Checking);
         spawn_local(async move {
+            // A logout the server has not heard of yet: until it has, the
+            // session's cookie must not sign this device back in.
+            if account::send_queued_logout().await.is_err() {
+                phase.set(Phase::SignedOut);
+                return;
+            }
             phase.set(match Api::same_origin().session().await {
                 Ok(Some(user)) => {
                     account::remember(&user);
@@ -69,6 +75,13 @@ pub fn App() -> impl IntoView {
         });
     };
     check();
+    window_event_listener(leptos::ev::online, |_| {
+        if account::logout_pending() {
+            spawn_local(async {
+                let _ = account::send_queued_logout().await;
+            });
+        }
+    });
     let on_end = Callback::new(move |end: End| match end {
         End::LoggedOut => {
             account::forget();

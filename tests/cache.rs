@@ -154,3 +154,87 @@ async fn files_are_kept_as_blobs_until_deleted() {
     assert!(cache.file(&media).await.unwrap().is_none());
     cache.close();
 }
+
+#[wasm_bindgen_test]
+async fn a_message_deleted_for_everyone_takes_its_kept_file_along() {
+    use natter::cache::{Applied, FileKey};
+    use natter_protocol::{Action, Attachment, MediaKind};
+    use wasm_bindgen::JsValue;
+
+    let name = unique_name();
+    let cache = IdbCache::open_at(&name, Version::CURRENT)
+        .await
+        .expect("open");
+    let voice = |id: &str| Attachment {
+        id: id.to_owned(),
+        kind: MediaKind::Voice,
+        content_type: "audio/webm".to_owned(),
+        size: 15,
+        width: None,
+        height: None,
+        duration_ms: Some(1000),
+        waveform: vec![],
+        thumbnail: None,
+    };
+    let message = |seq: u64, id: &str| Message {
+        conversation: 7,
+        seq,
+        client_id: Uuid::now_v7(),
+        sender: 2,
+        body: String::new(),
+        sent_at: 5,
+        attachment: Some(voice(id)),
+        event: None,
+        reply_to: None,
+        action: None,
+        edited_at: None,
+        deleted: false,
+        reactions: Vec::new(),
+    };
+    let (deleted, kept) = ("deletedvoice0000000000", "keptvoice000000000000");
+    cache
+        .write(&Batch {
+            messages: vec![message(1, deleted), message(2, kept)],
+            ..Batch::default()
+        })
+        .await
+        .unwrap();
+    let parts = js_sys::Array::of1(&JsValue::from_str("a voice message"));
+    let file = web_sys::Blob::new_with_str_sequence(&parts).unwrap();
+    for id in [deleted, kept] {
+        cache
+            .put_file(&FileKey::Media(id.to_owned()), &file)
+            .await
+            .unwrap();
+    }
+
+    // Someone else's delete changes nothing; the sender's takes the file.
+    for actor in [3, 2] {
+        cache
+            .write(&Batch {
+                actions: vec![Applied {
+                    conversation: 7,
+                    action: Action::Delete { target: 1 },
+                    actor,
+                    at: 9,
+                }],
+                ..Batch::default()
+            })
+            .await
+            .unwrap();
+        let gone = cache
+            .file(&FileKey::Media(deleted.to_owned()))
+            .await
+            .unwrap()
+            .is_none();
+        assert_eq!(gone, actor == 2);
+    }
+    assert!(cache
+        .file(&FileKey::Media(kept.to_owned()))
+        .await
+        .unwrap()
+        .is_some());
+    let saved = cache.messages_before(7, 2, 1).await.unwrap();
+    assert!(saved[0].deleted && saved[0].attachment.is_none());
+    cache.close();
+}

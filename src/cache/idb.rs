@@ -15,7 +15,7 @@ use indexed_db_futures::prelude::*;
 use indexed_db_futures::query_source::QuerySource;
 use indexed_db_futures::transaction::{Transaction, TransactionMode};
 use indexed_db_futures::KeyRange;
-use natter_protocol::{Conversation, ConversationId, Message, Seq, User, UserId};
+use natter_protocol::{Action, Conversation, ConversationId, Message, Seq, User, UserId};
 use serde::de::DeserializeOwned;
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{Blob, IdbCursorDirection};
@@ -288,6 +288,14 @@ impl Cache for IdbCache {
         if !batch.messages.is_empty() || !batch.actions.is_empty() {
             stores.push(MESSAGES);
         }
+        // A message deleted for everyone takes its kept file along.
+        let deletes = batch
+            .actions
+            .iter()
+            .any(|applied| matches!(applied.action, Action::Delete { .. }));
+        if deletes {
+            stores.push(FILES);
+        }
         if !batch.outbox_put.is_empty() || !batch.outbox_remove.is_empty() {
             stores.push(OUTBOX);
         }
@@ -337,7 +345,15 @@ impl Cache for IdbCache {
                     .await
                     .map_err(error)?;
                 if let Some(mut target) = saved {
+                    let file = target
+                        .attachment
+                        .as_ref()
+                        .map(|a| FileKey::Media(a.id.clone()));
                     actions::apply(&mut target, &applied.action, applied.actor, applied.at);
+                    if let (true, Some(file)) = (target.deleted, file) {
+                        let files = tx.object_store(FILES).map_err(error)?;
+                        files.delete(file.to_string()).build().map_err(error)?;
+                    }
                     store.put(&target).with_key(key).serde().map_err(error)?;
                 }
             }

@@ -30,13 +30,12 @@ pub fn LogoutPanel(
                     error.set(Some(err.to_string()));
                     return;
                 }
+                account::forget();
+                account::forget_pictures().await;
             } else {
-                // The server forgets the session whether or not this device
-                // is online; if it is not, the cookie is dropped at the next
-                // login.
-                let _ = api.logout().await;
+                // Offline, the server hears of it once it can be reached.
+                account::log_out().await;
             }
-            account::forget();
             if forget.get_untracked() {
                 if let Err(err) = store.delete_device_data().await {
                     busy.set(false);

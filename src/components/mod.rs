@@ -13,6 +13,7 @@ pub mod conversation_list;
 pub mod find_user;
 pub mod group_event;
 pub mod group_info;
+pub mod invite;
 pub mod logout;
 pub mod message_actions;
 pub mod message_list;

@@ -90,6 +90,12 @@ impl Api {
         decode(response).await
     }
 
+    /// Someone by username (any case).
+    pub async fn find_user(&self, username: &str) -> Result<User, HttpError> {
+        let encoded = String::from(js_sys::encode_uri_component(username));
+        self.get(&format!("/api/users/{encoded}")).await
+    }
+
     pub async fn me(&self) -> Result<User, HttpError> {
         self.get("/api/me").await
     }

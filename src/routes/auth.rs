@@ -39,6 +39,13 @@ pub fn AuthPage(#[prop(into)] on_signed_in: Callback<User>) -> impl IntoView {
         error.set(None);
         spawn_local(async move {
             let api = Api::same_origin();
+            // This device's last logout goes first, or it would never be
+            // sent once the new session's cookie replaces the old one.
+            if let Err(err) = crate::account::send_queued_logout().await {
+                busy.set(false);
+                error.set(Some(err.to_string()));
+                return;
+            }
             let result = match mode {
                 Mode::SignUp => api.signup(&credentials).await,
                 Mode::LogIn => api.login(&credentials).await,

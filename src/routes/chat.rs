@@ -3,9 +3,9 @@
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use natter_protocol::User;
+use natter_protocol::{ConversationKind, User};
 
-use crate::components::add_contact::{open_chat_with, AddContactPanel};
+use crate::components::add_contact::AddContactPanel;
 use crate::components::attachment::{PhotoViewer, Viewer};
 use crate::components::avatar::Avatar;
 use crate::components::banner::{ConnectionBanner, UpdateBanner};
@@ -13,6 +13,7 @@ use crate::components::browser::{Browser, BrowserPanel};
 use crate::components::conversation::ConversationView;
 use crate::components::conversation_list::ConversationList;
 use crate::components::find_user::FindUser;
+use crate::components::invite::InvitePanel;
 use crate::components::logout::{CacheNotice, LogoutPanel};
 use crate::components::new_group::NewGroupPanel;
 use crate::components::password::ChangePassword;
@@ -80,7 +81,9 @@ pub fn ChatPage(me: User, #[prop(into)] on_end: Callback<End>) -> impl IntoView 
     let confirming = RwSignal::new(false);
     let panel = RwSignal::new(Panel::None);
 
-    // A profile link (`#add=username`), opened now or later, starts that chat.
+    // A profile link (`#add=username`), opened now or later: the chat if
+    // there is one, else the question whether to start it.
+    let invite = RwSignal::new(None::<String>);
     let my_name = me.username.clone();
     let follow_link = move || {
         let location = window().location();
@@ -95,11 +98,23 @@ pub fn ChatPage(me: User, #[prop(into)] on_end: Callback<End>) -> impl IntoView 
             panel.set(Panel::Profile);
             return;
         }
-        spawn_local(async move {
-            if let Err(err) = open_chat_with(store, username).await {
-                leptos::logging::warn!("profile link: {err}");
-            }
+        let existing = store.state.with_untracked(|state| {
+            state
+                .conversations
+                .values()
+                .find(|c| {
+                    c.info.kind == ConversationKind::Direct
+                        && c.info
+                            .members
+                            .iter()
+                            .any(|m| m.user.username.eq_ignore_ascii_case(&username))
+                })
+                .map(|c| c.info.id)
         });
+        match existing {
+            Some(id) => store.open(Some(id)),
+            None => invite.set(Some(username)),
+        }
     };
     follow_link();
     let hash = window_event_listener_untyped("hashchange", move |_| follow_link());
@@ -131,6 +146,11 @@ pub fn ChatPage(me: User, #[prop(into)] on_end: Callback<End>) -> impl IntoView 
                 <Show when=move || confirming.get()>
                     <LogoutPanel on_end on_cancel=move || confirming.set(false) />
                 </Show>
+                {move || {
+                    invite
+                        .get()
+                        .map(|username| view! { <InvitePanel username on_close=move || invite.set(None) /> })
+                }}
                 <CacheNotice />
                 <FindUser />
                 <div class="sidebar-actions">

@@ -1,6 +1,7 @@
 // An account's sessions: a new password logs the other devices out at once,
-// and "Log out everywhere" ends every session, this one too.
-import { test, expect, signUp, uniqueName, PASSWORD } from './fixtures.mjs';
+// "Log out everywhere" ends every session, this one too, and a logout made
+// offline reaches the server once it is back.
+import { test, expect, signUp, uniqueName, waitForOfflineShell, PASSWORD } from './fixtures.mjs';
 
 const shot = (name) => new URL(`../../target/screenshots/${name}.png`, import.meta.url).pathname;
 
@@ -49,4 +50,32 @@ test('a new password logs the other devices out; log out everywhere ends all', a
 
   await laptop.context.close();
   await again.context.close();
+});
+
+test('a logout made offline is sent once the network is back', async ({ browser, server }) => {
+  const name = uniqueName('ann');
+  const ann = await signUp(browser, server, name);
+  await waitForOfflineShell(ann.page);
+  const [cookie] = (await ann.context.cookies()).filter((c) => c.name === 'natter_session');
+  // Asked from outside the browser, with the session's cookie.
+  const sessionUser = async () => {
+    const response = await fetch(`${server.url}/api/session`, { headers: { cookie: `natter_session=${cookie.value}` } });
+    return (await response.json()).user;
+  };
+
+  await ann.context.setOffline(true);
+  await ann.page.getByRole('button', { name: 'Log out', exact: true }).click();
+  await ann.page.getByRole('dialog', { name: 'Log out' }).getByRole('button', { name: 'Log out', exact: true }).click();
+  await signedOut(ann.page);
+  // The server has not heard yet, and a reload offline stays signed out.
+  expect(await sessionUser()).not.toBeNull();
+  await ann.page.reload();
+  await signedOut(ann.page);
+
+  // Back online, the logout goes out by itself.
+  await ann.context.setOffline(false);
+  await expect.poll(sessionUser).toBeNull();
+  await ann.page.reload();
+  await signedOut(ann.page);
+  await ann.context.close();
 });

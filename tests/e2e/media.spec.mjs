@@ -1,6 +1,7 @@
 // Received media show in the conversation: a photo's thumbnail at once and
 // the full picture in a viewer that Esc closes; a video with its poster; a
-// voice message with its length.
+// voice message with its length. A voice message deleted for everyone
+// leaves no copy on the devices that kept it.
 import { test, expect, signUp, openChatWith, uniqueName } from './fixtures.mjs';
 
 test('photos, videos and voice messages from the other side are shown', async ({ browser, server }) => {
@@ -55,7 +56,7 @@ test('photos, videos and voice messages from the other side are shown', async ({
         if (frame.type === 'ack' && ++acks === attachments.length) resolve();
       };
       ws.onopen = () => {
-        ws.send(JSON.stringify({ type: 'hello', version: 2, cursors: [] }));
+        ws.send(JSON.stringify({ type: 'hello', version: 3, cursors: [] }));
         for (const attachment of attachments) {
           ws.send(JSON.stringify({ type: 'send', conversation, client_id: crypto.randomUUID(), body: '', attachment }));
         }
@@ -88,6 +89,46 @@ test('photos, videos and voice messages from the other side are shown', async ({
   await expect(bob.page.getByRole('heading', { name: annName })).toBeVisible();
   await bob.page.screenshot({ path: new URL('../../target/screenshots/media-light.png', import.meta.url).pathname });
 
+  // Bob's device kept the voice message, to play offline. Ann deletes it
+  // for everyone: the copy goes from Bob's IndexedDB.
+  const voiceKey = `media:${sent[2]}`;
+  await expect.poll(() => filesOnDevice(bob.page)).toContain(voiceKey);
+  const voiceRow = ann.page.locator('.bubble-row.mine').filter({ has: ann.page.locator('.attachment.voice') });
+  await voiceRow.hover();
+  await voiceRow.getByRole('button', { name: 'Message actions' }).click();
+  await ann.page.getByRole('menu').getByRole('menuitem', { name: 'Delete for everyone' }).click();
+  await expect(bob.page.locator('.attachment.voice')).toHaveCount(0);
+  await expect(bob.page.locator('.tombstone')).toHaveText(['This message was deleted']);
+  await expect.poll(() => filesOnDevice(bob.page)).not.toContain(voiceKey);
+  const gone = await bob.page.evaluate((id) => fetch(`/api/media/${id}`).then((r) => r.status), sent[2]);
+  expect(gone).toBe(404);
+
   await ann.context.close();
   await bob.context.close();
 });
+
+/** The keys of the files the page's account keeps in IndexedDB. */
+async function filesOnDevice(page) {
+  return page.evaluate(async () => {
+    const keys = [];
+    for (const { name } of await indexedDB.databases()) {
+      if (!name.startsWith('natter-account-')) continue;
+      const db = await new Promise((resolve, reject) => {
+        const open = indexedDB.open(name);
+        open.onsuccess = () => resolve(open.result);
+        open.onerror = () => reject(open.error);
+      });
+      if (db.objectStoreNames.contains('files')) {
+        keys.push(
+          ...(await new Promise((resolve, reject) => {
+            const request = db.transaction('files').objectStore('files').getAllKeys();
+            request.onsuccess = () => resolve(request.result);
+            request.onerror = () => reject(request.error);
+          })),
+        );
+      }
+      db.close();
+    }
+    return keys;
+  });
+}

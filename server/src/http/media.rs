@@ -185,10 +185,12 @@ pub async fn download(
         .map_err(|err| AppError::Internal(err.to_string()))?
         .map(Body::new);
     let headers = response.headers_mut();
-    // The content under an id never changes, and only this user may see it.
+    // Not kept by the browser: a message deleted for everyone must leave no
+    // copy behind. The app keeps what it wants offline in IndexedDB, where
+    // a deletion reaches it.
     headers.insert(
         header::CACHE_CONTROL,
-        HeaderValue::from_static("private, max-age=31536000, immutable"),
+        HeaderValue::from_static("private, no-store"),
     );
     headers.insert(
         header::CONTENT_SECURITY_POLICY,

@@ -1,0 +1,73 @@
+//! Asks before a profile link (`#add=username`) starts a chat. A link can
+//! come from anyone and be opened by accident; a chat started without
+//! asking would land in the other person's list, and tell them the link
+//! was opened.
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use natter_protocol::User;
+
+use super::add_contact::open_chat_with;
+use super::avatar::Avatar;
+use crate::net::http::Api;
+use crate::state::ChatStore;
+
+#[component]
+pub fn InvitePanel(username: String, #[prop(into)] on_close: Callback<()>) -> impl IntoView {
+    let store = expect_context::<ChatStore>();
+    let found = RwSignal::new(None::<User>);
+    let error = RwSignal::new(None::<String>);
+    let busy = RwSignal::new(false);
+    spawn_local(async move {
+        match Api::same_origin().find_user(&username).await {
+            Ok(user) => found.set(Some(user)),
+            Err(err) => error.set(Some(err.to_string())),
+        }
+    });
+    let start = move |_| {
+        let Some(user) = found.get_untracked() else {
+            return;
+        };
+        busy.set(true);
+        spawn_local(async move {
+            match open_chat_with(store, user.username).await {
+                Ok(()) => on_close.run(()),
+                Err(err) => {
+                    busy.set(false);
+                    error.set(Some(err));
+                }
+            }
+        });
+    };
+    view! {
+        <div class="panel invite" role="dialog" aria-label="Start a chat" aria-modal="false">
+            <p class="panel-title">"Start a chat?"</p>
+            {move || {
+                found
+                    .get()
+                    .map(|user| {
+                        view! {
+                            <div class="profile-top">
+                                <Avatar name=user.shown_name().to_owned() picture=user.avatar.clone() />
+                                <span class="invite-who">
+                                    <strong>{user.shown_name().to_owned()}</strong>
+                                    <span class="profile-username">"@" {user.username.clone()}</span>
+                                </span>
+                            </div>
+                        }
+                    })
+            }}
+            {move || error.get().map(|text| view! { <p class="form-error" role="alert">{text}</p> })}
+            <div class="panel-actions">
+                <button class="link-button" on:click=move |_| on_close.run(())>"Cancel"</button>
+                <button
+                    class="primary small"
+                    disabled=move || busy.get() || found.with(Option::is_none)
+                    on:click=start
+                >
+                    "Start chat"
+                </button>
+            </div>
+        </div>
+    }
+}

@@ -1,6 +1,7 @@
 //! Turning what the user picked or recorded into something to send: photos
-//! downsized and re-encoded (which drops EXIF and GPS data), a poster frame
-//! for videos, voice recordings with their waveform. Each yields a
+//! downsized and re-encoded (which drops EXIF and GPS data), videos with
+//! their metadata stripped (`strip`) and a poster frame, voice recordings
+//! with their waveform. Each yields a
 //! [`Prepared`] file; uploading it is the outbox's job.
 
 mod canvas;
@@ -8,6 +9,7 @@ mod events;
 pub mod geometry;
 pub mod photo;
 pub mod recorder;
+pub mod strip;
 pub mod video;
 pub mod waveform;
 
@@ -32,6 +34,11 @@ pub enum MediaError {
     UnreadablePhoto,
     #[error("Videos of type {0} can't be sent. Try an MP4 or WebM video.")]
     UnsupportedVideo(String),
+    /// Sending it could give away where or when it was filmed.
+    #[error(
+        "This video was not sent: {0}, so Natter could not remove where and when it was filmed."
+    )]
+    VideoMetadata(strip::StripError),
     #[error("This {} is {} and the limit is {}.", noun(*kind), size_label(*size), size_label(*limit))]
     TooLarge {
         kind: MediaKind,

@@ -84,12 +84,21 @@ export function jpegMarkers(bytes) {
 
 /** A WebM video of about `ms` milliseconds, recorded in `page` from a canvas. */
 export async function recordedWebm(page, ms) {
-  const base64 = await page.evaluate(async (duration) => {
+  return recordedVideo(page, ms, 'video/webm;codecs=vp8');
+}
+
+/** An MP4 video of about `ms` milliseconds, recorded in `page` from a canvas. */
+export async function recordedMp4(page, ms) {
+  return recordedVideo(page, ms, 'video/mp4');
+}
+
+async function recordedVideo(page, ms, mimeType) {
+  const base64 = await page.evaluate(async ([duration, mimeType]) => {
     const canvas = document.createElement('canvas');
     canvas.width = 320;
     canvas.height = 240;
     const context = canvas.getContext('2d');
-    const recorder = new MediaRecorder(canvas.captureStream(25), { mimeType: 'video/webm;codecs=vp8' });
+    const recorder = new MediaRecorder(canvas.captureStream(25), { mimeType });
     const chunks = [];
     recorder.ondataavailable = (event) => chunks.push(event.data);
     const stopped = new Promise((resolve) => (recorder.onstop = resolve));
@@ -109,13 +118,60 @@ export async function recordedWebm(page, ms) {
     });
     recorder.stop();
     await stopped;
-    const blob = new Blob(chunks, { type: 'video/webm' });
+    const blob = new Blob(chunks, { type: mimeType });
     const url = await new Promise((resolve) => {
       const reader = new FileReader();
       reader.onload = () => resolve(reader.result);
       reader.readAsDataURL(blob);
     });
     return url.split(',')[1];
-  }, ms);
+  }, [ms, mimeType]);
   return Buffer.from(base64, 'base64');
+}
+
+/** A box: its size, its type and its contents. */
+function mp4Box(type, ...contents) {
+  const body = Buffer.concat(contents);
+  const head = Buffer.alloc(8);
+  head.writeUInt32BE(body.length + 8, 0);
+  head.write(type, 4, 'latin1');
+  return Buffer.concat([head, body]);
+}
+
+/**
+ * `mp4` as a phone would have written it: user data with `©xyz` (the GPS
+ * position) and the maker, Apple's location and model keys, and a capture
+ * time in `mvhd`, all added to its `moov`.
+ */
+export function asFromAPhone(mp4) {
+  const location = '+37.3349-122.0090+010.000/';
+  const userData = mp4Box(
+    'udta',
+    mp4Box('\u00a9xyz', Buffer.from([0, location.length, 0x15, 0xc7]), Buffer.from(location, 'latin1')),
+    mp4Box('\u00a9mak', Buffer.from('\0\u0005\0\0Apple', 'latin1')),
+  );
+  const keys = mp4Box(
+    'meta',
+    mp4Box('hdlr', Buffer.alloc(8), Buffer.from('mdta', 'latin1'), Buffer.alloc(13)),
+    mp4Box('keys', Buffer.from('com.apple.quicktime.location.ISO6709com.apple.quicktime.model', 'latin1')),
+    mp4Box('ilst', Buffer.from(`${location}iPhone 15 Pro`, 'latin1')),
+  );
+  const out = [];
+  let at = 0;
+  while (at < mp4.length) {
+    const size = mp4.readUInt32BE(at);
+    const type = mp4.toString('latin1', at + 4, at + 8);
+    let box = mp4.subarray(at, at + size);
+    if (type === 'moov') {
+      const moov = Buffer.concat([box, userData, keys]);
+      moov.writeUInt32BE(moov.length, 0);
+      // A capture time in mvhd (version 0: right after version and flags).
+      const mvhd = moov.indexOf('mvhd', 0, 'latin1');
+      moov.writeUInt32BE(0xe1234567, mvhd + 8);
+      box = moov;
+    }
+    out.push(box);
+    at += size;
+  }
+  return Buffer.concat(out);
 }

@@ -1,9 +1,10 @@
 // Sending media through the real UI: a photo (downsized, EXIF and GPS gone
 // from what the server stores), a short video with a poster, and a voice
 // message recorded with Chromium's fake microphone, which the other side
-// plays. Then the outage variant and a video too large to send.
+// plays. Then the outage variant, a phone's video that loses where and
+// when it was filmed, and a video too large to send.
 import { test, expect, signUp, openChatWith, uniqueName, waitForOfflineShell, startServer } from './fixtures.mjs';
-import { drawnJpeg, withGpsExif, jpegMarkers, recordedWebm } from './media-files.mjs';
+import { drawnJpeg, withGpsExif, jpegMarkers, recordedWebm, recordedMp4, asFromAPhone } from './media-files.mjs';
 
 const shot = (name) => new URL(`../../target/screenshots/${name}.png`, import.meta.url).pathname;
 
@@ -286,4 +287,53 @@ test('a video over the limit is refused before any upload', async ({ browser }) 
   } finally {
     await server.dispose();
   }
+});
+
+test("a phone's video loses where, when and on what it was filmed, and still plays", async ({ browser, server }) => {
+  test.setTimeout(60_000);
+  const bobName = uniqueName('bob');
+  const bob = await signUp(browser, server, bobName);
+  const ann = await signUp(browser, server, uniqueName('ann'));
+  await openChatWith(ann.page, bobName);
+  const uploads = [];
+  ann.page.on('request', (request) => {
+    if (request.method() === 'POST' && request.url().includes('/api/media')) uploads.push(request.url());
+  });
+  const traces = ['\u00a9xyz', '+37.3349', 'iPhone', 'com.apple.quicktime', 'Apple'];
+  const has = (bytes, text) => bytes.includes(Buffer.from(text, 'latin1'));
+
+  // A damaged video is refused, not sent as it is.
+  const picker = ann.page.locator('input.file-picker');
+  await picker.setInputFiles({ name: 'broken.mp4', mimeType: 'video/mp4', buffer: Buffer.from('\0\0\0\x20ftypisom cut short', 'latin1') });
+  await expect(ann.page.getByRole('alert')).toHaveText(
+    'broken.mp4: This video was not sent: the video file is damaged or not what its type says, so Natter could not remove where and when it was filmed.',
+  );
+  expect(uploads).toEqual([]);
+
+  const original = asFromAPhone(await recordedMp4(ann.page, 1000));
+  for (const trace of traces) expect(has(original, trace)).toBe(true);
+  await picker.setInputFiles({ name: 'IMG_0042.mp4', mimeType: 'video/mp4', buffer: original });
+  await expect(ann.page.locator('.bubble-row.mine[data-seq]')).toHaveCount(1, { timeout: 20_000 });
+
+  const [message] = await history(ann.page);
+  // The player read the stripped file: it has a poster and a size.
+  expect(message.attachment).toMatchObject({ kind: 'video', content_type: 'video/mp4', size: original.length, width: 320, height: 240 });
+  const stored = await storedFile(ann.page, server, message.attachment.id);
+  expect(stored.bytes.length).toBe(original.length);
+  for (const trace of traces) expect(has(stored.bytes, trace), trace).toBe(false);
+  const mvhd = stored.bytes.indexOf('mvhd', 0, 'latin1');
+  expect(stored.bytes.readUInt32BE(mvhd + 8)).toBe(0);
+
+  // Bob's player plays it.
+  await bob.page.getByRole('button', { name: /1 unread/ }).click();
+  const player = bob.page.getByLabel('Video', { exact: true });
+  await expect(player).toHaveAttribute('src', `/api/media/${message.attachment.id}`);
+  await player.evaluate((video) => {
+    video.preload = 'auto';
+    video.load();
+  });
+  await expect.poll(() => player.evaluate((video) => video.videoWidth)).toBe(320);
+
+  await ann.context.close();
+  await bob.context.close();
 });

@@ -14,8 +14,9 @@
 //!   read back from the store.
 //! - [`media`]: where uploaded files live, behind [`media::MediaStorage`],
 //!   which file types are accepted, and stripping photo metadata.
-//! - [`auth`]: password hashing, session tokens, the session extractor and
-//!   login throttling; [`fair`]: how fast an account or address may write,
+//! - [`auth`]: session tokens and the session extractor; [`password`]:
+//!   Argon2id hashes; [`hashing`]: the bounded pool passwords are hashed
+//!   on; [`fair`]: how fast an account or address may write,
 //!   search, upload and send.
 //! - [`http`], [`ws`]: the transports. They parse, call a use case and
 //!   answer; [`error`] maps the use cases' refusals to HTTP once, and
@@ -28,9 +29,11 @@ pub mod chat;
 pub mod config;
 pub mod error;
 pub mod fair;
+pub mod hashing;
 pub mod http;
 pub mod hub;
 pub mod media;
+pub mod password;
 pub mod serve;
 pub mod store;
 pub mod throttle;

@@ -6,9 +6,9 @@ use natter_protocol::limits::{self, canonical_username};
 use natter_protocol::{Credentials, PasswordChange, User};
 
 use super::{Chat, ChatError};
-use crate::auth;
 use crate::hub::{Ending, Event};
 use crate::now_millis;
+use crate::{auth, password};
 
 /// A new session: the token goes to the browser (in a cookie), never to
 /// the store, which keeps only its hash.
@@ -32,7 +32,7 @@ impl Chat {
         let password = credentials.password;
         let hash = self
             .hashing
-            .run(move || auth::hash_password(&password))
+            .run(move || password::hash(&password))
             .await
             .map_err(|_| ChatError::Busy)?
             .map_err(ChatError::internal)?;
@@ -63,7 +63,7 @@ impl Chat {
         let hash = stored.as_ref().map(|s| s.password_hash.clone());
         let verified = self
             .hashing
-            .run(move || auth::verify_password(hash.as_deref(), &password))
+            .run(move || password::verify(hash.as_deref(), &password))
             .await;
         match (stored, verified) {
             (_, Err(_)) => {
@@ -112,7 +112,7 @@ impl Chat {
         let current = change.current;
         let valid = self
             .hashing
-            .run(move || auth::verify_password(Some(&stored.password_hash), &current))
+            .run(move || password::verify(Some(&stored.password_hash), &current))
             .await
             .map_err(|_| ChatError::Busy)?;
         if !valid {
@@ -121,7 +121,7 @@ impl Chat {
         let new = change.new;
         let hash = self
             .hashing
-            .run(move || auth::hash_password(&new))
+            .run(move || password::hash(&new))
             .await
             .map_err(|_| ChatError::Busy)?
             .map_err(ChatError::internal)?;

@@ -43,7 +43,7 @@ use natter_protocol::{ConversationId, UserId};
 pub use self::error::ChatError;
 use self::pipeline::Pipeline;
 use self::roster::Roster;
-use crate::auth::Hashing;
+use crate::hashing::Hashing;
 use crate::hub::Hub;
 use crate::media::MediaStorage;
 use crate::store::{Membership, Store};

@@ -10,17 +10,21 @@
 //!   tokio-tungstenite relay under the same load.
 //! - **memory** per idle authenticated socket: the server's resident memory
 //!   over 10,000 sockets; against the relay's.
+//! - **login storm**: 300 wrong passwords at once; how many are turned
+//!   away, a bystander's request times against the idle server's, and the
+//!   server's peak memory over its resting level.
 //!
 //! The server and the relay run pinned to core 0, the load to core 1
 //! (`taskset`). Run with `cargo xtask bench`; `--check` fails when a budget
 //! is missed, `--record` appends the results to BENCHMARKS.md, and
-//! `--only durable|fanout|relay|memory` runs one part (to profile it). Speed
+//! `--only durable|fanout|relay|memory|storm` runs one part (to profile it). Speed
 //! goals live here, never in tests.
 
 mod load;
 mod process;
 mod relay;
 mod stats;
+mod storm;
 
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -53,6 +57,11 @@ mod budget {
     pub const OF_RELAY: f64 = 0.5;
     pub const P99_MS: f64 = 10.0;
     pub const KIB_PER_SOCKET: f64 = 10.0;
+    /// A bystander's requests during a login storm (issue 11: "answered
+    /// within 1 s").
+    pub const STORM_P99_MS: f64 = 1000.0;
+    /// The server's peak memory over its resting level during the storm.
+    pub const STORM_PEAK_MIB: f64 = 32.0;
 }
 
 fn main() {
@@ -146,6 +155,7 @@ struct Results {
     relay: FanOut,
     natter_kib_per_socket: f64,
     relay_kib_per_socket: f64,
+    storm: storm::Storm,
 }
 
 async fn measure() -> Results {
@@ -165,6 +175,7 @@ async fn measure() -> Results {
         relay,
         natter_kib_per_socket: idle_memory(Target::Natter).await,
         relay_kib_per_socket: idle_memory(Target::Relay).await,
+        storm: login_storm().await,
     }
 }
 
@@ -198,8 +209,25 @@ async fn measure_part(part: &str) {
             "{:.1} KiB per idle socket",
             idle_memory(Target::Natter).await
         ),
-        other => eprintln!("no part called {other:?}: durable, fanout, relay or memory"),
+        "storm" => {
+            let run = login_storm().await;
+            println!(
+                "login storm: {} of {} refused, bystander p99 {:.1} ms (idle {:.1} ms), peak +{:.1} MiB",
+                run.refused,
+                storm::GUESSES,
+                run.storm_p99_ms,
+                run.idle_p99_ms,
+                run.peak_mib
+            );
+        }
+        other => eprintln!("no part called {other:?}: durable, fanout, relay, memory or storm"),
     }
+}
+
+/// The login storm, against a fresh server on the server's core.
+async fn login_storm() -> storm::Storm {
+    let data = tempfile::tempdir().expect("temp dir");
+    storm::run(data.path(), Some(SERVER_CORE)).await
 }
 
 /// Single-row commits straight into SQLite, with the server's settings.
@@ -532,6 +560,23 @@ impl Results {
                 budget::KIB_PER_SOCKET
             ));
         }
+        if self.storm.refused == 0 {
+            missed.push("login storm: no guess was refused".to_owned());
+        }
+        if self.storm.storm_p99_ms.is_nan() || self.storm.storm_p99_ms > budget::STORM_P99_MS {
+            missed.push(format!(
+                "login storm: bystander p99 {:.0} ms > {} ms",
+                self.storm.storm_p99_ms,
+                budget::STORM_P99_MS
+            ));
+        }
+        if self.storm.peak_mib > budget::STORM_PEAK_MIB {
+            missed.push(format!(
+                "login storm: peak +{:.0} MiB > {} MiB",
+                self.storm.peak_mib,
+                budget::STORM_PEAK_MIB
+            ));
+        }
         missed
     }
 
@@ -600,6 +645,20 @@ impl Results {
             out,
             "| Natter (authenticated, after hello) | {:.1} |",
             self.natter_kib_per_socket
+        );
+        let _ = writeln!(
+            out,
+            "\n| login storm: {} wrong passwords at once | refused (429/503) | bystander p99, idle | bystander p99, during | peak memory over resting |",
+            storm::GUESSES
+        );
+        let _ = writeln!(out, "|---|---|---|---|---|");
+        let _ = writeln!(
+            out,
+            "| Natter | {} | {:.1} ms | {:.1} ms | {:.1} MiB |",
+            self.storm.refused,
+            self.storm.idle_p99_ms,
+            self.storm.storm_p99_ms,
+            self.storm.peak_mib
         );
         let missed = self.missed();
         let _ = writeln!(

@@ -3,7 +3,9 @@
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::api::{Action, Attachment, Conversation, ConversationId, Message, Seq, User, UserId};
+use crate::api::{
+    Action, Attachment, Conversation, ConversationId, GroupInfo, Member, Message, Seq, User, UserId,
+};
 use crate::Millis;
 
 /// How far a client has seen a conversation; sent in `hello` so that the
@@ -95,6 +97,19 @@ pub enum ServerFrame {
     /// A conversation you are in was created, or its membership changed.
     Conversation {
         conversation: Conversation,
+    },
+    /// A group you are in changed: members added, removed or made admins,
+    /// or a new name. Only what changed; a device that did not know the
+    /// group gets `conversation` instead.
+    Group {
+        conversation: ConversationId,
+        group: GroupInfo,
+        /// Members added, or whose role changed, as they are now.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        members: Vec<Member>,
+        /// Members who left or were removed.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        removed: Vec<UserId>,
     },
     /// Someone you share a conversation with (or you, on another device)
     /// changed their display name or picture. Sent once per person, not

@@ -70,6 +70,8 @@ pub enum FrameKind {
     Typing,
     /// A member's new profile, sent under one conversation they share.
     Profile,
+    /// What changed in a group, for devices that know it.
+    Group,
     Conversation {
         last_seq: natter_protocol::Seq,
     },

@@ -316,11 +316,29 @@ async fn an_account_has_one_frame_allowance_for_all_its_sockets() {
         .expect("another account was slowed down");
 }
 
-#[tokio::test]
-async fn a_profile_change_in_a_full_group_sends_each_member_a_small_frame() {
+/// What `socket` receives before the message `marker`: its frames, and
+/// their size in bytes as sent.
+async fn until_marker(socket: &mut common::Socket, marker: &str) -> (Vec<ServerFrame>, usize) {
     use futures_util::StreamExt;
-    use natter_protocol::limits::MAX_GROUP_MEMBERS;
     use tokio_tungstenite::tungstenite::Message as WsMessage;
+    let mut frames = Vec::new();
+    let mut bytes = 0;
+    loop {
+        let Some(Ok(WsMessage::Text(text))) = socket.ws.next().await else {
+            continue;
+        };
+        let frame = serde_json::from_str::<ServerFrame>(text.as_str()).unwrap();
+        if matches!(&frame, ServerFrame::Message { message } if message.body == marker) {
+            return (frames, bytes);
+        }
+        bytes += text.len();
+        frames.push(frame);
+    }
+}
+
+#[tokio::test]
+async fn changes_in_a_full_group_send_each_member_a_small_frame() {
+    use natter_protocol::limits::MAX_GROUP_MEMBERS;
 
     let server = TestServer::start_configured(tempfile::tempdir().unwrap(), |config| {
         config.sign_ups_per_hour = 1000;
@@ -370,36 +388,60 @@ async fn a_profile_change_in_a_full_group_sends_each_member_a_small_frame() {
         .unwrap();
     assert_eq!(changed.status(), 200);
     people[0].user = changed.json().await.unwrap();
-    // A message after the change marks the end of what it sent.
+    // A message after each change marks the end of what it sent.
     let mut sender = people[0].connect().await;
-    sender
-        .send(&ClientFrame::Send {
-            conversation: group.id,
-            client_id: Uuid::now_v7(),
-            body: "done".into(),
-            attachment: None,
-            reply_to: None,
-            action: None,
-        })
-        .await;
+    let mark = |body: &str| ClientFrame::Send {
+        conversation: group.id,
+        client_id: Uuid::now_v7(),
+        body: body.into(),
+        attachment: None,
+        reply_to: None,
+        action: None,
+    };
+    sender.send(&mark("profile changed")).await;
     for socket in &mut sockets {
-        let mut bytes = 0;
-        let mut profiles = 0;
-        loop {
-            let Some(Ok(WsMessage::Text(text))) = socket.ws.next().await else {
-                continue;
-            };
-            match serde_json::from_str::<ServerFrame>(text.as_str()).unwrap() {
-                ServerFrame::Message { .. } => break,
-                ServerFrame::Profile { user } => {
-                    assert_eq!(user.display_name.as_deref(), Some("New name"));
-                    profiles += 1;
-                }
-                _ => {}
-            }
-            bytes += text.len();
-        }
-        assert_eq!(profiles, 1);
+        let (frames, bytes) = until_marker(socket, "profile changed").await;
+        let profiles: Vec<_> = frames
+            .iter()
+            .filter_map(|frame| match frame {
+                ServerFrame::Profile { user } => Some(user),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(profiles.len(), 1);
+        assert_eq!(profiles[0].display_name.as_deref(), Some("New name"));
         assert!(bytes < 2048, "{bytes} bytes for one profile change");
+    }
+
+    // A rename and a promotion: each member gets the event and what
+    // changed, not the hundred members.
+    let renamed = people[0]
+        .request(reqwest::Method::PATCH, &format!("/api/groups/{}", group.id))
+        .json(&serde_json::json!({ "name": "everyone, renamed" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(renamed.status(), 200);
+    let promoted = people[0]
+        .post(&format!(
+            "/api/groups/{}/admins/{}",
+            group.id, people[1].user.id
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(promoted.status(), 200);
+    sender.send(&mark("group changed")).await;
+    for socket in &mut sockets {
+        let (frames, bytes) = until_marker(socket, "group changed").await;
+        let changes = frames
+            .iter()
+            .filter(|frame| matches!(frame, ServerFrame::Group { .. }))
+            .count();
+        assert_eq!(changes, 2);
+        assert!(!frames
+            .iter()
+            .any(|f| matches!(f, ServerFrame::Conversation { .. })));
+        assert!(bytes < 2 * 2048, "{bytes} bytes for two group changes");
     }
 }

@@ -48,11 +48,16 @@ fn kind_of(message: &Message) -> Option<GroupEventKind> {
 }
 
 /// Frames until the next `conversation` frame (inclusive).
+/// Frames up to the one that introduces a group (`conversation`), or says
+/// what changed in it (`group`).
 async fn until_conversation(socket: &mut Socket) -> Vec<ServerFrame> {
     let mut frames = Vec::new();
     loop {
         let frame = socket.next().await;
-        let last = matches!(frame, ServerFrame::Conversation { .. });
+        let last = matches!(
+            frame,
+            ServerFrame::Conversation { .. } | ServerFrame::Group { .. }
+        );
         frames.push(frame);
         if last {
             return frames;
@@ -345,14 +350,19 @@ async fn a_removed_member_is_told_and_then_stops_receiving() {
             user: bob.user.clone()
         }]
     );
+    // Bob knew the group: he is told only what changed.
     match frames.last() {
-        Some(ServerFrame::Conversation { conversation }) => {
-            assert!(conversation
-                .members
-                .iter()
-                .all(|m| m.user.id != bob.user.id));
+        Some(ServerFrame::Group {
+            conversation,
+            members,
+            removed,
+            ..
+        }) => {
+            assert_eq!(*conversation, id);
+            assert!(members.is_empty());
+            assert_eq!(removed, &[bob.user.id]);
         }
-        other => panic!("expected the group without bob, got {other:?}"),
+        other => panic!("expected bob's removal, got {other:?}"),
     }
 
     // Cy's message does not reach bob; bob can no longer read or send.
@@ -484,6 +494,13 @@ async fn public_groups_are_found_by_hashtag_and_joined() {
     assert!(joined.members.iter().any(|m| m.user.id == eve.user.id));
     let frames = until_conversation(&mut ann_socket).await;
     assert_eq!(events(&frames), vec![GroupEventKind::Joined]);
+    match frames.last() {
+        Some(ServerFrame::Group { members, .. }) => {
+            let ids: Vec<_> = members.iter().map(|m| m.user.id).collect();
+            assert_eq!(ids, [eve.user.id]);
+        }
+        other => panic!("expected eve's arrival, got {other:?}"),
+    }
     let (status, code) = status_of(
         eve.post(&format!("/api/groups/{}/join", cats.id))
             .send()

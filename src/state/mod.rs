@@ -16,7 +16,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use natter_protocol::{
     Action, Attachment, ClientFrame, Conversation, ConversationId, ConversationKind, Cursor,
-    Message, Millis, ReceiptKind, Role, Seq, ServerFrame, Upload, User, UserId,
+    GroupInfo, Member, Message, Millis, ReceiptKind, Role, Seq, ServerFrame, Upload, User, UserId,
 };
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -483,6 +483,12 @@ impl ChatState {
         match frame {
             ServerFrame::Conversation { conversation } => self.upsert(conversation.clone()),
             ServerFrame::Profile { user } => self.update_profile(user),
+            ServerFrame::Group {
+                conversation,
+                group,
+                members,
+                removed,
+            } => self.change_group(*conversation, group, members, removed),
             ServerFrame::Message { message } => self.receive(message.clone()),
             ServerFrame::Ack {
                 client_id,
@@ -539,6 +545,36 @@ impl ChatState {
             // Momentary: the store keeps it (see `Typing`).
             ServerFrame::Error { .. } | ServerFrame::Pong { .. } | ServerFrame::Typing { .. } => {}
         }
+    }
+
+    /// Applies what changed in a group: its name and picture, members
+    /// added or promoted (cursors only move forward), members gone.
+    fn change_group(
+        &mut self,
+        id: ConversationId,
+        group: &GroupInfo,
+        changed: &[Member],
+        removed: &[UserId],
+    ) {
+        let Some(state) = self.conversations.get_mut(&id) else {
+            return;
+        };
+        let members = &mut state.info.members;
+        members.retain(|member| !removed.contains(&member.user.id));
+        for member in changed {
+            match members.iter_mut().find(|m| m.user.id == member.user.id) {
+                Some(known) => {
+                    known.user = member.user.clone();
+                    known.role = member.role;
+                    known.delivered = known.delivered.max(member.delivered);
+                    known.read = known.read.max(member.read);
+                }
+                None => members.push(member.clone()),
+            }
+        }
+        members.sort_by_key(|member| member.user.id);
+        state.info.group = Some(group.clone());
+        self.dirty.insert(id);
     }
 
     /// Shows someone's new name and picture wherever they are a member

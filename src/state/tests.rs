@@ -993,3 +993,70 @@ fn a_new_profile_shows_in_every_conversation_and_is_saved() {
     assert_eq!(state.me, me);
     assert_eq!(state.take_changes().me, Some(me));
 }
+
+#[test]
+fn a_group_change_applies_only_what_changed() {
+    let mut state = state();
+    let mut before = group_of(&[
+        (ME, "me", Role::Admin),
+        (BOB, "bob", Role::Member),
+        (3, "cy", Role::Member),
+    ]);
+    before.members[1].read = 7;
+    state.upsert(before);
+    state.take_changes();
+    let promoted = Member {
+        user: user(BOB, "bob"),
+        delivered: 3,
+        read: 3,
+        role: Role::Admin,
+    };
+    let added = Member {
+        user: user(4, "di"),
+        delivered: 0,
+        read: 0,
+        role: Role::Member,
+    };
+    let renamed = natter_protocol::GroupInfo {
+        name: "Night hikers".to_owned(),
+        picture: None,
+        hashtag: None,
+    };
+    let frame = ServerFrame::Group {
+        conversation: 9,
+        group: renamed.clone(),
+        members: vec![added, promoted],
+        removed: vec![3],
+    };
+    state.apply(&frame);
+    let group = &state.conversations[&9];
+    let members: Vec<_> = group
+        .info
+        .members
+        .iter()
+        .map(|m| (m.user.id, m.role, m.read))
+        .collect();
+    // Cy is gone, Di is in, Bob is an admin who keeps his read cursor.
+    assert_eq!(
+        members,
+        [
+            (ME, Role::Admin, 0),
+            (BOB, Role::Admin, 7),
+            (4, Role::Member, 0)
+        ]
+    );
+    assert_eq!(group.info.group, Some(renamed));
+    assert_eq!(state.take_changes().conversations.len(), 1);
+    // A group this device does not know is left to its `conversation`.
+    state.apply(&ServerFrame::Group {
+        conversation: 77,
+        group: natter_protocol::GroupInfo {
+            name: "x".to_owned(),
+            picture: None,
+            hashtag: None,
+        },
+        members: vec![],
+        removed: vec![],
+    });
+    assert!(!state.conversations.contains_key(&77));
+}

@@ -7,14 +7,17 @@
 //! changed meanwhile it is planned again on the new membership.
 
 use natter_protocol::limits::{self, MAX_GROUP_MEMBERS};
+use std::sync::Arc;
+
 use natter_protocol::{
     Conversation, ConversationId, ConversationKind, GroupEvent, GroupEventKind, Millis, NewGroup,
-    PublicGroup, Role, User, UserId,
+    PublicGroup, Role, ServerFrame, User, UserId,
 };
 
 use super::pipeline::{Done, PipelineError, Work};
 use super::{Chat, ChatError};
-use crate::store::{GroupStep, GroupTarget, GroupWrite, MemberChange, Membership};
+use crate::hub::{Event, FrameKind, Hub};
+use crate::store::{GroupStep, GroupTarget, GroupWrite, GroupWritten, MemberChange, Membership};
 
 /// The most public groups one search returns.
 pub const SEARCH_LIMIT: u32 = 20;
@@ -140,6 +143,77 @@ pub fn plan(
             kind,
         },
     }])
+}
+
+/// Tells everyone concerned of a committed group change: `before` were the
+/// members before it, `after` are the members now. The event messages go
+/// first (the first introduces the group to a new member's devices); then
+/// new members get the whole group, and everyone else only what changed,
+/// so that a change in a full group costs each member a few hundred bytes.
+pub fn announce(
+    hub: &dyn Hub,
+    write: &GroupWrite,
+    before: &[UserId],
+    after: &[UserId],
+    written: &GroupWritten,
+) {
+    let mut audience: Vec<UserId> = before.iter().chain(after).copied().collect();
+    audience.sort_unstable();
+    audience.dedup();
+    // A new group's members are all new: its newest event introduces it,
+    // and the others are history.
+    let creating = matches!(write.target, GroupTarget::Create { .. });
+    let skip = if creating {
+        written.messages.len().saturating_sub(1)
+    } else {
+        0
+    };
+    for message in written.messages.iter().skip(skip) {
+        hub.publish(&audience, Event::message(Arc::new(message.clone()), None));
+    }
+    let conversation = &written.conversation;
+    let (new, known): (Vec<UserId>, Vec<UserId>) = audience
+        .into_iter()
+        .partition(|user| creating || !before.contains(user));
+    if !new.is_empty() {
+        let frame = ServerFrame::Conversation {
+            conversation: conversation.clone(),
+        };
+        let kind = FrameKind::Conversation {
+            last_seq: conversation.last_seq,
+        };
+        hub.publish(&new, Event::frame(conversation.id, kind, &frame));
+    }
+    let Some(group) = conversation.group.clone() else {
+        return;
+    };
+    if known.is_empty() {
+        return;
+    }
+    let mut members = Vec::new();
+    let mut removed = Vec::new();
+    for change in write.steps.iter().flat_map(|step| &step.changes) {
+        match change {
+            MemberChange::Add(user, _) | MemberChange::SetRole(user, _) => {
+                let member = conversation.members.iter().find(|m| m.user.id == *user);
+                if let Some(member) = member.filter(|m| !members.contains(*m)) {
+                    members.push(member.clone());
+                }
+            }
+            MemberChange::Remove(user) => removed.push(*user),
+            MemberChange::Rename(_) => {}
+        }
+    }
+    let frame = ServerFrame::Group {
+        conversation: conversation.id,
+        group,
+        members,
+        removed,
+    };
+    hub.publish(
+        &known,
+        Event::frame(conversation.id, FrameKind::Group, &frame),
+    );
 }
 
 /// A group whose last admin leaves gets its longest-standing member as

@@ -398,37 +398,7 @@ impl Committer {
             }
             (Work::Group { before, write }, Written::Group(written)) => {
                 let kept = self.roster.put(written.membership.clone());
-                let mut audience = before.clone();
-                audience.extend(kept.user_ids());
-                audience.sort_unstable();
-                audience.dedup();
-                // The event messages first (the first introduces the group
-                // to a new member's devices), then the group as it is now.
-                // A new group's members are all new: its newest event
-                // introduces it, and the others are history.
-                let creating = matches!(write.target, GroupTarget::Create { .. });
-                let skip = if creating {
-                    written.messages.len().saturating_sub(1)
-                } else {
-                    0
-                };
-                for message in written.messages.iter().skip(skip) {
-                    let message = Arc::new(message.clone());
-                    self.hub.publish(&audience, Event::message(message, None));
-                }
-                let frame = ServerFrame::Conversation {
-                    conversation: written.conversation.clone(),
-                };
-                self.hub.publish(
-                    &audience,
-                    Event::frame(
-                        written.conversation.id,
-                        FrameKind::Conversation {
-                            last_seq: written.conversation.last_seq,
-                        },
-                        &frame,
-                    ),
-                );
+                super::groups::announce(&*self.hub, write, before, &kept.user_ids(), &written);
                 Done::Group(Box::new(written))
             }
             (_, other) => {

@@ -309,6 +309,10 @@ pub enum GroupEventKind {
     Promoted {
         user: User,
     },
+    /// `user`, banned when removed from the public group, may join again.
+    Unbanned {
+        user: User,
+    },
 }
 
 /// Body of `POST /api/groups`.

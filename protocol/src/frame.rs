@@ -117,6 +117,12 @@ pub enum ServerFrame {
     Profile {
         user: User,
     },
+    /// The people you block, as they are now (sent to your devices when
+    /// you block or unblock someone; read them with `GET /api/blocks`
+    /// after connecting).
+    Blocked {
+        users: Vec<User>,
+    },
     /// `user` is typing in `conversation`; show it for a few seconds
     /// ([`TYPING_SHOWN_MS`]) unless another `typing` or a message from them
     /// comes first.

@@ -42,12 +42,14 @@ fn status_of(err: &ChatError) -> (StatusCode, ApiErrorCode) {
     use ChatError::*;
     match err {
         Invalid(_) | BadAttachment | AttachmentUsed | BadTarget | NotYours | ClientIdReused
-        | NotAGroup | Yourself => (StatusCode::BAD_REQUEST, ApiErrorCode::InvalidInput),
+        | NotAGroup | Yourself | YouBlocked | BlockYourself | NotBanned => {
+            (StatusCode::BAD_REQUEST, ApiErrorCode::InvalidInput)
+        }
         QuotaExceeded { .. } => (StatusCode::TOO_MANY_REQUESTS, ApiErrorCode::QuotaExceeded),
         NotAMember | NoSuchUsername(_) | NoSuchMember | NoSuchFile => {
             (StatusCode::NOT_FOUND, ApiErrorCode::NotFound)
         }
-        NotAdmin => (StatusCode::FORBIDDEN, ApiErrorCode::Forbidden),
+        NotAdmin | Banned | CannotAdd(_) => (StatusCode::FORBIDDEN, ApiErrorCode::Forbidden),
         GroupFull => (StatusCode::CONFLICT, ApiErrorCode::GroupFull),
         HashtagTaken => (StatusCode::CONFLICT, ApiErrorCode::HashtagTaken),
         AlreadyMember | AlreadyAdmin => (StatusCode::CONFLICT, ApiErrorCode::AlreadyMember),

@@ -72,6 +72,8 @@ pub enum FrameKind {
     Profile,
     /// What changed in a group, for devices that know it.
     Group,
+    /// About the person, not a conversation (their block list, say).
+    Personal,
     Conversation {
         last_seq: natter_protocol::Seq,
     },
@@ -105,13 +107,23 @@ impl Event {
         }
     }
 
+    /// A frame about the person it is sent to, under no conversation: a
+    /// device that misses it reads it again when it reconnects.
+    pub fn personal(frame: &ServerFrame) -> Self {
+        Event::Frame {
+            conversation: 0,
+            frame: serialise(frame),
+            kind: FrameKind::Personal,
+        }
+    }
+
     /// The conversation this event is about, if any.
     fn conversation(&self) -> Option<ConversationId> {
         match self {
             Event::Message { message, .. } => Some(message.conversation),
             Event::Frame {
                 conversation, kind, ..
-            } if *kind != FrameKind::Typing => Some(*conversation),
+            } if !matches!(kind, FrameKind::Typing | FrameKind::Personal) => Some(*conversation),
             _ => None,
         }
     }

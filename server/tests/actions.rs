@@ -184,7 +184,10 @@ async fn only_the_sender_edits_or_deletes_and_a_deletion_wipes_the_text() {
     ] {
         let (code, message) = act(&mut bob_socket, id, action).await.unwrap_err();
         assert_eq!(code, ErrorCode::InvalidMessage);
-        assert_eq!(message, "Only the sender can edit or delete a message.");
+        assert_eq!(
+            message,
+            "Only the sender can edit a message, and only they or a group's admins delete it."
+        );
     }
 
     let edit = act(

@@ -252,6 +252,7 @@ impl Cache for IdbCache {
             .build()
             .map_err(error)?;
         let me: Option<User> = one(&tx, PROFILE, "me").await?;
+        let blocked: Option<Vec<User>> = one(&tx, PROFILE, "blocked").await?;
         let open: Option<Option<ConversationId>> = one(&tx, META, "open").await?;
         let conversations: Vec<Conversation> = all(&tx, CONVERSATIONS).await?;
         let outbox: Vec<Outgoing> = all(&tx, OUTBOX).await?;
@@ -269,6 +270,7 @@ impl Cache for IdbCache {
             messages,
             outbox,
             open: open.flatten(),
+            blocked: blocked.unwrap_or_default(),
         })
     }
 
@@ -276,7 +278,7 @@ impl Cache for IdbCache {
         // Only the stores the batch touches: smaller transactions, and a
         // batch that touches no newer store works on an older schema too.
         let mut stores = Vec::new();
-        if batch.me.is_some() {
+        if batch.me.is_some() || batch.blocked.is_some() {
             stores.push(PROFILE);
         }
         if batch.open.is_some() {
@@ -313,6 +315,14 @@ impl Cache for IdbCache {
             store
                 .put(me)
                 .with_key(String::from("me"))
+                .serde()
+                .map_err(error)?;
+        }
+        if let Some(blocked) = &batch.blocked {
+            let store = tx.object_store(PROFILE).map_err(error)?;
+            store
+                .put(blocked)
+                .with_key(String::from("blocked"))
                 .serde()
                 .map_err(error)?;
         }

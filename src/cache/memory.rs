@@ -20,6 +20,7 @@ struct Data {
     messages: BTreeMap<String, Message>,
     outbox: BTreeMap<String, Outgoing>,
     open: Option<ConversationId>,
+    blocked: Vec<User>,
 }
 
 impl Cache for MemoryCache {
@@ -44,6 +45,7 @@ impl Cache for MemoryCache {
             messages,
             outbox: data.outbox.values().cloned().collect(),
             open: data.open,
+            blocked: data.blocked.clone(),
         })
     }
 
@@ -76,6 +78,9 @@ impl Cache for MemoryCache {
         }
         if let Some(open) = batch.open {
             data.open = open;
+        }
+        if let Some(blocked) = &batch.blocked {
+            data.blocked = blocked.clone();
         }
         Ok(())
     }

@@ -47,6 +47,8 @@ pub struct Snapshot {
     pub outbox: Vec<Outgoing>,
     /// The conversation that was on screen.
     pub open: Option<ConversationId>,
+    /// The people the user blocks.
+    pub blocked: Vec<User>,
 }
 
 /// One atomic set of changes.
@@ -60,6 +62,8 @@ pub struct Batch {
     pub outbox_remove: Vec<Outgoing>,
     /// `Some` when the open conversation changed.
     pub open: Option<Option<ConversationId>>,
+    /// `Some` when the people the user blocks changed.
+    pub blocked: Option<Vec<User>>,
     /// Actions to apply to saved messages they target (which may not be in
     /// memory), after which `messages` are written.
     pub actions: Vec<Applied>,
@@ -93,6 +97,9 @@ impl Batch {
         self.outbox_remove.extend(later.outbox_remove);
         if later.open.is_some() {
             self.open = later.open;
+        }
+        if later.blocked.is_some() {
+            self.blocked = later.blocked;
         }
         self.actions.extend(later.actions);
     }

@@ -139,6 +139,7 @@ async fn keeps_what_it_was_given<C: Cache>(cache: &C) {
     // without padding: keys must keep numeric order.
     let batch = Batch {
         me: Some(user(1)),
+        blocked: Some(vec![user(4)]),
         conversations: vec![conversation(7), conversation(12), updated.clone()],
         messages: (1..=12)
             .rev()
@@ -150,6 +151,7 @@ async fn keeps_what_it_was_given<C: Cache>(cache: &C) {
     cache.write(&batch).await.unwrap();
     let snapshot = cache.load(5).await.unwrap();
     assert_eq!(snapshot.me, Some(user(1)));
+    assert_eq!(snapshot.blocked, vec![user(4)]);
     assert_eq!(snapshot.conversations, vec![updated, conversation(12)]);
     let seqs: Vec<(i64, u64)> = snapshot
         .messages

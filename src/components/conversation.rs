@@ -8,6 +8,7 @@ use web_sys::VisibilityState;
 
 use super::avatar::Avatar;
 use super::composer::{files_of, send_files, Composer};
+use super::conversation_menu::{BlockedNotice, ConversationMenu};
 use super::group_info::GroupInfo;
 use super::message_actions::{ComposerMode, Mode};
 use super::message_list::MessageList;
@@ -86,6 +87,16 @@ pub fn ConversationView(id: ConversationId) -> impl IntoView {
         })
     });
     let info_open = RwSignal::new(false);
+    let peer_blocked = Memo::new(move |_| {
+        store.state.with(|state| {
+            state
+                .conversations
+                .get(&id)
+                .filter(|c| !c.is_group())
+                .and_then(|c| c.peer(state.me.id))
+                .is_some_and(|peer| state.blocks(peer.id))
+        })
+    });
     provide_context(ComposerMode(RwSignal::new(Mode::Write)));
     let notice = RwSignal::new(None::<String>);
     let preparing = RwSignal::new(0_u32);
@@ -157,13 +168,16 @@ pub fn ConversationView(id: ConversationId) -> impl IntoView {
                         "Group info"
                     </button>
                 </Show>
+                <ConversationMenu id />
             </header>
             <MessageList id title=title />
             <Show
                 when=move || group.get().is_none_or(|(_, member)| member)
                 fallback=|| view! { <p class="composer-closed">"You are no longer in this group."</p> }
             >
-                <Composer id notice preparing />
+                <Show when=move || !peer_blocked.get() fallback=move || view! { <BlockedNotice id /> }>
+                    <Composer id notice preparing />
+                </Show>
             </Show>
             <Show when=move || info_open.get()>
                 <GroupInfo id on_close=move || info_open.set(false) />

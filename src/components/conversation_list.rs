@@ -52,6 +52,9 @@ fn rows(state: &ChatState, typing: &Typing) -> Vec<Row> {
                     match &message.event {
                         Some(event) => group_event::describe(event, me),
                         None if message.deleted => "🚫 Message deleted".to_owned(),
+                        None if message.sender != me && state.blocks(message.sender) => {
+                            "Message from a blocked person".to_owned()
+                        }
                         None => preview_text(message.attachment.as_ref(), &message.body),
                     },
                     // Events are not messages anyone receives or reads.

@@ -24,6 +24,7 @@ pub fn describe(event: &GroupEvent, me: UserId) -> String {
         GroupEventKind::Left => format!("{by} left"),
         GroupEventKind::Renamed { name } => format!("{by} renamed the group to “{name}”"),
         GroupEventKind::Promoted { user } => format!("{by} made {} an admin", who(user)),
+        GroupEventKind::Unbanned { user } => format!("{by} let {} join again", who(user)),
     }
 }
 

@@ -5,6 +5,7 @@
 use leptos::prelude::*;
 use natter_protocol::{Action, ConversationId, MediaKind, Message, Reaction, Seq, UserId};
 
+use super::conversation_menu::toggle_block;
 use crate::state::ChatStore;
 
 /// The reactions offered in a message's menu.
@@ -122,14 +123,21 @@ pub fn ActionsMenu(
     seq: Seq,
     /// The user's own message with text: it may be edited.
     editable: bool,
-    /// The user's own message: it may be deleted for everyone.
+    /// The user's own message, or the user is an admin of the group: it
+    /// may be deleted for everyone.
     deletable: bool,
+    /// Who sent it, when it is someone else: they may be blocked.
+    sender: Option<UserId>,
     /// The reactions the user has already given.
     given: Vec<String>,
 ) -> impl IntoView {
     let store = expect_context::<ChatStore>();
-    let mode = expect_context::<ComposerMode>();
     let open = RwSignal::new(false);
+    let blocked = Memo::new(move |_| {
+        sender.is_some_and(|sender| store.state.with(|state| state.blocks(sender)))
+    });
+    let problem = RwSignal::new(None::<String>);
+    let mode = expect_context::<ComposerMode>();
     let react = move |emoji: &'static str, already: bool| {
         open.set(false);
         let emoji = emoji.to_owned();
@@ -211,6 +219,15 @@ pub fn ActionsMenu(
                                 </button>
                             }
                         })}
+                    {sender
+                        .map(|sender| {
+                            view! {
+                                <button role="menuitem" class="danger" on:click=move |_| toggle_block(store, sender, problem, move || open.set(false))>
+                                    {move || if blocked.get() { "Unblock sender" } else { "Block sender" }}
+                                </button>
+                            }
+                        })}
+                    {move || problem.get().map(|text| view! { <p class="form-error" role="alert">{text}</p> })}
                 </div>
             </Show>
         </div>

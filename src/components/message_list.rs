@@ -8,7 +8,7 @@ use leptos::task::spawn_local;
 use leptos::wasm_bindgen::JsCast;
 use std::collections::HashMap;
 
-use natter_protocol::{Action, Attachment, ConversationId, Millis, Seq, UserId};
+use natter_protocol::{Action, Attachment, ConversationId, Millis, Role, Seq, UserId};
 use uuid::Uuid;
 use web_sys::HtmlElement;
 
@@ -50,6 +50,10 @@ struct Bubble {
     edited: bool,
     deleted: bool,
     reactions: Vec<Chip>,
+    /// Someone else's message, by whom.
+    sender: Option<UserId>,
+    /// From someone the user blocks (in a group): shown folded.
+    blocked: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -125,6 +129,8 @@ fn items(state: &ChatState, id: ConversationId, me: UserId) -> Vec<Item> {
                 edited: m.edited_at.is_some(),
                 deleted: m.deleted,
                 reactions: chips(&m.reactions, me),
+                sender: (!mine).then_some(m.sender),
+                blocked: !mine && state.blocks(m.sender),
             };
             (m.sent_at, Item::Bubble(bubble))
         });
@@ -150,6 +156,8 @@ fn items(state: &ChatState, id: ConversationId, me: UserId) -> Vec<Item> {
                 edited: false,
                 deleted: false,
                 reactions: Vec::new(),
+                sender: None,
+                blocked: false,
             };
             (o.created_at, Item::Bubble(bubble))
         });
@@ -509,6 +517,13 @@ fn BubbleView(id: ConversationId, bubble: Bubble, key: String) -> impl IntoView 
         .state
         .with_untracked(|state| state.me.username.clone());
     let deleted = bubble.deleted;
+    // A group's admins delete anyone's message for everyone.
+    let admin = store.state.with_untracked(|state| {
+        state
+            .conversations
+            .get(&id)
+            .is_some_and(|c| c.is_group() && c.role_of(me) == Some(Role::Admin))
+    });
     let menu = match (seq, deleted) {
         (Some(seq), false) => {
             let given = bubble
@@ -518,13 +533,32 @@ fn BubbleView(id: ConversationId, bubble: Bubble, key: String) -> impl IntoView 
                 .map(|chip| chip.emoji.clone())
                 .collect();
             let editable = bubble.mine && bubble.attachment.is_none() && !bubble.body.is_empty();
-            Some(view! { <ActionsMenu id seq editable deletable=bubble.mine given /> })
+            let deletable = bubble.mine || admin;
+            let sender = bubble.sender;
+            Some(view! { <ActionsMenu id seq editable deletable sender given /> })
         }
         _ => None,
     };
+    // A blocked person's message in a group is folded until asked for.
+    let folded = RwSignal::new(bubble.blocked && !deleted);
+    let unfold = move || {
+        folded.get().then(|| {
+            view! {
+                <button class="unfold" on:click=move |_| folded.set(false)>
+                    "Message from a blocked person · Show"
+                </button>
+            }
+        })
+    };
     view! {
         <li class=format!("bubble-row {side}") data-key=key data-seq=seq.map(|s| s.to_string())>
-            <div class="bubble" class:failed=bubble.failure.is_some() class:deleted=deleted>
+            <div
+                class="bubble"
+                class:failed=bubble.failure.is_some()
+                class:deleted=deleted
+                class:folded=move || folded.get()
+            >
+                {unfold}
                 {menu}
                 {bubble.sender_name.clone().map(|name| view! { <div class="bubble-sender">{name}</div> })}
                 {bubble.reply_to.filter(|_| !deleted).map(|target| view! { <Quote id target /> })}
@@ -669,6 +703,8 @@ mod tests {
                     edited: false,
                     deleted: false,
                     reactions: Vec::new(),
+                    sender: None,
+                    blocked: false,
                 })
             })
             .collect()

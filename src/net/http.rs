@@ -250,6 +250,23 @@ impl Api {
         let url = self.url(&format!("/api/groups/{group}/join"));
         self.send_for(Request::post(&url)).await
     }
+
+    /// The people the user blocks.
+    pub async fn blocked(&self) -> Result<Vec<User>, HttpError> {
+        self.get("/api/blocks").await
+    }
+
+    /// Blocks `user`; answers the people the user blocks now.
+    pub async fn block(&self, user: UserId) -> Result<Vec<User>, HttpError> {
+        let url = self.url(&format!("/api/blocks/{user}"));
+        self.send_for(Request::put(&url)).await
+    }
+
+    /// Unblocks `user`; answers the people the user blocks now.
+    pub async fn unblock(&self, user: UserId) -> Result<Vec<User>, HttpError> {
+        let url = self.url(&format!("/api/blocks/{user}"));
+        self.send_for(Request::delete(&url)).await
+    }
 }
 
 impl Api {

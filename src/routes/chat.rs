@@ -9,6 +9,7 @@ use crate::components::add_contact::AddContactPanel;
 use crate::components::attachment::{PhotoViewer, Viewer};
 use crate::components::avatar::Avatar;
 use crate::components::banner::{ConnectionBanner, UpdateBanner};
+use crate::components::blocked::BlockedPeople;
 use crate::components::browser::{Browser, BrowserPanel};
 use crate::components::conversation::ConversationView;
 use crate::components::conversation_list::ConversationList;
@@ -169,6 +170,7 @@ pub fn ChatPage(me: User, #[prop(into)] on_end: Callback<End>) -> impl IntoView 
                         <div class="panel-stack">
                             <ProfilePanel on_close=move || panel.set(Panel::None) />
                             <ChangePassword />
+                            <BlockedPeople />
                         </div>
                     }.into_any(),
                 }}

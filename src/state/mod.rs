@@ -8,6 +8,7 @@
 pub mod actions;
 pub mod mentions;
 mod receipt;
+mod safety;
 mod store;
 mod typing;
 mod uploads;
@@ -378,6 +379,8 @@ pub struct ChatState {
     changes: Batch,
     /// Conversations whose record changed since the last hand-over.
     dirty: BTreeSet<ConversationId>,
+    /// The people the user blocks.
+    pub blocked: Vec<User>,
 }
 
 impl ChatState {
@@ -391,6 +394,7 @@ impl ChatState {
             synced: false,
             changes: Batch::default(),
             dirty: BTreeSet::new(),
+            blocked: Vec::new(),
         }
     }
 
@@ -411,6 +415,7 @@ impl ChatState {
             conversation.history_complete = conversation.messages.contains_key(&1);
         }
         state.outbox = snapshot.outbox;
+        state.blocked = snapshot.blocked;
         state.open = snapshot
             .open
             .filter(|id| state.conversations.contains_key(id));
@@ -447,6 +452,9 @@ impl ChatState {
         }
         if let Some(open) = earlier.open {
             self.set_open(open);
+        }
+        if let Some(blocked) = earlier.blocked {
+            self.set_blocked(blocked);
         }
         self.changes.actions.extend(earlier.actions);
     }
@@ -542,9 +550,23 @@ impl ChatState {
                 self.synced = false;
             }
             ServerFrame::Synced => self.synced = true,
+            ServerFrame::Blocked { users } => self.set_blocked(users.clone()),
             // Momentary: the store keeps it (see `Typing`).
             ServerFrame::Error { .. } | ServerFrame::Pong { .. } | ServerFrame::Typing { .. } => {}
         }
+    }
+
+    /// The people the user blocks are now `users`.
+    pub fn set_blocked(&mut self, users: Vec<User>) {
+        if self.blocked != users {
+            self.blocked = users.clone();
+            self.changes.blocked = Some(users);
+        }
+    }
+
+    /// Whether the user blocks `user`.
+    pub fn blocks(&self, user: UserId) -> bool {
+        self.blocked.iter().any(|blocked| blocked.id == user)
     }
 
     /// Applies what changed in a group: its name and picture, members

@@ -469,6 +469,7 @@ fn a_snapshot_restores_the_state_without_changes_to_save() {
             .collect(),
         outbox: before.outbox.clone(),
         open: Some(7),
+        blocked: Vec::new(),
     };
     let mut after = ChatState::from_snapshot(before.me.clone(), snapshot);
     assert_eq!(after.conversations[&7].messages.len(), 2);
@@ -1059,4 +1060,30 @@ fn a_group_change_applies_only_what_changed() {
         removed: vec![],
     });
     assert!(!state.conversations.contains_key(&77));
+}
+
+#[test]
+fn the_blocked_list_follows_the_server_and_is_kept() {
+    let mut state = state();
+    let bob = user(2, "bob");
+    state.apply(&ServerFrame::Blocked {
+        users: vec![bob.clone()],
+    });
+    assert!(state.blocks(2));
+    assert_eq!(state.take_changes().blocked, Some(vec![bob.clone()]));
+    // The same list again changes nothing.
+    state.apply(&ServerFrame::Blocked {
+        users: vec![bob.clone()],
+    });
+    assert_eq!(state.take_changes().blocked, None);
+    let restored = ChatState::from_snapshot(
+        state.me.clone(),
+        Snapshot {
+            blocked: vec![bob],
+            ..Snapshot::default()
+        },
+    );
+    assert!(restored.blocks(2));
+    state.apply(&ServerFrame::Blocked { users: Vec::new() });
+    assert!(!state.blocks(2));
 }

@@ -218,6 +218,7 @@ impl ChatStore {
 
     /// Learns the server's limits, and resumes uploads, once connected.
     pub(super) fn connected(&self) {
+        self.refresh_blocked();
         let limits = self.uploads.limits;
         spawn_local(async move {
             if let Ok(known) = Api::same_origin().limits().await {

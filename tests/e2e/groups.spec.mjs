@@ -1,5 +1,6 @@
 // Groups with three people: create, add, message, read counts, typing,
-// admin changes, leaving; a public group found by hashtag; replies,
+// admin changes, leaving; a public group found by hashtag and joined (from
+// then on: its past is not the newcomer's); replies,
 // reactions, edits and deletions, and a quote that jumps far back.
 import { test, expect, signUp, send, uniqueName, bodies, openChatWith, PASSWORD } from './fixtures.mjs';
 import { drawnJpeg } from './media-files.mjs';
@@ -160,8 +161,12 @@ test('a public group is found by its hashtag and joined', async ({ browser, serv
   await eve.page.screenshot({ path: shot('group-search') });
   await results.getByRole('button', { name: 'Join Cat people' }).click();
   await expect(eve.page.getByRole('heading', { name: 'Cat people' })).toBeVisible();
-  await expect(bodies(eve.page)).toHaveText(['Welcome, cat people!']);
+  // A newcomer reads the group from their join on, not its past.
+  await expect(eve.page.locator('.group-event')).toHaveText(['You joined']);
+  await expect(bodies(eve.page)).toHaveCount(0);
   await expect(ann.page.locator('.group-event').last()).toContainText('joined');
+  await send(ann.page, 'Hi, new cat person');
+  await expect(bodies(eve.page)).toHaveText(['Hi, new cat person']);
 
   await ann.context.close();
   await eve.context.close();
@@ -297,7 +302,7 @@ test('a quote of a message far back loads history until it can jump there', asyn
         if (frame.type === 'ack' && ++acks === frames.length) resolve();
       };
       ws.onopen = () => {
-        ws.send(JSON.stringify({ type: 'hello', version: 3, cursors: [] }));
+        ws.send(JSON.stringify({ type: 'hello', version: 4, cursors: [] }));
         for (const frame of frames) {
           ws.send(JSON.stringify({ type: 'send', conversation: conversation.id, client_id: crypto.randomUUID(), ...frame }));
         }

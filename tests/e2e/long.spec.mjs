@@ -43,7 +43,7 @@ test('a 10,000-message conversation keeps a small DOM and a steady view', async 
         if (frame.type === 'error') reject(new Error(frame.message));
       };
       ws.onopen = () => {
-        ws.send(JSON.stringify({ type: 'hello', version: 3, cursors: [] }));
+        ws.send(JSON.stringify({ type: 'hello', version: 4, cursors: [] }));
         for (let n = 1; n <= total; n++) {
           ws.send(JSON.stringify({ type: 'send', conversation, client_id: crypto.randomUUID(), body: `message ${n}` }));
         }

@@ -1,6 +1,6 @@
 //! Finding people by username, and starting (or reopening) the 1:1
 //! conversation with one of them. Both people's devices hear of a new
-//! conversation at once.
+//! conversation at once, unless the other blocks the one who started it.
 
 use natter_protocol::{limits, Conversation, ServerFrame, User, UserId};
 
@@ -34,8 +34,14 @@ impl Chat {
             let frame = ServerFrame::Conversation {
                 conversation: conversation.clone(),
             };
+            // Someone who blocks `me` does not hear of it.
+            let audience = if self.blocks.blocks(other.id, me).await? {
+                vec![me]
+            } else {
+                vec![me, other.id]
+            };
             self.hub.publish(
-                &[me, other.id],
+                &audience,
                 Event::frame(
                     conversation.id,
                     FrameKind::Conversation {

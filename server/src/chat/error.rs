@@ -31,8 +31,18 @@ pub enum ChatError {
     QuotaExceeded { limit_bytes: u64 },
     #[error("That message is not there any more (or cannot be answered or changed).")]
     BadTarget,
-    #[error("Only the sender can edit or delete a message.")]
+    #[error("Only the sender can edit a message, and only they or a group's admins delete it.")]
     NotYours,
+    #[error("You blocked this person. Unblock them to send messages.")]
+    YouBlocked,
+    #[error("You can't block yourself.")]
+    BlockYourself,
+    #[error("@{0} can't be added to this group.")]
+    CannotAdd(String),
+    #[error("You can't join this group: its admins removed you.")]
+    Banned,
+    #[error("That person is not banned from the group.")]
+    NotBanned,
     #[error("That client id was already used in another conversation.")]
     ClientIdReused,
     #[error("Only the group's admins can do that.")]

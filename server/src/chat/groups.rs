@@ -17,7 +17,9 @@ use natter_protocol::{
 use super::pipeline::{Done, PipelineError, Work};
 use super::{Chat, ChatError};
 use crate::hub::{Event, FrameKind, Hub};
-use crate::store::{GroupStep, GroupTarget, GroupWrite, GroupWritten, MemberChange, Membership};
+use crate::store::{
+    GroupStep, GroupTarget, GroupWrite, GroupWritten, History, MemberChange, Membership,
+};
 
 /// The most public groups one search returns.
 pub const SEARCH_LIMIT: u32 = 20;
@@ -33,8 +35,10 @@ pub enum GroupChange {
     Remove(UserId),
     Promote(UserId),
     Rename(String),
-    /// Anyone joins a public group.
+    /// Anyone joins a public group they are not banned from.
     Join,
+    /// Admins let someone removed from a public group join again.
+    Unban(UserId),
 }
 
 /// A change with the people it names looked up.
@@ -45,6 +49,7 @@ pub enum Resolved {
     Promote(User),
     Rename(String),
     Join,
+    Unban(User),
 }
 
 /// The steps `actor` may take to make `change`, or why not.
@@ -81,9 +86,12 @@ pub fn plan(
             if role.is_some() {
                 return Err(ChatError::AlreadyMember);
             }
+            if membership.is_banned(actor.id) {
+                return Err(ChatError::Banned);
+            }
             room()?;
             (
-                vec![MemberChange::Add(actor.id, Role::Member)],
+                vec![MemberChange::Add(actor.id, Role::Member, History::FromNow)],
                 GroupEventKind::Joined,
             )
         }
@@ -93,9 +101,26 @@ pub fn plan(
                 return Err(ChatError::AlreadyMember);
             }
             room()?;
+            // An admin adding someone lifts their ban.
+            let unban = membership
+                .is_banned(user.id)
+                .then_some(MemberChange::Unban(user.id));
             (
-                vec![MemberChange::Add(user.id, Role::Member)],
+                unban
+                    .into_iter()
+                    .chain([MemberChange::Add(user.id, Role::Member, History::FromNow)])
+                    .collect(),
                 GroupEventKind::Added { user: user.clone() },
+            )
+        }
+        Resolved::Unban(user) => {
+            admin()?;
+            if !membership.is_banned(user.id) {
+                return Err(ChatError::NotBanned);
+            }
+            (
+                vec![MemberChange::Unban(user.id)],
+                GroupEventKind::Unbanned { user: user.clone() },
             )
         }
         Resolved::Remove(user) if user.id == actor.id => {
@@ -109,8 +134,16 @@ pub fn plan(
             if !membership.includes(user.id) {
                 return Err(ChatError::NoSuchMember);
             }
+            // Removed from a public group is banned from it: otherwise they
+            // would join again at once.
+            let ban = membership
+                .hashtag
+                .is_some()
+                .then_some(MemberChange::Ban(user.id));
             (
-                vec![MemberChange::Remove(user.id)],
+                std::iter::once(MemberChange::Remove(user.id))
+                    .chain(ban)
+                    .collect(),
                 GroupEventKind::Removed { user: user.clone() },
             )
         }
@@ -136,6 +169,9 @@ pub fn plan(
     };
     let mut changes = changes;
     changes.extend(keep_an_admin(membership, &changes));
+    if nobody_left(membership, &changes) {
+        changes.push(MemberChange::Close);
+    }
     Ok(vec![GroupStep {
         changes,
         event: GroupEvent {
@@ -194,14 +230,17 @@ pub fn announce(
     let mut removed = Vec::new();
     for change in write.steps.iter().flat_map(|step| &step.changes) {
         match change {
-            MemberChange::Add(user, _) | MemberChange::SetRole(user, _) => {
+            MemberChange::Add(user, ..) | MemberChange::SetRole(user, _) => {
                 let member = conversation.members.iter().find(|m| m.user.id == *user);
                 if let Some(member) = member.filter(|m| !members.contains(*m)) {
                     members.push(member.clone());
                 }
             }
             MemberChange::Remove(user) => removed.push(*user),
-            MemberChange::Rename(_) => {}
+            MemberChange::Rename(_)
+            | MemberChange::Ban(_)
+            | MemberChange::Unban(_)
+            | MemberChange::Close => {}
         }
     }
     let frame = ServerFrame::Group {
@@ -234,12 +273,22 @@ fn keep_an_admin(membership: &Membership, changes: &[MemberChange]) -> Option<Me
         .map(|seat| MemberChange::SetRole(seat.user, Role::Admin))
 }
 
+/// Whether `changes` leave the group empty: it is then closed for good, so
+/// that nobody can take it over with its history.
+fn nobody_left(membership: &Membership, changes: &[MemberChange]) -> bool {
+    let removed = |user: UserId| changes.contains(&MemberChange::Remove(user));
+    let added = changes
+        .iter()
+        .any(|change| matches!(change, MemberChange::Add(..)));
+    !added && membership.seats.iter().all(|seat| removed(seat.user))
+}
+
 /// The steps that create a group: the creator as its first admin, then
 /// each member.
 fn plan_creation(creator: &User, name: &str, members: &[User]) -> Vec<GroupStep> {
     let by = || creator.clone();
     std::iter::once(GroupStep {
-        changes: vec![MemberChange::Add(creator.id, Role::Admin)],
+        changes: vec![MemberChange::Add(creator.id, Role::Admin, History::Whole)],
         event: GroupEvent {
             by: by(),
             kind: GroupEventKind::Created {
@@ -248,7 +297,7 @@ fn plan_creation(creator: &User, name: &str, members: &[User]) -> Vec<GroupStep>
         },
     })
     .chain(members.iter().map(|member| GroupStep {
-        changes: vec![MemberChange::Add(member.id, Role::Member)],
+        changes: vec![MemberChange::Add(member.id, Role::Member, History::Whole)],
         event: GroupEvent {
             by: by(),
             kind: GroupEventKind::Added {
@@ -281,6 +330,7 @@ impl Chat {
         for username in &request.members {
             let user = self.find_user(username).await?;
             if user.id != creator.id && !members.iter().any(|m| m.id == user.id) {
+                self.may_add(creator, &user).await?;
                 members.push(user);
             }
         }
@@ -310,11 +360,16 @@ impl Chat {
         now: Millis,
     ) -> Result<Conversation, ChatError> {
         let resolved = match change {
-            GroupChange::Add(username) => Resolved::Add(self.find_user(&username).await?),
+            GroupChange::Add(username) => {
+                let user = self.find_user(&username).await?;
+                self.may_add(actor, &user).await?;
+                Resolved::Add(user)
+            }
             GroupChange::Remove(user) => Resolved::Remove(self.user_by_id(user).await?),
             GroupChange::Promote(user) => Resolved::Promote(self.user_by_id(user).await?),
             GroupChange::Rename(name) => Resolved::Rename(limits::check_group_name(&name)?),
             GroupChange::Join => Resolved::Join,
+            GroupChange::Unban(user) => Resolved::Unban(self.user_by_id(user).await?),
         };
         for _ in 0..ATTEMPTS {
             let membership = self
@@ -336,6 +391,14 @@ impl Chat {
             }
         }
         Err(ChatError::internal(super::pipeline::Stopped))
+    }
+
+    /// Nobody adds to a group someone who blocks them.
+    async fn may_add(&self, actor: &User, user: &User) -> Result<(), ChatError> {
+        if self.blocks.blocks(user.id, actor.id).await? {
+            return Err(ChatError::CannotAdd(user.username.clone()));
+        }
+        Ok(())
     }
 
     /// A user named by id in a group change. Nobody has an id that no
@@ -364,6 +427,19 @@ impl Chat {
             Ok(Err(PipelineError::Refused(err))) => Err(err),
             Ok(Ok(_)) | Err(_) => Err(ChatError::internal(super::pipeline::Stopped)),
         }
+    }
+
+    /// Who is banned from a group, for its admins.
+    pub async fn bans(&self, actor: &User, id: ConversationId) -> Result<Vec<User>, ChatError> {
+        let membership = self.member_of(actor.id, id).await?;
+        if membership.seat(actor.id).map(|seat| seat.role) != Some(Role::Admin) {
+            return Err(ChatError::NotAdmin);
+        }
+        let mut users = Vec::with_capacity(membership.banned.len());
+        for id in &membership.banned {
+            users.extend(self.store.user(*id).await?);
+        }
+        Ok(users)
     }
 
     /// Public groups whose hashtag starts with `typed` (`#` optional).
@@ -405,8 +481,10 @@ mod tests {
                     user: *user,
                     role: *role,
                     joined_at: order as Millis,
+                    history_from: 0,
                 })
                 .collect(),
+            banned: Vec::new(),
         }
     }
 
@@ -434,7 +512,10 @@ mod tests {
             Err(ChatError::NoSuchMember)
         ));
         let steps = plan(&hikers, &user(1), &Resolved::Add(user(3))).unwrap();
-        assert_eq!(steps[0].changes, vec![MemberChange::Add(3, Role::Member)]);
+        assert_eq!(
+            steps[0].changes,
+            vec![MemberChange::Add(3, Role::Member, History::FromNow)]
+        );
     }
 
     #[test]
@@ -472,5 +553,60 @@ mod tests {
         let two = group(&[(1, Role::Admin), (2, Role::Admin)], false);
         let steps = plan(&two, &user(1), &Resolved::Remove(user(1))).unwrap();
         assert_eq!(steps[0].changes, vec![MemberChange::Remove(1)]);
+    }
+
+    #[test]
+    fn removal_from_a_public_group_bans_until_an_admin_lets_them_back() {
+        let public = group(&[(1, Role::Admin), (2, Role::Member)], true);
+        let steps = plan(&public, &user(1), &Resolved::Remove(user(2))).unwrap();
+        assert_eq!(
+            steps[0].changes,
+            vec![MemberChange::Remove(2), MemberChange::Ban(2)]
+        );
+        let private = group(&[(1, Role::Admin), (2, Role::Member)], false);
+        let steps = plan(&private, &user(1), &Resolved::Remove(user(2))).unwrap();
+        assert_eq!(steps[0].changes, vec![MemberChange::Remove(2)]);
+
+        let mut banned = group(&[(1, Role::Admin)], true);
+        banned.banned = vec![2];
+        assert!(matches!(
+            plan(&banned, &user(2), &Resolved::Join),
+            Err(ChatError::Banned)
+        ));
+        assert!(matches!(
+            plan(&banned, &user(1), &Resolved::Unban(user(3))),
+            Err(ChatError::NotBanned)
+        ));
+        let steps = plan(&banned, &user(1), &Resolved::Unban(user(2))).unwrap();
+        assert_eq!(steps[0].changes, vec![MemberChange::Unban(2)]);
+        // An admin adding them lifts the ban too.
+        let steps = plan(&banned, &user(1), &Resolved::Add(user(2))).unwrap();
+        assert_eq!(
+            steps[0].changes,
+            vec![
+                MemberChange::Unban(2),
+                MemberChange::Add(2, Role::Member, History::FromNow)
+            ]
+        );
+    }
+
+    #[test]
+    fn an_empty_group_is_closed_and_late_members_read_from_their_join() {
+        let alone = group(&[(1, Role::Admin)], true);
+        let steps = plan(&alone, &user(1), &Resolved::Remove(user(1))).unwrap();
+        assert_eq!(
+            steps[0].changes,
+            vec![MemberChange::Remove(1), MemberChange::Close]
+        );
+        let steps = plan(&alone, &user(5), &Resolved::Join).unwrap();
+        assert_eq!(
+            steps[0].changes,
+            vec![MemberChange::Add(5, Role::Member, History::FromNow)]
+        );
+        let created = plan_creation(&user(1), "x", &[user(2)]);
+        assert!(created
+            .iter()
+            .flat_map(|step| &step.changes)
+            .all(|change| matches!(change, MemberChange::Add(_, _, History::Whole))));
     }
 }

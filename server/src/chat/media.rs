@@ -49,17 +49,23 @@ impl Chat {
         Ok(self.store.add_media(record, now).await?)
     }
 
-    /// The file `id`, for a member of its conversation; to anyone else it
-    /// does not exist, so that ids cannot be probed.
+    /// The file `id`, for a member of its conversation who reads its
+    /// message (a member added later does not read earlier files); to
+    /// anyone else it does not exist, so that ids cannot be probed.
     pub async fn media_for(&self, user: UserId, id: &str) -> Result<MediaRecord, ChatError> {
         if !media::is_valid_id(id) {
             return Err(ChatError::NoSuchFile);
         }
         let record = self.store.media(id).await?.ok_or(ChatError::NoSuchFile)?;
-        match self.member_of(user, record.conversation).await {
-            Ok(_) => Ok(record),
-            Err(ChatError::NotAMember) => Err(ChatError::NoSuchFile),
-            Err(err) => Err(err),
+        let membership = match self.member_of(user, record.conversation).await {
+            Ok(membership) => membership,
+            Err(ChatError::NotAMember) => return Err(ChatError::NoSuchFile),
+            Err(err) => return Err(err),
+        };
+        let from = membership.reader(user).map_or(0, |reader| reader.from);
+        match record.message_seq {
+            Some(seq) if seq <= from => Err(ChatError::NoSuchFile),
+            _ => Ok(record),
         }
     }
 }

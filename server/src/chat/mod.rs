@@ -12,6 +12,7 @@
 //! - [`send`]: messages, media, replies and actions; [`send::may_send`] is
 //!   where "who may send to this conversation" is decided.
 //! - [`receipt`], [`typing`]: delivery and read cursors; typing notices.
+//! - [`blocking`]: who blocks whom, and what that keeps apart.
 //! - [`direct`]: finding people, starting a 1:1 conversation.
 //! - [`groups`]: creating and changing groups, with their admin rules.
 //! - [`reading`]: the conversations and history a member may read.
@@ -23,6 +24,7 @@
 //! - [`error`]: [`ChatError`], in people's words.
 
 pub mod account;
+pub mod blocking;
 pub mod direct;
 pub mod error;
 pub mod groups;
@@ -40,6 +42,7 @@ use std::sync::Arc;
 
 use natter_protocol::{ConversationId, UserId};
 
+use self::blocking::BlockList;
 pub use self::error::ChatError;
 use self::pipeline::Pipeline;
 use self::roster::Roster;
@@ -57,6 +60,7 @@ pub struct Chat {
     hub: Arc<dyn Hub>,
     media: Arc<dyn MediaStorage>,
     roster: Arc<Roster>,
+    blocks: Arc<BlockList>,
     pipeline: Pipeline,
     throttle: Arc<Throttle>,
     hashing: Arc<Hashing>,
@@ -97,6 +101,7 @@ impl Chat {
         let roster = Arc::new(Roster::new(store.clone()));
         let pipeline = Pipeline::start(store.clone(), hub.clone(), roster.clone(), media.clone());
         Chat {
+            blocks: Arc::new(BlockList::new(store.clone())),
             store,
             hub,
             media,

@@ -49,6 +49,8 @@ pub enum Work {
         conversation: ConversationId,
         kind: ReceiptKind,
         seq: Seq,
+        /// Members who must not hear of it (blocks, either way).
+        apart: Vec<UserId>,
     },
     /// Decided by the group rules on the membership at the write's epoch.
     Group {
@@ -341,6 +343,7 @@ impl Committer {
                 conversation,
                 kind,
                 seq,
+                ..
             } if membership.includes(*user) => Write::Advance {
                 user: *user,
                 conversation: *conversation,
@@ -359,11 +362,19 @@ impl Committer {
 
     /// Tells everyone concerned what was committed; returns the answer.
     fn publish(&self, stamped: &Stamped, written: Written) -> Done {
-        let audience = stamped
+        let apart: &[UserId] = match &stamped.job.work {
+            Work::Send { message, .. } => message.withheld_from.as_slice(),
+            Work::Receipt { apart, .. } => apart,
+            _ => &[],
+        };
+        let audience: Vec<UserId> = stamped
             .audience
             .as_ref()
             .map(|membership| membership.user_ids())
-            .unwrap_or_default();
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|user| !apart.contains(user))
+            .collect();
         match (&stamped.job.work, written) {
             (Work::Send { origin, .. }, Written::Appended(appended)) => {
                 send::clean_up(&appended, &self.media, &self.store);
@@ -397,6 +408,7 @@ impl Committer {
                 Done::Receipt
             }
             (Work::Group { before, write }, Written::Group(written)) => {
+                send::remove_files(&written.removed_media, &self.media);
                 let kept = self.roster.put(written.membership.clone());
                 super::groups::announce(&*self.hub, write, before, &kept.user_ids(), &written);
                 Done::Group(Box::new(written))

@@ -50,13 +50,22 @@ impl Chat {
         }
     }
 
-    /// Tells each person who shares a conversation with `user` once. The
+    /// Tells each person who shares a conversation with `user` once (but
+    /// for those who block them). The
     /// frame goes out under one conversation they share, so that a device
     /// that misses it reads that conversation back, members and their
     /// profiles included.
     async fn announce_profile(&self, user: &User) -> Result<(), ChatError> {
         let frame = ServerFrame::Profile { user: user.clone() };
-        let mut told = HashSet::new();
+        // Those who block them are never told.
+        let mut told: HashSet<UserId> = self
+            .blocks
+            .of(user.id)
+            .await?
+            .blocked_by
+            .iter()
+            .copied()
+            .collect();
         for conversation in self.store.conversations_of(user.id).await? {
             let audience: Vec<UserId> = conversation
                 .members

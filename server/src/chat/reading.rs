@@ -1,14 +1,28 @@
 //! What a member may read: their conversations, one conversation, its
-//! history. Outsiders see nothing, as if it did not exist.
+//! history. Outsiders see nothing, as if it did not exist. A member added
+//! to a group reads it from when they joined; messages withheld from a
+//! member (see [`super::blocking`]) are not theirs to read.
 
-use natter_protocol::{limits, Conversation, ConversationId, Message, Seq, UserId};
+use natter_protocol::{
+    limits, Conversation, ConversationId, ConversationKind, Message, Seq, UserId,
+};
 
 use super::{Chat, ChatError};
+use crate::store::Reader;
 
 impl Chat {
-    /// Every conversation of `user`, latest activity first.
+    /// Every conversation of `user`, latest activity first. A 1:1
+    /// conversation that someone they block started, and in which nothing
+    /// reached them, is not listed.
     pub async fn conversations(&self, user: UserId) -> Result<Vec<Conversation>, ChatError> {
+        let blocking = self.blocks.of(user).await?.blocking.clone();
         let mut conversations = self.store.conversations_of(user).await?;
+        conversations.retain(|c| {
+            let unwanted = c.kind == ConversationKind::Direct
+                && c.last_message.is_none()
+                && c.members.iter().any(|m| blocking.contains(&m.user.id));
+            !unwanted
+        });
         conversations.sort_by_key(|c| {
             std::cmp::Reverse(
                 c.last_message
@@ -24,10 +38,18 @@ impl Chat {
         user: UserId,
         id: ConversationId,
     ) -> Result<Conversation, ChatError> {
-        self.member_of(user, id).await?;
+        let reader = self.reader(user, id).await?;
         self.store
-            .conversation(id)
+            .conversation(id, reader)
             .await?
+            .ok_or(ChatError::NotAMember)
+    }
+
+    /// How `user` reads conversation `id`, if they are in it.
+    async fn reader(&self, user: UserId, id: ConversationId) -> Result<Reader, ChatError> {
+        self.member_of(user, id)
+            .await?
+            .reader(user)
             .ok_or(ChatError::NotAMember)
     }
 
@@ -40,10 +62,13 @@ impl Chat {
         before: Option<Seq>,
         limit: Option<u32>,
     ) -> Result<Vec<Message>, ChatError> {
-        self.member_of(user, id).await?;
+        let reader = self.reader(user, id).await?;
         let limit = limit.unwrap_or(50).clamp(1, limits::MAX_PAGE);
         let before = before.unwrap_or(Seq::MAX >> 1);
-        Ok(self.store.messages_before(id, before, limit).await?)
+        Ok(self
+            .store
+            .messages_before(id, before, limit, reader)
+            .await?)
     }
 
     /// Messages after `after`, for a device catching up.
@@ -54,7 +79,7 @@ impl Chat {
         after: Seq,
         limit: u32,
     ) -> Result<Vec<Message>, ChatError> {
-        self.member_of(user, id).await?;
-        Ok(self.store.messages_after(id, after, limit).await?)
+        let reader = self.reader(user, id).await?;
+        Ok(self.store.messages_after(id, after, limit, reader).await?)
     }
 }

@@ -1,6 +1,6 @@
 //! Receipts: a member's device has stored (delivered) or shown (read) the
 //! messages up to a seq. Cursors only move forward; the members hear of
-//! each move.
+//! each move, but for those who block the reader or are blocked by them.
 
 use natter_protocol::{ConversationId, ReceiptKind, Seq, UserId};
 
@@ -17,6 +17,7 @@ impl Chat {
         seq: Seq,
     ) -> Result<Committed<()>, ChatError> {
         self.member_of(user, conversation).await?;
+        let apart = self.blocks.apart_from(user).await?;
         let ticket = self
             .pipeline
             .queue(Work::Receipt {
@@ -24,6 +25,7 @@ impl Chat {
                 conversation,
                 kind,
                 seq,
+                apart,
             })
             .await?;
         Ok(Committed::waiting(ticket, |_: Done| Ok(())))

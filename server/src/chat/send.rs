@@ -2,7 +2,8 @@
 //! action on an earlier message (a reaction, an edit, a deletion).
 //!
 //! Validate (the shared limits; the file is the sender's upload to this
-//! conversation; only the sender edits or deletes) → queue for the
+//! conversation; only the sender edits, and the sender or a group's admin
+//! deletes; blocks, see [`super::blocking`]) → queue for the
 //! pipeline, which checks [`may_send`] on the membership it commits on and
 //! publishes in commit order → clean up (a deleted message's file goes).
 //! A send whose client id was stored before answers with the original,
@@ -10,7 +11,9 @@
 
 use std::sync::Arc;
 
-use natter_protocol::{limits, Action, Attachment, ConversationId, Millis, Seq, UserId};
+use natter_protocol::{
+    limits, Action, Attachment, ConversationId, ConversationKind, Millis, Role, Seq, UserId,
+};
 use uuid::Uuid;
 
 use super::pipeline::{Committed, Done, Work};
@@ -55,18 +58,27 @@ impl Sent {
     }
 }
 
-/// After a commit: a deleted message's file goes too (its record went with
-/// the deletion, so it is no longer served either way), and the store lets
-/// go of any copy of what was deleted (SQLite: the old pages in its log).
-pub fn clean_up(appended: &Appended, media: &Arc<dyn MediaStorage>, store: &Arc<dyn Store>) {
-    if let Some(id) = appended.removed_media.clone() {
-        let media = media.clone();
-        tokio::spawn(async move {
+/// Deletes the files of uploads whose records a commit removed (they are
+/// no longer served either way), in the background.
+pub fn remove_files(ids: &[String], media: &Arc<dyn MediaStorage>) {
+    if ids.is_empty() {
+        return;
+    }
+    let ids = ids.to_vec();
+    let media = media.clone();
+    tokio::spawn(async move {
+        for id in ids {
             if let Err(err) = media.remove(&id).await {
                 tracing::warn!(error = %err, media = %id, "deleting a media file failed");
             }
-        });
-    }
+        }
+    });
+}
+
+/// After a commit: a deleted message's file goes too, and the store lets
+/// go of any copy of what was deleted (SQLite: the old pages in its log).
+pub fn clean_up(appended: &Appended, media: &Arc<dyn MediaStorage>, store: &Arc<dyn Store>) {
+    remove_files(appended.removed_media.as_slice(), media);
     let deleted = matches!(appended.message.action, Some(Action::Delete { .. }));
     if appended.fresh && deleted {
         let store = store.clone();
@@ -101,15 +113,18 @@ impl Chat {
             draft.attachment.as_ref(),
             draft.action.as_ref(),
         )?;
-        if let Err(refused) = self.check(sender, &draft).await {
-            return match self.stored_before(sender, draft.client_id).await? {
-                Some(sent) if sent.conversation == draft.conversation => {
-                    Ok(Committed::ready(Ok(sent)))
-                }
-                Some(_) => Err(ChatError::ClientIdReused),
-                None => Err(refused),
-            };
-        }
+        let withheld_from = match self.check(sender, &draft).await {
+            Ok(withheld_from) => withheld_from,
+            Err(refused) => {
+                return match self.stored_before(sender, draft.client_id).await? {
+                    Some(sent) if sent.conversation == draft.conversation => {
+                        Ok(Committed::ready(Ok(sent)))
+                    }
+                    Some(_) => Err(ChatError::ClientIdReused),
+                    None => Err(refused),
+                };
+            }
+        };
         let message = NewMessage {
             sender,
             conversation: draft.conversation,
@@ -119,16 +134,35 @@ impl Chat {
             reply_to: draft.reply_to,
             action: draft.action,
             sent_at: now,
+            withheld_from,
         };
         let ticket = self.pipeline.queue(Work::Send { message, origin }).await?;
         Ok(Committed::waiting(ticket, sent))
     }
 
-    /// The rules a send must pass before it is queued.
-    async fn check(&self, sender: UserId, draft: &Draft) -> Result<(), ChatError> {
+    /// The rules a send must pass before it is queued; returns whom the
+    /// message is withheld from (in a 1:1, the other person if they block
+    /// the sender).
+    async fn check(&self, sender: UserId, draft: &Draft) -> Result<Option<UserId>, ChatError> {
         let membership = self.member_of(sender, draft.conversation).await?;
         if !may_send(&membership, sender) {
             return Err(ChatError::NotAMember);
+        }
+        let mut withheld_from = None;
+        if membership.kind == ConversationKind::Direct {
+            let blocks = self.blocks.of(sender).await?;
+            let peer = membership.seats.iter().find(|seat| seat.user != sender);
+            if let Some(peer) = peer.map(|seat| seat.user) {
+                // Deleting one's own message is always allowed: it only
+                // takes something away.
+                let deleting = matches!(draft.action, Some(Action::Delete { .. }));
+                if blocks.blocking.contains(&peer) && !deleting {
+                    return Err(ChatError::YouBlocked);
+                }
+                if blocks.blocked_by.contains(&peer) {
+                    withheld_from = Some(peer);
+                }
+            }
         }
         if let Some(attachment) = &draft.attachment {
             let upload = self.store.media(&attachment.id).await?;
@@ -150,11 +184,14 @@ impl Chat {
                 .store
                 .message(draft.conversation, action.target())
                 .await?;
-            if target.is_some_and(|target| target.sender != sender) {
+            let moderating = matches!(action, Action::Delete { .. })
+                && membership.seat(sender).map(|seat| seat.role) == Some(Role::Admin)
+                && membership.kind == ConversationKind::Group;
+            if target.is_some_and(|target| target.sender != sender) && !moderating {
                 return Err(ChatError::NotYours);
             }
         }
-        Ok(())
+        Ok(withheld_from)
     }
 
     /// The ack of a message stored under this client id before, if any.

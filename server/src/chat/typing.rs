@@ -1,4 +1,5 @@
-//! Typing notices: relayed to the other members, never stored.
+//! Typing notices: relayed to the other members (but for those who block
+//! the typist or are blocked by them), never stored.
 
 use natter_protocol::{ConversationId, ServerFrame, UserId};
 
@@ -13,10 +14,11 @@ impl Chat {
         conversation: ConversationId,
     ) -> Result<(), ChatError> {
         let membership = self.member_of(user, conversation).await?;
+        let apart = self.blocks.apart_from(user).await?;
         let others: Vec<UserId> = membership
             .user_ids()
             .into_iter()
-            .filter(|member| *member != user)
+            .filter(|member| *member != user && !apart.contains(member))
             .collect();
         self.hub.publish(
             &others,

@@ -4,7 +4,7 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use natter_protocol::{
-    AddMember, Conversation, ConversationId, GroupSearch, NewGroup, PublicGroup, RenameGroup,
+    AddMember, Conversation, ConversationId, GroupSearch, NewGroup, PublicGroup, RenameGroup, User,
     UserId,
 };
 
@@ -73,6 +73,24 @@ pub async fn join(
     Path(id): Path<ConversationId>,
 ) -> Result<axum::Json<Conversation>, AppError> {
     change(&state, &current, id, GroupChange::Join).await
+}
+
+/// `GET /api/groups/{id}/bans` (admins): who may not join again.
+pub async fn bans(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    Path(id): Path<ConversationId>,
+) -> Result<axum::Json<Vec<User>>, AppError> {
+    Ok(axum::Json(state.chat.bans(&current.user, id).await?))
+}
+
+/// `DELETE /api/groups/{id}/bans/{user}` (admins): lets them join again.
+pub async fn unban(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    Path((id, user)): Path<(ConversationId, UserId)>,
+) -> Result<axum::Json<Conversation>, AppError> {
+    change(&state, &current, id, GroupChange::Unban(user)).await
 }
 
 /// `GET /api/groups?hashtag=prefix`: public groups by hashtag prefix.

@@ -132,6 +132,7 @@ pub async fn upload(
         kind: query.kind,
         content_type: declared,
         size,
+        message_seq: None,
     };
     state.chat.uploaded(&record, now_millis()).await?;
     Ok((

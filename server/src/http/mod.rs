@@ -10,6 +10,7 @@ mod headers;
 mod limits;
 mod media;
 mod pictures;
+mod safety;
 
 use axum::http::{header, HeaderValue, Method};
 use axum::routing::{any, get, post};
@@ -47,6 +48,16 @@ pub fn router(state: AppState) -> Result<Router, assets::AssetsError> {
         )
         .route("/groups/{id}/admins/{user}", post(groups::promote))
         .route("/groups/{id}/join", post(groups::join))
+        .route("/groups/{id}/bans", get(groups::bans))
+        .route(
+            "/groups/{id}/bans/{user}",
+            axum::routing::delete(groups::unban),
+        )
+        .route("/blocks", get(safety::blocked))
+        .route(
+            "/blocks/{user}",
+            axum::routing::put(safety::block).delete(safety::unblock),
+        )
         .route("/limits", get(media::limits))
         .route("/avatars/{hash}", get(pictures::picture))
         .route("/media", post(media::upload))
@@ -79,7 +90,13 @@ pub fn router(state: AppState) -> Result<Router, assets::AssetsError> {
             CorsLayer::new()
                 .allow_origin(AllowOrigin::list(origins))
                 .allow_credentials(true)
-                .allow_methods([Method::GET, Method::POST, Method::PATCH, Method::DELETE])
+                .allow_methods([
+                    Method::GET,
+                    Method::POST,
+                    Method::PUT,
+                    Method::PATCH,
+                    Method::DELETE,
+                ])
                 .allow_headers([header::CONTENT_TYPE]),
         );
     }

@@ -81,6 +81,9 @@ pub struct Membership {
     /// Public groups have one.
     pub hashtag: Option<String>,
     pub seats: Vec<Seat>,
+    /// Who may not join this group again (removed from it while it was
+    /// public), until an admin lets them.
+    pub banned: Vec<UserId>,
 }
 
 /// One member's place in a conversation.
@@ -89,6 +92,9 @@ pub struct Seat {
     pub user: UserId,
     pub role: Role,
     pub joined_at: Millis,
+    /// The member reads the conversation's messages after this seq (0:
+    /// all of them).
+    pub history_from: Seq,
 }
 
 impl Membership {
@@ -103,6 +109,34 @@ impl Membership {
     pub fn user_ids(&self) -> Vec<UserId> {
         self.seats.iter().map(|seat| seat.user).collect()
     }
+
+    pub fn is_banned(&self, user: UserId) -> bool {
+        self.banned.contains(&user)
+    }
+
+    /// How `user`, a member, reads this conversation.
+    pub fn reader(&self, user: UserId) -> Option<Reader> {
+        self.seat(user).map(|seat| Reader {
+            user,
+            from: seat.history_from,
+        })
+    }
+}
+
+/// Whose eyes a read is for: a member reads the messages after `from` (a
+/// member added to a group reads it from when they joined), and none that
+/// were withheld from them (see [`NewMessage::withheld_from`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Reader {
+    pub user: UserId,
+    pub from: Seq,
+}
+
+impl Reader {
+    /// Someone who reads everything: for the store's own checks and tests.
+    pub fn everything(user: UserId) -> Self {
+        Reader { user, from: 0 }
+    }
 }
 
 /// A message to store, as the rules allowed it.
@@ -116,6 +150,10 @@ pub struct NewMessage {
     pub reply_to: Option<Seq>,
     pub action: Option<Action>,
     pub sent_at: Millis,
+    /// Kept from this member: stored and acked as usual, but never read
+    /// back to them (a 1:1 message from someone they block). A withheld
+    /// reaction or edit is kept, not applied.
+    pub withheld_from: Option<UserId>,
 }
 
 /// A write whose outcome gets a place in a conversation's order (or moves
@@ -144,7 +182,10 @@ pub enum Write {
     Group(GroupWrite),
 }
 
-/// The outcome of one [`Write`].
+/// The outcome of one [`Write`]. Its variants are large and unboxed on
+/// purpose: outcomes live for one batch, and boxing would cost every
+/// message an allocation on the hot path.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Written {
     Appended(Appended),
@@ -197,11 +238,27 @@ pub struct GroupStep {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum MemberChange {
-    /// Joins with the unread count starting at the group's newest message.
-    Add(UserId, Role),
+    /// Joins with the unread count starting at the group's newest message,
+    /// reading the history as [`History`] says.
+    Add(UserId, Role, History),
     Remove(UserId),
     SetRole(UserId, Role),
     Rename(String),
+    /// May not join again until unbanned (or added by an admin).
+    Ban(UserId),
+    Unban(UserId),
+    /// The group is closed for good: its hashtag is freed and its messages
+    /// and files are erased (nobody is left to read them).
+    Close,
+}
+
+/// What a new member reads of a group's past.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum History {
+    /// Everything (the group is being created with them).
+    Whole,
+    /// Only what is written from now on.
+    FromNow,
 }
 
 /// A group after a write.
@@ -211,6 +268,8 @@ pub struct GroupWritten {
     pub membership: Membership,
     /// One event message per step, in order.
     pub messages: Vec<Message>,
+    /// Uploads the write erased (a closed group's), whose files should go.
+    pub removed_media: Vec<String>,
 }
 
 /// An uploaded media file.
@@ -222,6 +281,8 @@ pub struct MediaRecord {
     pub kind: MediaKind,
     pub content_type: String,
     pub size: u64,
+    /// The message it is attached to, once one took it.
+    pub message_seq: Option<Seq>,
 }
 
 /// The content hash a picture (an avatar or a group picture, stored as a
@@ -233,6 +294,15 @@ pub fn picture_hash(data_url: &str) -> String {
         .iter()
         .map(|byte| format!("{byte:02x}"))
         .collect()
+}
+
+/// One person's blocks, both ways.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Blocks {
+    /// Whom they block.
+    pub blocking: Vec<UserId>,
+    /// Who blocks them.
+    pub blocked_by: Vec<UserId>,
 }
 
 /// A user's stored password hash, for login.
@@ -280,16 +350,23 @@ pub trait Store: Send + Sync + 'static {
     async fn set_password(&self, user: UserId, password_hash: &str) -> Result<(), StoreError>;
 
     /// The 1:1 conversation between two users, created if needed (one per
-    /// pair, by a unique key). The flag tells whether this call created it.
+    /// pair, by a unique key), as `a` reads it. The flag tells whether this
+    /// call created it.
     async fn open_direct(
         &self,
         a: UserId,
         b: UserId,
         now: Millis,
     ) -> Result<(Conversation, bool), StoreError>;
-    /// Every conversation `user` has a seat in.
+    /// Every conversation `user` has a seat in, as they read it (see
+    /// [`Reader`]: its newest message and last seq are the newest they
+    /// read).
     async fn conversations_of(&self, user: UserId) -> Result<Vec<Conversation>, StoreError>;
-    async fn conversation(&self, id: ConversationId) -> Result<Option<Conversation>, StoreError>;
+    async fn conversation(
+        &self,
+        id: ConversationId,
+        reader: Reader,
+    ) -> Result<Option<Conversation>, StoreError>;
     async fn membership(&self, id: ConversationId) -> Result<Option<Membership>, StoreError>;
     /// Public groups whose hashtag starts with `prefix` (any case).
     async fn public_groups(&self, prefix: &str, limit: u32)
@@ -307,19 +384,23 @@ pub trait Store: Send + Sync + 'static {
         sender: UserId,
         client_id: Uuid,
     ) -> Result<Option<Message>, StoreError>;
-    /// Up to `limit` messages with seq > `after`, oldest first.
+    /// Up to `limit` messages with seq > `after` that `reader` reads,
+    /// oldest first.
     async fn messages_after(
         &self,
         conversation: ConversationId,
         after: Seq,
         limit: u32,
+        reader: Reader,
     ) -> Result<Vec<Message>, StoreError>;
-    /// Up to `limit` messages with seq < `before`, oldest first.
+    /// Up to `limit` messages with seq < `before` that `reader` reads,
+    /// oldest first.
     async fn messages_before(
         &self,
         conversation: ConversationId,
         before: Seq,
         limit: u32,
+        reader: Reader,
     ) -> Result<Vec<Message>, StoreError>;
 
     async fn add_media(&self, record: &MediaRecord, now: Millis) -> Result<(), StoreError>;
@@ -329,6 +410,14 @@ pub trait Store: Send + Sync + 'static {
     /// Deletes the records of uploads made before `before` that no message
     /// took; returns their ids, whose files should go too.
     async fn take_unattached(&self, before: Millis) -> Result<Vec<String>, StoreError>;
+
+    /// `blocker` blocks `blocked` (again: no change).
+    async fn block(&self, blocker: UserId, blocked: UserId, now: Millis) -> Result<(), StoreError>;
+    async fn unblock(&self, blocker: UserId, blocked: UserId) -> Result<(), StoreError>;
+    /// Whom `user` blocks and who blocks `user`.
+    async fn blocks(&self, user: UserId) -> Result<Blocks, StoreError>;
+    /// The people `user` blocks, most recently blocked first.
+    async fn blocked_users(&self, user: UserId) -> Result<Vec<User>, StoreError>;
 
     /// Makes what deletions removed unrecoverable from the store's files
     /// (a log of old pages, say), as far as the backend can.

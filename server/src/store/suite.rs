@@ -15,8 +15,8 @@ use natter_protocol::{
 use uuid::Uuid;
 
 use super::{
-    picture_hash, GroupStep, GroupTarget, GroupWrite, MediaRecord, MemberChange, NewMessage, Store,
-    StoreError, Write, Written,
+    picture_hash, GroupStep, GroupTarget, GroupWrite, History, MediaRecord, MemberChange,
+    NewMessage, Reader, Store, StoreError, Write, Written,
 };
 use crate::chat::groups::GroupChange;
 use crate::chat::send::Draft;
@@ -45,6 +45,8 @@ macro_rules! store_suite {
             media_belongs_to_its_uploader_and_conversation,
             uploads_no_message_took_are_collected,
             pictures_are_found_by_their_hash,
+            a_block_keeps_the_blocked_apart,
+            groups_are_moderated,
         );
     };
     (@tests $open:expr; $($name:ident),* $(,)?) => {
@@ -59,6 +61,8 @@ macro_rules! store_suite {
 }
 
 const NOW: Millis = 1_700_000_000_000;
+/// Reads everything: no user has id 0.
+const ALL: Reader = Reader { user: 0, from: 0 };
 
 async fn user(store: &Arc<dyn Store>, name: &str) -> User {
     store
@@ -86,6 +90,7 @@ fn text(sender: UserId, conversation: ConversationId, body: &str) -> NewMessage 
         reply_to: None,
         action: None,
         sent_at: NOW,
+        withheld_from: None,
     }
 }
 
@@ -248,7 +253,10 @@ pub async fn a_client_id_is_stored_once(store: Arc<dyn Store>) {
         .await,
         Err(StoreError::ClientIdReused(_))
     ));
-    assert_eq!(store.messages_after(chat, 0, 10).await.unwrap().len(), 2);
+    assert_eq!(
+        store.messages_after(chat, 0, 10, ALL).await.unwrap().len(),
+        2
+    );
 }
 
 pub async fn seqs_are_gap_free_under_concurrent_senders(store: Arc<dyn Store>) {
@@ -299,7 +307,10 @@ pub async fn seqs_are_gap_free_under_concurrent_senders(store: Arc<dyn Store>) {
     all.sort_unstable();
     let expected: Vec<Seq> = (events + 1..=events + 400).collect();
     assert_eq!(all, expected, "gap-free, each once");
-    let stored = store.messages_after(group.id, events, 1000).await.unwrap();
+    let stored = store
+        .messages_after(group.id, events, 1000, ALL)
+        .await
+        .unwrap();
     assert_eq!(stored.iter().map(|m| m.seq).collect::<Vec<_>>(), expected);
 }
 
@@ -372,7 +383,7 @@ pub async fn sends_race_membership_changes_safely(store: Arc<dyn Store>) {
     }
     // Whoever was refused was not a member when their message would have
     // been stored: the history shows no message of theirs out of place.
-    let history = store.messages_after(id, 0, 500).await.unwrap();
+    let history = store.messages_after(id, 0, 500, ALL).await.unwrap();
     let seqs: Vec<Seq> = history.iter().map(|m| m.seq).collect();
     assert_eq!(
         seqs,
@@ -422,7 +433,7 @@ pub async fn a_write_on_a_changed_membership_is_stale(store: Arc<dyn Store>) {
                 picture: None,
             },
             steps: vec![GroupStep {
-                changes: vec![MemberChange::Add(ann.id, Role::Admin)],
+                changes: vec![MemberChange::Add(ann.id, Role::Admin, History::Whole)],
                 event: natter_protocol::GroupEvent {
                     by: ann.clone(),
                     kind: natter_protocol::GroupEventKind::Created { name: "G".into() },
@@ -444,7 +455,7 @@ pub async fn a_write_on_a_changed_membership_is_stale(store: Arc<dyn Store>) {
                 epoch,
             },
             steps: vec![GroupStep {
-                changes: vec![MemberChange::Add(bob.id, Role::Member)],
+                changes: vec![MemberChange::Add(bob.id, Role::Member, History::Whole)],
                 event: natter_protocol::GroupEvent {
                     by: ann.clone(),
                     kind: natter_protocol::GroupEventKind::Added { user: bob.clone() },
@@ -473,7 +484,7 @@ pub async fn a_write_on_a_changed_membership_is_stale(store: Arc<dyn Store>) {
     assert_eq!(membership.user_ids(), vec![ann.id, bob.id]);
     // Nothing of the stale writes was stored; seqs stay gap-free.
     let seqs: Vec<_> = store
-        .messages_after(id, 0, 10)
+        .messages_after(id, 0, 10, ALL)
         .await
         .unwrap()
         .iter()
@@ -524,7 +535,7 @@ pub async fn receipts_only_move_forward(store: Arc<dyn Store>) {
         ]
     );
     assert!(matches!(results[3], Err(StoreError::NotFound)));
-    let conversation = store.conversation(chat).await.unwrap().unwrap();
+    let conversation = store.conversation(chat, ALL).await.unwrap().unwrap();
     let seen = conversation
         .members
         .iter()
@@ -551,11 +562,11 @@ pub async fn history_pages_both_ways(store: Arc<dyn Store>) {
     }
     let seqs = |page: Vec<natter_protocol::Message>| page.iter().map(|m| m.seq).collect::<Vec<_>>();
     assert_eq!(
-        seqs(store.messages_after(chat, 2, 3).await.unwrap()),
+        seqs(store.messages_after(chat, 2, 3, ALL).await.unwrap()),
         vec![3, 4, 5]
     );
     assert_eq!(
-        seqs(store.messages_before(chat, 7, 3).await.unwrap()),
+        seqs(store.messages_before(chat, 7, 3, ALL).await.unwrap()),
         vec![4, 5, 6]
     );
     assert_eq!(
@@ -692,7 +703,10 @@ pub async fn actions_and_who_may_take_them(store: Arc<dyn Store>) {
         .unwrap();
     let deleted = store.message(conversation, target).await.unwrap().unwrap();
     assert!(deleted.deleted && deleted.body.is_empty() && deleted.reactions.is_empty());
-    let history = store.messages_after(conversation, 0, 10).await.unwrap();
+    let history = store
+        .messages_after(conversation, 0, 10, ALL)
+        .await
+        .unwrap();
     let kept_text = |m: &natter_protocol::Message| match &m.action {
         Some(Action::Edit { body, .. }) => body.clone(),
         _ => m.body.clone(),
@@ -797,7 +811,7 @@ pub async fn groups_and_their_roles(store: Arc<dyn Store>) {
         .unwrap();
     assert_eq!(role(&after, cy.id), Some(Role::Admin));
     let events: Vec<_> = store
-        .messages_after(id, 0, 50)
+        .messages_after(id, 0, 50, ALL)
         .await
         .unwrap()
         .into_iter()
@@ -831,6 +845,7 @@ pub async fn media_belongs_to_its_uploader_and_conversation(store: Arc<dyn Store
         kind: MediaKind::Image,
         content_type: "image/jpeg".into(),
         size: 1000,
+        message_seq: None,
     };
     for upload in [
         record("AAAAAAAAAAAAAAAAAAAAAA", ann.id, conversation),
@@ -892,6 +907,7 @@ pub async fn uploads_no_message_took_are_collected(store: Arc<dyn Store>) {
                 kind: MediaKind::Image,
                 content_type: "image/jpeg".into(),
                 size: 10,
+                message_seq: None,
             },
             NOW,
         )
@@ -974,4 +990,284 @@ pub async fn pictures_are_found_by_their_hash(store: Arc<dyn Store>) {
     // A cleared picture is no longer served.
     store.update_profile(ann.id, None, None).await.unwrap();
     assert_eq!(store.picture(&hash).await.unwrap(), None);
+}
+
+/// What `device` was sent since last asked, as frames' texts.
+fn heard(device: &crate::hub::Device) -> Vec<String> {
+    use crate::hub::Event;
+    device
+        .queue
+        .take(1000)
+        .events
+        .into_iter()
+        .map(|event| match event {
+            Event::Message { frame, .. } | Event::Frame { frame, .. } => frame.to_string(),
+            Event::SessionEnded(_) => "ended".to_owned(),
+        })
+        .collect()
+}
+
+pub async fn a_block_keeps_the_blocked_apart(store: Arc<dyn Store>) {
+    let ann = user(&store, "ann").await;
+    let bob = user(&store, "bob").await;
+    let cyd = user(&store, "cyd").await;
+    let (chat, _media) = chat(store.clone());
+    let (direct, _) = chat.open_direct(ann.id, "bob", NOW).await.unwrap();
+    let direct = direct.id;
+    let hello = sent(&chat, ann.id, draft(direct, "hello")).await.unwrap();
+    let group = chat
+        .create_group(
+            &ann,
+            NewGroup {
+                name: "Both".into(),
+                members: vec!["bob".into(), "cyd".into()],
+                hashtag: None,
+                picture: None,
+            },
+            NOW,
+        )
+        .await
+        .unwrap()
+        .id;
+    assert!(matches!(
+        chat.block(ann.id, ann.id, NOW).await,
+        Err(ChatError::BlockYourself)
+    ));
+    let blocked = chat.block(ann.id, bob.id, NOW).await.unwrap();
+    assert_eq!(blocked, vec![bob.clone()]);
+    assert_eq!(chat.blocked_users(ann.id).await.unwrap(), vec![bob.clone()]);
+    let ann_device = chat.hub().subscribe(ann.id);
+    let bob_device = chat.hub().subscribe(bob.id);
+
+    // Bob's 1:1 messages are acked to him and never reach Ann.
+    let withheld = sent(&chat, bob.id, draft(direct, "are you there?"))
+        .await
+        .unwrap();
+    assert_eq!(withheld, hello + 1, "acked like any other");
+    let mut react = draft(direct, "");
+    react.action = Some(Action::React {
+        target: hello,
+        emoji: "👍".into(),
+    });
+    sent(&chat, bob.id, react).await.unwrap();
+    chat.typing(bob.id, direct).await.unwrap();
+    chat.receipt(bob.id, direct, ReceiptKind::Read, hello)
+        .await
+        .unwrap()
+        .await
+        .unwrap();
+    assert_eq!(heard(&ann_device), Vec::<String>::new());
+    let bodies = |page: Vec<natter_protocol::Message>| {
+        page.into_iter()
+            .map(|m| (m.body, m.reactions.len()))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        bodies(chat.history(ann.id, direct, None, None).await.unwrap()),
+        vec![("hello".to_owned(), 0)],
+        "nothing of Bob's is read back to Ann, and his reaction is not applied"
+    );
+    assert_eq!(
+        chat.history(bob.id, direct, None, None)
+            .await
+            .unwrap()
+            .len(),
+        3,
+        "Bob reads what he sent"
+    );
+    let seen_by_ann = chat.conversation(ann.id, direct).await.unwrap();
+    assert_eq!(seen_by_ann.last_seq, hello, "Ann has nothing unread");
+    // Ann neither writes to him nor tells him she is typing or reading.
+    assert!(matches!(
+        sent(&chat, ann.id, draft(direct, "go away")).await,
+        Err(ChatError::YouBlocked)
+    ));
+    chat.typing(ann.id, group).await.unwrap();
+    let group_last = chat.conversation(ann.id, group).await.unwrap().last_seq;
+    chat.receipt(ann.id, group, ReceiptKind::Read, group_last)
+        .await
+        .unwrap()
+        .await
+        .unwrap();
+    let bob_heard = heard(&bob_device);
+    assert!(
+        bob_heard
+            .iter()
+            .all(|frame| !frame.contains("typing") && !frame.contains("receipt")),
+        "{bob_heard:?}"
+    );
+    // In a shared group his messages still reach her (her app folds them).
+    sent(&chat, bob.id, draft(group, "hi all")).await.unwrap();
+    assert!(heard(&ann_device).iter().any(|f| f.contains("hi all")));
+    // He cannot add her to a group, nor tell her of his new picture.
+    assert!(matches!(
+        chat.create_group(
+            &bob,
+            NewGroup {
+                name: "Trap".into(),
+                members: vec!["ann".into()],
+                hashtag: None,
+                picture: None,
+            },
+            NOW,
+        )
+        .await,
+        Err(ChatError::CannotAdd(name)) if name == "ann"
+    ));
+    chat.update_profile(
+        bob.id,
+        natter_protocol::ProfileUpdate {
+            display_name: Some("Bobby".into()),
+            avatar: None,
+        },
+    )
+    .await
+    .unwrap();
+    assert!(heard(&ann_device).iter().all(|f| !f.contains("Bobby")));
+    // A chat he starts with someone who blocks him never shows to them.
+    chat.block(cyd.id, bob.id, NOW).await.unwrap();
+    let cyd_device = chat.hub().subscribe(cyd.id);
+    chat.open_direct(bob.id, "cyd", NOW).await.unwrap();
+    assert_eq!(heard(&cyd_device), Vec::<String>::new());
+    let listed = chat.conversations(cyd.id).await.unwrap();
+    assert!(listed
+        .iter()
+        .all(|c| c.kind != natter_protocol::ConversationKind::Direct));
+
+    // Unblocked: what he sends now reaches her; what was withheld stays so.
+    assert_eq!(chat.unblock(ann.id, bob.id).await.unwrap(), Vec::new());
+    sent(&chat, bob.id, draft(direct, "sorry")).await.unwrap();
+    assert_eq!(
+        bodies(chat.history(ann.id, direct, None, None).await.unwrap()),
+        vec![("hello".to_owned(), 0), ("sorry".to_owned(), 0)]
+    );
+}
+
+pub async fn groups_are_moderated(store: Arc<dyn Store>) {
+    let ann = user(&store, "ann").await;
+    let bob = user(&store, "bob").await;
+    let eve = user(&store, "eve").await;
+    let (chat, _media) = chat(store.clone());
+    let group = chat
+        .create_group(
+            &ann,
+            NewGroup {
+                name: "Hikers".into(),
+                members: vec!["bob".into()],
+                hashtag: Some("hikers".into()),
+                picture: None,
+            },
+            NOW,
+        )
+        .await
+        .unwrap()
+        .id;
+    let change = |actor: &User, change| {
+        let (chat, actor) = (chat.clone(), actor.clone());
+        async move { chat.change_group(&actor, group, change, NOW).await }
+    };
+    // Admins delete anyone's message for everyone; members only their own.
+    let bobs = sent(&chat, bob.id, draft(group, "spam")).await.unwrap();
+    let anns = sent(&chat, ann.id, draft(group, "rules")).await.unwrap();
+    let delete = |target| {
+        let mut delete = draft(group, "");
+        delete.action = Some(Action::Delete { target });
+        delete
+    };
+    assert!(matches!(
+        sent(&chat, bob.id, delete(anns)).await,
+        Err(ChatError::NotYours)
+    ));
+    sent(&chat, ann.id, delete(bobs)).await.unwrap();
+    let spam = store.message(group, bobs).await.unwrap().unwrap();
+    assert!(spam.deleted && spam.body.is_empty());
+
+    // A member who joins later reads from their join, files included.
+    chat.uploaded(
+        &MediaRecord {
+            id: "EarlyEarlyEarlyEarlyEa".into(),
+            uploader: ann.id,
+            conversation: group,
+            kind: MediaKind::Image,
+            content_type: "image/jpeg".into(),
+            size: 10,
+            message_seq: None,
+        },
+        NOW,
+    )
+    .await
+    .unwrap();
+    let mut photo = draft(group, "");
+    photo.attachment = Some(Attachment {
+        id: "EarlyEarlyEarlyEarlyEa".into(),
+        kind: MediaKind::Image,
+        content_type: "image/jpeg".into(),
+        size: 10,
+        width: None,
+        height: None,
+        duration_ms: None,
+        thumbnail: None,
+        waveform: Vec::new(),
+    });
+    sent(&chat, ann.id, photo).await.unwrap();
+    let joined = change(&eve, GroupChange::Join).await.unwrap();
+    let history = chat.history(eve.id, group, None, None).await.unwrap();
+    assert_eq!(history.len(), 1, "only the event of the join: {history:?}");
+    assert_eq!(history[0].seq, joined.last_seq);
+    assert!(matches!(
+        chat.media_for(eve.id, "EarlyEarlyEarlyEarlyEa").await,
+        Err(ChatError::NoSuchFile)
+    ));
+    chat.media_for(bob.id, "EarlyEarlyEarlyEarlyEa")
+        .await
+        .unwrap();
+    sent(&chat, ann.id, draft(group, "welcome")).await.unwrap();
+    assert_eq!(
+        chat.history(eve.id, group, None, None).await.unwrap().len(),
+        2
+    );
+
+    // Removed from a public group is banned until an admin lifts it.
+    change(&ann, GroupChange::Remove(eve.id)).await.unwrap();
+    assert!(matches!(
+        change(&eve, GroupChange::Join).await,
+        Err(ChatError::Banned)
+    ));
+    assert_eq!(chat.bans(&ann, group).await.unwrap(), vec![eve.clone()]);
+    assert!(matches!(
+        chat.bans(&bob, group).await,
+        Err(ChatError::NotAdmin)
+    ));
+    change(&ann, GroupChange::Unban(eve.id)).await.unwrap();
+    change(&eve, GroupChange::Join).await.unwrap();
+
+    // The last to leave closes it: nobody takes it over with its history.
+    for member in [&bob, &eve, &ann] {
+        change(member, GroupChange::Remove(member.id))
+            .await
+            .unwrap();
+    }
+    assert!(chat.search_groups("hikers").await.unwrap().is_empty());
+    assert!(matches!(
+        change(&bob, GroupChange::Join).await,
+        Err(ChatError::NotAMember)
+    ));
+    assert!(store.message(group, anns).await.unwrap().is_none());
+    assert!(store
+        .media("EarlyEarlyEarlyEarlyEa")
+        .await
+        .unwrap()
+        .is_none());
+    chat.create_group(
+        &bob,
+        NewGroup {
+            name: "New hikers".into(),
+            members: vec![],
+            hashtag: Some("hikers".into()),
+            picture: None,
+        },
+        NOW,
+    )
+    .await
+    .unwrap();
 }

@@ -19,8 +19,8 @@ use uuid::Uuid;
 
 use super::rows::{self, is_unique_violation, role_text, to_json};
 use crate::store::{
-    picture_hash, Appended, GroupStep, GroupTarget, GroupWrite, GroupWritten, MemberChange,
-    NewMessage, StoreError, Write, Written,
+    picture_hash, Appended, GroupStep, GroupTarget, GroupWrite, GroupWritten, History,
+    MemberChange, NewMessage, Reader, StoreError, Write, Written,
 };
 
 /// A conversation's counters as the batch has moved them.
@@ -196,6 +196,14 @@ fn append(
         live_sender(tx, new.conversation, reply_to)?;
     }
     let removed_media = match &new.action {
+        // A withheld reaction or edit stays with its sender: the target's
+        // other reader never sees it. A deletion always applies.
+        Some(action @ (Action::React { .. } | Action::Unreact { .. } | Action::Edit { .. }))
+            if new.withheld_from.is_some() =>
+        {
+            live_sender(tx, new.conversation, action.target())?;
+            None
+        }
         Some(action) => act(tx, &new, action)?,
         None => None,
     };
@@ -205,8 +213,9 @@ fn append(
     let inserted = tx
         .prepare_cached(
             "INSERT INTO messages
-                 (conversation_id, seq, sender_id, client_id, body, sent_at, attachment, reply_to, action)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+                 (conversation_id, seq, sender_id, client_id, body, sent_at, attachment, reply_to,
+                  action, withheld_from)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
              ON CONFLICT (client_id, sender_id) DO NOTHING",
         )?
         .execute(params![
@@ -218,7 +227,8 @@ fn append(
             new.sent_at,
             attachment,
             new.reply_to,
-            action
+            action,
+            new.withheld_from
         ])?;
     if inserted == 0 {
         let existing = rows::message_by_client_id(tx, new.sender, new.client_id)?
@@ -463,42 +473,53 @@ fn write_group(
         }
     };
     let mut messages = Vec::with_capacity(steps.len());
+    let mut removed_media = Vec::new();
     for GroupStep { changes, event } in steps {
         for change in changes {
-            change_member(tx, pending, id, change, now)?;
+            removed_media.extend(change_member(tx, pending, id, change, now)?);
         }
         messages.push(append_event(tx, pending, id, event, now)?);
     }
     pending.flush(tx, Some(id))?;
-    let conversation = rows::load_conversation(tx, id)?.ok_or(StoreError::NotFound)?;
+    // Every member reads the group's newest event, and members are sent
+    // it whole: read as its first member reads it.
+    let reader = Reader::everything(0);
+    let conversation = rows::load_conversation(tx, id, reader)?.ok_or(StoreError::NotFound)?;
     let membership = rows::load_membership(tx, id)?.ok_or(StoreError::NotFound)?;
     Ok(GroupWritten {
         conversation,
         membership,
         messages,
+        removed_media,
     })
 }
 
+/// Applies one change; returns the uploads it erased.
 fn change_member(
     tx: &Connection,
     pending: &mut Pending,
     id: ConversationId,
     change: MemberChange,
     now: Millis,
-) -> Result<(), StoreError> {
+) -> Result<Vec<String>, StoreError> {
     match change {
-        MemberChange::Add(user, role) => {
+        MemberChange::Add(user, role, history) => {
             // Their unread count starts at the group's newest message.
             let last = pending
                 .counter(tx, id)?
                 .ok_or(StoreError::NotFound)?
                 .last_seq;
+            let history_from = match history {
+                History::Whole => 0,
+                History::FromNow => last,
+            };
             tx.prepare_cached(
                 "INSERT INTO members
-                     (conversation_id, user_id, delivered_seq, read_seq, role, joined_at)
-                 VALUES (?1, ?2, ?3, ?3, ?4, ?5)",
+                     (conversation_id, user_id, delivered_seq, read_seq, role, joined_at,
+                      history_from)
+                 VALUES (?1, ?2, ?3, ?3, ?4, ?5, ?6)",
             )?
-            .execute(params![id, user, last, role_text(role), now])?;
+            .execute(params![id, user, last, role_text(role), now, history_from])?;
         }
         MemberChange::Remove(user) => {
             tx.prepare_cached("DELETE FROM members WHERE conversation_id = ?1 AND user_id = ?2")?
@@ -515,8 +536,42 @@ fn change_member(
             tx.prepare_cached("UPDATE conversations SET name = ?2 WHERE id = ?1")?
                 .execute(params![id, name])?;
         }
+        MemberChange::Ban(user) => {
+            tx.prepare_cached(
+                "INSERT OR IGNORE INTO bans (conversation_id, user_id, banned_at)
+                 VALUES (?1, ?2, ?3)",
+            )?
+            .execute(params![id, user, now])?;
+        }
+        MemberChange::Unban(user) => {
+            tx.prepare_cached("DELETE FROM bans WHERE conversation_id = ?1 AND user_id = ?2")?
+                .execute(params![id, user])?;
+        }
+        MemberChange::Close => return close(tx, id),
     }
-    Ok(())
+    Ok(Vec::new())
+}
+
+/// Closes a group for good: its hashtag is freed, and its messages, their
+/// reactions and its uploads are erased. Returns the uploads' ids.
+fn close(tx: &Connection, id: ConversationId) -> Result<Vec<String>, StoreError> {
+    let uploads = tx
+        .prepare_cached("DELETE FROM media WHERE conversation_id = ?1 RETURNING id")?
+        .query_map([id], |row| row.get(0))?
+        .collect::<rusqlite::Result<Vec<String>>>()?;
+    tx.prepare_cached("DELETE FROM reactions WHERE conversation_id = ?1")?
+        .execute([id])?;
+    tx.prepare_cached("DELETE FROM messages WHERE conversation_id = ?1")?
+        .execute([id])?;
+    tx.prepare_cached("DELETE FROM bans WHERE conversation_id = ?1")?
+        .execute([id])?;
+    tx.prepare_cached(
+        "UPDATE conversations SET hashtag = NULL, hashtag_key = NULL, picture = NULL,
+             picture_hash = NULL
+         WHERE id = ?1",
+    )?
+    .execute([id])?;
+    Ok(uploads)
 }
 
 /// Writes the message recording `event` as the next seq.

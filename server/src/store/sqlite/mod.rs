@@ -25,7 +25,8 @@ use uuid::Uuid;
 use self::rows::{is_unique_violation, Page, MEDIA_COLUMNS, USER_COLUMNS};
 use self::writer::{Readers, Writer};
 use super::{
-    picture_hash, MediaRecord, Membership, Store, StoreError, StoredCredentials, Write, Written,
+    picture_hash, Blocks, MediaRecord, Membership, Reader, Store, StoreError, StoredCredentials,
+    Write, Written,
 };
 use crate::now_millis;
 
@@ -315,7 +316,8 @@ impl Store for SqliteStore {
                         (id, true)
                     }
                 };
-                let conversation = rows::load_conversation(&tx, id)?.ok_or(StoreError::NotFound)?;
+                let conversation = rows::load_conversation(&tx, id, Reader::everything(a))?
+                    .ok_or(StoreError::NotFound)?;
                 tx.commit()?;
                 Ok((conversation, created))
             })
@@ -325,22 +327,31 @@ impl Store for SqliteStore {
     async fn conversations_of(&self, user: UserId) -> Result<Vec<Conversation>, StoreError> {
         self.readers
             .run(move |conn| {
-                let ids = conn
-                    .prepare_cached("SELECT conversation_id FROM members WHERE user_id = ?1")?
-                    .query_map([user], |row| row.get::<_, ConversationId>(0))?
+                let seats = conn
+                    .prepare_cached(
+                        "SELECT conversation_id, history_from FROM members WHERE user_id = ?1",
+                    )?
+                    .query_map([user], |row| {
+                        Ok((row.get::<_, ConversationId>(0)?, row.get::<_, Seq>(1)?))
+                    })?
                     .collect::<rusqlite::Result<Vec<_>>>()?;
-                let mut conversations = Vec::with_capacity(ids.len());
-                for id in ids {
-                    conversations.extend(rows::load_conversation(conn, id)?);
+                let mut conversations = Vec::with_capacity(seats.len());
+                for (id, from) in seats {
+                    let reader = Reader { user, from };
+                    conversations.extend(rows::load_conversation(conn, id, reader)?);
                 }
                 Ok(conversations)
             })
             .await
     }
 
-    async fn conversation(&self, id: ConversationId) -> Result<Option<Conversation>, StoreError> {
+    async fn conversation(
+        &self,
+        id: ConversationId,
+        reader: Reader,
+    ) -> Result<Option<Conversation>, StoreError> {
         self.readers
-            .run(move |conn| rows::load_conversation(conn, id))
+            .run(move |conn| rows::load_conversation(conn, id, reader))
             .await
     }
 
@@ -407,9 +418,10 @@ impl Store for SqliteStore {
         conversation: ConversationId,
         after: Seq,
         limit: u32,
+        reader: Reader,
     ) -> Result<Vec<Message>, StoreError> {
         self.readers
-            .run(move |conn| rows::page(conn, conversation, Page::After(after), limit))
+            .run(move |conn| rows::page(conn, conversation, Page::After(after), limit, reader))
             .await
     }
 
@@ -418,9 +430,10 @@ impl Store for SqliteStore {
         conversation: ConversationId,
         before: Seq,
         limit: u32,
+        reader: Reader,
     ) -> Result<Vec<Message>, StoreError> {
         self.readers
-            .run(move |conn| rows::page(conn, conversation, Page::Before(before), limit))
+            .run(move |conn| rows::page(conn, conversation, Page::Before(before), limit, reader))
             .await
     }
 
@@ -490,6 +503,65 @@ impl Store for SqliteStore {
     /// the WAL keeps the pages as they were until a checkpoint: copy them
     /// in and empty it. Readers in the middle of a read can keep a
     /// checkpoint from finishing; the next deletion tries again.
+    async fn block(&self, blocker: UserId, blocked: UserId, now: Millis) -> Result<(), StoreError> {
+        self.writer
+            .run(move |conn| {
+                conn.prepare_cached(
+                    "INSERT OR IGNORE INTO blocks (blocker_id, blocked_id, blocked_at)
+                     VALUES (?1, ?2, ?3)",
+                )?
+                .execute(params![blocker, blocked, now])?;
+                Ok(())
+            })
+            .await
+    }
+
+    async fn unblock(&self, blocker: UserId, blocked: UserId) -> Result<(), StoreError> {
+        self.writer
+            .run(move |conn| {
+                conn.prepare_cached(
+                    "DELETE FROM blocks WHERE blocker_id = ?1 AND blocked_id = ?2",
+                )?
+                .execute(params![blocker, blocked])?;
+                Ok(())
+            })
+            .await
+    }
+
+    async fn blocks(&self, user: UserId) -> Result<Blocks, StoreError> {
+        self.readers
+            .run(move |conn| {
+                let blocking = conn
+                    .prepare_cached("SELECT blocked_id FROM blocks WHERE blocker_id = ?1")?
+                    .query_map([user], |row| row.get(0))?
+                    .collect::<rusqlite::Result<Vec<_>>>()?;
+                let blocked_by = conn
+                    .prepare_cached("SELECT blocker_id FROM blocks WHERE blocked_id = ?1")?
+                    .query_map([user], |row| row.get(0))?
+                    .collect::<rusqlite::Result<Vec<_>>>()?;
+                Ok(Blocks {
+                    blocking,
+                    blocked_by,
+                })
+            })
+            .await
+    }
+
+    async fn blocked_users(&self, user: UserId) -> Result<Vec<User>, StoreError> {
+        self.readers
+            .run(move |conn| {
+                Ok(conn
+                    .prepare_cached(
+                        "SELECT u.id, u.username, u.display_name, u.avatar_hash
+                         FROM blocks b JOIN users u ON u.id = b.blocked_id
+                         WHERE b.blocker_id = ?1 ORDER BY b.blocked_at DESC, u.id",
+                    )?
+                    .query_map([user], rows::user)?
+                    .collect::<rusqlite::Result<Vec<_>>>()?)
+            })
+            .await
+    }
+
     async fn forget_deleted(&self) -> Result<(), StoreError> {
         self.writer
             .run(|conn| {

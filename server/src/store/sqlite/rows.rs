@@ -11,7 +11,7 @@ use natter_protocol::{
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use uuid::Uuid;
 
-use crate::store::{MediaRecord, Membership, Seat, StoreError};
+use crate::store::{MediaRecord, Membership, Reader, Seat, StoreError};
 
 impl From<rusqlite::Error> for StoreError {
     fn from(err: rusqlite::Error) -> Self {
@@ -139,6 +139,12 @@ pub fn with_reactions(
     Ok(messages)
 }
 
+/// The condition that keeps the messages a reader reads, whose user and
+/// `from` are the statement's parameters `user` and `from`.
+fn reads(user: usize, from: usize) -> String {
+    format!("seq > ?{from} AND (withheld_from IS NULL OR withheld_from <> ?{user})")
+}
+
 /// One message by seq, with its reactions.
 pub fn load_message(
     conn: &Connection,
@@ -169,28 +175,34 @@ pub fn message_by_client_id(
         .optional()?)
 }
 
-/// Up to `limit` messages after `after` (ascending), or before `before`.
+/// Up to `limit` messages after `after` (ascending), or before `before`,
+/// that `reader` reads.
 pub fn page(
     conn: &Connection,
     conversation: ConversationId,
     range: Page,
     limit: u32,
+    reader: Reader,
 ) -> Result<Vec<Message>, StoreError> {
+    let who = (reader.user, reader.from);
     let page = match range {
         Page::After(after) => conn
             .prepare_cached(&format!(
                 "SELECT {MESSAGE_COLUMNS} FROM messages
-                 WHERE conversation_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3"
+                 WHERE conversation_id = ?1 AND seq > ?2 AND {} ORDER BY seq LIMIT ?3",
+                reads(4, 5)
             ))?
-            .query_map(params![conversation, after, limit], message)?
+            .query_map(params![conversation, after, limit, who.0, who.1], message)?
             .collect::<rusqlite::Result<Vec<_>>>()?,
         Page::Before(before) => {
             let mut page = conn
                 .prepare_cached(&format!(
                     "SELECT {MESSAGE_COLUMNS} FROM messages
-                     WHERE conversation_id = ?1 AND seq < ?2 ORDER BY seq DESC LIMIT ?3"
+                     WHERE conversation_id = ?1 AND seq < ?2 AND {}
+                     ORDER BY seq DESC LIMIT ?3",
+                    reads(4, 5)
                 ))?
-                .query_map(params![conversation, before, limit], message)?
+                .query_map(params![conversation, before, limit, who.0, who.1], message)?
                 .collect::<rusqlite::Result<Vec<_>>>()?;
             page.reverse();
             page
@@ -240,10 +252,11 @@ type ConversationRow = (
 );
 
 /// A conversation with its members, their cursors and its newest visible
-/// message.
+/// message, as `reader` reads it.
 pub fn load_conversation(
     conn: &Connection,
     id: ConversationId,
+    reader: Reader,
 ) -> Result<Option<Conversation>, StoreError> {
     let found: Option<ConversationRow> = conn
         .prepare_cached(
@@ -283,12 +296,24 @@ pub fn load_conversation(
     // The newest message worth showing in a list: actions only change
     // earlier messages.
     let last_visible: Option<Seq> = conn
+        .prepare_cached(&format!(
+            "SELECT seq FROM messages
+             WHERE conversation_id = ?1 AND action IS NULL AND {}
+             ORDER BY seq DESC LIMIT 1",
+            reads(2, 3)
+        ))?
+        .query_row(params![id, reader.user, reader.from], |row| row.get(0))
+        .optional()?;
+    // Messages withheld from the reader are not theirs to count either.
+    let newest_not_withheld: Option<Seq> = conn
         .prepare_cached(
-            "SELECT seq FROM messages WHERE conversation_id = ?1 AND action IS NULL
+            "SELECT seq FROM messages WHERE conversation_id = ?1
+               AND (withheld_from IS NULL OR withheld_from <> ?2)
              ORDER BY seq DESC LIMIT 1",
         )?
-        .query_row([id], |row| row.get(0))
+        .query_row(params![id, reader.user], |row| row.get(0))
         .optional()?;
+    let last_seq = newest_not_withheld.unwrap_or(0).min(last_seq);
     let last_message = match last_visible {
         Some(seq) => load_message(conn, id, seq)?,
         None => None,
@@ -324,16 +349,21 @@ pub fn load_membership(
     };
     let seats = conn
         .prepare_cached(
-            "SELECT user_id, role, joined_at FROM members WHERE conversation_id = ?1
-             ORDER BY joined_at, user_id",
+            "SELECT user_id, role, joined_at, history_from FROM members
+             WHERE conversation_id = ?1 ORDER BY joined_at, user_id",
         )?
         .query_map([id], |row| {
             Ok(Seat {
                 user: row.get(0)?,
                 role: role_from(&row.get::<_, String>(1)?),
                 joined_at: row.get(2)?,
+                history_from: row.get(3)?,
             })
         })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let banned = conn
+        .prepare_cached("SELECT user_id FROM bans WHERE conversation_id = ?1 ORDER BY user_id")?
+        .query_map([id], |row| row.get(0))?
         .collect::<rusqlite::Result<Vec<_>>>()?;
     Ok(Some(Membership {
         id,
@@ -341,10 +371,12 @@ pub fn load_membership(
         epoch,
         hashtag,
         seats,
+        banned,
     }))
 }
 
-pub const MEDIA_COLUMNS: &str = "id, uploader_id, conversation_id, kind, content_type, size";
+pub const MEDIA_COLUMNS: &str =
+    "id, uploader_id, conversation_id, kind, content_type, size, message_seq";
 
 fn media_kind(text: &str) -> Option<MediaKind> {
     match text {
@@ -371,5 +403,6 @@ pub fn media(row: &Row<'_>) -> rusqlite::Result<MediaRecord> {
         kind,
         content_type: row.get(4)?,
         size: row.get(5)?,
+        message_seq: row.get(6)?,
     })
 }

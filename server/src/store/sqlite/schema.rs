@@ -160,6 +160,26 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX conversations_picture_hash ON conversations(picture_hash)
         WHERE picture_hash IS NOT NULL;
     "#,
+    // 10: safety. Members added to a group read it from when they joined;
+    // 1:1 messages from someone blocked are withheld from the blocker;
+    // bans from public groups; blocks.
+    r#"
+    ALTER TABLE members ADD COLUMN history_from INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE messages ADD COLUMN withheld_from INTEGER;
+    CREATE TABLE bans (
+        conversation_id INTEGER NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+        user_id         INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        banned_at       INTEGER NOT NULL,
+        PRIMARY KEY (conversation_id, user_id)
+    ) WITHOUT ROWID;
+    CREATE TABLE blocks (
+        blocker_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        blocked_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        blocked_at INTEGER NOT NULL,
+        PRIMARY KEY (blocker_id, blocked_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX blocks_blocked ON blocks(blocked_id);
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -1,0 +1,121 @@
+//! The open conversation's menu: what one can do about the chat and the
+//! person in it (block or unblock them).
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use natter_protocol::{ConversationId, User, UserId};
+
+use crate::state::ChatStore;
+
+/// The other person of a 1:1 conversation, if it is one.
+fn peer_of(store: ChatStore, id: ConversationId) -> Option<User> {
+    store.state.with(|state| {
+        state
+            .conversations
+            .get(&id)
+            .filter(|c| !c.is_group())
+            .and_then(|c| c.peer(state.me.id).cloned())
+    })
+}
+
+/// Blocks or unblocks `user`, showing a failure in `problem`; `done` runs
+/// once it worked.
+pub fn toggle_block(
+    store: ChatStore,
+    user: UserId,
+    problem: RwSignal<Option<String>>,
+    done: impl FnOnce() + 'static,
+) {
+    let blocked = store.state.with_untracked(|state| state.blocks(user));
+    spawn_local(async move {
+        let result = if blocked {
+            store.unblock(user).await
+        } else {
+            store.block(user).await
+        };
+        match result {
+            Ok(()) => {
+                problem.set(None);
+                done();
+            }
+            Err(err) => problem.set(Some(err.to_string())),
+        }
+    });
+}
+
+#[component]
+pub fn ConversationMenu(id: ConversationId) -> impl IntoView {
+    let store = expect_context::<ChatStore>();
+    let open = RwSignal::new(false);
+    let problem = RwSignal::new(None::<String>);
+    let peer = Memo::new(move |_| peer_of(store, id));
+    let blocked = Memo::new(move |_| {
+        peer.get()
+            .is_some_and(|peer| store.state.with(|state| state.blocks(peer.id)))
+    });
+    view! {
+        <Show when=move || peer.get().is_some()>
+            <div class="conversation-menu">
+                <button
+                    class="icon-button"
+                    aria-label="Conversation options"
+                    aria-haspopup="menu"
+                    aria-expanded=move || open.get().to_string()
+                    on:click=move |_| open.update(|o| *o = !*o)
+                >
+                    <svg viewBox="0 0 24 24" width="22" height="22" aria-hidden="true">
+                        <circle cx="12" cy="5" r="1.8" fill="currentColor" />
+                        <circle cx="12" cy="12" r="1.8" fill="currentColor" />
+                        <circle cx="12" cy="19" r="1.8" fill="currentColor" />
+                    </svg>
+                </button>
+                <Show when=move || open.get()>
+                    <div class="menu" role="menu">
+                        <button
+                            role="menuitem"
+                            class="danger"
+                            on:click=move |_| {
+                                if let Some(peer) = peer.get_untracked() {
+                                    toggle_block(store, peer.id, problem, move || open.set(false));
+                                }
+                            }
+                        >
+                            {move || {
+                                let name = peer.get().map(|p| p.username).unwrap_or_default();
+                                if blocked.get() { format!("Unblock @{name}") } else { format!("Block @{name}") }
+                            }}
+                        </button>
+                    </div>
+                </Show>
+                {move || problem.get().map(|text| view! { <p class="form-error" role="alert">{text}</p> })}
+            </div>
+        </Show>
+    }
+}
+
+/// Instead of the composer, in a 1:1 with someone the user blocks.
+#[component]
+pub fn BlockedNotice(id: ConversationId) -> impl IntoView {
+    let store = expect_context::<ChatStore>();
+    let problem = RwSignal::new(None::<String>);
+    let peer = Memo::new(move |_| peer_of(store, id));
+    view! {
+        <div class="composer-closed blocked-notice" role="status">
+            <p>
+                "You blocked @" {move || peer.get().map(|p| p.username).unwrap_or_default()}
+                ". They can't reach you, and you can't send them messages."
+            </p>
+            <button
+                class="primary small"
+                on:click=move |_| {
+                    if let Some(peer) = peer.get_untracked() {
+                        toggle_block(store, peer.id, problem, || {});
+                    }
+                }
+            >
+                "Unblock"
+            </button>
+            {move || problem.get().map(|text| view! { <p class="form-error" role="alert">{text}</p> })}
+        </div>
+    }
+}

@@ -1,0 +1,39 @@
+//! Blocking from this device: the server is the judge (it keeps the
+//! blocked person's 1:1 messages from reaching the user), the device keeps
+//! the list so that a shared group's messages from a blocked person are
+//! shown folded, offline too.
+
+use leptos::task::spawn_local;
+use natter_protocol::{User, UserId};
+
+use super::ChatStore;
+use crate::net::http::{Api, HttpError};
+
+impl ChatStore {
+    /// Reads the list again (it may have changed on another device while
+    /// this one was away).
+    pub(super) fn refresh_blocked(&self) {
+        let store = *self;
+        spawn_local(async move {
+            if let Ok(users) = Api::same_origin().blocked().await {
+                store.update(|state| state.set_blocked(users));
+            }
+        });
+    }
+
+    pub async fn block(&self, user: UserId) -> Result<(), HttpError> {
+        let users = Api::same_origin().block(user).await?;
+        self.keep_blocked(users);
+        Ok(())
+    }
+
+    pub async fn unblock(&self, user: UserId) -> Result<(), HttpError> {
+        let users = Api::same_origin().unblock(user).await?;
+        self.keep_blocked(users);
+        Ok(())
+    }
+
+    fn keep_blocked(&self, users: Vec<User>) {
+        self.update(|state| state.set_blocked(users));
+    }
+}

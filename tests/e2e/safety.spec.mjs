@@ -1,0 +1,81 @@
+// Safety with three people: blocking in a 1:1 chat (the blocked person sees
+// only S and nothing reaches the blocker), a blocked person's messages
+// folded in a shared group, the blocked list in settings, unblocking.
+import { test, expect, signUp, send, uniqueName, bodies, openChatWith } from './fixtures.mjs';
+
+const shot = (name) => new URL(`../../target/screenshots/${name}.png`, import.meta.url).pathname;
+
+test('block: the blocked person sees S, the blocker sees nothing; groups fold them', async ({ browser, server }) => {
+  test.setTimeout(90_000);
+  const annName = uniqueName('ann');
+  const bobName = uniqueName('bob');
+  const cydName = uniqueName('cyd');
+  const ann = await signUp(browser, server, annName);
+  const bob = await signUp(browser, server, bobName);
+  const cyd = await signUp(browser, server, cydName);
+
+  await openChatWith(bob.page, annName);
+  await send(bob.page, 'hi ann');
+  await ann.page.getByRole('button', { name: new RegExp(`^${bobName}`) }).click();
+  await expect(bodies(ann.page)).toHaveText(['hi ann']);
+
+  // Ann blocks Bob from the conversation's menu: no composer, a notice.
+  await ann.page.getByRole('button', { name: 'Conversation options' }).click();
+  await ann.page.getByRole('menuitem', { name: `Block @${bobName}` }).click();
+  const notice = ann.page.getByRole('status').filter({ hasText: `You blocked @${bobName}` });
+  await expect(notice).toBeVisible();
+  await expect(ann.page.getByRole('textbox', { name: 'Message' })).toHaveCount(0);
+  await ann.page.screenshot({ path: shot('blocked-conversation') });
+  await ann.page.emulateMedia({ colorScheme: 'dark' });
+  await ann.page.setViewportSize({ width: 390, height: 760 });
+  await ann.page.getByRole('button', { name: 'Conversation options' }).click();
+  await ann.page.screenshot({ path: shot('blocked-conversation-phone-dark') });
+  await ann.page.getByRole('button', { name: 'Conversation options' }).click();
+  await ann.page.emulateMedia({ colorScheme: 'light' });
+  await ann.page.setViewportSize({ width: 1280, height: 720 });
+
+  // Bob's next message is sent (S) and never delivered; Ann never sees it,
+  // while a message from Cyd, sent after it, reaches her.
+  await send(bob.page, 'why are you ignoring me?');
+  const bobLast = bob.page.locator('.bubble-row.mine').last();
+  await expect(bobLast.getByRole('img', { name: 'Sent' })).toBeVisible();
+  await openChatWith(cyd.page, annName);
+  await send(cyd.page, 'cyd here');
+  await expect(ann.page.getByRole('button', { name: new RegExp(`^${cydName}`) })).toContainText('cyd here');
+  await expect(bodies(ann.page)).toHaveText(['hi ann']);
+  await expect(bobLast.getByRole('img', { name: 'Sent' })).toBeVisible();
+
+  // In a group they share, Bob's messages come folded, and open on request.
+  await cyd.page.getByRole('button', { name: '+ New group' }).click();
+  const form = cyd.page.getByRole('form', { name: 'New group' });
+  await form.getByLabel('Group name').fill('Book club');
+  await form.getByLabel('Members (usernames)').fill(`${annName}, ${bobName}`);
+  await form.getByRole('button', { name: 'Create group' }).click();
+  await bob.page.getByRole('button', { name: /^Book club/ }).click();
+  await send(bob.page, 'chapter three is great');
+  await ann.page.getByRole('button', { name: /^Book club/ }).click();
+  const folded = ann.page.getByRole('button', { name: 'Message from a blocked person · Show' });
+  await expect(folded).toBeVisible();
+  await expect(ann.page.getByText('chapter three is great')).toBeHidden();
+  await ann.page.screenshot({ path: shot('blocked-in-group') });
+  await folded.click();
+  await expect(ann.page.getByText('chapter three is great')).toBeVisible();
+
+  // The blocked list in settings; unblocking there lets Bob through again,
+  // and what was withheld stays withheld.
+  await ann.page.getByRole('button', { name: 'Your profile' }).click();
+  const list = ann.page.getByRole('region', { name: 'Blocked people' });
+  await expect(list.getByRole('listitem')).toHaveText([new RegExp(`@${bobName}`)]);
+  await list.scrollIntoViewIfNeeded();
+  await ann.page.screenshot({ path: shot('blocked-people') });
+  await list.getByRole('button', { name: `Unblock @${bobName}` }).click();
+  await expect(list).toContainText("You haven't blocked anyone.");
+  await ann.page.getByRole('button', { name: 'Your profile' }).click();
+  await bob.page.getByRole('button', { name: new RegExp(`^${annName}`) }).click();
+  await send(bob.page, 'sorry');
+  await ann.page.getByRole('button', { name: new RegExp(`^${bobName}`) }).click();
+  await expect(bodies(ann.page)).toHaveText(['hi ann', 'sorry']);
+  await expect(ann.page.getByRole('textbox', { name: 'Message' })).toBeVisible();
+
+  for (const person of [ann, bob, cyd]) await person.context.close();
+});

@@ -77,6 +77,69 @@ pub struct PasswordChange {
     pub new: String,
 }
 
+/// Why someone or something is reported.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReportReason {
+    Spam,
+    Harassment,
+    /// Nudity or sexual content.
+    Sexual,
+    /// Violence or threats.
+    Violence,
+    /// Pretending to be someone else.
+    Impersonation,
+    /// Someone who seems to be a child.
+    Underage,
+    Other,
+}
+
+impl ReportReason {
+    pub const ALL: [ReportReason; 7] = [
+        ReportReason::Spam,
+        ReportReason::Harassment,
+        ReportReason::Sexual,
+        ReportReason::Violence,
+        ReportReason::Impersonation,
+        ReportReason::Underage,
+        ReportReason::Other,
+    ];
+
+    /// As people read it.
+    pub fn label(self) -> &'static str {
+        match self {
+            ReportReason::Spam => "Spam or scam",
+            ReportReason::Harassment => "Harassment or bullying",
+            ReportReason::Sexual => "Nudity or sexual content",
+            ReportReason::Violence => "Violence or threats",
+            ReportReason::Impersonation => "Pretending to be someone else",
+            ReportReason::Underage => "May be under age",
+            ReportReason::Other => "Something else",
+        }
+    }
+}
+
+/// Body of `POST /api/reports`: a person, or one of their messages (a
+/// conversation and a seq), with a reason. A report from a conversation
+/// carries what the reporter could see of it, as context.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewReport {
+    pub user: UserId,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conversation: Option<ConversationId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seq: Option<Seq>,
+    pub reason: ReportReason,
+    #[serde(default)]
+    pub note: String,
+}
+
+/// Answer to `POST /api/reports`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReportFiled {
+    pub id: i64,
+}
+
 /// Body of `POST /api/conversations`: open, or start, the 1:1 conversation
 /// with this user.
 #[derive(Debug, Clone, Serialize, Deserialize)]

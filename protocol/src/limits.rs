@@ -42,6 +42,8 @@ pub enum Invalid {
     /// A name holds characters that are invisible or change the direction
     /// of the text around them, which is how names are spoofed.
     HiddenCharacters,
+    /// A report's note is longer than [`REPORT_NOTE_MAX`].
+    ReportNote,
 }
 
 impl fmt::Display for Invalid {
@@ -66,6 +68,7 @@ impl fmt::Display for Invalid {
                 "Names can't contain invisible characters or characters that change the \
                  direction of the text."
             }
+            Invalid::ReportNote => "A report's note can be at most 500 characters.",
             Invalid::ActionShape => {
                 "A reaction, edit or deletion carries no text, file or reply of its own."
             }
@@ -224,6 +227,17 @@ pub fn check_message(
 
 /// The longest display name, in characters.
 pub const DISPLAY_NAME_MAX: usize = 40;
+/// The longest note a report may carry, in characters.
+pub const REPORT_NOTE_MAX: usize = 500;
+
+/// A report's note, trimmed (`None` when empty).
+pub fn check_report_note(note: &str) -> Result<Option<String>, Invalid> {
+    let note = note.trim();
+    if note.chars().count() > REPORT_NOTE_MAX {
+        return Err(Invalid::ReportNote);
+    }
+    Ok((!note.is_empty()).then(|| note.to_owned()))
+}
 
 /// Checks a display name; returns it trimmed, or `None` when blank.
 pub fn check_display_name(name: &str) -> Result<Option<String>, Invalid> {

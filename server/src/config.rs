@@ -6,6 +6,15 @@ use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
 
+/// What the binary does besides serving.
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum Command {
+    /// Moderation: reports, suspensions, deletions (talks to the running
+    /// server through its data directory's admin socket).
+    #[command(subcommand)]
+    Admin(crate::admin::cli::AdminCommand),
+}
+
 /// Where the durable data lives.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum StoreKind {
@@ -26,8 +35,9 @@ pub struct Config {
     /// Address to listen on.
     #[arg(long, env = "NATTER_ADDR", default_value = "127.0.0.1:8080")]
     pub addr: SocketAddr,
-    /// Directory for the SQLite database and uploaded media.
-    #[arg(long, env = "NATTER_DATA", default_value = "data")]
+    /// Directory for the SQLite database, uploaded media and the
+    /// moderation socket.
+    #[arg(long, env = "NATTER_DATA", default_value = "data", global = true)]
     pub data_dir: PathBuf,
     /// The store backend.
     #[arg(long, env = "NATTER_STORE", value_enum, default_value_t = StoreKind::Sqlite)]
@@ -97,6 +107,10 @@ pub struct Config {
     /// progress, whatever the clients do.
     #[arg(long, env = "NATTER_SHUTDOWN_GRACE", default_value = "10", value_parser = seconds)]
     pub shutdown_grace: Duration,
+    /// Instead of serving: moderate the server running on this data
+    /// directory.
+    #[command(subcommand)]
+    pub command: Option<Command>,
 }
 
 fn seconds(text: &str) -> Result<Duration, String> {
@@ -134,6 +148,7 @@ impl Config {
             header_timeout: Duration::from_secs(10),
             body_idle_timeout: Duration::from_secs(30),
             shutdown_grace: Duration::from_secs(10),
+            command: None,
         }
     }
 
@@ -153,5 +168,9 @@ impl Config {
 
     pub fn database_path(&self) -> PathBuf {
         self.data_dir.join("natter.sqlite3")
+    }
+
+    pub fn admin_socket(&self) -> PathBuf {
+        crate::admin::socket_path(&self.data_dir)
     }
 }

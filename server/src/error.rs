@@ -42,14 +42,16 @@ fn status_of(err: &ChatError) -> (StatusCode, ApiErrorCode) {
     use ChatError::*;
     match err {
         Invalid(_) | BadAttachment | AttachmentUsed | BadTarget | NotYours | ClientIdReused
-        | NotAGroup | Yourself | YouBlocked | BlockYourself | NotBanned => {
+        | NotAGroup | Yourself | YouBlocked | BlockYourself | NotBanned | ReportYourself => {
             (StatusCode::BAD_REQUEST, ApiErrorCode::InvalidInput)
         }
         QuotaExceeded { .. } => (StatusCode::TOO_MANY_REQUESTS, ApiErrorCode::QuotaExceeded),
-        NotAMember | NoSuchUsername(_) | NoSuchMember | NoSuchFile => {
+        NotAMember | NoSuchUsername(_) | NoSuchMember | NoSuchFile | NoSuchReport => {
             (StatusCode::NOT_FOUND, ApiErrorCode::NotFound)
         }
-        NotAdmin | Banned | CannotAdd(_) => (StatusCode::FORBIDDEN, ApiErrorCode::Forbidden),
+        NotAdmin | Banned | CannotAdd(_) | Suspended => {
+            (StatusCode::FORBIDDEN, ApiErrorCode::Forbidden)
+        }
         GroupFull => (StatusCode::CONFLICT, ApiErrorCode::GroupFull),
         HashtagTaken => (StatusCode::CONFLICT, ApiErrorCode::HashtagTaken),
         AlreadyMember | AlreadyAdmin => (StatusCode::CONFLICT, ApiErrorCode::AlreadyMember),

@@ -22,8 +22,11 @@
 //!   answer; [`error`] maps the use cases' refusals to HTTP once, and
 //!   [`ws`] maps them to error frames once.
 //!
+//! - [`admin`]: moderation from the server's machine, over a Unix socket.
+//!
 //! [`run`] serves on a listener the caller bound, so tests can use port 0.
 
+pub mod admin;
 pub mod auth;
 pub mod chat;
 pub mod config;
@@ -81,6 +84,8 @@ pub enum ServeError {
     Client(#[from] http::assets::AssetsError),
     #[error("server failed: {0}")]
     Io(#[from] std::io::Error),
+    #[error("cannot open the moderation socket in the data directory: {0}")]
+    Admin(#[source] std::io::Error),
 }
 
 /// The store `config` names.
@@ -128,6 +133,13 @@ pub async fn run(
         connections: TaskTracker::new(),
     };
     let app = http::router(state.clone())?;
+    let moderation =
+        admin::socket::bind(&state.config.admin_socket()).map_err(ServeError::Admin)?;
+    tokio::spawn(admin::socket::serve(
+        moderation,
+        state.chat.clone(),
+        state.shutdown.clone(),
+    ));
     tokio::spawn(housekeeping(state.chat.clone(), state.shutdown.clone()));
     tokio::spawn(forget_idle(state.fair.clone(), state.shutdown.clone()));
     let token = state.shutdown.clone();

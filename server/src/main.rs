@@ -1,8 +1,9 @@
 //! The `natter-server` binary: parses settings, binds, serves until Ctrl-C
-//! or SIGTERM.
+//! or SIGTERM; or, with `admin …`, moderates the server that runs on the
+//! same data directory.
 
 use clap::Parser;
-use natter_server::config::Config;
+use natter_server::config::{Command, Config};
 use tokio::net::TcpListener;
 use tracing_subscriber::EnvFilter;
 
@@ -14,6 +15,18 @@ async fn main() -> std::process::ExitCode {
         )
         .init();
     let config = Config::parse();
+    if let Some(Command::Admin(command)) = config.command {
+        return match natter_server::admin::cli::run(&config.data_dir, command).await {
+            Ok(text) => {
+                println!("{text}");
+                std::process::ExitCode::SUCCESS
+            }
+            Err(err) => {
+                eprintln!("natter-server admin: {err}");
+                std::process::ExitCode::FAILURE
+            }
+        };
+    }
     let listener = match TcpListener::bind(config.addr).await {
         Ok(listener) => listener,
         Err(err) => {

@@ -251,3 +251,164 @@ async fn groups_ban_the_removed_and_show_late_members_only_what_follows() {
     assert!(found.is_empty());
     assert_eq!(join(&bob).await.unwrap().status(), StatusCode::NOT_FOUND);
 }
+
+/// Runs `natter-server admin ARGS` against `server`'s data directory; the
+/// exit status and what it printed.
+async fn admin(server: &TestServer, args: &[&str]) -> (bool, String) {
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_natter-server"))
+        .arg("admin")
+        .arg("--data-dir")
+        .arg(server.data.path())
+        .args(args)
+        .output()
+        .await
+        .expect("run the admin tool");
+    let text = String::from_utf8_lossy(if output.status.success() {
+        &output.stdout
+    } else {
+        &output.stderr
+    })
+    .into_owned();
+    (output.status.success(), text)
+}
+
+#[tokio::test]
+async fn a_report_reaches_the_admin_tool_which_suspends_and_deletes() {
+    let server = TestServer::start().await;
+    let ann = server.signup("ann").await;
+    let bob = server.signup("bob").await;
+    let chat = bob.open_direct("ann").await.id;
+    let mut bob_socket = bob.connect().await;
+    for body in ["hey", "you there?"] {
+        say(&mut bob_socket, chat, body).await.unwrap();
+    }
+    let scam = say(&mut bob_socket, chat, "buy my coin at scam.example")
+        .await
+        .unwrap();
+
+    let report = |body: serde_json::Value| ann.post("/api/reports").json(&body).send();
+    let filed = report(json!({
+        "user": bob.user.id, "conversation": chat, "seq": scam,
+        "reason": "spam", "note": "third time today"
+    }))
+    .await
+    .unwrap();
+    assert_eq!(filed.status(), StatusCode::CREATED);
+    let id = filed
+        .json::<natter_protocol::ReportFiled>()
+        .await
+        .unwrap()
+        .id;
+    // Nobody reports themselves, pins a message on someone who did not
+    // send it, or reports from a conversation they are not in.
+    for (body, status) in [
+        (
+            json!({ "user": ann.user.id, "reason": "spam" }),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            json!({ "user": ann.user.id + 100, "reason": "spam" }),
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            json!({ "user": ann.user.id, "conversation": chat, "seq": 1, "reason": "other" }),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            json!({ "user": bob.user.id, "reason": "rude" }),
+            StatusCode::BAD_REQUEST,
+        ),
+    ] {
+        assert_eq!(report(body).await.unwrap().status(), status);
+    }
+    let eve = server.signup("eve").await;
+    let outsider = eve
+        .post("/api/reports")
+        .json(&json!({ "user": bob.user.id, "conversation": chat, "reason": "spam" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(outsider.status(), StatusCode::NOT_FOUND);
+
+    // The moderator reads it with what Ann saw.
+    let (ok, listed) = admin(&server, &["reports"]).await;
+    assert!(ok, "{listed}");
+    assert!(listed.contains(&format!("Report {id}")), "{listed}");
+    assert!(
+        listed.contains("@ann reported @bob: Spam or scam"),
+        "{listed}"
+    );
+    assert!(listed.contains("Note: third time today"), "{listed}");
+    for body in ["hey", "you there?", "buy my coin at scam.example"] {
+        assert!(listed.contains(body), "{listed}");
+    }
+
+    // Suspended: the socket closes at once, login is refused, nobody finds
+    // the account.
+    let (ok, said) = admin(&server, &["suspend", "bob"]).await;
+    assert!(ok, "{said}");
+    bob_socket.closed().await;
+    let login = |username: &str| {
+        reqwest::Client::new()
+            .post(server.url("/api/login"))
+            .json(&json!({ "username": username, "password": common::PASSWORD }))
+            .send()
+    };
+    let refused = login("bob").await.unwrap();
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    let error: ApiError = refused.json().await.unwrap();
+    assert_eq!(
+        error.message,
+        "This account is suspended for breaking Natter's rules."
+    );
+    let session = bob.get("/api/me").send().await.unwrap();
+    assert_eq!(session.status(), StatusCode::UNAUTHORIZED);
+    let found = ann.get("/api/users/bob").send().await.unwrap();
+    assert_eq!(found.status(), StatusCode::NOT_FOUND);
+
+    // The message goes for everyone; the report is resolved.
+    let target = format!("{scam}");
+    let (ok, said) = admin(&server, &["delete-message", &chat.to_string(), &target]).await;
+    assert!(ok, "{said}");
+    let history = ann.history(chat).await;
+    let gone = history.iter().find(|m| m.seq == scam).unwrap();
+    assert!(gone.deleted && gone.body.is_empty());
+    let (ok, said) = admin(
+        &server,
+        &["resolve", &id.to_string(), "--note", "suspended"],
+    )
+    .await;
+    assert!(ok, "{said}");
+    assert_eq!(admin(&server, &["reports"]).await.1.trim(), "No reports.");
+    let (_, all) = admin(&server, &["reports", "--all"]).await;
+    assert!(
+        all.contains("Resolved") && all.contains("suspended"),
+        "{all}"
+    );
+
+    // Refusals are clear; lifting the suspension lets Bob back in.
+    let (ok, said) = admin(&server, &["suspend", "nobody"]).await;
+    assert!(!ok);
+    assert!(said.contains("nobody"), "{said}");
+    let (ok, said) = admin(&server, &["resolve", &id.to_string()]).await;
+    assert!(!ok);
+    assert!(said.contains("No such report"), "{said}");
+    let (ok, _) = admin(&server, &["unsuspend", "bob"]).await;
+    assert!(ok);
+    assert_eq!(login("bob").await.unwrap().status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn the_admin_tool_says_when_no_server_runs() {
+    let data = tempfile::tempdir().unwrap();
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_natter-server"))
+        .args(["admin", "--data-dir"])
+        .arg(data.path())
+        .arg("reports")
+        .output()
+        .await
+        .unwrap();
+    assert!(!output.status.success());
+    let said = String::from_utf8_lossy(&output.stderr);
+    assert!(said.contains("is natter-server running"), "{said}");
+}

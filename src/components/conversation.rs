@@ -12,6 +12,7 @@ use super::conversation_menu::{BlockedNotice, ConversationMenu};
 use super::group_info::GroupInfo;
 use super::message_actions::{ComposerMode, Mode};
 use super::message_list::MessageList;
+use super::report::{ReportDialog, Reporting};
 use crate::state::{typing_phrase, ChatStore};
 
 fn page_visible() -> bool {
@@ -98,6 +99,8 @@ pub fn ConversationView(id: ConversationId) -> impl IntoView {
         })
     });
     provide_context(ComposerMode(RwSignal::new(Mode::Write)));
+    let reporting = Reporting(RwSignal::new(None));
+    provide_context(reporting);
     let notice = RwSignal::new(None::<String>);
     let preparing = RwSignal::new(0_u32);
     // Counted, because dragging over a child leaves the parent.
@@ -182,6 +185,7 @@ pub fn ConversationView(id: ConversationId) -> impl IntoView {
             <Show when=move || info_open.get()>
                 <GroupInfo id on_close=move || info_open.set(false) />
             </Show>
+            {move || reporting.0.get().map(|target| view! { <ReportDialog target /> })}
         </section>
     }
 }

@@ -1,11 +1,29 @@
 //! The open conversation's menu: what one can do about the chat and the
-//! person in it (block or unblock them).
+//! person in it (report them, block or unblock them).
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use natter_protocol::{ConversationId, User, UserId};
 
+use super::report::{ReportTarget, Reporting};
 use crate::state::ChatStore;
+
+/// A member of conversation `id` (someone who left is named by id only).
+pub fn member_of(store: ChatStore, id: ConversationId, user: UserId) -> User {
+    store.state.with_untracked(|state| {
+        state
+            .conversations
+            .get(&id)
+            .and_then(|c| c.info.members.iter().find(|m| m.user.id == user))
+            .map(|m| m.user.clone())
+            .unwrap_or_else(|| User {
+                id: user,
+                username: format!("user {user}"),
+                display_name: None,
+                avatar: None,
+            })
+    })
+}
 
 /// The other person of a 1:1 conversation, if it is one.
 fn peer_of(store: ChatStore, id: ConversationId) -> Option<User> {
@@ -46,6 +64,7 @@ pub fn toggle_block(
 #[component]
 pub fn ConversationMenu(id: ConversationId) -> impl IntoView {
     let store = expect_context::<ChatStore>();
+    let reporting = expect_context::<Reporting>();
     let open = RwSignal::new(false);
     let problem = RwSignal::new(None::<String>);
     let peer = Memo::new(move |_| peer_of(store, id));
@@ -71,6 +90,20 @@ pub fn ConversationMenu(id: ConversationId) -> impl IntoView {
                 </button>
                 <Show when=move || open.get()>
                     <div class="menu" role="menu">
+                        <button
+                            role="menuitem"
+                            class="danger"
+                            on:click=move |_| {
+                                open.set(false);
+                                reporting.0.set(peer.get_untracked().map(|user| ReportTarget {
+                                    user,
+                                    conversation: Some(id),
+                                    seq: None,
+                                }));
+                            }
+                        >
+                            {move || format!("Report @{}", peer.get().map(|p| p.username).unwrap_or_default())}
+                        </button>
                         <button
                             role="menuitem"
                             class="danger"

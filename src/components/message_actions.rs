@@ -5,7 +5,8 @@
 use leptos::prelude::*;
 use natter_protocol::{Action, ConversationId, MediaKind, Message, Reaction, Seq, UserId};
 
-use super::conversation_menu::toggle_block;
+use super::conversation_menu::{member_of, toggle_block};
+use super::report::{ReportTarget, Reporting};
 use crate::state::ChatStore;
 
 /// The reactions offered in a message's menu.
@@ -132,6 +133,7 @@ pub fn ActionsMenu(
     given: Vec<String>,
 ) -> impl IntoView {
     let store = expect_context::<ChatStore>();
+    let reporting = expect_context::<Reporting>();
     let open = RwSignal::new(false);
     let blocked = Memo::new(move |_| {
         sender.is_some_and(|sender| store.state.with(|state| state.blocks(sender)))
@@ -222,6 +224,20 @@ pub fn ActionsMenu(
                     {sender
                         .map(|sender| {
                             view! {
+                                <button
+                                    role="menuitem"
+                                    class="danger"
+                                    on:click=move |_| {
+                                        open.set(false);
+                                        reporting.0.set(Some(ReportTarget {
+                                            user: member_of(store, id, sender),
+                                            conversation: Some(id),
+                                            seq: Some(seq),
+                                        }));
+                                    }
+                                >
+                                    "Report"
+                                </button>
                                 <button role="menuitem" class="danger" on:click=move |_| toggle_block(store, sender, problem, move || open.set(false))>
                                     {move || if blocked.get() { "Unblock sender" } else { "Block sender" }}
                                 </button>

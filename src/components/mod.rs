@@ -24,5 +24,6 @@ pub mod password;
 pub mod picture_picker;
 pub mod profile;
 pub mod recorder;
+pub mod report;
 pub mod rich_text;
 pub mod voice_player;

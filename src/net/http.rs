@@ -3,8 +3,8 @@
 use gloo_net::http::{Request, RequestBuilder, Response};
 use natter_protocol::{
     AddMember, ApiError, ApiErrorCode, Conversation, ConversationId, Credentials, MediaLimits,
-    Message, NewGroup, OpenDirect, PasswordChange, ProfileUpdate, PublicGroup, RenameGroup, Seq,
-    SessionInfo, User, UserId,
+    Message, NewGroup, NewReport, OpenDirect, PasswordChange, ProfileUpdate, PublicGroup,
+    RenameGroup, ReportFiled, Seq, SessionInfo, User, UserId,
 };
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -249,6 +249,11 @@ impl Api {
     pub async fn join_group(&self, group: ConversationId) -> Result<Conversation, HttpError> {
         let url = self.url(&format!("/api/groups/{group}/join"));
         self.send_for(Request::post(&url)).await
+    }
+
+    /// Files a report with Natter's moderators.
+    pub async fn report(&self, report: &NewReport) -> Result<ReportFiled, HttpError> {
+        self.post("/api/reports", report).await
     }
 
     /// The people the user blocks.

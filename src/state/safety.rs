@@ -1,10 +1,10 @@
-//! Blocking from this device: the server is the judge (it keeps the
+//! Blocking and reporting from this device: the server is the judge (it keeps the
 //! blocked person's 1:1 messages from reaching the user), the device keeps
 //! the list so that a shared group's messages from a blocked person are
 //! shown folded, offline too.
 
 use leptos::task::spawn_local;
-use natter_protocol::{User, UserId};
+use natter_protocol::{NewReport, User, UserId};
 
 use super::ChatStore;
 use crate::net::http::{Api, HttpError};
@@ -31,6 +31,11 @@ impl ChatStore {
         let users = Api::same_origin().unblock(user).await?;
         self.keep_blocked(users);
         Ok(())
+    }
+
+    /// Sends a report to Natter's moderators.
+    pub async fn report(&self, report: &NewReport) -> Result<(), HttpError> {
+        Api::same_origin().report(report).await.map(|_| ())
     }
 
     fn keep_blocked(&self, users: Vec<User>) {

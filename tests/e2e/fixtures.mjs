@@ -1,7 +1,7 @@
 // Fixtures: a real natter-server per test file, on a free loopback port,
 // with its own SQLite file; and helpers that act as a person would.
 import { test as base, expect } from '@playwright/test';
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -45,6 +45,14 @@ export async function startServer({ args = [], dist = process.env.NATTER_DIST } 
     },
     async start() {
       await launch(new URL(server.url).host);
+    },
+    /** Runs `natter-server admin ARGS` against this server; its output. */
+    admin(args) {
+      return new Promise((resolve, reject) => {
+        execFile(bin, ['admin', '--data-dir', data, ...args], (err, stdout, stderr) =>
+          err ? reject(new Error(`admin ${args.join(' ')}: ${stderr}`)) : resolve(stdout),
+        );
+      });
     },
     async dispose() {
       await server.stop();

@@ -79,3 +79,52 @@ test('block: the blocked person sees S, the blocker sees nothing; groups fold th
 
   for (const person of [ann, bob, cyd]) await person.context.close();
 });
+
+test('report: a message reported with context reaches the moderators', async ({ browser, server }) => {
+  const annName = uniqueName('ann');
+  const bobName = uniqueName('bob');
+  const ann = await signUp(browser, server, annName);
+  const bob = await signUp(browser, server, bobName);
+  await openChatWith(bob.page, annName);
+  for (const text of ['hello', 'free coins at scam.example']) await send(bob.page, text);
+  await ann.page.getByRole('button', { name: new RegExp(`^${bobName}`) }).click();
+  await expect(bodies(ann.page)).toHaveText(['hello', 'free coins at scam.example']);
+
+  // From the message's menu: a reason, a note, and block them too.
+  const scam = ann.page.locator('.bubble-row.theirs').last();
+  await scam.hover();
+  await scam.getByRole('button', { name: 'Message actions' }).click();
+  await scam.getByRole('menuitem', { name: 'Report' }).click();
+  const dialog = ann.page.getByRole('dialog', { name: `Report a message from @${bobName}` });
+  await dialog.getByRole('button', { name: 'Report' }).click();
+  await expect(dialog.getByRole('alert')).toHaveText('Pick what is wrong.');
+  await dialog.getByLabel('Spam or scam').check();
+  await expect(dialog.getByRole('alert')).toHaveCount(0);
+  await dialog.getByLabel('Anything to add (optional)').fill('sent to everyone');
+  await expect(dialog.getByLabel(`Also block @${bobName}`)).toBeChecked();
+  await ann.page.screenshot({ path: shot('report-dialog') });
+  await ann.page.emulateMedia({ colorScheme: 'dark' });
+  await ann.page.setViewportSize({ width: 390, height: 760 });
+  await ann.page.screenshot({ path: shot('report-dialog-phone-dark') });
+  await ann.page.emulateMedia({ colorScheme: 'light' });
+  await ann.page.setViewportSize({ width: 1280, height: 720 });
+  await dialog.getByRole('button', { name: 'Report' }).click();
+  await expect(dialog.getByRole('status')).toHaveText("Thank you. Natter's moderators will look at it.");
+  await dialog.getByRole('button', { name: 'Done' }).click();
+  await expect(dialog).toHaveCount(0);
+  // Esc closes a report dialog and leaves the conversation open.
+  await ann.page.getByRole('button', { name: 'Conversation options' }).click();
+  await ann.page.getByRole('menuitem', { name: `Report @${bobName}` }).click();
+  await ann.page.getByRole('dialog', { name: `Report @${bobName}` }).getByLabel('Harassment or bullying').press('Escape');
+  await expect(ann.page.getByRole('dialog')).toHaveCount(0);
+  await expect(ann.page.getByRole('heading', { name: bobName })).toBeVisible();
+  await expect(ann.page.getByRole('status').filter({ hasText: `You blocked @${bobName}` })).toBeVisible();
+
+  // The moderators' tool lists it with what Ann saw.
+  const listed = await server.admin(['reports']);
+  expect(listed).toContain(`@${annName} reported @${bobName}: Spam or scam`);
+  expect(listed).toContain('Note: sent to everyone');
+  expect(listed).toContain('free coins at scam.example');
+
+  for (const person of [ann, bob]) await person.context.close();
+});

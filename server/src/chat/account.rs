@@ -72,6 +72,10 @@ impl Chat {
             }
             (Some(stored), Ok(true)) => {
                 self.throttle.succeeded(&key, from);
+                // Told only to whoever knows the password.
+                if self.store.is_suspended(stored.user.id).await? {
+                    return Err(ChatError::Suspended);
+                }
                 self.start_session(stored.user).await
             }
             _ => Err(ChatError::BadCredentials),

@@ -8,13 +8,20 @@ use super::{Chat, ChatError};
 use crate::hub::{Event, FrameKind};
 
 impl Chat {
-    /// The user called `username` (any case).
+    /// The user called `username` (any case), unless suspended.
     pub async fn find_user(&self, username: &str) -> Result<User, ChatError> {
         limits::check_username(username)?;
-        self.store
+        let missing = || ChatError::NoSuchUsername(username.to_owned());
+        let user = self
+            .store
             .user_by_name(username)
             .await?
-            .ok_or_else(|| ChatError::NoSuchUsername(username.to_owned()))
+            .ok_or_else(missing)?;
+        // A suspended account cannot be found.
+        if self.store.is_suspended(user.id).await? {
+            return Err(missing());
+        }
+        Ok(user)
     }
 
     /// The 1:1 conversation of `me` with `username`; the flag tells whether

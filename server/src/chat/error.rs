@@ -66,6 +66,12 @@ pub enum ChatError {
     UsernameTaken,
     #[error("Wrong username or password.")]
     BadCredentials,
+    #[error("This account is suspended for breaking Natter's rules.")]
+    Suspended,
+    #[error("You can't report yourself.")]
+    ReportYourself,
+    #[error("No such report, or it is resolved already.")]
+    NoSuchReport,
     #[error("That is not your current password.")]
     WrongPassword,
     #[error("{}", too_many_attempts(*.retry_after_secs))]

@@ -13,6 +13,8 @@
 //!   where "who may send to this conversation" is decided.
 //! - [`receipt`], [`typing`]: delivery and read cursors; typing notices.
 //! - [`blocking`]: who blocks whom, and what that keeps apart.
+//! - [`report`], [`moderation`]: reports by people, and what moderators
+//!   do about them (suspensions, deletions).
 //! - [`direct`]: finding people, starting a 1:1 conversation.
 //! - [`groups`]: creating and changing groups, with their admin rules.
 //! - [`reading`]: the conversations and history a member may read.
@@ -30,10 +32,12 @@ pub mod error;
 pub mod groups;
 pub mod logout;
 pub mod media;
+pub mod moderation;
 pub mod pipeline;
 pub mod profile;
 pub mod reading;
 pub mod receipt;
+pub mod report;
 pub mod roster;
 pub mod send;
 pub mod typing;

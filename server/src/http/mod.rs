@@ -53,6 +53,7 @@ pub fn router(state: AppState) -> Result<Router, assets::AssetsError> {
             "/groups/{id}/bans/{user}",
             axum::routing::delete(groups::unban),
         )
+        .route("/reports", post(safety::report))
         .route("/blocks", get(safety::blocked))
         .route(
             "/blocks/{user}",

@@ -1,7 +1,10 @@
-//! Blocking over HTTP: the people I block, block, unblock.
+//! Safety over HTTP: the people I block, block, unblock; reports.
 
 use axum::extract::{Path, State};
-use natter_protocol::{User, UserId};
+use axum::http::StatusCode;
+use natter_protocol::{NewReport, ReportFiled, User, UserId};
+
+use super::extract::Json;
 
 use crate::auth::CurrentUser;
 use crate::error::AppError;
@@ -36,4 +39,17 @@ pub async fn unblock(
     Path(user): Path<UserId>,
 ) -> Result<axum::Json<Vec<User>>, AppError> {
     Ok(axum::Json(state.chat.unblock(current.user.id, user).await?))
+}
+
+/// `POST /api/reports`: 201 with the report's id.
+pub async fn report(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    Json(report): Json<NewReport>,
+) -> Result<(StatusCode, axum::Json<ReportFiled>), AppError> {
+    let id = state
+        .chat
+        .report(current.user.id, report, now_millis())
+        .await?;
+    Ok((StatusCode::CREATED, axum::Json(ReportFiled { id })))
 }

@@ -24,7 +24,7 @@ pub mod suite;
 use async_trait::async_trait;
 use natter_protocol::{
     Action, Attachment, Conversation, ConversationId, ConversationKind, GroupEvent, MediaKind,
-    Message, Millis, PublicGroup, ReceiptKind, Role, Seq, User, UserId,
+    Message, Millis, PublicGroup, ReceiptKind, ReportReason, Role, Seq, User, UserId,
 };
 use uuid::Uuid;
 
@@ -296,6 +296,36 @@ pub fn picture_hash(data_url: &str) -> String {
         .collect()
 }
 
+/// A report, as the rules accepted it: the context is what the reporter
+/// could see of the conversation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FiledReport {
+    pub reporter: UserId,
+    pub reported: UserId,
+    pub conversation: Option<ConversationId>,
+    pub seq: Option<Seq>,
+    pub reason: ReportReason,
+    pub note: Option<String>,
+    pub context: Vec<Message>,
+    pub at: Millis,
+}
+
+/// A kept report, for moderators.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Report {
+    pub id: i64,
+    pub reporter: User,
+    pub reported: User,
+    pub conversation: Option<ConversationId>,
+    pub seq: Option<Seq>,
+    pub reason: ReportReason,
+    pub note: Option<String>,
+    pub context: Vec<Message>,
+    pub created_at: Millis,
+    /// When it was resolved, and the moderator's note.
+    pub resolved: Option<(Millis, String)>,
+}
+
 /// One person's blocks, both ways.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Blocks {
@@ -418,6 +448,17 @@ pub trait Store: Send + Sync + 'static {
     async fn blocks(&self, user: UserId) -> Result<Blocks, StoreError>;
     /// The people `user` blocks, most recently blocked first.
     async fn blocked_users(&self, user: UserId) -> Result<Vec<User>, StoreError>;
+
+    /// Keeps a report; returns its id.
+    async fn add_report(&self, report: &FiledReport) -> Result<i64, StoreError>;
+    /// Reports, oldest first: the open ones, or all of them.
+    async fn reports(&self, include_resolved: bool, limit: u32) -> Result<Vec<Report>, StoreError>;
+    /// Marks a report resolved; false when there is no such open report.
+    async fn resolve_report(&self, id: i64, note: &str, now: Millis) -> Result<bool, StoreError>;
+    /// Suspends `user` from `since` on, or lifts it (`None`); false when
+    /// there is no such user.
+    async fn set_suspended(&self, user: UserId, since: Option<Millis>) -> Result<bool, StoreError>;
+    async fn is_suspended(&self, user: UserId) -> Result<bool, StoreError>;
 
     /// Makes what deletions removed unrecoverable from the store's files
     /// (a log of old pages, say), as far as the backend can.

@@ -47,6 +47,7 @@ macro_rules! store_suite {
             pictures_are_found_by_their_hash,
             a_block_keeps_the_blocked_apart,
             groups_are_moderated,
+            reports_keep_what_the_reporter_saw,
         );
     };
     (@tests $open:expr; $($name:ident),* $(,)?) => {
@@ -1270,4 +1271,99 @@ pub async fn groups_are_moderated(store: Arc<dyn Store>) {
     )
     .await
     .unwrap();
+}
+
+pub async fn reports_keep_what_the_reporter_saw(store: Arc<dyn Store>) {
+    let ann = user(&store, "ann").await;
+    let bob = user(&store, "bob").await;
+    let eve = user(&store, "eve").await;
+    let (chat, _media) = chat(store.clone());
+    let group = chat
+        .create_group(
+            &bob,
+            NewGroup {
+                name: "Noisy".into(),
+                members: vec!["ann".into()],
+                hashtag: Some("noisy".into()),
+                picture: None,
+            },
+            NOW,
+        )
+        .await
+        .unwrap()
+        .id;
+    for n in 0..30 {
+        sent(&chat, bob.id, draft(group, &format!("spam {n}")))
+            .await
+            .unwrap();
+    }
+    chat.change_group(&eve, group, GroupChange::Join, NOW)
+        .await
+        .unwrap();
+    let last = sent(&chat, bob.id, draft(group, "hello eve"))
+        .await
+        .unwrap();
+    let report = |reporter: UserId, seq: Option<Seq>| {
+        let chat = chat.clone();
+        async move {
+            chat.report(
+                reporter,
+                natter_protocol::NewReport {
+                    user: bob.id,
+                    conversation: Some(group),
+                    seq,
+                    reason: natter_protocol::ReportReason::Spam,
+                    note: "  ".into(),
+                },
+                NOW,
+            )
+            .await
+        }
+    };
+    report(ann.id, Some(last - 5)).await.unwrap();
+    report(eve.id, None).await.unwrap();
+    assert!(matches!(
+        report(bob.id, None).await,
+        Err(ChatError::ReportYourself)
+    ));
+    let reports = chat.reports(false).await.unwrap();
+    assert_eq!(reports.len(), 2);
+    // Ann's: the 20 messages up to the one she reported.
+    let seqs: Vec<Seq> = reports[0].context.iter().map(|m| m.seq).collect();
+    assert_eq!(seqs, ((last - 24)..=(last - 5)).collect::<Vec<_>>());
+    assert_eq!(reports[0].note, None);
+    assert_eq!(reports[0].reporter.id, ann.id);
+    // Eve's: only what she could see, from her join.
+    let bodies: Vec<&str> = reports[1]
+        .context
+        .iter()
+        .filter(|m| m.event.is_none())
+        .map(|m| m.body.as_str())
+        .collect();
+    assert_eq!(bodies, vec!["hello eve"]);
+
+    chat.resolve_report(reports[0].id, "warned", NOW)
+        .await
+        .unwrap();
+    assert!(matches!(
+        chat.resolve_report(reports[0].id, "again", NOW).await,
+        Err(ChatError::NoSuchReport)
+    ));
+    assert_eq!(chat.reports(false).await.unwrap().len(), 1);
+    let all = chat.reports(true).await.unwrap();
+    assert_eq!(all[0].resolved, Some((NOW, "warned".to_owned())));
+
+    // Suspended: not found, sessions gone; restored: found again.
+    store
+        .create_session([7; 32], bob.id, NOW * 2)
+        .await
+        .unwrap();
+    chat.suspend("bob", NOW).await.unwrap();
+    assert!(matches!(
+        chat.find_user("bob").await,
+        Err(ChatError::NoSuchUsername(_))
+    ));
+    assert_eq!(store.session_user([7; 32], NOW).await.unwrap(), None);
+    chat.unsuspend("bob").await.unwrap();
+    assert_eq!(chat.find_user("bob").await.unwrap().id, bob.id);
 }

@@ -25,8 +25,8 @@ use uuid::Uuid;
 use self::rows::{is_unique_violation, Page, MEDIA_COLUMNS, USER_COLUMNS};
 use self::writer::{Readers, Writer};
 use super::{
-    picture_hash, Blocks, MediaRecord, Membership, Reader, Store, StoreError, StoredCredentials,
-    Write, Written,
+    picture_hash, Blocks, FiledReport, MediaRecord, Membership, Reader, Report, Store, StoreError,
+    StoredCredentials, Write, Written,
 };
 use crate::now_millis;
 
@@ -558,6 +558,75 @@ impl Store for SqliteStore {
                     )?
                     .query_map([user], rows::user)?
                     .collect::<rusqlite::Result<Vec<_>>>()?)
+            })
+            .await
+    }
+
+    async fn add_report(&self, report: &FiledReport) -> Result<i64, StoreError> {
+        let report = report.clone();
+        self.writer
+            .run(move |conn| {
+                conn.prepare_cached(
+                    "INSERT INTO reports
+                         (reporter_id, reported_id, conversation_id, seq, reason, note, context,
+                          created_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                )?
+                .execute(params![
+                    report.reporter,
+                    report.reported,
+                    report.conversation,
+                    report.seq,
+                    rows::to_json(&report.reason)?,
+                    report.note,
+                    rows::to_json(&report.context)?,
+                    report.at
+                ])?;
+                Ok(conn.last_insert_rowid())
+            })
+            .await
+    }
+
+    async fn reports(&self, include_resolved: bool, limit: u32) -> Result<Vec<Report>, StoreError> {
+        self.readers
+            .run(move |conn| rows::reports(conn, include_resolved, limit))
+            .await
+    }
+
+    async fn resolve_report(&self, id: i64, note: &str, now: Millis) -> Result<bool, StoreError> {
+        let note = note.to_owned();
+        self.writer
+            .run(move |conn| {
+                let changed = conn
+                    .prepare_cached(
+                        "UPDATE reports SET resolved_at = ?2, resolution = ?3
+                         WHERE id = ?1 AND resolved_at IS NULL",
+                    )?
+                    .execute(params![id, now, note])?;
+                Ok(changed == 1)
+            })
+            .await
+    }
+
+    async fn set_suspended(&self, user: UserId, since: Option<Millis>) -> Result<bool, StoreError> {
+        self.writer
+            .run(move |conn| {
+                let changed = conn
+                    .prepare_cached("UPDATE users SET suspended_at = ?2 WHERE id = ?1")?
+                    .execute(params![user, since])?;
+                Ok(changed == 1)
+            })
+            .await
+    }
+
+    async fn is_suspended(&self, user: UserId) -> Result<bool, StoreError> {
+        self.readers
+            .run(move |conn| {
+                Ok(conn
+                    .prepare_cached("SELECT suspended_at IS NOT NULL FROM users WHERE id = ?1")?
+                    .query_row([user], |row| row.get(0))
+                    .optional()?
+                    .unwrap_or(false))
             })
             .await
     }

@@ -6,12 +6,12 @@ use std::collections::HashMap;
 
 use natter_protocol::{
     Conversation, ConversationId, ConversationKind, GroupInfo, MediaKind, Member, Message, Millis,
-    Reaction, Role, Seq, User, UserId,
+    Reaction, ReportReason, Role, Seq, User, UserId,
 };
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use uuid::Uuid;
 
-use crate::store::{MediaRecord, Membership, Reader, Seat, StoreError};
+use crate::store::{MediaRecord, Membership, Reader, Report, Seat, StoreError};
 
 impl From<rusqlite::Error> for StoreError {
     fn from(err: rusqlite::Error) -> Self {
@@ -405,4 +405,71 @@ pub fn media(row: &Row<'_>) -> rusqlite::Result<MediaRecord> {
         size: row.get(5)?,
         message_seq: row.get(6)?,
     })
+}
+
+/// Reports, oldest first, with the people they name.
+pub fn reports(
+    conn: &Connection,
+    include_resolved: bool,
+    limit: u32,
+) -> Result<Vec<Report>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT r.id, r.reporter_id, r.reported_id, r.conversation_id, r.seq, r.reason, r.note,
+                r.context, r.created_at, r.resolved_at, r.resolution
+         FROM reports r
+         WHERE ?1 OR r.resolved_at IS NULL
+         ORDER BY r.created_at, r.id LIMIT ?2",
+    )?;
+    type Row = (
+        i64,
+        UserId,
+        UserId,
+        Option<ConversationId>,
+        Option<Seq>,
+        Option<ReportReason>,
+        Option<String>,
+        Option<Vec<Message>>,
+        Millis,
+        Option<Millis>,
+        Option<String>,
+    );
+    let found = stmt
+        .query_map(params![include_resolved, limit], |row| {
+            Ok((
+                row.get(0)?,
+                row.get(1)?,
+                row.get(2)?,
+                row.get(3)?,
+                row.get(4)?,
+                json(row, 5)?,
+                row.get(6)?,
+                json(row, 7)?,
+                row.get(8)?,
+                row.get(9)?,
+                row.get(10)?,
+            ))
+        })?
+        .collect::<rusqlite::Result<Vec<Row>>>()?;
+    let mut reports = Vec::with_capacity(found.len());
+    for (id, reporter, reported, conversation, seq, reason, note, context, at, done, resolution) in
+        found
+    {
+        let person = |id: UserId| {
+            load_user(conn, id)?
+                .ok_or_else(|| StoreError::Data(format!("report {id} names a missing user")))
+        };
+        reports.push(Report {
+            id,
+            reporter: person(reporter)?,
+            reported: person(reported)?,
+            conversation,
+            seq,
+            reason: reason.ok_or_else(|| StoreError::Data(format!("report {id} has no reason")))?,
+            note,
+            context: context.unwrap_or_default(),
+            created_at: at,
+            resolved: done.map(|at| (at, resolution.unwrap_or_default())),
+        });
+    }
+    Ok(reports)
 }

@@ -180,6 +180,25 @@ const MIGRATIONS: &[&str] = &[
     ) WITHOUT ROWID;
     CREATE INDEX blocks_blocked ON blocks(blocked_id);
     "#,
+    // 11: reports for moderators (with what the reporter could see, as
+    // JSON), and suspended accounts.
+    r#"
+    CREATE TABLE reports (
+        id              INTEGER PRIMARY KEY,
+        reporter_id     INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        reported_id     INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        conversation_id INTEGER,
+        seq             INTEGER,
+        reason          TEXT NOT NULL,
+        note            TEXT,
+        context         TEXT NOT NULL,
+        created_at      INTEGER NOT NULL,
+        resolved_at     INTEGER,
+        resolution      TEXT
+    );
+    CREATE INDEX reports_open ON reports(created_at) WHERE resolved_at IS NULL;
+    ALTER TABLE users ADD COLUMN suspended_at INTEGER;
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -193,6 +193,10 @@ pub struct Member {
     pub read: Seq,
     #[serde(default, skip_serializing_if = "Role::is_member")]
     pub role: Role,
+    /// Has not accepted the conversation yet: it is a message request
+    /// (someone they never wrote to started it, or added them).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub pending: bool,
 }
 
 /// What a member may do in a group. In a 1:1 conversation both are members.

@@ -117,6 +117,11 @@ pub enum ServerFrame {
     Profile {
         user: User,
     },
+    /// You deleted this conversation (a message request) on another
+    /// device: forget it.
+    Gone {
+        conversation: ConversationId,
+    },
     /// The people you block, as they are now (sent to your devices when
     /// you block or unblock someone; read them with `GET /api/blocks`
     /// after connecting).

@@ -70,6 +70,8 @@ async fn receipts_reach_the_sender() {
     let ann = server.signup("ann").await;
     let bob = server.signup("bob").await;
     let conversation = ann.open_direct("bob").await.id;
+    // Bob opens it too, accepting it: a request's receipts are held back.
+    bob.open_direct("ann").await;
     let mut ann_socket = ann.connect().await;
     let mut bob_socket = bob.connect().await;
 

@@ -412,3 +412,128 @@ async fn the_admin_tool_says_when_no_server_runs() {
     let said = String::from_utf8_lossy(&output.stderr);
     assert!(said.contains("is natter-server running"), "{said}");
 }
+
+#[tokio::test]
+async fn a_stranger_is_a_request_that_hears_nothing_until_accepted() {
+    let server = TestServer::start().await;
+    let ann = server.signup("ann").await;
+    let bob = server.signup("bob").await;
+    let mut ann_socket = ann.connect().await;
+    let chat = bob.open_direct("ann").await.id;
+    let mut bob_socket = bob.connect().await;
+    say(&mut bob_socket, chat, "hi, we met at the café")
+        .await
+        .unwrap();
+    let introduced = ann_socket
+        .next_matching(|frame| match frame {
+            ServerFrame::Conversation { conversation } => Some(conversation),
+            _ => None,
+        })
+        .await;
+    let me = |c: &Conversation, id| c.members.iter().find(|m| m.user.id == id).cloned();
+    assert!(
+        me(&introduced, ann.user.id).unwrap().pending,
+        "a request for Ann"
+    );
+    assert!(!me(&introduced, bob.user.id).unwrap().pending);
+    assert_eq!(next_body(&mut ann_socket).await, "hi, we met at the café");
+
+    // Ann's receipts and typing stay on her side; Bob sees nothing of her.
+    ann_socket
+        .send(&ClientFrame::Receipt {
+            conversation: chat,
+            kind: natter_protocol::ReceiptKind::Read,
+            seq: 1,
+        })
+        .await;
+    ann_socket
+        .send(&ClientFrame::Typing { conversation: chat })
+        .await;
+    // Both were handled once the ping after them is answered.
+    ann_socket.assert_alive().await;
+    let seen_by_bob: Conversation = bob
+        .get(&format!("/api/conversations/{chat}"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let ann_there = me(&seen_by_bob, ann.user.id).unwrap();
+    assert_eq!((ann_there.delivered, ann_there.read), (0, 0));
+
+    // Accepted: the receipts held back go out, and it is a chat like any.
+    let accepted = ann
+        .post(&format!("/api/conversations/{chat}/accept"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(accepted.status(), StatusCode::OK);
+    let accepted: Conversation = accepted.json().await.unwrap();
+    assert!(!me(&accepted, ann.user.id).unwrap().pending);
+    let released = bob_socket
+        .next_matching(|frame| match frame {
+            ServerFrame::Receipt {
+                user, kind, seq, ..
+            } if user != bob.user.id => Some((kind, seq)),
+            ServerFrame::Typing { .. } => panic!("typing from a request reached Bob"),
+            _ => None,
+        })
+        .await;
+    assert_eq!(released.1, 1);
+
+    // Someone Ann wrote to first is no stranger: Cyd's group adds her
+    // without a request... while Eve, whom she never wrote to, asks.
+    let cyd = server.signup("cyd").await;
+    let eve = server.signup("eve").await;
+    ann.open_direct("cyd").await;
+    for (owner, pending) in [(&cyd, false), (&eve, true)] {
+        let group: Conversation = owner
+            .post("/api/groups")
+            .json(&json!({ "name": "Party", "members": ["ann"] }))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(me(&group, ann.user.id).unwrap().pending, pending);
+        if pending {
+            // Deleted, it is gone from Ann's devices and list.
+            let deleted = ann
+                .request(
+                    Method::DELETE,
+                    &format!("/api/conversations/{}/request", group.id),
+                )
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
+            ann_socket
+                .next_matching(|frame| match frame {
+                    ServerFrame::Gone { conversation } if conversation == group.id => Some(()),
+                    _ => None,
+                })
+                .await;
+            let listed: Vec<Conversation> = ann
+                .get("/api/conversations")
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            assert!(listed.iter().all(|c| c.id != group.id));
+        }
+    }
+    // Only a request can be deleted.
+    let refused = ann
+        .request(
+            Method::DELETE,
+            &format!("/api/conversations/{chat}/request"),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
+}

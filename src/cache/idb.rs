@@ -284,10 +284,10 @@ impl Cache for IdbCache {
         if batch.open.is_some() {
             stores.push(META);
         }
-        if !batch.conversations.is_empty() {
+        if !batch.conversations.is_empty() || !batch.forgotten.is_empty() {
             stores.push(CONVERSATIONS);
         }
-        if !batch.messages.is_empty() || !batch.actions.is_empty() {
+        if !batch.messages.is_empty() || !batch.actions.is_empty() || !batch.forgotten.is_empty() {
             stores.push(MESSAGES);
         }
         // A message deleted for everyone takes its kept file along.
@@ -374,6 +374,16 @@ impl Cache for IdbCache {
                     .serde()
                     .map_err(error)?;
             }
+        }
+        for id in &batch.forgotten {
+            let conversations = tx.object_store(CONVERSATIONS).map_err(error)?;
+            conversations
+                .delete(conversation_key(*id))
+                .build()
+                .map_err(error)?;
+            let messages = tx.object_store(MESSAGES).map_err(error)?;
+            let range = KeyRange::Bound(message_key(*id, 0), false, message_key(*id + 1, 0), true);
+            messages.delete::<String, _>(range).build().map_err(error)?;
         }
         if !batch.outbox_put.is_empty() || !batch.outbox_remove.is_empty() {
             let store = tx.object_store(OUTBOX).map_err(error)?;

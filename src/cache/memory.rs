@@ -82,6 +82,14 @@ impl Cache for MemoryCache {
         if let Some(blocked) = &batch.blocked {
             data.blocked = blocked.clone();
         }
+        for id in &batch.forgotten {
+            data.conversations.remove(id);
+            let range = message_key(*id, 0)..message_key(*id + 1, 0);
+            let keys: Vec<String> = data.messages.range(range).map(|(k, _)| k.clone()).collect();
+            for key in keys {
+                data.messages.remove(&key);
+            }
+        }
         Ok(())
     }
 

@@ -64,6 +64,8 @@ pub struct Batch {
     pub open: Option<Option<ConversationId>>,
     /// `Some` when the people the user blocks changed.
     pub blocked: Option<Vec<User>>,
+    /// Conversations to forget, with their messages (a deleted request).
+    pub forgotten: Vec<ConversationId>,
     /// Actions to apply to saved messages they target (which may not be in
     /// memory), after which `messages` are written.
     pub actions: Vec<Applied>,
@@ -101,6 +103,7 @@ impl Batch {
         if later.blocked.is_some() {
             self.blocked = later.blocked;
         }
+        self.forgotten.extend(later.forgotten);
         self.actions.extend(later.actions);
     }
 }

@@ -29,12 +29,14 @@ fn conversation(id: i64) -> Conversation {
                 delivered: 2,
                 read: 1,
                 role: Role::Member,
+                pending: false,
             },
             Member {
                 user: user(2),
                 delivered: 0,
                 read: 0,
                 role: Role::Member,
+                pending: false,
             },
         ],
         last_message: None,
@@ -83,7 +85,22 @@ pub async fn run<C: Cache>(cache: &C) {
     keeps_the_outbox_in_typing_order(cache).await;
     remembers_the_open_conversation(cache).await;
     applies_actions_to_saved_messages(cache).await;
+    forgets_a_conversation_whole(cache).await;
     clears_everything(cache).await;
+}
+
+/// A deleted request goes with every message of it, and only those.
+async fn forgets_a_conversation_whole<C: Cache>(cache: &C) {
+    let batch = Batch {
+        forgotten: vec![12],
+        ..Batch::default()
+    };
+    cache.write(&batch).await.unwrap();
+    let snapshot = cache.load(50).await.unwrap();
+    assert!(snapshot.conversations.iter().all(|c| c.id != 12));
+    assert!(snapshot.messages.iter().all(|m| m.conversation != 12));
+    assert!(cache.messages_before(12, 10, 50).await.unwrap().is_empty());
+    assert!(!cache.messages_before(7, 10, 50).await.unwrap().is_empty());
 }
 
 /// An action reaches a saved message even when the batch does not carry

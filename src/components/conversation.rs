@@ -13,6 +13,7 @@ use super::group_info::GroupInfo;
 use super::message_actions::{ComposerMode, Mode};
 use super::message_list::MessageList;
 use super::report::{ReportDialog, Reporting};
+use super::request_bar::RequestBar;
 use crate::state::{typing_phrase, ChatStore};
 
 fn page_visible() -> bool {
@@ -88,6 +89,14 @@ pub fn ConversationView(id: ConversationId) -> impl IntoView {
         })
     });
     let info_open = RwSignal::new(false);
+    let request = Memo::new(move |_| {
+        store.state.with(|state| {
+            state
+                .conversations
+                .get(&id)
+                .is_some_and(|c| c.is_request(state.me.id))
+        })
+    });
     let peer_blocked = Memo::new(move |_| {
         store.state.with(|state| {
             state
@@ -179,7 +188,9 @@ pub fn ConversationView(id: ConversationId) -> impl IntoView {
                 fallback=|| view! { <p class="composer-closed">"You are no longer in this group."</p> }
             >
                 <Show when=move || !peer_blocked.get() fallback=move || view! { <BlockedNotice id /> }>
-                    <Composer id notice preparing />
+                    <Show when=move || !request.get() fallback=move || view! { <RequestBar id /> }>
+                        <Composer id notice preparing />
+                    </Show>
                 </Show>
             </Show>
             <Show when=move || info_open.get()>

@@ -27,11 +27,13 @@ struct Row {
     picture: Option<String>,
 }
 
-fn rows(state: &ChatState, typing: &Typing) -> Vec<Row> {
+/// The list's rows: the chats, or the message requests.
+fn rows(state: &ChatState, typing: &Typing, requests: bool) -> Vec<Row> {
     let me = state.me.id;
     state
         .sorted()
         .into_iter()
+        .filter(|conversation| conversation.is_request(me) == requests)
         .map(|conversation| {
             let last = conversation.info.last_message.as_ref();
             let waiting = state
@@ -94,16 +96,51 @@ fn preview_text(attachment: Option<&natter_protocol::Attachment>, body: &str) ->
 #[component]
 pub fn ConversationList() -> impl IntoView {
     let store = expect_context::<ChatStore>();
+    // Kik's "New Chats": requests wait behind their own entry.
+    let showing_requests = RwSignal::new(false);
+    let request_count = Memo::new(move |_| store.state.with(|state| state.requests().count()));
+    Effect::new(move |_| {
+        if request_count.get() == 0 {
+            showing_requests.set(false);
+        }
+    });
     let rows = Memo::new(move |_| {
+        let requests = showing_requests.get();
         store
             .state
-            .with(|state| store.typing.with(|t| rows(state, t)))
+            .with(|state| store.typing.with(|t| rows(state, t, requests)))
     });
     let open = Memo::new(move |_| store.state.with(|state| state.open));
-    let empty = move || rows.with(Vec::is_empty);
+    let empty =
+        move || rows.with(Vec::is_empty) && !showing_requests.get() && request_count.get() == 0;
 
     view! {
         <nav class="conversation-list" aria-label="Conversations">
+            <Show
+                when=move || showing_requests.get()
+                fallback=move || {
+                    view! {
+                        <Show when=move || { request_count.get() > 0 }>
+                            <button
+                                class="requests-entry"
+                                aria-label=move || format!("Message requests, {}", request_count.get())
+                                on:click=move |_| showing_requests.set(true)
+                            >
+                                <span>"Message requests"</span>
+                                <span class="unread-badge" aria-hidden="true">{move || request_count.get()}</span>
+                            </button>
+                        </Show>
+                    }
+                }
+            >
+                <div class="requests-header">
+                    <button class="link-button" on:click=move |_| showing_requests.set(false)>"← Chats"</button>
+                    <h2>"Message requests"</h2>
+                    <p class="panel-note">
+                        "From people you haven't chatted with. They won't see that you read them until you accept."
+                    </p>
+                </div>
+            </Show>
             <Show when=empty>
                 <p class="empty-hint">
                     "No conversations yet. Find a friend by username, or a public group by #hashtag, above."

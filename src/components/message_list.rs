@@ -54,6 +54,8 @@ struct Bubble {
     sender: Option<UserId>,
     /// From someone the user blocks (in a group): shown folded.
     blocked: bool,
+    /// A photo or video in a message request: blurred until tapped.
+    veiled: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -72,6 +74,7 @@ fn items(state: &ChatState, id: ConversationId, me: UserId) -> Vec<Item> {
         return Vec::new();
     };
     let group = conversation.is_group();
+    let request = conversation.is_request(me);
     // The user's actions still in the outbox show at once.
     let mut pending: HashMap<Seq, Vec<Action>> = HashMap::new();
     for outgoing in state.outbox.iter().filter(|o| o.conversation == id) {
@@ -131,6 +134,11 @@ fn items(state: &ChatState, id: ConversationId, me: UserId) -> Vec<Item> {
                 reactions: chips(&m.reactions, me),
                 sender: (!mine).then_some(m.sender),
                 blocked: !mine && state.blocks(m.sender),
+                veiled: request
+                    && !mine
+                    && m.attachment
+                        .as_ref()
+                        .is_some_and(|a| a.kind != natter_protocol::MediaKind::Voice),
             };
             (m.sent_at, Item::Bubble(bubble))
         });
@@ -158,6 +166,7 @@ fn items(state: &ChatState, id: ConversationId, me: UserId) -> Vec<Item> {
                 reactions: Vec::new(),
                 sender: None,
                 blocked: false,
+                veiled: false,
             };
             (o.created_at, Item::Bubble(bubble))
         });
@@ -568,7 +577,21 @@ fn BubbleView(id: ConversationId, bubble: Bubble, key: String) -> impl IntoView 
                     .clone()
                     .map(|attachment| {
                         let pending = bubble.uploading.then_some(client_id);
-                        view! { <AttachmentView attachment=*attachment pending /> }
+                        let veiled = RwSignal::new(bubble.veiled);
+                        let what = match attachment.kind {
+                            natter_protocol::MediaKind::Video => "Show video",
+                            _ => "Show photo",
+                        };
+                        view! {
+                            <div class="veil" class:veiled=move || veiled.get()>
+                                <AttachmentView attachment=*attachment pending />
+                                <Show when=move || veiled.get()>
+                                    <button class="unveil" on:click=move |_| veiled.set(false)>
+                                        {what}
+                                    </button>
+                                </Show>
+                            </div>
+                        }
                     })}
                 <Show when={
                     let empty = bubble.body.is_empty();
@@ -705,6 +728,7 @@ mod tests {
                     reactions: Vec::new(),
                     sender: None,
                     blocked: false,
+                    veiled: false,
                 })
             })
             .collect()

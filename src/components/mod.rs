@@ -25,5 +25,6 @@ pub mod picture_picker;
 pub mod profile;
 pub mod recorder;
 pub mod report;
+pub mod request_bar;
 pub mod rich_text;
 pub mod voice_player;

@@ -251,6 +251,27 @@ impl Api {
         self.send_for(Request::post(&url)).await
     }
 
+    /// Accepts a message request.
+    pub async fn accept(&self, conversation: ConversationId) -> Result<Conversation, HttpError> {
+        let url = self.url(&format!("/api/conversations/{conversation}/accept"));
+        self.send_for(Request::post(&url)).await
+    }
+
+    /// Deletes a message request (the user leaves it).
+    pub async fn delete_request(&self, conversation: ConversationId) -> Result<(), HttpError> {
+        let url = self.url(&format!("/api/conversations/{conversation}/request"));
+        let response = self
+            .prepare(Request::delete(&url))
+            .send()
+            .await
+            .map_err(|_| HttpError::Unreachable)?;
+        if response.ok() {
+            Ok(())
+        } else {
+            Err(error_of(response).await)
+        }
+    }
+
     /// Files a report with Natter's moderators.
     pub async fn report(&self, report: &NewReport) -> Result<ReportFiled, HttpError> {
         self.post("/api/reports", report).await

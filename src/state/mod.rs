@@ -108,6 +108,14 @@ impl ConversationState {
             .find(|user| user.id != me)
     }
 
+    /// Whether this is a message request to `me`, not yet accepted.
+    pub fn is_request(&self, me: UserId) -> bool {
+        self.info
+            .members
+            .iter()
+            .any(|member| member.user.id == me && member.pending)
+    }
+
     pub fn is_group(&self) -> bool {
         self.info.kind == ConversationKind::Group
     }
@@ -551,9 +559,29 @@ impl ChatState {
             }
             ServerFrame::Synced => self.synced = true,
             ServerFrame::Blocked { users } => self.set_blocked(users.clone()),
+            ServerFrame::Gone { conversation } => self.forget(*conversation),
             // Momentary: the store keeps it (see `Typing`).
             ServerFrame::Error { .. } | ServerFrame::Pong { .. } | ServerFrame::Typing { .. } => {}
         }
+    }
+
+    /// Drops a conversation the user left for good (a deleted request),
+    /// here and on the device.
+    pub fn forget(&mut self, id: ConversationId) {
+        if self.conversations.remove(&id).is_some() {
+            self.dirty.remove(&id);
+            self.changes.forgotten.push(id);
+        }
+        if self.open == Some(id) {
+            self.set_open(None);
+        }
+    }
+
+    /// The conversations that are message requests to the user.
+    pub fn requests(&self) -> impl Iterator<Item = &ConversationState> {
+        self.conversations
+            .values()
+            .filter(|c| c.is_request(self.me.id))
     }
 
     /// The people the user blocks are now `users`.

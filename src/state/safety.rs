@@ -1,10 +1,10 @@
-//! Blocking and reporting from this device: the server is the judge (it keeps the
+//! Blocking, reporting and message requests from this device: the server is the judge (it keeps the
 //! blocked person's 1:1 messages from reaching the user), the device keeps
 //! the list so that a shared group's messages from a blocked person are
 //! shown folded, offline too.
 
 use leptos::task::spawn_local;
-use natter_protocol::{NewReport, User, UserId};
+use natter_protocol::{ConversationId, NewReport, User, UserId};
 
 use super::ChatStore;
 use crate::net::http::{Api, HttpError};
@@ -30,6 +30,21 @@ impl ChatStore {
     pub async fn unblock(&self, user: UserId) -> Result<(), HttpError> {
         let users = Api::same_origin().unblock(user).await?;
         self.keep_blocked(users);
+        Ok(())
+    }
+
+    /// Accepts the message request `conversation` is.
+    pub async fn accept(&self, conversation: ConversationId) -> Result<(), HttpError> {
+        let accepted = Api::same_origin().accept(conversation).await?;
+        self.update(|state| state.upsert(accepted));
+        Ok(())
+    }
+
+    /// Deletes the message request `conversation` is: the user leaves it,
+    /// and this device forgets it.
+    pub async fn delete_request(&self, conversation: ConversationId) -> Result<(), HttpError> {
+        Api::same_origin().delete_request(conversation).await?;
+        self.update(|state| state.forget(conversation));
         Ok(())
     }
 

@@ -25,12 +25,14 @@ fn conversation(id: ConversationId) -> Conversation {
                 delivered: 0,
                 read: 0,
                 role: Role::Member,
+                pending: false,
             },
             Member {
                 user: user(BOB, "bob"),
                 delivered: 0,
                 read: 0,
                 role: Role::Member,
+                pending: false,
             },
         ],
         last_message: None,
@@ -745,6 +747,7 @@ fn group_of(members: &[(UserId, &str, Role)]) -> Conversation {
                 delivered: 0,
                 read: 0,
                 role: *role,
+                pending: false,
             })
             .collect(),
         last_message: None,
@@ -1011,12 +1014,14 @@ fn a_group_change_applies_only_what_changed() {
         delivered: 3,
         read: 3,
         role: Role::Admin,
+        pending: false,
     };
     let added = Member {
         user: user(4, "di"),
         delivered: 0,
         read: 0,
         role: Role::Member,
+        pending: false,
     };
     let renamed = natter_protocol::GroupInfo {
         name: "Night hikers".to_owned(),
@@ -1086,4 +1091,23 @@ fn the_blocked_list_follows_the_server_and_is_kept() {
     assert!(restored.blocks(2));
     state.apply(&ServerFrame::Blocked { users: Vec::new() });
     assert!(!state.blocks(2));
+}
+
+#[test]
+fn a_request_is_set_apart_and_a_gone_conversation_is_forgotten() {
+    let mut state = state();
+    let me = state.me.id;
+    let mut asked = conversation(9);
+    for member in &mut asked.members {
+        member.pending = member.user.id == me;
+    }
+    state.upsert(asked);
+    assert!(state.conversations[&9].is_request(me));
+    assert_eq!(state.requests().count(), 1);
+    state.set_open(Some(9));
+    state.take_changes();
+    state.apply(&ServerFrame::Gone { conversation: 9 });
+    assert!(!state.conversations.contains_key(&9));
+    assert_eq!(state.open, None);
+    assert_eq!(state.take_changes().forgotten, vec![9]);
 }

@@ -1,7 +1,7 @@
 // Links open in the in-app browser: a panel over the chat showing the page,
 // with its address, a way out to the real browser, and Esc to close.
 import { createServer } from 'node:http';
-import { test, expect, signUp, openChatWith, send, uniqueName } from './fixtures.mjs';
+import { test, expect, signUp, openChatWith, send, uniqueName, befriend } from './fixtures.mjs';
 
 test('a link opens in the in-app browser', async ({ browser, server }) => {
   // A web page elsewhere (another origin on loopback: the network is closed).
@@ -16,6 +16,7 @@ test('a link opens in the in-app browser', async ({ browser, server }) => {
     const bobName = uniqueName('bob');
     const ann = await signUp(browser, server, annName);
     const bob = await signUp(browser, server, bobName);
+    await befriend(ann, bob);
     await openChatWith(ann.page, bobName);
     await send(ann.page, `route: ${page}`);
     await bob.page.getByRole('button', { name: `${annName}, 1 unread` }).click();

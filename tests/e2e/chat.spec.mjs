@@ -1,11 +1,12 @@
 // Two people sign up, find each other and chat both ways, with Kik's S/D/R.
-import { test, expect, signUp, openChatWith, send, uniqueName } from './fixtures.mjs';
+import { test, expect, signUp, openChatWith, send, uniqueName, befriend } from './fixtures.mjs';
 
 test('two users chat in real time with S, D and R receipts', async ({ browser, server }) => {
   const annName = uniqueName('ann');
   const bobName = uniqueName('bob');
   const ann = await signUp(browser, server, annName);
   const bob = await signUp(browser, server, bobName);
+  await befriend(ann, bob);
 
   await openChatWith(ann.page, bobName);
   await send(ann.page, 'Hello Bob!');
@@ -50,6 +51,7 @@ test('a reload keeps the session and the history; logout ends it', async ({ brow
   const bobName = uniqueName('bob');
   const ann = await signUp(browser, server, annName);
   const bob = await signUp(browser, server, bobName);
+  await befriend(ann, bob);
   await openChatWith(ann.page, bobName);
   for (const text of ['one', 'two', 'three']) {
     await send(ann.page, text);

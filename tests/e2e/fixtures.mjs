@@ -93,7 +93,23 @@ export async function signUp(browser, server, name, options = {}) {
   await page.getByLabel('Password').fill(PASSWORD);
   await page.getByRole('button', { name: 'Create account' }).click();
   await expect(page.locator('.me-name')).toHaveText(name);
-  return { context, page };
+  return { context, page, name };
+}
+
+/**
+ * Makes everyone in `people` a contact of everyone else, as if each had
+ * written to the others first (each opens a 1:1 chat with each), so that
+ * chats and groups between them are not message requests.
+ */
+export async function befriend(...people) {
+  for (const a of people) {
+    for (const b of people) {
+      if (a === b) continue;
+      const url = new URL('/api/conversations', a.page.url()).href;
+      const response = await a.page.request.post(url, { data: { username: b.name } });
+      expect(response.ok(), `${a.name} opens a chat with ${b.name}`).toBeTruthy();
+    }
+  }
 }
 
 /** Finds `name` by username and opens the conversation. */

@@ -2,7 +2,7 @@
 // admin changes, leaving; a public group found by hashtag and joined (from
 // then on: its past is not the newcomer's); replies,
 // reactions, edits and deletions, and a quote that jumps far back.
-import { test, expect, signUp, send, uniqueName, bodies, openChatWith, PASSWORD } from './fixtures.mjs';
+import { test, expect, signUp, send, uniqueName, bodies, openChatWith, PASSWORD, befriend } from './fixtures.mjs';
 import { drawnJpeg } from './media-files.mjs';
 
 const shot = (name) => new URL(`../../target/screenshots/${name}.png`, import.meta.url).pathname;
@@ -15,6 +15,7 @@ test('three people in a group', async ({ browser, server }) => {
   const ann = await signUp(browser, server, annName);
   const bob = await signUp(browser, server, bobName);
   const cyd = await signUp(browser, server, cydName);
+  await befriend(ann, bob, cyd);
 
   // Ann creates the group with Bob.
   await ann.page.getByRole('button', { name: '+ New group' }).click();
@@ -204,6 +205,7 @@ test('replies, reactions, edits and deletions', async ({ browser, server }) => {
   const ann = await signUp(browser, server, annName);
   const bob = await signUp(browser, server, bobName);
   const cyd = await signUp(browser, server, cydName);
+  await befriend(ann, bob, cyd);
   await ann.page.getByRole('button', { name: '+ New group' }).click();
   const form = ann.page.getByRole('form', { name: 'New group' });
   await form.getByLabel('Group name').fill('Picnic');
@@ -281,6 +283,7 @@ test('a quote of a message far back loads history until it can jump there', asyn
   const bobName = uniqueName('bob');
   const ann = await signUp(browser, server, annName);
   const first = await signUp(browser, server, bobName);
+  await befriend(ann, first);
   await first.context.close();
   await openChatWith(ann.page, bobName);
   await send(ann.page, 'the very first message');

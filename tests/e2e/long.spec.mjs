@@ -1,7 +1,7 @@
 // A conversation of 10,000 messages: it opens at the newest, history loads
 // as the reader scrolls up without the view jumping, and only a window of
 // messages is ever in the DOM.
-import { test as base, expect, startServer, signUp, openChatWith, uniqueName } from './fixtures.mjs';
+import { test as base, expect, startServer, signUp, openChatWith, uniqueName, befriend } from './fixtures.mjs';
 
 // This file seeds quickly, so its server lets one socket send fast.
 const test = base.extend({
@@ -24,6 +24,7 @@ test('a 10,000-message conversation keeps a small DOM and a steady view', async 
   const bobName = uniqueName('bob');
   const bob = await signUp(browser, server, bobName);
   const ann = await signUp(browser, server, annName);
+  await befriend(bob, ann);
   await openChatWith(ann.page, bobName);
   await ann.page.close();
 

@@ -2,13 +2,14 @@
 // the full picture in a viewer that Esc closes; a video with its poster; a
 // voice message with its length. A voice message deleted for everyone
 // leaves no copy on the devices that kept it.
-import { test, expect, signUp, openChatWith, uniqueName } from './fixtures.mjs';
+import { test, expect, signUp, openChatWith, uniqueName, befriend } from './fixtures.mjs';
 
 test('photos, videos and voice messages from the other side are shown', async ({ browser, server }) => {
   const annName = uniqueName('ann');
   const bobName = uniqueName('bob');
   const bob = await signUp(browser, server, bobName);
   const ann = await signUp(browser, server, annName);
+  await befriend(bob, ann);
   await openChatWith(ann.page, bobName);
 
   // Ann's device uploads three files and sends them over the real protocol.

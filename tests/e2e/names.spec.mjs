@@ -1,7 +1,7 @@
 // Names and text that try to break the layout or deceive: one long unbroken
 // word, direction controls and zero-width characters; and the small slips of
 // wording and state that a new user meets first.
-import { test, expect, signUp, openChatWith, send, uniqueName, bodies } from './fixtures.mjs';
+import { test, expect, signUp, openChatWith, send, uniqueName, bodies, befriend } from './fixtures.mjs';
 
 const shot = (name) => new URL(`../../target/screenshots/${name}.png`, import.meta.url).pathname;
 
@@ -23,6 +23,7 @@ test('one long unbroken name never pushes anything out', async ({ browser, serve
   const bobName = uniqueName('bob');
   const ann = await signUp(browser, server, annName);
   const bob = await signUp(browser, server, bobName);
+  await befriend(ann, bob);
   // As long as a group name may be (64), in one word.
   const long = 'Supercalifragilisticexpialidocious'.repeat(2).slice(0, 64);
   const tag = `long${Date.now() % 100000}`;
@@ -80,6 +81,7 @@ test('direction controls and invisible characters cannot disguise names or links
   const bobName = uniqueName('bob');
   const ann = await signUp(browser, server, annName);
   const bob = await signUp(browser, server, bobName);
+  await befriend(ann, bob);
 
   // A display name that would show as "live Admin" is refused in the form.
   await ann.page.getByRole('button', { name: 'Your profile' }).click();

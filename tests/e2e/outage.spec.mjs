@@ -1,6 +1,6 @@
 // Natter keeps working through outages: cached chats stay readable, messages
 // typed offline survive a reload and are delivered once, in order.
-import { test, expect, signUp, openChatWith, send, uniqueName, waitForOfflineShell, bodies } from './fixtures.mjs';
+import { test, expect, signUp, openChatWith, send, uniqueName, waitForOfflineShell, bodies, befriend } from './fixtures.mjs';
 
 test('outage drill: read, type and reload while the server is down', async ({ browser, server }) => {
   // Bob's automatic reconnect may wait out a backoff of up to 30 s.
@@ -9,6 +9,7 @@ test('outage drill: read, type and reload while the server is down', async ({ br
   const bobName = uniqueName('bob');
   const ann = await signUp(browser, server, annName);
   const bob = await signUp(browser, server, bobName);
+  await befriend(ann, bob);
 
   // 1. A and B chat.
   await openChatWith(ann.page, bobName);
@@ -82,6 +83,7 @@ test('network drop: the banner tells the truth and delivery resumes', async ({ b
   const bobName = uniqueName('bob');
   const ann = await signUp(browser, server, annName);
   const bob = await signUp(browser, server, bobName);
+  await befriend(ann, bob);
   await openChatWith(ann.page, bobName);
   await send(ann.page, 'online');
   await expect(bob.page.getByRole('button', { name: `${annName}, 1 unread` })).toBeVisible();
@@ -111,6 +113,7 @@ test('reactions and edits made offline survive a reload and apply once', async (
   const bobName = uniqueName('bob');
   const ann = await signUp(browser, server, annName);
   const bob = await signUp(browser, server, bobName);
+  await befriend(ann, bob);
   await openChatWith(ann.page, bobName);
   await send(ann.page, 'see you at 5');
   await bob.page.getByRole('button', { name: `${annName}, 1 unread` }).click();

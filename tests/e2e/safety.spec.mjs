@@ -1,7 +1,8 @@
 // Safety with three people: blocking in a 1:1 chat (the blocked person sees
 // only S and nothing reaches the blocker), a blocked person's messages
 // folded in a shared group, the blocked list in settings, unblocking.
-import { test, expect, signUp, send, uniqueName, bodies, openChatWith } from './fixtures.mjs';
+import { test, expect, signUp, send, uniqueName, bodies, openChatWith, befriend } from './fixtures.mjs';
+import { drawnJpeg } from './media-files.mjs';
 
 const shot = (name) => new URL(`../../target/screenshots/${name}.png`, import.meta.url).pathname;
 
@@ -13,6 +14,7 @@ test('block: the blocked person sees S, the blocker sees nothing; groups fold th
   const ann = await signUp(browser, server, annName);
   const bob = await signUp(browser, server, bobName);
   const cyd = await signUp(browser, server, cydName);
+  await befriend(ann, bob, cyd);
 
   await openChatWith(bob.page, annName);
   await send(bob.page, 'hi ann');
@@ -85,6 +87,7 @@ test('report: a message reported with context reaches the moderators', async ({ 
   const bobName = uniqueName('bob');
   const ann = await signUp(browser, server, annName);
   const bob = await signUp(browser, server, bobName);
+  await befriend(ann, bob);
   await openChatWith(bob.page, annName);
   for (const text of ['hello', 'free coins at scam.example']) await send(bob.page, text);
   await ann.page.getByRole('button', { name: new RegExp(`^${bobName}`) }).click();
@@ -127,4 +130,66 @@ test('report: a message reported with context reaches the moderators', async ({ 
   expect(listed).toContain('free coins at scam.example');
 
   for (const person of [ann, bob]) await person.context.close();
+});
+
+test('requests: a stranger waits in Requests, blurred and without D or R, until accepted', async ({ browser, server }) => {
+  test.setTimeout(90_000);
+  const annName = uniqueName('ann');
+  const bobName = uniqueName('bob');
+  const cydName = uniqueName('cyd');
+  const ann = await signUp(browser, server, annName);
+  const bob = await signUp(browser, server, bobName);
+  const cyd = await signUp(browser, server, cydName);
+
+  // Bob, whom Ann never wrote to, sends a note and a photo.
+  await openChatWith(bob.page, annName);
+  await send(bob.page, 'hi ann, it is bob from the climbing gym');
+  const photo = await drawnJpeg(bob.page, 320, 240);
+  await bob.page.locator('input.file-picker').setInputFiles({ name: 'wall.jpg', mimeType: 'image/jpeg', buffer: photo });
+  const bobPhoto = bob.page.locator('.bubble-row.mine').last();
+  await expect(bobPhoto.getByRole('img', { name: 'Sent' })).toBeVisible();
+
+  // Ann sees a Requests entry, not a chat.
+  const entry = ann.page.getByRole('button', { name: 'Message requests, 1' });
+  await expect(entry).toBeVisible();
+  await expect(ann.page.getByRole('button', { name: new RegExp(`^${bobName}`) })).toHaveCount(0);
+  await ann.page.screenshot({ path: shot('requests-entry') });
+  await entry.click();
+  await ann.page.getByRole('button', { name: new RegExp(`^${bobName}`) }).click();
+  await expect(bodies(ann.page)).toHaveText(['hi ann, it is bob from the climbing gym']);
+  const veiled = ann.page.locator('.veil.veiled');
+  await expect(veiled).toHaveCount(1);
+  const bar = ann.page.getByRole('region', { name: 'Message request' });
+  await expect(bar).toContainText(`@${bobName} wants to chat with you.`);
+  await ann.page.screenshot({ path: shot('request-open') });
+  await ann.page.emulateMedia({ colorScheme: 'dark' });
+  await ann.page.setViewportSize({ width: 390, height: 760 });
+  await ann.page.screenshot({ path: shot('request-open-phone-dark') });
+  await ann.page.emulateMedia({ colorScheme: 'light' });
+  await ann.page.setViewportSize({ width: 1280, height: 720 });
+  await ann.page.getByRole('button', { name: 'Show photo' }).click();
+  await expect(veiled).toHaveCount(0);
+  // Ann has it on screen, yet Bob sees only S.
+  await expect(bobPhoto.getByRole('img', { name: 'Sent' })).toBeVisible();
+
+  // Accepted: Bob sees R at once, and it is one of Ann's chats.
+  await bar.getByRole('button', { name: 'Accept' }).click();
+  await expect(bobPhoto.getByRole('img', { name: 'Read' })).toBeVisible();
+  await expect(ann.page.getByRole('textbox', { name: 'Message' })).toBeVisible();
+  await expect(ann.page.getByRole('button', { name: /^Message requests/ })).toHaveCount(0);
+  await expect(ann.page.getByRole('button', { name: new RegExp(`^${bobName}`) })).toBeVisible();
+
+  // Cyd's request, deleted, is gone for good from Ann's list.
+  await openChatWith(cyd.page, annName);
+  await send(cyd.page, 'buy followers');
+  await ann.page.getByRole('button', { name: 'Message requests, 1' }).click();
+  await ann.page.getByRole('button', { name: new RegExp(`^${cydName}`) }).click();
+  await ann.page.getByRole('region', { name: 'Message request' }).getByRole('button', { name: 'Delete' }).click();
+  await expect(ann.page.getByRole('button', { name: new RegExp(`^${cydName}`) })).toHaveCount(0);
+  await expect(ann.page.getByRole('button', { name: /^Message requests/ })).toHaveCount(0);
+  await ann.page.reload();
+  await expect(ann.page.getByRole('button', { name: new RegExp(`^${bobName}`) })).toBeVisible();
+  await expect(ann.page.getByRole('button', { name: new RegExp(`^${cydName}`) })).toHaveCount(0);
+
+  for (const person of [ann, bob, cyd]) await person.context.close();
 });

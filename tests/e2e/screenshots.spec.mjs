@@ -1,7 +1,7 @@
 // Stages a real conversation and saves screenshots of the main screens in
 // light and dark themes and at phone width, to target/screenshots/, so that
 // people can look at what the app shows.
-import { test, expect, signUp, openChatWith, send, uniqueName } from './fixtures.mjs';
+import { test, expect, signUp, openChatWith, send, uniqueName, befriend } from './fixtures.mjs';
 
 const dir = new URL('../../target/screenshots', import.meta.url).pathname;
 
@@ -22,6 +22,7 @@ test('screens in light, dark and phone layouts', async ({ browser, server }) => 
     const me = colorScheme === 'light' ? annName : `${annName}d`;
     const bob = await signUp(browser, server, colorScheme === 'light' ? bobName : `${bobName}d`, view);
     const cat = await signUp(browser, server, colorScheme === 'light' ? catName : `${catName}d`, view);
+    await befriend(ann, bob, cat);
     const bobMe = colorScheme === 'light' ? bobName : `${bobName}d`;
 
     await openChatWith(cat.page, me);

@@ -3,7 +3,7 @@
 // message recorded with Chromium's fake microphone, which the other side
 // plays. Then the outage variant, a phone's video that loses where and
 // when it was filmed, and a video too large to send.
-import { test, expect, signUp, openChatWith, uniqueName, waitForOfflineShell, startServer } from './fixtures.mjs';
+import { test, expect, signUp, openChatWith, uniqueName, waitForOfflineShell, startServer, befriend } from './fixtures.mjs';
 import { drawnJpeg, withGpsExif, jpegMarkers, recordedWebm, recordedMp4, asFromAPhone } from './media-files.mjs';
 
 const shot = (name) => new URL(`../../target/screenshots/${name}.png`, import.meta.url).pathname;
@@ -29,6 +29,7 @@ test('a photo, a video and a voice message go from A to B', async ({ browser, se
   const bobName = uniqueName('bob');
   const bob = await signUp(browser, server, bobName);
   const ann = await signUp(browser, server, annName);
+  await befriend(bob, ann);
   await openChatWith(ann.page, bobName);
   const picker = ann.page.locator('input.file-picker');
   const sent = ann.page.locator('.bubble-row.mine[data-seq]');
@@ -152,6 +153,7 @@ test('a photo sent during an outage survives a reload and arrives once', async (
   const bobName = uniqueName('bob');
   const bob = await signUp(browser, server, bobName);
   const ann = await signUp(browser, server, annName);
+  await befriend(bob, ann);
   await openChatWith(ann.page, bobName);
   await waitForOfflineShell(ann.page);
   const photo = await drawnJpeg(ann.page, 800, 600);
@@ -206,6 +208,7 @@ test('photos can be pasted and dropped; an upload shows progress and can be canc
   const bobName = uniqueName('bob');
   const bob = await signUp(browser, server, bobName);
   const ann = await signUp(browser, server, uniqueName('ann'));
+  await befriend(bob, ann);
   await openChatWith(ann.page, bobName);
   const sent = ann.page.locator('.bubble-row.mine[data-seq]');
   const photo = await drawnJpeg(ann.page, 640, 480);
@@ -265,6 +268,7 @@ test('a video over the limit is refused before any upload', async ({ browser }) 
     const bobName = uniqueName('bob');
     const bob = await signUp(browser, server, bobName);
     const ann = await signUp(browser, server, uniqueName('ann'));
+    await befriend(bob, ann);
     await openChatWith(ann.page, bobName);
     // The limit comes from the server once connected.
     await expect
@@ -294,6 +298,7 @@ test("a phone's video loses where, when and on what it was filmed, and still pla
   const bobName = uniqueName('bob');
   const bob = await signUp(browser, server, bobName);
   const ann = await signUp(browser, server, uniqueName('ann'));
+  await befriend(bob, ann);
   await openChatWith(ann.page, bobName);
   const uploads = [];
   ann.page.on('request', (request) => {

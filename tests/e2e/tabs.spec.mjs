@@ -1,13 +1,14 @@
 // Two tabs of one account: what one queues offline the other shows at once,
 // and after reconnecting each message exists once, in both tabs and on the
 // server.
-import { test, expect, signUp, openChatWith, send, uniqueName, bodies } from './fixtures.mjs';
+import { test, expect, signUp, openChatWith, send, uniqueName, bodies, befriend } from './fixtures.mjs';
 
 test('two tabs share the outbox and never show a message twice', async ({ browser, server }) => {
   const annName = uniqueName('ann');
   const bobName = uniqueName('bob');
   const ann = await signUp(browser, server, annName);
   const bob = await signUp(browser, server, bobName);
+  await befriend(ann, bob);
   await openChatWith(ann.page, bobName);
   await send(ann.page, 'hello from tab one');
 
@@ -50,6 +51,7 @@ test('what one tab sends for another never vanishes from it', async ({ browser, 
   const bobName = uniqueName('bob');
   const ann = await signUp(browser, server, annName);
   const bob = await signUp(browser, server, bobName);
+  await befriend(ann, bob);
   await openChatWith(ann.page, bobName);
   await send(ann.page, 'before the outage');
   const typer = ann.page;

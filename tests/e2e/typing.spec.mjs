@@ -1,13 +1,14 @@
 // Typing indicators: shown in the list and in the conversation while the
 // other person types, gone as soon as their message arrives, and gone on
 // their own a few seconds after the typing stops.
-import { test, expect, signUp, openChatWith, send, uniqueName, bodies } from './fixtures.mjs';
+import { test, expect, signUp, openChatWith, send, uniqueName, bodies, befriend } from './fixtures.mjs';
 
 test('the other side sees who is typing, in the list and in the conversation', async ({ browser, server }) => {
   const annName = uniqueName('ann');
   const bobName = uniqueName('bob');
   const ann = await signUp(browser, server, annName);
   const bob = await signUp(browser, server, bobName);
+  await befriend(ann, bob);
   await openChatWith(ann.page, bobName);
   await send(ann.page, 'hi');
   const row = bob.page.getByRole('button', { name: new RegExp(`^${annName}`) });

@@ -1,6 +1,8 @@
 //! Finding people by username, and starting (or reopening) the 1:1
 //! conversation with one of them. Both people's devices hear of a new
-//! conversation at once, unless the other blocks the one who started it.
+//! conversation at once, unless the other blocks the one who started it;
+//! for someone who never wrote to its starter it is a message request (see
+//! [`super::requests`]).
 
 use natter_protocol::{limits, Conversation, ServerFrame, User, UserId};
 
@@ -36,28 +38,37 @@ impl Chat {
         if other.id == me {
             return Err(ChatError::Yourself);
         }
-        let (conversation, created) = self.store.open_direct(me, other.id, now).await?;
-        if created {
-            let frame = ServerFrame::Conversation {
-                conversation: conversation.clone(),
-            };
-            // Someone who blocks `me` does not hear of it.
-            let audience = if self.blocks.blocks(other.id, me).await? {
-                vec![me]
-            } else {
-                vec![me, other.id]
-            };
-            self.hub.publish(
-                &audience,
-                Event::frame(
-                    conversation.id,
-                    FrameKind::Conversation {
-                        last_seq: conversation.last_seq,
-                    },
-                    &frame,
-                ),
-            );
+        // A chat from someone the other never wrote to is a request.
+        let request = !self.store.knows(other.id, me).await?;
+        let (conversation, created) = self.store.open_direct(me, other.id, request, now).await?;
+        if !created {
+            // Opening a chat one was asked into accepts it.
+            let mine = conversation.members.iter().find(|m| m.user.id == me);
+            if mine.is_some_and(|m| m.pending) {
+                return Ok((self.accept(me, conversation.id).await?, false));
+            }
+            return Ok((conversation, false));
         }
-        Ok((conversation, created))
+        // A seat given back changed a membership that may be cached.
+        self.roster.forget(conversation.id);
+        self.introduce(me, &conversation);
+        // Someone who blocks `me` does not hear of it.
+        if !self.blocks.blocks(other.id, me).await? {
+            let theirs = self.conversation(other.id, conversation.id).await?;
+            self.introduce(other.id, &theirs);
+        }
+        Ok((conversation, true))
+    }
+
+    /// Tells `user`'s devices of `conversation`, as they read it.
+    fn introduce(&self, user: UserId, conversation: &Conversation) {
+        let frame = ServerFrame::Conversation {
+            conversation: conversation.clone(),
+        };
+        let kind = FrameKind::Conversation {
+            last_seq: conversation.last_seq,
+        };
+        self.hub
+            .publish(&[user], Event::frame(conversation.id, kind, &frame));
     }
 }

@@ -233,11 +233,18 @@ pub fn announce(
             MemberChange::Add(user, ..) | MemberChange::SetRole(user, _) => {
                 let member = conversation.members.iter().find(|m| m.user.id == *user);
                 if let Some(member) = member.filter(|m| !members.contains(*m)) {
-                    members.push(member.clone());
+                    let mut member = member.clone();
+                    // A request's cursors are nobody else's business yet.
+                    if member.pending {
+                        member.delivered = 0;
+                        member.read = 0;
+                    }
+                    members.push(member);
                 }
             }
             MemberChange::Remove(user) => removed.push(*user),
             MemberChange::Rename(_)
+            | MemberChange::Request(..)
             | MemberChange::Ban(_)
             | MemberChange::Unban(_)
             | MemberChange::Close => {}
@@ -334,13 +341,26 @@ impl Chat {
                 members.push(user);
             }
         }
+        let mut steps = plan_creation(creator, &name, &members);
+        // Being added by someone one never wrote to is a request.
+        for step in &mut steps {
+            let added = step.changes.iter().find_map(|change| match change {
+                MemberChange::Add(user, ..) if *user != creator.id => Some(*user),
+                _ => None,
+            });
+            if let Some(user) = added {
+                if !self.store.knows(user, creator.id).await? {
+                    step.changes.push(MemberChange::Request(user, creator.id));
+                }
+            }
+        }
         let write = GroupWrite {
             target: GroupTarget::Create {
                 name: name.clone(),
                 hashtag,
                 picture: request.picture,
             },
-            steps: plan_creation(creator, &name, &members),
+            steps,
             now,
         };
         match self.write_group(write, Vec::new()).await? {
@@ -359,10 +379,14 @@ impl Chat {
         change: GroupChange,
         now: Millis,
     ) -> Result<Conversation, ChatError> {
+        // Whether someone added knows the admin adding them; if not, their
+        // seat is a request.
+        let mut introduced = true;
         let resolved = match change {
             GroupChange::Add(username) => {
                 let user = self.find_user(&username).await?;
                 self.may_add(actor, &user).await?;
+                introduced = self.store.knows(user.id, actor.id).await?;
                 Resolved::Add(user)
             }
             GroupChange::Remove(user) => Resolved::Remove(self.user_by_id(user).await?),
@@ -377,7 +401,12 @@ impl Chat {
                 .get(conversation)
                 .await?
                 .ok_or(ChatError::NotAMember)?;
-            let steps = plan(&membership, actor, &resolved)?;
+            let mut steps = plan(&membership, actor, &resolved)?;
+            if let (Resolved::Add(user), false) = (&resolved, introduced) {
+                for step in &mut steps {
+                    step.changes.push(MemberChange::Request(user.id, actor.id));
+                }
+            }
             let write = GroupWrite {
                 target: GroupTarget::Existing {
                     conversation,
@@ -482,6 +511,7 @@ mod tests {
                     role: *role,
                     joined_at: order as Millis,
                     history_from: 0,
+                    request_from: None,
                 })
                 .collect(),
             banned: Vec::new(),

@@ -13,6 +13,7 @@
 //!   where "who may send to this conversation" is decided.
 //! - [`receipt`], [`typing`]: delivery and read cursors; typing notices.
 //! - [`blocking`]: who blocks whom, and what that keeps apart.
+//! - [`requests`]: message requests, until accepted.
 //! - [`report`], [`moderation`]: reports by people, and what moderators
 //!   do about them (suspensions, deletions).
 //! - [`direct`]: finding people, starting a 1:1 conversation.
@@ -38,6 +39,7 @@ pub mod profile;
 pub mod reading;
 pub mod receipt;
 pub mod report;
+pub mod requests;
 pub mod roster;
 pub mod send;
 pub mod typing;

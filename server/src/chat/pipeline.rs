@@ -58,6 +58,11 @@ pub enum Work {
         /// The members before the change, who hear of it too.
         before: Vec<UserId>,
     },
+    /// A member accepts the request their seat is.
+    Accept {
+        user: UserId,
+        conversation: ConversationId,
+    },
     /// Writes nothing: answered once everything queued before it is
     /// committed (at shutdown, say).
     Settle,
@@ -70,6 +75,7 @@ pub enum Done {
     Receipt,
     /// Boxed: a whole conversation, next to a few numbers.
     Group(Box<GroupWritten>),
+    Accepted(Arc<Membership>),
 }
 
 /// The answer to a queued write: resolves once its batch is committed.
@@ -322,6 +328,17 @@ impl Committer {
                     audience: None,
                 });
             }
+            Work::Accept { user, conversation } => {
+                let write = Write::Accept {
+                    user: *user,
+                    conversation: *conversation,
+                };
+                return Ok(Stamped {
+                    job,
+                    write,
+                    audience: None,
+                });
+            }
             Work::Send { message, .. } => message.conversation,
             Work::Receipt { conversation, .. } => *conversation,
             Work::Settle => return Err((job, ChatError::internal(Stopped))),
@@ -413,6 +430,9 @@ impl Committer {
                 super::groups::announce(&*self.hub, write, before, &kept.user_ids(), &written);
                 Done::Group(Box::new(written))
             }
+            (Work::Accept { .. }, Written::Accepted(membership)) => {
+                Done::Accepted(self.roster.put(membership))
+            }
             (_, other) => {
                 tracing::error!(?other, "a write was answered for another kind of write");
                 Done::Receipt
@@ -428,7 +448,9 @@ struct Failed(String);
 fn conversation_of(work: &Work) -> Option<ConversationId> {
     match work {
         Work::Send { message, .. } => Some(message.conversation),
-        Work::Receipt { conversation, .. } => Some(*conversation),
+        Work::Receipt { conversation, .. } | Work::Accept { conversation, .. } => {
+            Some(*conversation)
+        }
         Work::Settle => None,
         Work::Group { write, .. } => match write.target {
             GroupTarget::Existing { conversation, .. } => Some(conversation),

@@ -10,6 +10,17 @@ use natter_protocol::{
 use super::{Chat, ChatError};
 use crate::store::Reader;
 
+/// A member who has not accepted the conversation has, as far as the
+/// others can tell, received and read nothing of it.
+fn hold_back_requests(conversation: &mut Conversation, viewer: UserId) {
+    for member in &mut conversation.members {
+        if member.pending && member.user.id != viewer {
+            member.delivered = 0;
+            member.read = 0;
+        }
+    }
+}
+
 impl Chat {
     /// Every conversation of `user`, latest activity first. A 1:1
     /// conversation that someone they block started, and in which nothing
@@ -23,6 +34,9 @@ impl Chat {
                 && c.members.iter().any(|m| blocking.contains(&m.user.id));
             !unwanted
         });
+        for conversation in &mut conversations {
+            hold_back_requests(conversation, user);
+        }
         conversations.sort_by_key(|c| {
             std::cmp::Reverse(
                 c.last_message
@@ -39,10 +53,13 @@ impl Chat {
         id: ConversationId,
     ) -> Result<Conversation, ChatError> {
         let reader = self.reader(user, id).await?;
-        self.store
+        let mut conversation = self
+            .store
             .conversation(id, reader)
             .await?
-            .ok_or(ChatError::NotAMember)
+            .ok_or(ChatError::NotAMember)?;
+        hold_back_requests(&mut conversation, user);
+        Ok(conversation)
     }
 
     /// How `user` reads conversation `id`, if they are in it.

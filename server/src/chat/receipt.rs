@@ -16,8 +16,18 @@ impl Chat {
         kind: ReceiptKind,
         seq: Seq,
     ) -> Result<Committed<()>, ChatError> {
-        self.member_of(user, conversation).await?;
-        let apart = self.blocks.apart_from(user).await?;
+        let membership = self.member_of(user, conversation).await?;
+        // A request's receipts reach only the user's own devices, until
+        // accepted.
+        let apart = if super::requests::is_request(&membership, user) {
+            membership
+                .user_ids()
+                .into_iter()
+                .filter(|other| *other != user)
+                .collect()
+        } else {
+            self.blocks.apart_from(user).await?
+        };
         let ticket = self
             .pipeline
             .queue(Work::Receipt {

@@ -113,6 +113,12 @@ impl Chat {
             draft.attachment.as_ref(),
             draft.action.as_ref(),
         )?;
+        // Writing in a request accepts it.
+        if let Ok(membership) = self.member_of(sender, draft.conversation).await {
+            if super::requests::is_request(&membership, sender) {
+                self.accept(sender, draft.conversation).await?;
+            }
+        }
         let withheld_from = match self.check(sender, &draft).await {
             Ok(withheld_from) => withheld_from,
             Err(refused) => {

@@ -14,6 +14,10 @@ impl Chat {
         conversation: ConversationId,
     ) -> Result<(), ChatError> {
         let membership = self.member_of(user, conversation).await?;
+        // Nobody hears someone typing in a request they have not accepted.
+        if super::requests::is_request(&membership, user) {
+            return Ok(());
+        }
         let apart = self.blocks.apart_from(user).await?;
         let others: Vec<UserId> = membership
             .user_ids()

@@ -69,3 +69,27 @@ pub async fn history(
             .await?,
     ))
 }
+
+/// `POST /api/conversations/{id}/accept`: a message request becomes an
+/// ordinary conversation.
+pub async fn accept(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    Path(id): Path<ConversationId>,
+) -> Result<axum::Json<Conversation>, AppError> {
+    Ok(axum::Json(state.chat.accept(current.user.id, id).await?))
+}
+
+/// `DELETE /api/conversations/{id}/request`: the user leaves a message
+/// request.
+pub async fn delete_request(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    Path(id): Path<ConversationId>,
+) -> Result<StatusCode, AppError> {
+    state
+        .chat
+        .delete_request(&current.user, id, now_millis())
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}

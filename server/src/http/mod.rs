@@ -39,6 +39,11 @@ pub fn router(state: AppState) -> Result<Router, assets::AssetsError> {
         )
         .route("/conversations/{id}", get(conversations::one))
         .route("/conversations/{id}/messages", get(conversations::history))
+        .route("/conversations/{id}/accept", post(conversations::accept))
+        .route(
+            "/conversations/{id}/request",
+            axum::routing::delete(conversations::delete_request),
+        )
         .route("/groups", get(groups::search).post(groups::create))
         .route("/groups/{id}", axum::routing::patch(groups::rename))
         .route("/groups/{id}/members", post(groups::add))

@@ -95,6 +95,8 @@ pub struct Seat {
     /// The member reads the conversation's messages after this seq (0:
     /// all of them).
     pub history_from: Seq,
+    /// Set while the seat is a message request from this person.
+    pub request_from: Option<UserId>,
 }
 
 impl Membership {
@@ -180,6 +182,13 @@ pub enum Write {
     /// Creates or changes a group: each step's changes, then its event
     /// message.
     Group(GroupWrite),
+    /// A member accepts the request their seat is: it becomes an ordinary
+    /// seat, and they have the requester as a contact. Changes the
+    /// membership's epoch.
+    Accept {
+        user: UserId,
+        conversation: ConversationId,
+    },
 }
 
 /// The outcome of one [`Write`]. Its variants are large and unboxed on
@@ -192,6 +201,8 @@ pub enum Written {
     /// The cursors that moved.
     Advanced(Vec<(ReceiptKind, Seq)>),
     Group(GroupWritten),
+    /// The membership after an acceptance.
+    Accepted(Membership),
 }
 
 /// The outcome of [`Write::Append`].
@@ -244,6 +255,9 @@ pub enum MemberChange {
     Remove(UserId),
     SetRole(UserId, Role),
     Rename(String),
+    /// The member's seat (just added) is a request from the second user,
+    /// until they accept it.
+    Request(UserId, UserId),
     /// May not join again until unbanned (or added by an admin).
     Ban(UserId),
     Unban(UserId),
@@ -380,14 +394,28 @@ pub trait Store: Send + Sync + 'static {
     async fn set_password(&self, user: UserId, password_hash: &str) -> Result<(), StoreError>;
 
     /// The 1:1 conversation between two users, created if needed (one per
-    /// pair, by a unique key), as `a` reads it. The flag tells whether this
-    /// call created it.
+    /// pair, by a unique key), as `a` reads it; `a` has `b` as a contact
+    /// from now on. A new conversation is a request from `a` to `b` when
+    /// `request` says so; an existing one without `b` gives them their
+    /// seat back (as a request too, then). The flag tells whether this call
+    /// created it.
     async fn open_direct(
         &self,
         a: UserId,
         b: UserId,
+        request: bool,
         now: Millis,
     ) -> Result<(Conversation, bool), StoreError>;
+    /// Whether `owner` has `other` as a contact (wrote to them first,
+    /// accepted their request, or added them to a group).
+    async fn knows(&self, owner: UserId, other: UserId) -> Result<bool, StoreError>;
+    /// Takes `user`'s seat in a 1:1 conversation away (a request they
+    /// deleted); the other person's next `open_direct` gives it back.
+    async fn leave_direct(
+        &self,
+        user: UserId,
+        conversation: ConversationId,
+    ) -> Result<(), StoreError>;
     /// Every conversation `user` has a seat in, as they read it (see
     /// [`Reader`]: its newest message and last seq are the newest they
     /// read).

@@ -48,6 +48,7 @@ macro_rules! store_suite {
             a_block_keeps_the_blocked_apart,
             groups_are_moderated,
             reports_keep_what_the_reporter_saw,
+            strangers_make_requests_until_accepted,
         );
     };
     (@tests $open:expr; $($name:ident),* $(,)?) => {
@@ -74,7 +75,7 @@ async fn user(store: &Arc<dyn Store>, name: &str) -> User {
 
 async fn direct(store: &Arc<dyn Store>, a: &User, b: &User) -> ConversationId {
     store
-        .open_direct(a.id, b.id, NOW)
+        .open_direct(a.id, b.id, false, NOW)
         .await
         .expect("direct")
         .0
@@ -1366,4 +1367,80 @@ pub async fn reports_keep_what_the_reporter_saw(store: Arc<dyn Store>) {
     assert_eq!(store.session_user([7; 32], NOW).await.unwrap(), None);
     chat.unsuspend("bob").await.unwrap();
     assert_eq!(chat.find_user("bob").await.unwrap().id, bob.id);
+}
+
+pub async fn strangers_make_requests_until_accepted(store: Arc<dyn Store>) {
+    let ann = user(&store, "ann").await;
+    let bob = user(&store, "bob").await;
+    let (chat, _media) = chat(store.clone());
+    let pending = |c: &natter_protocol::Conversation, id: UserId| {
+        c.members
+            .iter()
+            .find(|m| m.user.id == id)
+            .map(|m| m.pending)
+    };
+    let (started, created) = chat.open_direct(bob.id, "ann", NOW).await.unwrap();
+    assert!(created);
+    assert_eq!(pending(&started, ann.id), Some(true));
+    assert_eq!(pending(&started, bob.id), Some(false));
+    sent(&chat, bob.id, draft(started.id, "hi")).await.unwrap();
+    chat.receipt(ann.id, started.id, ReceiptKind::Read, 1)
+        .await
+        .unwrap()
+        .await
+        .unwrap();
+    // Bob cannot tell that Ann read it; Ann's own record says she did.
+    let bobs = chat.conversation(bob.id, started.id).await.unwrap();
+    let anns_cursor = |c: &natter_protocol::Conversation| {
+        c.members
+            .iter()
+            .find(|m| m.user.id == ann.id)
+            .map(|m| (m.delivered, m.read))
+    };
+    assert_eq!(anns_cursor(&bobs), Some((0, 0)));
+    let anns = chat.conversation(ann.id, started.id).await.unwrap();
+    assert_eq!(anns_cursor(&anns), Some((1, 1)));
+    // Answering accepts it; after that Bob is a contact of Ann's.
+    sent(&chat, ann.id, draft(started.id, "hello"))
+        .await
+        .unwrap();
+    let bobs = chat.conversation(bob.id, started.id).await.unwrap();
+    assert_eq!(pending(&bobs, ann.id), Some(false));
+    assert_eq!(anns_cursor(&bobs).map(|c| c.1), Some(2));
+    assert!(store.knows(ann.id, bob.id).await.unwrap());
+    assert!(matches!(
+        chat.delete_request(&ann, started.id, NOW).await,
+        Err(ChatError::NotARequest)
+    ));
+
+    // A deleted request comes back, afresh, if the stranger writes again.
+    let cyd = user(&store, "cyd").await;
+    let (theirs, _) = chat.open_direct(cyd.id, "ann", NOW).await.unwrap();
+    sent(&chat, cyd.id, draft(theirs.id, "spam")).await.unwrap();
+    chat.delete_request(&ann, theirs.id, NOW).await.unwrap();
+    assert!(chat
+        .conversations(ann.id)
+        .await
+        .unwrap()
+        .iter()
+        .all(|c| c.id != theirs.id));
+    sent(&chat, cyd.id, draft(theirs.id, "more spam"))
+        .await
+        .unwrap();
+    assert!(chat
+        .conversations(ann.id)
+        .await
+        .unwrap()
+        .iter()
+        .all(|c| c.id != theirs.id));
+    let (again, created) = chat.open_direct(cyd.id, "ann", NOW).await.unwrap();
+    assert!(created, "Ann's seat is given back");
+    assert_eq!(pending(&again, ann.id), Some(true));
+    assert!(
+        chat.history(ann.id, again.id, None, None)
+            .await
+            .unwrap()
+            .is_empty(),
+        "what was said before is not hers"
+    );
 }

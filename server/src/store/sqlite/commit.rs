@@ -20,7 +20,7 @@ use uuid::Uuid;
 use super::rows::{self, is_unique_violation, role_text, to_json};
 use crate::store::{
     picture_hash, Appended, GroupStep, GroupTarget, GroupWrite, GroupWritten, History,
-    MemberChange, NewMessage, Reader, StoreError, Write, Written,
+    MemberChange, Membership, NewMessage, Reader, StoreError, Write, Written,
 };
 
 /// A conversation's counters as the batch has moved them.
@@ -127,6 +127,12 @@ pub fn commit(
                 write_group(tx, pending, group)
             })
             .map(Written::Group),
+            Write::Accept { user, conversation } => {
+                undo_on_failure(&mut tx, &mut pending, |tx, pending| {
+                    accept(tx, pending, user, conversation)
+                })
+                .map(Written::Accepted)
+            }
         };
         results.push(outcome);
     }
@@ -476,6 +482,15 @@ fn write_group(
     let mut removed_media = Vec::new();
     for GroupStep { changes, event } in steps {
         for change in changes {
+            // Whoever adds someone has them as a contact.
+            if let MemberChange::Add(user, ..) = change {
+                if user != event.by.id {
+                    tx.prepare_cached(
+                        "INSERT OR IGNORE INTO contacts (owner_id, other_id) VALUES (?1, ?2)",
+                    )?
+                    .execute(params![event.by.id, user])?;
+                }
+            }
             removed_media.extend(change_member(tx, pending, id, change, now)?);
         }
         messages.push(append_event(tx, pending, id, event, now)?);
@@ -536,6 +551,12 @@ fn change_member(
             tx.prepare_cached("UPDATE conversations SET name = ?2 WHERE id = ?1")?
                 .execute(params![id, name])?;
         }
+        MemberChange::Request(user, from) => {
+            tx.prepare_cached(
+                "UPDATE members SET request_from = ?3 WHERE conversation_id = ?1 AND user_id = ?2",
+            )?
+            .execute(params![id, user, from])?;
+        }
         MemberChange::Ban(user) => {
             tx.prepare_cached(
                 "INSERT OR IGNORE INTO bans (conversation_id, user_id, banned_at)
@@ -550,6 +571,35 @@ fn change_member(
         MemberChange::Close => return close(tx, id),
     }
     Ok(Vec::new())
+}
+
+/// `user` accepts the request their seat in `id` is.
+fn accept(
+    tx: &Connection,
+    pending: &mut Pending,
+    user: UserId,
+    id: ConversationId,
+) -> Result<Membership, StoreError> {
+    let from: Option<Option<UserId>> = tx
+        .prepare_cached(
+            "SELECT request_from FROM members WHERE conversation_id = ?1 AND user_id = ?2",
+        )?
+        .query_row(params![id, user], |row| row.get(0))
+        .optional()?;
+    let from = from.ok_or(StoreError::NotFound)?;
+    if let Some(from) = from {
+        tx.prepare_cached(
+            "UPDATE members SET request_from = NULL WHERE conversation_id = ?1 AND user_id = ?2",
+        )?
+        .execute(params![id, user])?;
+        tx.prepare_cached("INSERT OR IGNORE INTO contacts (owner_id, other_id) VALUES (?1, ?2)")?
+            .execute(params![user, from])?;
+        let counter = pending.counter(tx, id)?.ok_or(StoreError::NotFound)?;
+        counter.epoch += 1;
+        counter.changed = true;
+        pending.flush(tx, Some(id))?;
+    }
+    rows::load_membership(tx, id)?.ok_or(StoreError::NotFound)
 }
 
 /// Closes a group for good: its hashtag is freed, and its messages, their

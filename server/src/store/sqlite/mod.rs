@@ -284,6 +284,7 @@ impl Store for SqliteStore {
         &self,
         a: UserId,
         b: UserId,
+        request: bool,
         now: Millis,
     ) -> Result<(Conversation, bool), StoreError> {
         self.writer
@@ -292,34 +293,83 @@ impl Store for SqliteStore {
                 if rows::load_user(&tx, b)?.is_none() || rows::load_user(&tx, a)?.is_none() {
                     return Err(StoreError::NotFound);
                 }
+                tx.prepare_cached(
+                    "INSERT OR IGNORE INTO contacts (owner_id, other_id) VALUES (?1, ?2)",
+                )?
+                .execute(params![a, b])?;
                 let key = format!("{}:{}", a.min(b), a.max(b));
-                let found: Option<ConversationId> = tx
-                    .prepare_cached("SELECT id FROM conversations WHERE direct_key = ?1")?
-                    .query_row([&key], |row| row.get(0))
+                let found: Option<(ConversationId, Seq)> = tx
+                    .prepare_cached("SELECT id, last_seq FROM conversations WHERE direct_key = ?1")?
+                    .query_row([&key], |row| Ok((row.get(0)?, row.get(1)?)))
                     .optional()?;
-                let (id, created) = match found {
-                    Some(id) => (id, false),
+                let (id, last) = match found {
+                    Some(found) => found,
                     None => {
                         tx.prepare_cached(
                             "INSERT INTO conversations (kind, direct_key, created_at)
                              VALUES ('direct', ?1, ?2)",
                         )?
                         .execute(params![key, now])?;
-                        let id = tx.last_insert_rowid();
-                        let mut add = tx.prepare_cached(
-                            "INSERT OR IGNORE INTO members (conversation_id, user_id, joined_at)
-                             VALUES (?1, ?2, ?3)",
-                        )?;
-                        add.execute(params![id, a, now])?;
-                        add.execute(params![id, b, now])?;
-                        drop(add);
-                        (id, true)
+                        (tx.last_insert_rowid(), 0)
                     }
                 };
+                // A seat given back after a deleted request starts afresh.
+                let mut add = tx.prepare_cached(
+                    "INSERT OR IGNORE INTO members
+                         (conversation_id, user_id, joined_at, delivered_seq, read_seq,
+                          history_from, request_from)
+                     VALUES (?1, ?2, ?3, ?4, ?4, ?4, ?5)",
+                )?;
+                add.execute(params![id, a, now, last, None::<UserId>])?;
+                let seated = add.execute(params![id, b, now, last, request.then_some(a)])? == 1;
+                drop(add);
+                if seated && found.is_some() {
+                    tx.prepare_cached("UPDATE conversations SET epoch = epoch + 1 WHERE id = ?1")?
+                        .execute([id])?;
+                }
+                let created = seated;
                 let conversation = rows::load_conversation(&tx, id, Reader::everything(a))?
                     .ok_or(StoreError::NotFound)?;
                 tx.commit()?;
                 Ok((conversation, created))
+            })
+            .await
+    }
+
+    async fn knows(&self, owner: UserId, other: UserId) -> Result<bool, StoreError> {
+        self.readers
+            .run(move |conn| {
+                Ok(conn
+                    .prepare_cached("SELECT 1 FROM contacts WHERE owner_id = ?1 AND other_id = ?2")?
+                    .query_row(params![owner, other], |_| Ok(()))
+                    .optional()?
+                    .is_some())
+            })
+            .await
+    }
+
+    async fn leave_direct(
+        &self,
+        user: UserId,
+        conversation: ConversationId,
+    ) -> Result<(), StoreError> {
+        self.writer
+            .run(move |conn| {
+                let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                let left = tx
+                    .prepare_cached(
+                        "DELETE FROM members WHERE conversation_id = ?1 AND user_id = ?2
+                           AND EXISTS (SELECT 1 FROM conversations
+                                       WHERE id = ?1 AND kind = 'direct')",
+                    )?
+                    .execute(params![conversation, user])?;
+                if left == 0 {
+                    return Err(StoreError::NotFound);
+                }
+                tx.prepare_cached("UPDATE conversations SET epoch = epoch + 1 WHERE id = ?1")?
+                    .execute([conversation])?;
+                tx.commit()?;
+                Ok(())
             })
             .await
     }

@@ -280,7 +280,8 @@ pub fn load_conversation(
     let kind = kind_from(id, &kind)?;
     let members = conn
         .prepare_cached(
-            "SELECT u.id, u.username, u.display_name, u.avatar_hash, m.delivered_seq, m.read_seq, m.role
+            "SELECT u.id, u.username, u.display_name, u.avatar_hash, m.delivered_seq, m.read_seq, m.role,
+                    m.request_from IS NOT NULL
              FROM members m JOIN users u ON u.id = m.user_id
              WHERE m.conversation_id = ?1 ORDER BY u.id",
         )?
@@ -290,6 +291,7 @@ pub fn load_conversation(
                 delivered: row.get(4)?,
                 read: row.get(5)?,
                 role: role_from(&row.get::<_, String>(6)?),
+                pending: row.get(7)?,
             })
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?;
@@ -349,7 +351,7 @@ pub fn load_membership(
     };
     let seats = conn
         .prepare_cached(
-            "SELECT user_id, role, joined_at, history_from FROM members
+            "SELECT user_id, role, joined_at, history_from, request_from FROM members
              WHERE conversation_id = ?1 ORDER BY joined_at, user_id",
         )?
         .query_map([id], |row| {
@@ -358,6 +360,7 @@ pub fn load_membership(
                 role: role_from(&row.get::<_, String>(1)?),
                 joined_at: row.get(2)?,
                 history_from: row.get(3)?,
+                request_from: row.get(4)?,
             })
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?;

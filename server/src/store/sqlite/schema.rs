@@ -199,6 +199,17 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX reports_open ON reports(created_at) WHERE resolved_at IS NULL;
     ALTER TABLE users ADD COLUMN suspended_at INTEGER;
     "#,
+    // 12: message requests. A seat whose `request_from` is set is a
+    // request from that person, until accepted; `contacts` holds who has
+    // written to (or accepted, or added) whom.
+    r#"
+    ALTER TABLE members ADD COLUMN request_from INTEGER;
+    CREATE TABLE contacts (
+        owner_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        other_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        PRIMARY KEY (owner_id, other_id)
+    ) WITHOUT ROWID;
+    "#,
 ];
 
 /// The schema version this build writes.

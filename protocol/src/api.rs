@@ -24,6 +24,10 @@ pub struct User {
     /// changes whenever the picture does.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub avatar: Option<String>,
+    /// The account was deleted: shown as "Deleted account", its messages
+    /// are tombstones.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub deleted: bool,
 }
 
 /// Where avatars and group pictures are served, by the hash of their
@@ -39,6 +43,9 @@ pub fn picture_url(hash: &str) -> String {
 impl User {
     /// What to call them: their display name, else their username.
     pub fn shown_name(&self) -> &str {
+        if self.deleted {
+            return "Deleted account";
+        }
         self.display_name.as_deref().unwrap_or(&self.username)
     }
 }
@@ -67,6 +74,12 @@ pub struct ProfileUpdate {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Credentials {
     pub username: String,
+    pub password: String,
+}
+
+/// Body of `POST /api/me/delete`: the password, to confirm.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AccountDeletion {
     pub password: String,
 }
 

@@ -173,8 +173,9 @@ pub async fn run(
     Ok(())
 }
 
-/// Now and every hour, until shutdown: deletes expired sessions, and
-/// uploads that no message took within a day.
+/// Now and every hour, until shutdown: deletes expired sessions, frees the
+/// usernames of accounts deleted long enough ago, and deletes uploads that
+/// no message took within a day.
 async fn housekeeping(chat: Chat, shutdown: CancellationToken) {
     let mut hourly = tokio::time::interval(std::time::Duration::from_secs(3600));
     loop {
@@ -186,6 +187,11 @@ async fn housekeeping(chat: Chat, shutdown: CancellationToken) {
             Ok(0) => {}
             Ok(purged) => tracing::info!(purged, "expired sessions deleted"),
             Err(err) => tracing::warn!(error = %err, "deleting expired sessions failed"),
+        }
+        match chat.free_usernames(now_millis()).await {
+            Ok(0) => {}
+            Ok(freed) => tracing::info!(freed, "usernames of deleted accounts freed"),
+            Err(err) => tracing::warn!(error = %err, "freeing usernames failed"),
         }
         match chat.collect_unattached(now_millis()).await {
             Ok(0) => {}

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{Account, TestServer};
+use common::{jpeg, jpeg_with, Account, TestServer};
 use natter_protocol::{
     Action, ApiError, ApiErrorCode, Attachment, ClientFrame, ConversationId, ErrorCode, MediaKind,
     MediaLimits, ServerFrame, Upload,
@@ -11,28 +11,6 @@ use natter_protocol::{
 use reqwest::header::{CACHE_CONTROL, CONTENT_RANGE, CONTENT_TYPE, RANGE};
 use reqwest::StatusCode;
 use uuid::Uuid;
-
-/// A JPEG's structure, `len` bytes long: SOI, JFIF, a scan of filler
-/// (never 0xFF, so no markers inside), EOI. Not a picture anyone can
-/// decode, which the server never does.
-fn jpeg(len: usize) -> Vec<u8> {
-    jpeg_with(&[], len)
-}
-
-/// The same, with `segments` between JFIF and the scan.
-fn jpeg_with(segments: &[Vec<u8>], len: usize) -> Vec<u8> {
-    let mut bytes = vec![
-        0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x10, b'J', b'F', b'I', b'F', 0, 1, 1, 0, 0, 1, 0, 1, 0, 0,
-    ];
-    for segment in segments {
-        bytes.extend_from_slice(segment);
-    }
-    bytes.extend_from_slice(&[0xFF, 0xDA, 0x00, 0x08, 1, 1, 0, 0, 63, 0]);
-    let filler = len.saturating_sub(bytes.len() + 2);
-    bytes.extend((0..filler).map(|i| (i % 251) as u8));
-    bytes.extend_from_slice(&[0xFF, 0xD9]);
-    bytes
-}
 
 fn jpeg_segment(marker: u8, payload: &[u8]) -> Vec<u8> {
     let mut bytes = vec![0xFF, marker];

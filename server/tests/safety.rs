@@ -537,3 +537,175 @@ async fn a_stranger_is_a_request_that_hears_nothing_until_accepted() {
         .unwrap();
     assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
 }
+
+#[tokio::test]
+async fn an_account_exports_its_data_then_ends_leaving_tombstones() {
+    use std::io::Read;
+    let server = TestServer::start().await;
+    let ann = server.signup("ann").await;
+    let bob = server.signup("bob").await;
+    let cyd = server.signup("cyd").await;
+    let chat = bob.open_direct("ann").await.id;
+    ann.open_direct("bob").await;
+    let group: Conversation = bob
+        .post("/api/groups")
+        .json(&json!({ "name": "Climbers", "members": ["ann", "cyd"] }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let photo = bob
+        .post(&format!("/api/media?conversation={chat}&kind=image"))
+        .header(reqwest::header::CONTENT_TYPE, "image/jpeg")
+        .body(common::jpeg(2000))
+        .send()
+        .await
+        .unwrap()
+        .json::<natter_protocol::Upload>()
+        .await
+        .unwrap();
+    let mut bob_socket = bob.connect().await;
+    let client_id = Uuid::new_v4();
+    bob_socket
+        .send(&ClientFrame::Send {
+            conversation: chat,
+            client_id,
+            body: "the wall".to_owned(),
+            attachment: Some(Box::new(natter_protocol::Attachment {
+                id: photo.id.clone(),
+                kind: natter_protocol::MediaKind::Image,
+                content_type: "image/jpeg".to_owned(),
+                size: photo.size,
+                width: None,
+                height: None,
+                duration_ms: None,
+                waveform: Vec::new(),
+                thumbnail: None,
+            })),
+            action: None,
+            reply_to: None,
+        })
+        .await;
+    bob_socket
+        .next_matching(|frame| match frame {
+            ServerFrame::Ack { client_id: id, .. } if id == client_id => Some(()),
+            _ => None,
+        })
+        .await;
+    say(&mut bob_socket, group.id, "see you saturday")
+        .await
+        .unwrap();
+
+    // The export: one zip with the conversations, messages and the photo.
+    let response = bob.get("/api/me/export").send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        response.headers()[reqwest::header::CONTENT_DISPOSITION],
+        "attachment; filename=\"natter-bob.zip\""
+    );
+    let bytes = response.bytes().await.unwrap();
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes.to_vec())).unwrap();
+    let mut json = String::new();
+    archive
+        .by_name("natter.json")
+        .unwrap()
+        .read_to_string(&mut json)
+        .unwrap();
+    let data: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(data["profile"]["username"], "bob");
+    let conversations = data["conversations"].as_array().unwrap();
+    assert_eq!(conversations.len(), 2);
+    let texts: Vec<&str> = conversations
+        .iter()
+        .flat_map(|c| c["messages"].as_array().unwrap())
+        .filter_map(|m| m["body"].as_str())
+        .filter(|body| !body.is_empty())
+        .collect();
+    assert!(
+        texts.contains(&"the wall") && texts.contains(&"see you saturday"),
+        "{texts:?}"
+    );
+    let mut file = Vec::new();
+    archive
+        .by_name(&format!("uploads/{}.jpg", photo.id))
+        .unwrap()
+        .read_to_end(&mut file)
+        .unwrap();
+    assert_eq!(file.len() as u64, photo.size);
+
+    // A wrong password deletes nothing.
+    let delete = |password: &str| {
+        bob.post("/api/me/delete")
+            .json(&json!({ "password": password }))
+            .send()
+    };
+    assert_eq!(
+        delete("not it").await.unwrap().status(),
+        StatusCode::FORBIDDEN
+    );
+    let mut ann_socket = ann.connect().await;
+    assert_eq!(
+        delete(common::PASSWORD).await.unwrap().status(),
+        StatusCode::NO_CONTENT
+    );
+    bob_socket.closed().await;
+    assert_eq!(
+        bob.get("/api/me").send().await.unwrap().status(),
+        StatusCode::UNAUTHORIZED
+    );
+    // Ann's devices hear of it; her history keeps tombstones only.
+    let told = ann_socket
+        .next_matching(|frame| match frame {
+            ServerFrame::Profile { user } if user.id == bob.user.id => Some(user),
+            _ => None,
+        })
+        .await;
+    assert!(told.deleted && told.display_name.is_none());
+    for conversation in [chat, group.id] {
+        for message in ann.history(conversation).await {
+            if message.sender == bob.user.id && message.event.is_none() {
+                assert!(message.deleted && message.body.is_empty());
+                assert!(message.attachment.is_none());
+            }
+        }
+    }
+    let file = server.data.path().join("media").join(&photo.id);
+    for _ in 0..50 {
+        if !file.exists() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(!file.exists(), "the photo's file is gone");
+    let media = ann
+        .get(&format!("/api/media/{}", photo.id))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(media.status(), StatusCode::NOT_FOUND);
+    // The group got a new admin; the username stays taken but unfindable.
+    let seen: Conversation = cyd
+        .get(&format!("/api/conversations/{}", group.id))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(seen.members.iter().all(|m| m.user.id != bob.user.id));
+    assert!(seen
+        .members
+        .iter()
+        .any(|m| m.role == natter_protocol::Role::Admin));
+    let found = ann.get("/api/users/bob").send().await.unwrap();
+    assert_eq!(found.status(), StatusCode::NOT_FOUND);
+    let again = reqwest::Client::new()
+        .post(server.url("/api/signup"))
+        .json(&json!({ "username": "bob", "password": common::PASSWORD }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), StatusCode::CONFLICT);
+}

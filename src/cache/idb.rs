@@ -239,6 +239,46 @@ async fn all<T: DeserializeOwned>(tx: &Transaction<'_>, store: &str) -> Result<V
         .map_err(error)
 }
 
+/// Turns every saved message of `senders` into a tombstone and drops the
+/// files kept for them (their accounts ended). Reads the whole store once:
+/// it happens once per ended account.
+async fn erase(tx: &Transaction<'_>, senders: &[UserId]) -> Result<(), CacheError> {
+    let messages = tx.object_store(MESSAGES).map_err(error)?;
+    let mut found = Vec::new();
+    let cursor = messages
+        .open_cursor()
+        .serde()
+        .map_err(error)?
+        .await
+        .map_err(error)?;
+    if let Some(mut cursor) = cursor {
+        while let Some(message) = cursor.next_record_ser::<Message>().await.map_err(error)? {
+            let theirs = senders.contains(&message.sender)
+                && message.event.is_none()
+                && message.action.is_none()
+                && !message.deleted;
+            if theirs {
+                found.push(message);
+            }
+        }
+    }
+    let files = tx.object_store(FILES).map_err(error)?;
+    for mut message in found {
+        if let Some(file) = super::tombstone(&mut message) {
+            files
+                .delete(FileKey::Media(file).to_string())
+                .build()
+                .map_err(error)?;
+        }
+        messages
+            .put(&message)
+            .with_key(message_key(message.conversation, message.seq))
+            .serde()
+            .map_err(error)?;
+    }
+    Ok(())
+}
+
 fn conversation_key(id: ConversationId) -> String {
     format!("{id:020}")
 }
@@ -287,7 +327,11 @@ impl Cache for IdbCache {
         if !batch.conversations.is_empty() || !batch.forgotten.is_empty() {
             stores.push(CONVERSATIONS);
         }
-        if !batch.messages.is_empty() || !batch.actions.is_empty() || !batch.forgotten.is_empty() {
+        if !batch.messages.is_empty()
+            || !batch.actions.is_empty()
+            || !batch.forgotten.is_empty()
+            || !batch.erased.is_empty()
+        {
             stores.push(MESSAGES);
         }
         // A message deleted for everyone takes its kept file along.
@@ -295,7 +339,7 @@ impl Cache for IdbCache {
             .actions
             .iter()
             .any(|applied| matches!(applied.action, Action::Delete { .. }));
-        if deletes {
+        if deletes || !batch.erased.is_empty() {
             stores.push(FILES);
         }
         if !batch.outbox_put.is_empty() || !batch.outbox_remove.is_empty() {
@@ -374,6 +418,9 @@ impl Cache for IdbCache {
                     .serde()
                     .map_err(error)?;
             }
+        }
+        if !batch.erased.is_empty() {
+            erase(&tx, &batch.erased).await?;
         }
         for id in &batch.forgotten {
             let conversations = tx.object_store(CONVERSATIONS).map_err(error)?;

@@ -82,6 +82,14 @@ impl Cache for MemoryCache {
         if let Some(blocked) = &batch.blocked {
             data.blocked = blocked.clone();
         }
+        for message in data.messages.values_mut() {
+            if batch.erased.contains(&message.sender)
+                && message.event.is_none()
+                && message.action.is_none()
+            {
+                super::tombstone(message);
+            }
+        }
         for id in &batch.forgotten {
             data.conversations.remove(id);
             let range = message_key(*id, 0)..message_key(*id + 1, 0);

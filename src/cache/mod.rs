@@ -66,9 +66,22 @@ pub struct Batch {
     pub blocked: Option<Vec<User>>,
     /// Conversations to forget, with their messages (a deleted request).
     pub forgotten: Vec<ConversationId>,
+    /// People whose accounts ended: every saved message of theirs becomes
+    /// a tombstone, and their kept files go.
+    pub erased: Vec<UserId>,
     /// Actions to apply to saved messages they target (which may not be in
     /// memory), after which `messages` are written.
     pub actions: Vec<Applied>,
+}
+
+/// Makes `message` a tombstone of an ended account's message: no text, no
+/// file. Returns the file it had, if any.
+pub fn tombstone(message: &mut Message) -> Option<String> {
+    message.body.clear();
+    message.edited_at = None;
+    message.deleted = true;
+    message.reactions.clear();
+    message.attachment.take().map(|attachment| attachment.id)
 }
 
 /// An action someone took on a message, to apply to the saved copy.
@@ -104,6 +117,7 @@ impl Batch {
             self.blocked = later.blocked;
         }
         self.forgotten.extend(later.forgotten);
+        self.erased.extend(later.erased);
         self.actions.extend(later.actions);
     }
 }

@@ -15,6 +15,7 @@ fn user(id: i64) -> User {
         id,
         username: format!("user{id}"),
         avatar: None,
+        deleted: false,
         display_name: None,
     }
 }

@@ -97,6 +97,16 @@ pub fn ConversationView(id: ConversationId) -> impl IntoView {
                 .is_some_and(|c| c.is_request(state.me.id))
         })
     });
+    let peer_gone = Memo::new(move |_| {
+        store.state.with(|state| {
+            state
+                .conversations
+                .get(&id)
+                .filter(|c| !c.is_group())
+                .and_then(|c| c.peer(state.me.id))
+                .is_some_and(|peer| peer.deleted)
+        })
+    });
     let peer_blocked = Memo::new(move |_| {
         store.state.with(|state| {
             state
@@ -189,7 +199,12 @@ pub fn ConversationView(id: ConversationId) -> impl IntoView {
             >
                 <Show when=move || !peer_blocked.get() fallback=move || view! { <BlockedNotice id /> }>
                     <Show when=move || !request.get() fallback=move || view! { <RequestBar id /> }>
-                        <Composer id notice preparing />
+                        <Show
+                            when=move || !peer_gone.get()
+                            fallback=|| view! { <p class="composer-closed">"This account was deleted."</p> }
+                        >
+                            <Composer id notice preparing />
+                        </Show>
                     </Show>
                 </Show>
             </Show>

@@ -21,6 +21,7 @@ pub fn member_of(store: ChatStore, id: ConversationId, user: UserId) -> User {
                 username: format!("user {user}"),
                 display_name: None,
                 avatar: None,
+                deleted: false,
             })
     })
 }

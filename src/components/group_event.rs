@@ -37,6 +37,7 @@ mod tests {
             id,
             username: name.to_owned(),
             avatar: None,
+            deleted: false,
             display_name: None,
         }
     }

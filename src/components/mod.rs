@@ -2,6 +2,7 @@
 //! context and renders; none talks to the network directly except through
 //! the store or `net::http`.
 
+pub mod account_data;
 pub mod add_contact;
 pub mod attachment;
 pub mod avatar;

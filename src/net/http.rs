@@ -2,9 +2,9 @@
 
 use gloo_net::http::{Request, RequestBuilder, Response};
 use natter_protocol::{
-    AddMember, ApiError, ApiErrorCode, Conversation, ConversationId, Credentials, MediaLimits,
-    Message, NewGroup, NewReport, OpenDirect, PasswordChange, ProfileUpdate, PublicGroup,
-    RenameGroup, ReportFiled, Seq, SessionInfo, User, UserId,
+    AccountDeletion, AddMember, ApiError, ApiErrorCode, Conversation, ConversationId, Credentials,
+    MediaLimits, Message, NewGroup, NewReport, OpenDirect, PasswordChange, ProfileUpdate,
+    PublicGroup, RenameGroup, ReportFiled, Seq, SessionInfo, User, UserId,
 };
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -249,6 +249,23 @@ impl Api {
     pub async fn join_group(&self, group: ConversationId) -> Result<Conversation, HttpError> {
         let url = self.url(&format!("/api/groups/{group}/join"));
         self.send_for(Request::post(&url)).await
+    }
+
+    /// Deletes the account for good; the password confirms it.
+    pub async fn delete_account(&self, password: &str) -> Result<(), HttpError> {
+        let body = AccountDeletion {
+            password: password.to_owned(),
+        };
+        let request = self
+            .prepare(Request::post(&self.url("/api/me/delete")))
+            .json(&body)
+            .map_err(|err| HttpError::Unexpected(err.to_string()))?;
+        let response = request.send().await.map_err(|_| HttpError::Unreachable)?;
+        if response.ok() {
+            Ok(())
+        } else {
+            Err(error_of(response).await)
+        }
     }
 
     /// Accepts a message request.

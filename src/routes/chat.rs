@@ -5,6 +5,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use natter_protocol::{ConversationKind, User};
 
+use crate::components::account_data::AccountData;
 use crate::components::add_contact::AddContactPanel;
 use crate::components::attachment::{PhotoViewer, Viewer};
 use crate::components::avatar::Avatar;
@@ -171,6 +172,7 @@ pub fn ChatPage(me: User, #[prop(into)] on_end: Callback<End>) -> impl IntoView 
                             <ProfilePanel on_close=move || panel.set(Panel::None) />
                             <ChangePassword />
                             <BlockedPeople />
+                            <AccountData on_end />
                         </div>
                     }.into_any(),
                 }}

@@ -630,6 +630,13 @@ impl ChatState {
     /// Shows someone's new name and picture wherever they are a member
     /// (and as one's own, from another device).
     fn update_profile(&mut self, user: &User) {
+        let newly_deleted = user.deleted
+            && !self.conversations.values().any(|c| {
+                c.info
+                    .members
+                    .iter()
+                    .any(|m| m.user.id == user.id && m.user.deleted)
+            });
         if user.id == self.me.id && self.me != *user {
             self.me = user.clone();
             self.changes.me = Some(user.clone());
@@ -641,6 +648,29 @@ impl ChatState {
                     self.dirty.insert(*id);
                 }
             }
+        }
+        if newly_deleted {
+            self.erase(user.id);
+        }
+    }
+
+    /// Everything an ended account said becomes a tombstone, here and on
+    /// the device.
+    fn erase(&mut self, user: UserId) {
+        for (id, state) in &mut self.conversations {
+            let last = state.info.last_message.as_mut();
+            if let Some(last) = last.filter(|m| m.sender == user && m.event.is_none()) {
+                crate::cache::tombstone(last);
+                self.dirty.insert(*id);
+            }
+            for message in state.messages.values_mut() {
+                if message.sender == user && message.event.is_none() && message.action.is_none() {
+                    crate::cache::tombstone(message);
+                }
+            }
+        }
+        if !self.changes.erased.contains(&user) {
+            self.changes.erased.push(user);
         }
     }
 

@@ -11,6 +11,7 @@ fn user(id: UserId, name: &str) -> User {
         id,
         username: name.to_owned(),
         avatar: None,
+        deleted: false,
         display_name: None,
     }
 }
@@ -974,6 +975,7 @@ fn a_new_profile_shows_in_every_conversation_and_is_saved() {
     let renamed = User {
         display_name: Some("Bobby".to_owned()),
         avatar: Some(natter_protocol::picture_url("ab")),
+        deleted: false,
         ..user(BOB, "bob")
     };
     state.apply(&ServerFrame::Profile {

@@ -1,7 +1,9 @@
-// Safety with three people: blocking in a 1:1 chat (the blocked person sees
-// only S and nothing reaches the blocker), a blocked person's messages
-// folded in a shared group, the blocked list in settings, unblocking.
-import { test, expect, signUp, send, uniqueName, bodies, openChatWith, befriend } from './fixtures.mjs';
+// Safety: blocking in a 1:1 chat (the blocked person sees only S and
+// nothing reaches the blocker), a blocked person's messages folded in a
+// shared group, the blocked list in settings; reports reaching the
+// moderators' tool; message requests; exporting and deleting an account.
+import { execFileSync } from 'node:child_process';
+import { test, expect, signUp, send, uniqueName, bodies, openChatWith, befriend, PASSWORD } from './fixtures.mjs';
 import { drawnJpeg } from './media-files.mjs';
 
 const shot = (name) => new URL(`../../target/screenshots/${name}.png`, import.meta.url).pathname;
@@ -192,4 +194,54 @@ test('requests: a stranger waits in Requests, blurred and without D or R, until 
   await expect(ann.page.getByRole('button', { name: new RegExp(`^${cydName}`) })).toHaveCount(0);
 
   for (const person of [ann, bob, cyd]) await person.context.close();
+});
+
+test('account: export downloads a zip of the chats; deleting leaves "deleted account" tombstones', async ({ browser, server }) => {
+  const annName = uniqueName('ann');
+  const bobName = uniqueName('bob');
+  const ann = await signUp(browser, server, annName);
+  const bob = await signUp(browser, server, bobName);
+  await befriend(ann, bob);
+  await openChatWith(bob.page, annName);
+  await send(bob.page, 'my last words here');
+  await ann.page.getByRole('button', { name: new RegExp(`^${bobName}`) }).click();
+  await expect(bodies(ann.page)).toHaveText(['my last words here']);
+
+  // Bob downloads his data: a zip holding the conversation.
+  await bob.page.getByRole('button', { name: 'Your profile' }).click();
+  const data = bob.page.getByRole('region', { name: 'Your data' });
+  const [download] = await Promise.all([
+    bob.page.waitForEvent('download'),
+    data.getByRole('link', { name: 'Download my data' }).click(),
+  ]);
+  expect(download.suggestedFilename()).toBe(`natter-${bobName}.zip`);
+  const saved = await download.path();
+  const listing = execFileSync('python3', [
+    '-c',
+    'import json,sys,zipfile; z=zipfile.ZipFile(sys.argv[1]); d=json.loads(z.read("natter.json"));'
+      + ' print(d["profile"]["username"]); print([m["body"] for c in d["conversations"] for m in c["messages"]])',
+    saved,
+  ]).toString();
+  expect(listing).toContain(bobName);
+  expect(listing).toContain('my last words here');
+
+  // He deletes his account: a wrong password first, then his own.
+  await data.getByRole('button', { name: 'Delete my account…' }).click();
+  const form = bob.page.getByRole('form', { name: 'Delete account' });
+  await form.getByLabel('Your password').fill('not my password');
+  await form.getByRole('button', { name: 'Delete my account' }).click();
+  await expect(form.getByRole('alert')).toHaveText('That is not your current password.');
+  await data.scrollIntoViewIfNeeded();
+  await bob.page.screenshot({ path: shot('delete-account') });
+  await form.getByLabel('Your password').fill(PASSWORD);
+  await form.getByRole('button', { name: 'Delete my account' }).click();
+  await expect(bob.page.getByRole('button', { name: 'Create account' })).toBeVisible();
+
+  // Ann sees a deleted account and tombstones, and cannot write to it.
+  await expect(ann.page.getByRole('heading', { name: 'Deleted account' })).toBeVisible();
+  await expect(ann.page.locator('.bubble-body.tombstone')).toHaveText(['This message was deleted']);
+  await expect(ann.page.getByText('This account was deleted.')).toBeVisible();
+  await ann.page.screenshot({ path: shot('deleted-account') });
+
+  for (const person of [ann, bob]) await person.context.close();
 });

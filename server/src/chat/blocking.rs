@@ -80,6 +80,15 @@ impl BlockList {
             .collect())
     }
 
+    /// Drops every cached entry that mentions `user` (an account that
+    /// ended).
+    pub fn forget_user(&self, user: UserId) {
+        let mut entries = self.entries.write().unwrap_or_else(|p| p.into_inner());
+        entries.retain(|owner, blocks| {
+            *owner != user && !blocks.blocking.contains(&user) && !blocks.blocked_by.contains(&user)
+        });
+    }
+
     fn forget(&self, users: &[UserId]) {
         let mut entries = self.entries.write().unwrap_or_else(|p| p.into_inner());
         for user in users {

@@ -10,7 +10,7 @@ use super::{Chat, ChatError};
 use crate::hub::{Event, FrameKind};
 
 impl Chat {
-    /// The user called `username` (any case), unless suspended.
+    /// The user called `username` (any case), unless deleted or suspended.
     pub async fn find_user(&self, username: &str) -> Result<User, ChatError> {
         limits::check_username(username)?;
         let missing = || ChatError::NoSuchUsername(username.to_owned());
@@ -19,8 +19,8 @@ impl Chat {
             .user_by_name(username)
             .await?
             .ok_or_else(missing)?;
-        // A suspended account cannot be found.
-        if self.store.is_suspended(user.id).await? {
+        // A deleted or suspended account cannot be found.
+        if user.deleted || self.store.is_suspended(user.id).await? {
             return Err(missing());
         }
         Ok(user)

@@ -439,6 +439,7 @@ impl Chat {
             username: String::new(),
             display_name: None,
             avatar: None,
+            deleted: false,
         }))
     }
 
@@ -494,6 +495,7 @@ mod tests {
             username: format!("user{id}"),
             display_name: None,
             avatar: None,
+            deleted: false,
         }
     }
 

@@ -21,7 +21,8 @@
 //! - [`reading`]: the conversations and history a member may read.
 //! - [`media`]: who may upload to a conversation and fetch its files.
 //! - [`account`], [`logout`], [`profile`]: signing up and logging in,
-//!   logging out, the display name and avatar.
+//!   logging out, the display name and avatar; [`lifecycle`]: deleting an
+//!   account, and exporting its data.
 //! - [`pipeline`]: the batched, ordered write path.
 //! - [`roster`]: memberships in memory.
 //! - [`error`]: [`ChatError`], in people's words.
@@ -31,6 +32,7 @@ pub mod blocking;
 pub mod direct;
 pub mod error;
 pub mod groups;
+pub mod lifecycle;
 pub mod logout;
 pub mod media;
 pub mod moderation;

@@ -1,6 +1,7 @@
 //! The HTTP side: JSON API under `/api`, the WebSocket at `/ws`, and the
 //! built client for everything else.
 
+mod account_data;
 mod accounts;
 pub mod assets;
 mod conversations;
@@ -32,6 +33,8 @@ pub fn router(state: AppState) -> Result<Router, assets::AssetsError> {
         .route("/password", post(accounts::change_password))
         .route("/me", get(accounts::me).patch(accounts::update_profile))
         .route("/session", get(accounts::session))
+        .route("/me/delete", post(account_data::delete))
+        .route("/me/export", get(account_data::export))
         .route("/users/{username}", get(conversations::find_user))
         .route(
             "/conversations",

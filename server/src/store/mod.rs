@@ -488,6 +488,16 @@ pub trait Store: Send + Sync + 'static {
     async fn set_suspended(&self, user: UserId, since: Option<Millis>) -> Result<bool, StoreError>;
     async fn is_suspended(&self, user: UserId) -> Result<bool, StoreError>;
 
+    /// Ends `user`'s account: their uploads, sessions, blocks, contacts and
+    /// profile go, their messages become tombstones (no text, no file),
+    /// their username stays reserved; returns their uploads' ids, whose
+    /// files should go. Their group seats must be given up first.
+    async fn delete_account(&self, user: UserId, now: Millis) -> Result<Vec<String>, StoreError>;
+    /// Frees the usernames of accounts deleted before `before`.
+    async fn free_usernames(&self, before: Millis) -> Result<u64, StoreError>;
+    /// Every upload `user` made that a message took, oldest first.
+    async fn uploads_of(&self, user: UserId) -> Result<Vec<MediaRecord>, StoreError>;
+
     /// Makes what deletions removed unrecoverable from the store's files
     /// (a log of old pages, say), as far as the backend can.
     async fn forget_deleted(&self) -> Result<(), StoreError>;

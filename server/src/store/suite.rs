@@ -49,6 +49,7 @@ macro_rules! store_suite {
             groups_are_moderated,
             reports_keep_what_the_reporter_saw,
             strangers_make_requests_until_accepted,
+            an_ended_account_leaves_tombstones,
         );
     };
     (@tests $open:expr; $($name:ident),* $(,)?) => {
@@ -1443,4 +1444,66 @@ pub async fn strangers_make_requests_until_accepted(store: Arc<dyn Store>) {
             .is_empty(),
         "what was said before is not hers"
     );
+}
+
+pub async fn an_ended_account_leaves_tombstones(store: Arc<dyn Store>) {
+    let ann = user(&store, "ann").await;
+    let bob = user(&store, "bob").await;
+    let conversation = direct(&store, &ann, &bob).await;
+    let (chat, _media) = chat(store.clone());
+    chat.uploaded(
+        &MediaRecord {
+            id: "GoneGoneGoneGoneGoneGo".into(),
+            uploader: bob.id,
+            conversation,
+            kind: MediaKind::Image,
+            content_type: "image/jpeg".into(),
+            size: 10,
+            message_seq: None,
+        },
+        NOW,
+    )
+    .await
+    .unwrap();
+    let said = sent(&chat, bob.id, draft(conversation, "remember me"))
+        .await
+        .unwrap();
+    let mut edit = draft(conversation, "");
+    edit.action = Some(Action::Edit {
+        target: said,
+        body: "secret edit".into(),
+    });
+    sent(&chat, bob.id, edit).await.unwrap();
+    store
+        .create_session([9; 32], bob.id, NOW * 2)
+        .await
+        .unwrap();
+
+    let files = store.delete_account(bob.id, NOW).await.unwrap();
+    assert_eq!(files, vec!["GoneGoneGoneGoneGoneGo".to_owned()]);
+    assert!(matches!(
+        store.delete_account(bob.id, NOW).await,
+        Err(StoreError::NotFound)
+    ));
+    let history = store
+        .messages_after(conversation, 0, 10, ALL)
+        .await
+        .unwrap();
+    assert!(history.iter().all(|m| !m.body.contains("remember")));
+    assert!(history
+        .iter()
+        .all(|m| !serde_json::to_string(m).unwrap().contains("secret edit")));
+    assert!(history[0].deleted);
+    let gone = store.user(bob.id).await.unwrap().unwrap();
+    assert!(gone.deleted && gone.display_name.is_none());
+    assert_eq!(store.session_user([9; 32], NOW).await.unwrap(), None);
+    assert!(store.credentials("bob").await.unwrap().is_none());
+    // The name stays taken until freed.
+    assert!(matches!(
+        store.create_user("Bob", "x").await,
+        Err(StoreError::UsernameTaken)
+    ));
+    assert_eq!(store.free_usernames(NOW - 1).await.unwrap(), 0);
+    assert_eq!(store.free_usernames(NOW + 1).await.unwrap(), 1);
+    store.create_user("bob", "x").await.unwrap();
 }

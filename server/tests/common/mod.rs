@@ -289,3 +289,25 @@ impl Socket {
         assert_eq!(nonce, 4242);
     }
 }
+
+/// A JPEG's structure, `len` bytes long: SOI, JFIF, a scan of filler
+/// (never 0xFF, so no markers inside), EOI. Not a picture anyone can
+/// decode, which the server never does.
+pub fn jpeg(len: usize) -> Vec<u8> {
+    jpeg_with(&[], len)
+}
+
+/// The same, with `segments` between JFIF and the scan.
+pub fn jpeg_with(segments: &[Vec<u8>], len: usize) -> Vec<u8> {
+    let mut bytes = vec![
+        0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x10, b'J', b'F', b'I', b'F', 0, 1, 1, 0, 0, 1, 0, 1, 0, 0,
+    ];
+    for segment in segments {
+        bytes.extend_from_slice(segment);
+    }
+    bytes.extend_from_slice(&[0xFF, 0xDA, 0x00, 0x08, 1, 1, 0, 0, 63, 0]);
+    let filler = len.saturating_sub(bytes.len() + 2);
+    bytes.extend((0..filler).map(|i| (i % 251) as u8));
+    bytes.extend_from_slice(&[0xFF, 0xD9]);
+    bytes
+}

@@ -4,10 +4,11 @@
 //! `COMMIT` returns, which is what lets the server ack after it. One
 //! connection writes, on its own thread ([`writer`]), so that fsyncs never
 //! stall the async workers and batches of writes share one fsync
-//! ([`commit`]); reads use a small pool of read-only connections and never
+//! ([`commit`]); [`lifecycle`] ends accounts; reads use a small pool of read-only connections and never
 //! wait behind a write (WAL readers see the last commit).
 
 mod commit;
+mod lifecycle;
 mod rows;
 mod schema;
 mod writer;
@@ -108,6 +109,7 @@ impl Store for SqliteStore {
                         username,
                         display_name: None,
                         avatar: None,
+                        deleted: false,
                     }),
                     Err(err) if is_unique_violation(&err) => Err(StoreError::UsernameTaken),
                     Err(err) => Err(err.into()),
@@ -142,12 +144,13 @@ impl Store for SqliteStore {
             .run(move |conn| {
                 Ok(conn
                     .prepare_cached(&format!(
-                        "SELECT {USER_COLUMNS}, password_hash FROM users WHERE username_key = ?1"
+                        "SELECT {USER_COLUMNS}, password_hash FROM users
+                         WHERE username_key = ?1 AND deleted_at IS NULL"
                     ))?
                     .query_row([key], |row| {
                         Ok(StoredCredentials {
                             user: rows::user(row)?,
-                            password_hash: row.get(4)?,
+                            password_hash: row.get(5)?,
                         })
                     })
                     .optional()?)
@@ -218,7 +221,7 @@ impl Store for SqliteStore {
             .run(move |conn| {
                 Ok(conn
                     .prepare_cached(
-                        "SELECT u.id, u.username, u.display_name, u.avatar_hash
+                        "SELECT u.id, u.username, u.display_name, u.avatar_hash, u.deleted_at IS NOT NULL
                          FROM sessions s JOIN users u ON u.id = s.user_id
                          WHERE s.token_hash = ?1 AND s.expires_at > ?2",
                     )?
@@ -602,7 +605,7 @@ impl Store for SqliteStore {
             .run(move |conn| {
                 Ok(conn
                     .prepare_cached(
-                        "SELECT u.id, u.username, u.display_name, u.avatar_hash
+                        "SELECT u.id, u.username, u.display_name, u.avatar_hash, u.deleted_at IS NOT NULL
                          FROM blocks b JOIN users u ON u.id = b.blocked_id
                          WHERE b.blocker_id = ?1 ORDER BY b.blocked_at DESC, u.id",
                     )?
@@ -677,6 +680,32 @@ impl Store for SqliteStore {
                     .query_row([user], |row| row.get(0))
                     .optional()?
                     .unwrap_or(false))
+            })
+            .await
+    }
+
+    async fn delete_account(&self, user: UserId, now: Millis) -> Result<Vec<String>, StoreError> {
+        self.writer
+            .run(move |conn| lifecycle::delete_account(conn, user, now))
+            .await
+    }
+
+    async fn free_usernames(&self, before: Millis) -> Result<u64, StoreError> {
+        self.writer
+            .run(move |conn| lifecycle::free_usernames(conn, before))
+            .await
+    }
+
+    async fn uploads_of(&self, user: UserId) -> Result<Vec<MediaRecord>, StoreError> {
+        self.readers
+            .run(move |conn| {
+                Ok(conn
+                    .prepare_cached(&format!(
+                        "SELECT {MEDIA_COLUMNS} FROM media
+                         WHERE uploader_id = ?1 AND message_seq IS NOT NULL ORDER BY created_at"
+                    ))?
+                    .query_map([user], rows::media)?
+                    .collect::<rusqlite::Result<Vec<_>>>()?)
             })
             .await
     }

@@ -50,14 +50,17 @@ fn json<T: serde::de::DeserializeOwned>(
 }
 
 /// The columns [`user`] reads, first in a query.
-pub const USER_COLUMNS: &str = "id, username, display_name, avatar_hash";
+pub const USER_COLUMNS: &str = "id, username, display_name, avatar_hash, deleted_at IS NOT NULL";
 
+/// A user from the first five columns of `row`, as [`USER_COLUMNS`] reads
+/// them.
 pub fn user(row: &Row<'_>) -> rusqlite::Result<User> {
     Ok(User {
         id: row.get(0)?,
         username: row.get(1)?,
         display_name: row.get(2)?,
         avatar: picture(row, 3)?,
+        deleted: row.get(4)?,
     })
 }
 
@@ -280,18 +283,18 @@ pub fn load_conversation(
     let kind = kind_from(id, &kind)?;
     let members = conn
         .prepare_cached(
-            "SELECT u.id, u.username, u.display_name, u.avatar_hash, m.delivered_seq, m.read_seq, m.role,
-                    m.request_from IS NOT NULL
+            "SELECT u.id, u.username, u.display_name, u.avatar_hash, u.deleted_at IS NOT NULL,
+                    m.delivered_seq, m.read_seq, m.role, m.request_from IS NOT NULL
              FROM members m JOIN users u ON u.id = m.user_id
              WHERE m.conversation_id = ?1 ORDER BY u.id",
         )?
         .query_map([id], |row| {
             Ok(Member {
                 user: user(row)?,
-                delivered: row.get(4)?,
-                read: row.get(5)?,
-                role: role_from(&row.get::<_, String>(6)?),
-                pending: row.get(7)?,
+                delivered: row.get(5)?,
+                read: row.get(6)?,
+                role: role_from(&row.get::<_, String>(7)?),
+                pending: row.get(8)?,
             })
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?;

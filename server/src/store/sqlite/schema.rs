@@ -210,6 +210,12 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (owner_id, other_id)
     ) WITHOUT ROWID;
     "#,
+    // 13: deleted accounts (a tombstone row keeps the username reserved
+    // for a while, and names the sender of their messages' tombstones).
+    r#"
+    ALTER TABLE users ADD COLUMN deleted_at INTEGER;
+    CREATE INDEX users_deleted ON users(deleted_at) WHERE deleted_at IS NOT NULL;
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -501,10 +501,7 @@ async fn a_stranger_is_a_request_that_hears_nothing_until_accepted() {
         if pending {
             // Deleted, it is gone from Ann's devices and list.
             let deleted = ann
-                .request(
-                    Method::DELETE,
-                    &format!("/api/conversations/{}/request", group.id),
-                )
+                .request(Method::DELETE, &format!("/api/conversations/{}", group.id))
                 .send()
                 .await
                 .unwrap();
@@ -526,16 +523,27 @@ async fn a_stranger_is_a_request_that_hears_nothing_until_accepted() {
             assert!(listed.iter().all(|c| c.id != group.id));
         }
     }
-    // Only a request can be deleted.
-    let refused = ann
-        .request(
-            Method::DELETE,
-            &format!("/api/conversations/{chat}/request"),
-        )
+    // Any chat can be deleted; Bob writing again brings it back to Ann.
+    let deleted = ann
+        .request(Method::DELETE, &format!("/api/conversations/{chat}"))
         .send()
         .await
         .unwrap();
-    assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
+    say(&mut bob_socket, chat, "still there?").await.unwrap();
+    let back = ann_socket
+        .next_matching(|frame| match frame {
+            ServerFrame::Conversation { conversation } if conversation.id == chat => {
+                Some(conversation)
+            }
+            _ => None,
+        })
+        .await;
+    assert!(
+        !me(&back, ann.user.id).unwrap().pending,
+        "she knows Bob now"
+    );
+    assert_eq!(next_body(&mut ann_socket).await, "still there?");
 }
 
 #[tokio::test]

@@ -1,5 +1,6 @@
-//! Settings: taking one's data along (a zip of it all), and deleting the
-//! account for good, with the password to confirm.
+//! Settings: taking one's data along (a zip of it all), signing out
+//! everywhere, and deleting the account for good, with the password to
+//! confirm.
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -36,6 +37,20 @@ pub fn AccountData(#[prop(into)] on_end: Callback<End>) -> impl IntoView {
             on_end.run(End::LoggedOut);
         });
     };
+    let everywhere = move |_| {
+        busy.set(true);
+        spawn_local(async move {
+            // Other devices must hear of it: that needs the server.
+            if let Err(err) = Api::same_origin().logout_everywhere().await {
+                busy.set(false);
+                error.set(Some(err.to_string()));
+                return;
+            }
+            account::forget();
+            account::forget_pictures().await;
+            on_end.run(End::LoggedOut);
+        });
+    };
     view! {
         <section class="panel account-data" aria-labelledby="account-data-title">
             <p class="panel-title" id="account-data-title">"Your data"</p>
@@ -45,6 +60,14 @@ pub fn AccountData(#[prop(into)] on_end: Callback<End>) -> impl IntoView {
             <a class="link-button download" href="/api/me/export" download="">
                 "Download my data"
             </a>
+            <button
+                class="link-button everywhere"
+                title="Logs out every device and browser signed in to this account"
+                disabled=move || busy.get()
+                on:click=everywhere
+            >
+                "Sign out everywhere"
+            </button>
             <Show
                 when=move || deleting.get()
                 fallback=move || {

@@ -1,5 +1,5 @@
 //! The open conversation's menu: what one can do about the chat and the
-//! person in it (report them, block or unblock them).
+//! person in it (report them, block or unblock them, delete the chat).
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -67,30 +67,43 @@ pub fn ConversationMenu(id: ConversationId) -> impl IntoView {
     let store = expect_context::<ChatStore>();
     let reporting = expect_context::<Reporting>();
     let open = RwSignal::new(false);
+    let confirming = RwSignal::new(false);
     let problem = RwSignal::new(None::<String>);
     let peer = Memo::new(move |_| peer_of(store, id));
     let blocked = Memo::new(move |_| {
         peer.get()
             .is_some_and(|peer| store.state.with(|state| state.blocks(peer.id)))
     });
+    let name = move || peer.get().map(|p| p.username).unwrap_or_default();
+    let delete = move |_| {
+        spawn_local(async move {
+            match store.delete_chat(id).await {
+                Ok(()) => problem.set(None),
+                Err(err) => problem.set(Some(err.to_string())),
+            }
+        });
+    };
     view! {
-        <Show when=move || peer.get().is_some()>
-            <div class="conversation-menu">
-                <button
-                    class="icon-button"
-                    aria-label="Conversation options"
-                    aria-haspopup="menu"
-                    aria-expanded=move || open.get().to_string()
-                    on:click=move |_| open.update(|o| *o = !*o)
-                >
-                    <svg viewBox="0 0 24 24" width="22" height="22" aria-hidden="true">
-                        <circle cx="12" cy="5" r="1.8" fill="currentColor" />
-                        <circle cx="12" cy="12" r="1.8" fill="currentColor" />
-                        <circle cx="12" cy="19" r="1.8" fill="currentColor" />
-                    </svg>
-                </button>
-                <Show when=move || open.get()>
-                    <div class="menu" role="menu">
+        <div class="conversation-menu">
+            <button
+                class="icon-button"
+                aria-label="Conversation options"
+                aria-haspopup="menu"
+                aria-expanded=move || open.get().to_string()
+                on:click=move |_| {
+                    confirming.set(false);
+                    open.update(|o| *o = !*o);
+                }
+            >
+                <svg viewBox="0 0 24 24" width="22" height="22" aria-hidden="true">
+                    <circle cx="12" cy="5" r="1.8" fill="currentColor" />
+                    <circle cx="12" cy="12" r="1.8" fill="currentColor" />
+                    <circle cx="12" cy="19" r="1.8" fill="currentColor" />
+                </svg>
+            </button>
+            <Show when=move || open.get()>
+                <div class="menu" role="menu">
+                    <Show when=move || peer.get().is_some()>
                         <button
                             role="menuitem"
                             class="danger"
@@ -103,7 +116,7 @@ pub fn ConversationMenu(id: ConversationId) -> impl IntoView {
                                 }));
                             }
                         >
-                            {move || format!("Report @{}", peer.get().map(|p| p.username).unwrap_or_default())}
+                            {move || format!("Report @{}", name())}
                         </button>
                         <button
                             role="menuitem"
@@ -114,16 +127,33 @@ pub fn ConversationMenu(id: ConversationId) -> impl IntoView {
                                 }
                             }
                         >
-                            {move || {
-                                let name = peer.get().map(|p| p.username).unwrap_or_default();
-                                if blocked.get() { format!("Unblock @{name}") } else { format!("Block @{name}") }
-                            }}
+                            {move || if blocked.get() { format!("Unblock @{}", name()) } else { format!("Block @{}", name()) }}
                         </button>
-                    </div>
-                </Show>
-                {move || problem.get().map(|text| view! { <p class="form-error" role="alert">{text}</p> })}
-            </div>
-        </Show>
+                    </Show>
+                    <Show
+                        when=move || confirming.get()
+                        fallback=move || {
+                            view! {
+                                <button role="menuitem" class="danger" on:click=move |_| confirming.set(true)>
+                                    "Delete chat"
+                                </button>
+                            }
+                        }
+                    >
+                        <p class="menu-note">
+                            {move || if peer.get().is_some() {
+                                "Delete this chat from your devices? It comes back if they write again."
+                            } else {
+                                "Leave the group and delete it from your devices?"
+                            }}
+                        </p>
+                        <button role="menuitem" class="danger" on:click=delete>"Delete"</button>
+                        <button role="menuitem" on:click=move |_| confirming.set(false)>"Cancel"</button>
+                    </Show>
+                </div>
+            </Show>
+            {move || problem.get().map(|text| view! { <p class="form-error" role="alert">{text}</p> })}
+        </div>
     }
 }
 

@@ -1,13 +1,13 @@
 //! A group's page: its members and admins, and what one may do there —
-//! admins add, remove and promote members and rename the group; anyone
-//! leaves.
+//! admins add, remove and promote members, rename the group and let those
+//! removed from a public group join again; anyone leaves.
 
 use std::future::Future;
 use std::pin::Pin;
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use natter_protocol::{limits, Conversation, ConversationId, Role, UserId};
+use natter_protocol::{limits, Conversation, ConversationId, Role, User, UserId};
 
 use super::avatar::Avatar;
 use super::new_group::usernames;
@@ -81,6 +81,31 @@ pub fn GroupInfo(id: ConversationId, #[prop(into)] on_close: Callback<()>) -> im
         act(Box::pin(async move {
             Api::same_origin().promote(id, user).await
         }));
+    };
+    // Who an admin removed from a public group, read again whenever the
+    // group changes.
+    let public = Memo::new(move |_| {
+        info.with(|i| {
+            i.as_ref()
+                .and_then(|i| i.group.as_ref())
+                .is_some_and(|g| g.hashtag.is_some())
+        })
+    });
+    let banned = RwSignal::new(Vec::<User>::new());
+    Effect::new(move |_| {
+        info.track();
+        if admin() && public.get() {
+            spawn_local(async move {
+                if let Ok(users) = Api::same_origin().bans(id).await {
+                    banned.set(users);
+                }
+            });
+        }
+    });
+    let unban = move |user: UserId| {
+        act(Box::pin(
+            async move { Api::same_origin().unban(id, user).await },
+        ));
     };
 
     view! {
@@ -171,6 +196,24 @@ pub fn GroupInfo(id: ConversationId, #[prop(into)] on_close: Callback<()>) -> im
                     />
                     <button type="submit">"Rename"</button>
                 </form>
+            </Show>
+            <Show when=move || admin() && !banned.with(Vec::is_empty)>
+                <p class="group-section">"Removed (may not join again)"</p>
+                <ul class="members" aria-label="Removed members">
+                    <For each=move || banned.get() key=|user| user.id let:user>
+                        <li class="member">
+                            <Avatar name=user.shown_name().to_owned() picture=user.avatar.clone() />
+                            <span class="member-name">{user.username.clone()}</span>
+                            <button
+                                class="link-button"
+                                aria-label=format!("Let {} join again", user.username)
+                                on:click=move |_| unban(user.id)
+                            >
+                                "Let join again"
+                            </button>
+                        </li>
+                    </For>
+                </ul>
             </Show>
             <Show when=move || my_role.get().is_some()>
                 <button class="link-button danger leave" on:click=move |_| remove(me)>

@@ -50,7 +50,7 @@ pub fn RequestBar(id: ConversationId) -> impl IntoView {
                 if let (true, Some(asker)) = (block, &asker) {
                     store.block(asker.id).await?;
                 }
-                store.delete_request(id).await
+                store.delete_chat(id).await
             }
             .await;
             busy.set(false);

@@ -246,6 +246,21 @@ impl Api {
         self.get(&format!("/api/groups?hashtag={query}")).await
     }
 
+    /// Who may not join a public group again (admins).
+    pub async fn bans(&self, group: ConversationId) -> Result<Vec<User>, HttpError> {
+        self.get(&format!("/api/groups/{group}/bans")).await
+    }
+
+    /// Lets `user` join the group again (admins).
+    pub async fn unban(
+        &self,
+        group: ConversationId,
+        user: UserId,
+    ) -> Result<Conversation, HttpError> {
+        let url = self.url(&format!("/api/groups/{group}/bans/{user}"));
+        self.send_for(Request::delete(&url)).await
+    }
+
     pub async fn join_group(&self, group: ConversationId) -> Result<Conversation, HttpError> {
         let url = self.url(&format!("/api/groups/{group}/join"));
         self.send_for(Request::post(&url)).await
@@ -274,9 +289,9 @@ impl Api {
         self.send_for(Request::post(&url)).await
     }
 
-    /// Deletes a message request (the user leaves it).
-    pub async fn delete_request(&self, conversation: ConversationId) -> Result<(), HttpError> {
-        let url = self.url(&format!("/api/conversations/{conversation}/request"));
+    /// Deletes a chat (a message request, or any other): the user leaves it.
+    pub async fn delete_chat(&self, conversation: ConversationId) -> Result<(), HttpError> {
+        let url = self.url(&format!("/api/conversations/{conversation}"));
         let response = self
             .prepare(Request::delete(&url))
             .send()

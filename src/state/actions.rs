@@ -41,13 +41,13 @@ pub fn apply(target: &mut Message, action: &Action, actor: UserId, at: Millis) {
             }
         }
         Action::Delete { .. } => {
-            if actor == target.sender {
-                target.body.clear();
-                target.attachment = None;
-                target.edited_at = None;
-                target.reactions.clear();
-                target.deleted = true;
-            }
+            // Its sender, or an admin of the group: the server refuses
+            // anyone else, and a device cannot always know who is admin.
+            target.body.clear();
+            target.attachment = None;
+            target.edited_at = None;
+            target.reactions.clear();
+            target.deleted = true;
         }
     }
 }
@@ -128,7 +128,8 @@ mod tests {
         );
 
         apply(&mut target, &react("👍"), 2, 6);
-        apply(&mut target, &Action::Delete { target: 1 }, 1, 7);
+        // A group's admin (user 3) deletes it.
+        apply(&mut target, &Action::Delete { target: 1 }, 3, 7);
         assert!(target.deleted && target.body.is_empty() && target.reactions.is_empty());
         // Nothing changes a tombstone.
         apply(&mut target, &react("👍"), 2, 8);

@@ -40,10 +40,10 @@ impl ChatStore {
         Ok(())
     }
 
-    /// Deletes the message request `conversation` is: the user leaves it,
-    /// and this device forgets it.
-    pub async fn delete_request(&self, conversation: ConversationId) -> Result<(), HttpError> {
-        Api::same_origin().delete_request(conversation).await?;
+    /// Deletes `conversation` (a message request, or any chat): the user
+    /// leaves it, and this device forgets it.
+    pub async fn delete_chat(&self, conversation: ConversationId) -> Result<(), HttpError> {
+        Api::same_origin().delete_chat(conversation).await?;
         self.update(|state| state.forget(conversation));
         Ok(())
     }

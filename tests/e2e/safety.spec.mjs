@@ -245,3 +245,56 @@ test('account: export downloads a zip of the chats; deleting leaves "deleted acc
 
   for (const person of [ann, bob]) await person.context.close();
 });
+
+test('groups: an admin deletes any message, bans on removal and lets back; a chat can be deleted', async ({ browser, server }) => {
+  const annName = uniqueName('ann');
+  const bobName = uniqueName('bob');
+  const ann = await signUp(browser, server, annName);
+  const bob = await signUp(browser, server, bobName);
+  await befriend(ann, bob);
+  const tag = `crag${Date.now() % 100000}`;
+  await ann.page.getByRole('button', { name: '+ New group' }).click();
+  const form = ann.page.getByRole('form', { name: 'New group' });
+  await form.getByLabel('Group name').fill('Crag crew');
+  await form.getByLabel('Members (usernames)').fill(bobName);
+  await form.getByLabel('Public hashtag').fill(`#${tag}`);
+  await form.getByRole('button', { name: 'Create group' }).click();
+  await bob.page.getByRole('button', { name: /^Crag crew/ }).click();
+  await send(bob.page, 'cheap ropes at scam.example');
+
+  // The admin deletes Bob's message for everyone.
+  const spam = ann.page.locator('.bubble-row.theirs').last();
+  await expect(spam).toContainText('cheap ropes');
+  await spam.hover();
+  await spam.getByRole('button', { name: 'Message actions' }).click();
+  await spam.getByRole('menuitem', { name: 'Delete for everyone' }).click();
+  await expect(bob.page.locator('.bubble-body.tombstone')).toHaveText(['This message was deleted']);
+
+  // Removed from the public group, Bob may not join again until let back.
+  await ann.page.getByRole('button', { name: 'Group info' }).click();
+  const info = ann.page.getByRole('complementary', { name: 'Group info' });
+  await info.getByRole('button', { name: `Remove ${bobName}` }).click();
+  const removed = info.getByRole('list', { name: 'Removed members' });
+  await expect(removed.getByRole('listitem')).toHaveText([new RegExp(bobName)]);
+  await ann.page.screenshot({ path: shot('group-bans') });
+  const group = await ann.page.evaluate(() => location.href);
+  const join = async () => {
+    const conversations = await bob.page.request.get(new URL('/api/groups?hashtag=' + tag, group).href);
+    const [found] = await conversations.json();
+    return bob.page.request.post(new URL(`/api/groups/${found.id}/join`, group).href);
+  };
+  expect((await join()).status()).toBe(403);
+  await removed.getByRole('button', { name: `Let ${bobName} join again` }).click();
+  await expect(removed).toHaveCount(0);
+  expect((await join()).status()).toBe(200);
+  await info.getByRole('button', { name: 'Close group info' }).click();
+
+  // Ann deletes the 1:1 chat with Bob from her list.
+  await ann.page.getByRole('button', { name: new RegExp(`^${bobName}`) }).click();
+  await ann.page.getByRole('button', { name: 'Conversation options' }).click();
+  await ann.page.getByRole('menuitem', { name: 'Delete chat' }).click();
+  await ann.page.getByRole('menuitem', { name: 'Delete', exact: true }).click();
+  await expect(ann.page.getByRole('button', { name: new RegExp(`^${bobName}`) })).toHaveCount(0);
+
+  for (const person of [ann, bob]) await person.context.close();
+});

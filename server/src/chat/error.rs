@@ -70,8 +70,6 @@ pub enum ChatError {
     Suspended,
     #[error("You can't report yourself.")]
     ReportYourself,
-    #[error("That conversation is not a message request.")]
-    NotARequest,
     #[error("No such report, or it is resolved already.")]
     NoSuchReport,
     #[error("That is not your current password.")]

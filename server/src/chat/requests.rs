@@ -4,7 +4,8 @@
 //! receipts and typing reach nobody but their own devices (the requester
 //! sees S only) and their cursors read as nothing to the others. Accepting
 //! makes it an ordinary conversation (the receipts held back go out then)
-//! and the requester a contact; deleting it takes the user out of it.
+//! and the requester a contact; deleting it (as any chat) takes the user
+//! out of it.
 
 use natter_protocol::{ConversationId, ConversationKind, ReceiptKind, ServerFrame, User, UserId};
 
@@ -97,18 +98,16 @@ impl Chat {
         Ok(())
     }
 
-    /// `user` deletes the request `conversation` is: they leave it (a group
-    /// hears that they left), and their devices forget it.
-    pub async fn delete_request(
+    /// `user` deletes `conversation` (a request, or any chat): they leave
+    /// it (a group hears that they left) and their devices forget it. A
+    /// 1:1 chat comes back, afresh, when the other person writes again.
+    pub async fn delete_chat(
         &self,
         user: &User,
         conversation: ConversationId,
         now: natter_protocol::Millis,
     ) -> Result<(), ChatError> {
         let membership = self.member_of(user.id, conversation).await?;
-        if !is_request(&membership, user.id) {
-            return Err(ChatError::NotARequest);
-        }
         match membership.kind {
             ConversationKind::Direct => {
                 self.store.leave_direct(user.id, conversation).await?;

@@ -113,10 +113,14 @@ impl Chat {
             draft.attachment.as_ref(),
             draft.action.as_ref(),
         )?;
-        // Writing in a request accepts it.
+        // Writing in a request accepts it; writing to someone who deleted
+        // the chat brings it back to them.
         if let Ok(membership) = self.member_of(sender, draft.conversation).await {
             if super::requests::is_request(&membership, sender) {
                 self.accept(sender, draft.conversation).await?;
+            }
+            if membership.kind == ConversationKind::Direct && membership.seats.len() < 2 {
+                self.reseat(sender, draft.conversation, now).await?;
             }
         }
         let withheld_from = match self.check(sender, &draft).await {
@@ -198,6 +202,28 @@ impl Chat {
             }
         }
         Ok(withheld_from)
+    }
+
+    /// Gives the other person of a 1:1 chat they deleted their seat back
+    /// (as a request, unless they know the sender), unless their account
+    /// ended.
+    async fn reseat(
+        &self,
+        sender: UserId,
+        conversation: ConversationId,
+        now: Millis,
+    ) -> Result<(), ChatError> {
+        let Some((low, high)) = self.store.direct_pair(conversation).await? else {
+            return Ok(());
+        };
+        let other = if low == sender { high } else { low };
+        match self.store.user(other).await? {
+            Some(user) if !user.deleted => {
+                Box::pin(self.open_direct(sender, &user.username, now)).await?;
+            }
+            _ => {}
+        }
+        Ok(())
     }
 
     /// The ack of a message stored under this client id before, if any.

@@ -80,16 +80,16 @@ pub async fn accept(
     Ok(axum::Json(state.chat.accept(current.user.id, id).await?))
 }
 
-/// `DELETE /api/conversations/{id}/request`: the user leaves a message
-/// request.
-pub async fn delete_request(
+/// `DELETE /api/conversations/{id}`: the user deletes a chat (a message
+/// request, or any other): they leave it, and their devices forget it.
+pub async fn delete(
     State(state): State<AppState>,
     current: CurrentUser,
     Path(id): Path<ConversationId>,
 ) -> Result<StatusCode, AppError> {
     state
         .chat
-        .delete_request(&current.user, id, now_millis())
+        .delete_chat(&current.user, id, now_millis())
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -40,13 +40,12 @@ pub fn router(state: AppState) -> Result<Router, assets::AssetsError> {
             "/conversations",
             get(conversations::list).post(conversations::open_direct),
         )
-        .route("/conversations/{id}", get(conversations::one))
+        .route(
+            "/conversations/{id}",
+            get(conversations::one).delete(conversations::delete),
+        )
         .route("/conversations/{id}/messages", get(conversations::history))
         .route("/conversations/{id}/accept", post(conversations::accept))
-        .route(
-            "/conversations/{id}/request",
-            axum::routing::delete(conversations::delete_request),
-        )
         .route("/groups", get(groups::search).post(groups::create))
         .route("/groups/{id}", axum::routing::patch(groups::rename))
         .route("/groups/{id}/members", post(groups::add))

@@ -409,13 +409,18 @@ pub trait Store: Send + Sync + 'static {
     /// Whether `owner` has `other` as a contact (wrote to them first,
     /// accepted their request, or added them to a group).
     async fn knows(&self, owner: UserId, other: UserId) -> Result<bool, StoreError>;
-    /// Takes `user`'s seat in a 1:1 conversation away (a request they
+    /// Takes `user`'s seat in a 1:1 conversation away (a chat they
     /// deleted); the other person's next `open_direct` gives it back.
     async fn leave_direct(
         &self,
         user: UserId,
         conversation: ConversationId,
     ) -> Result<(), StoreError>;
+    /// The two people a 1:1 conversation is between, seated or not.
+    async fn direct_pair(
+        &self,
+        conversation: ConversationId,
+    ) -> Result<Option<(UserId, UserId)>, StoreError>;
     /// Every conversation `user` has a seat in, as they read it (see
     /// [`Reader`]: its newest message and last seq are the newest they
     /// read).

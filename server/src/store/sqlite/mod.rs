@@ -377,6 +377,24 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn direct_pair(
+        &self,
+        conversation: ConversationId,
+    ) -> Result<Option<(UserId, UserId)>, StoreError> {
+        self.readers
+            .run(move |conn| {
+                let key: Option<Option<String>> = conn
+                    .prepare_cached("SELECT direct_key FROM conversations WHERE id = ?1")?
+                    .query_row([conversation], |row| row.get(0))
+                    .optional()?;
+                Ok(key.flatten().and_then(|key| {
+                    let (low, high) = key.split_once(':')?;
+                    Some((low.parse().ok()?, high.parse().ok()?))
+                }))
+            })
+            .await
+    }
+
     async fn conversations_of(&self, user: UserId) -> Result<Vec<Conversation>, StoreError> {
         self.readers
             .run(move |conn| {

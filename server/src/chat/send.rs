@@ -114,13 +114,17 @@ impl Chat {
             draft.action.as_ref(),
         )?;
         // Writing in a request accepts it; writing to someone who deleted
-        // the chat brings it back to them.
+        // the chat brings it back to them. Both are rare: boxed, so that
+        // every connection's state stays small.
         if let Ok(membership) = self.member_of(sender, draft.conversation).await {
-            if super::requests::is_request(&membership, sender) {
-                self.accept(sender, draft.conversation).await?;
+            let accepting = super::requests::is_request(&membership, sender);
+            let reseating =
+                membership.kind == ConversationKind::Direct && membership.seats.len() < 2;
+            if accepting {
+                Box::pin(self.accept(sender, draft.conversation)).await?;
             }
-            if membership.kind == ConversationKind::Direct && membership.seats.len() < 2 {
-                self.reseat(sender, draft.conversation, now).await?;
+            if reseating {
+                Box::pin(self.reseat(sender, draft.conversation, now)).await?;
             }
         }
         let withheld_from = match self.check(sender, &draft).await {

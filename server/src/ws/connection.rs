@@ -413,11 +413,13 @@ where
                 // The message ends "typing" for the others; typing again is
                 // news.
                 self.typing.remove(&conversation);
-                match self
+                // Boxed: the send's checks make the largest future a
+                // connection awaits, and every idle socket would keep room
+                // for it.
+                let sending = self
                     .chat
-                    .send(self.user, Some(self.device.id), draft, now_millis())
-                    .await
-                {
+                    .send(self.user, Some(self.device.id), draft, now_millis());
+                match Box::pin(sending).await {
                     Ok(ack) => self.pending.push_back(Waiting::Sent { client_id, ack }),
                     Err(err) => self.refuse(&err, Some(client_id)).await?,
                 }

@@ -233,6 +233,13 @@ test('account: export downloads a zip of the chats; deleting leaves "deleted acc
   await expect(form.getByRole('alert')).toHaveText('That is not your current password.');
   await data.scrollIntoViewIfNeeded();
   await bob.page.screenshot({ path: shot('delete-account') });
+  await bob.page.emulateMedia({ colorScheme: 'dark' });
+  await bob.page.setViewportSize({ width: 390, height: 760 });
+  await bob.page.getByRole('button', { name: 'Back to conversations' }).click();
+  await bob.page.getByRole('region', { name: 'Blocked people' }).scrollIntoViewIfNeeded();
+  await bob.page.screenshot({ path: shot('settings-phone-dark') });
+  await bob.page.emulateMedia({ colorScheme: 'light' });
+  await bob.page.setViewportSize({ width: 1280, height: 720 });
   await form.getByLabel('Your password').fill(PASSWORD);
   await form.getByRole('button', { name: 'Delete my account' }).click();
   await expect(bob.page.getByRole('button', { name: 'Create account' })).toBeVisible();

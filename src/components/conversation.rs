@@ -3,7 +3,7 @@
 //! Photos and videos dropped anywhere on it are sent.
 
 use leptos::prelude::*;
-use natter_protocol::ConversationId;
+use natter_protocol::{ConversationId, User};
 use web_sys::VisibilityState;
 
 use super::avatar::Avatar;
@@ -14,7 +14,7 @@ use super::message_actions::{ComposerMode, Mode};
 use super::message_list::MessageList;
 use super::report::{ReportDialog, Reporting};
 use super::request_bar::RequestBar;
-use crate::state::{typing_phrase, ChatStore};
+use crate::state::{typing_phrase, ChatState, ChatStore};
 
 fn page_visible() -> bool {
     document().visibility_state() == VisibilityState::Visible
@@ -97,26 +97,22 @@ pub fn ConversationView(id: ConversationId) -> impl IntoView {
                 .is_some_and(|c| c.is_request(state.me.id))
         })
     });
-    let peer_gone = Memo::new(move |_| {
-        store.state.with(|state| {
-            state
-                .conversations
-                .get(&id)
-                .filter(|c| !c.is_group())
-                .and_then(|c| c.peer(state.me.id))
-                .is_some_and(|peer| peer.deleted)
+    // In a 1:1 chat: whether the other person's account ended, and whether
+    // the user blocks them.
+    let peer_is = move |test: fn(&ChatState, &User) -> bool| {
+        Memo::new(move |_| {
+            store.state.with(|state| {
+                state
+                    .conversations
+                    .get(&id)
+                    .filter(|c| !c.is_group())
+                    .and_then(|c| c.peer(state.me.id))
+                    .is_some_and(|peer| test(state, peer))
+            })
         })
-    });
-    let peer_blocked = Memo::new(move |_| {
-        store.state.with(|state| {
-            state
-                .conversations
-                .get(&id)
-                .filter(|c| !c.is_group())
-                .and_then(|c| c.peer(state.me.id))
-                .is_some_and(|peer| state.blocks(peer.id))
-        })
-    });
+    };
+    let peer_gone = peer_is(|_, peer| peer.deleted);
+    let peer_blocked = peer_is(|state, peer| state.blocks(peer.id));
     provide_context(ComposerMode(RwSignal::new(Mode::Write)));
     let reporting = Reporting(RwSignal::new(None));
     provide_context(reporting);

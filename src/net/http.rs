@@ -140,8 +140,13 @@ impl Api {
 
     /// A POST without a body whose answer has none either.
     async fn post_empty(&self, path: &str) -> Result<(), HttpError> {
+        self.send_empty(Request::post(&self.url(path))).await
+    }
+
+    /// Sends `request`, whose answer has no body.
+    async fn send_empty(&self, request: RequestBuilder) -> Result<(), HttpError> {
         let response = self
-            .prepare(Request::post(&self.url(path)))
+            .prepare(request)
             .send()
             .await
             .map_err(|_| HttpError::Unreachable)?;
@@ -292,16 +297,7 @@ impl Api {
     /// Deletes a chat (a message request, or any other): the user leaves it.
     pub async fn delete_chat(&self, conversation: ConversationId) -> Result<(), HttpError> {
         let url = self.url(&format!("/api/conversations/{conversation}"));
-        let response = self
-            .prepare(Request::delete(&url))
-            .send()
-            .await
-            .map_err(|_| HttpError::Unreachable)?;
-        if response.ok() {
-            Ok(())
-        } else {
-            Err(error_of(response).await)
-        }
+        self.send_empty(Request::delete(&url)).await
     }
 
     /// Files a report with Natter's moderators.

@@ -12,16 +12,13 @@
 //! transport reads their messages page by page
 //! ([`Chat::export_page`]) and streams it all as one archive.
 
-use std::collections::HashSet;
-
 use natter_protocol::{
-    limits, Conversation, ConversationId, ConversationKind, Message, Millis, ServerFrame, User,
-    UserId,
+    limits, Conversation, ConversationId, ConversationKind, Message, Millis, User, UserId,
 };
 
 use super::groups::GroupChange;
 use super::{Chat, ChatError};
-use crate::hub::{Ending, Event, FrameKind};
+use crate::hub::{Ending, Event};
 use crate::password;
 use crate::store::{MediaRecord, Reader};
 
@@ -64,8 +61,10 @@ impl Chat {
         for conversation in &shared {
             self.roster.forget(conversation.id);
         }
+        // One profile frame saying so to each person who shared a
+        // conversation with them.
         if let Some(deleted) = self.store.user(user.id).await? {
-            self.tell_of_deletion(&deleted, &shared);
+            self.tell_once(&deleted, &shared, vec![deleted.id]);
         }
         tracing::info!(user = user.id, "account deleted");
         Ok(())
@@ -77,27 +76,6 @@ impl Chat {
             .store
             .free_usernames(now - USERNAME_RESERVED_MILLIS)
             .await?)
-    }
-
-    /// One `profile` frame per person who shared a conversation with the
-    /// deleted account, under one such conversation.
-    fn tell_of_deletion(&self, deleted: &User, shared: &[Conversation]) {
-        let frame = ServerFrame::Profile {
-            user: deleted.clone(),
-        };
-        let mut told: HashSet<UserId> = HashSet::from([deleted.id]);
-        for conversation in shared {
-            let audience: Vec<UserId> = conversation
-                .members
-                .iter()
-                .map(|member| member.user.id)
-                .filter(|member| told.insert(*member))
-                .collect();
-            if !audience.is_empty() {
-                let event = Event::frame(conversation.id, FrameKind::Profile, &frame);
-                self.hub.publish(&audience, event);
-            }
-        }
     }
 
     async fn confirm_password(&self, user: &User, password: String) -> Result<(), ChatError> {

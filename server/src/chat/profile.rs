@@ -3,7 +3,9 @@
 
 use std::collections::HashSet;
 
-use natter_protocol::{limits, ProfileUpdate, ServerFrame, User, UserId, PICTURES_PATH};
+use natter_protocol::{
+    limits, Conversation, ProfileUpdate, ServerFrame, User, UserId, PICTURES_PATH,
+};
 
 use super::{Chat, ChatError};
 use crate::hub::{Event, FrameKind};
@@ -51,35 +53,34 @@ impl Chat {
     }
 
     /// Tells each person who shares a conversation with `user` once (but
-    /// for those who block them). The
-    /// frame goes out under one conversation they share, so that a device
-    /// that misses it reads that conversation back, members and their
-    /// profiles included.
+    /// for those who block them).
     async fn announce_profile(&self, user: &User) -> Result<(), ChatError> {
-        let frame = ServerFrame::Profile { user: user.clone() };
         // Those who block them are never told.
-        let mut told: HashSet<UserId> = self
-            .blocks
-            .of(user.id)
-            .await?
-            .blocked_by
-            .iter()
-            .copied()
-            .collect();
-        for conversation in self.store.conversations_of(user.id).await? {
+        let untold = self.blocks.of(user.id).await?.blocked_by.clone();
+        let shared = self.store.conversations_of(user.id).await?;
+        self.tell_once(user, &shared, untold);
+        Ok(())
+    }
+
+    /// Sends `user`'s profile once to each member of `shared` but those in
+    /// `untold`. The frame goes out under one conversation they share, so
+    /// that a device that misses it reads that conversation back, members
+    /// and their profiles included.
+    pub(super) fn tell_once(&self, user: &User, shared: &[Conversation], untold: Vec<UserId>) {
+        let frame = ServerFrame::Profile { user: user.clone() };
+        let mut told: HashSet<UserId> = untold.into_iter().collect();
+        for conversation in shared {
             let audience: Vec<UserId> = conversation
                 .members
                 .iter()
                 .map(|member| member.user.id)
                 .filter(|member| told.insert(*member))
                 .collect();
-            if audience.is_empty() {
-                continue;
+            if !audience.is_empty() {
+                let event = Event::frame(conversation.id, FrameKind::Profile, &frame);
+                self.hub.publish(&audience, event);
             }
-            let event = Event::frame(conversation.id, FrameKind::Profile, &frame);
-            self.hub.publish(&audience, event);
         }
-        Ok(())
     }
 
     /// An avatar or group picture by its content hash, as JPEG bytes.

@@ -15,6 +15,14 @@ pub fn all() -> Result<()> {
     cargo(&["build", "--package", "natter-server"])?;
     let server_binary = root().join("target/debug/natter-server");
     let scratch = tempdir()?;
+    // Chromium and the Playwright fixtures put their temporary files here,
+    // so that what a killed browser leaves behind goes with the scratch
+    // directory instead of piling up in /tmp.
+    let temporary = scratch.join("tmp");
+    std::fs::create_dir_all(&temporary).map_err(|source| XtaskError::Io {
+        path: temporary.clone(),
+        source,
+    })?;
     let page_port = free_port()?;
     let page_origin = format!("http://127.0.0.1:{page_port}");
     let server = Running::start(
@@ -58,6 +66,7 @@ pub fn all() -> Result<()> {
             format!("127.0.0.1:{page_port}"),
         )
         .env("WASM_BINDGEN_TEST_TIMEOUT", "120")
+        .env("TMPDIR", &temporary)
         .env(
             "NATTER_TEST_SERVER",
             format!("http://127.0.0.1:{}", server.port),
@@ -71,7 +80,8 @@ pub fn all() -> Result<()> {
     e2e.args(["test", "--config", "tests/e2e/playwright.config.mjs"])
         .env("NATTER_SERVER_BIN", &server_binary)
         .env("NATTER_DIST", root().join("dist"))
-        .env("CHROMIUM", CHROMIUM);
+        .env("CHROMIUM", CHROMIUM)
+        .env("TMPDIR", &temporary);
     check(&mut e2e)?;
     std::fs::remove_dir_all(&scratch).map_err(|source| XtaskError::Io {
         path: scratch,

@@ -709,6 +709,10 @@ async fn an_account_exports_its_data_then_ends_leaving_tombstones() {
         .any(|m| m.role == natter_protocol::Role::Admin));
     let found = ann.get("/api/users/bob").send().await.unwrap();
     assert_eq!(found.status(), StatusCode::NOT_FOUND);
+    assert_eq!(
+        say(&mut ann_socket, chat, "are you there?").await,
+        Err("This account was deleted: nobody will read messages sent to it.".to_owned())
+    );
     let again = reqwest::Client::new()
         .post(server.url("/api/signup"))
         .json(&json!({ "username": "bob", "password": common::PASSWORD }))

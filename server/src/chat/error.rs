@@ -35,6 +35,8 @@ pub enum ChatError {
     NotYours,
     #[error("You blocked this person. Unblock them to send messages.")]
     YouBlocked,
+    #[error("This account was deleted: nobody will read messages sent to it.")]
+    AccountEnded,
     #[error("You can't block yourself.")]
     BlockYourself,
     #[error("@{0} can't be added to this group.")]

@@ -514,6 +514,7 @@ mod tests {
                     joined_at: order as Millis,
                     history_from: 0,
                     request_from: None,
+                    ended: false,
                 })
                 .collect(),
             banned: Vec::new(),

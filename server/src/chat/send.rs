@@ -166,6 +166,9 @@ impl Chat {
         if membership.kind == ConversationKind::Direct {
             let blocks = self.blocks.of(sender).await?;
             let peer = membership.seats.iter().find(|seat| seat.user != sender);
+            if peer.is_some_and(|seat| seat.ended) {
+                return Err(ChatError::AccountEnded);
+            }
             if let Some(peer) = peer.map(|seat| seat.user) {
                 // Deleting one's own message is always allowed: it only
                 // takes something away.

@@ -97,6 +97,8 @@ pub struct Seat {
     pub history_from: Seq,
     /// Set while the seat is a message request from this person.
     pub request_from: Option<UserId>,
+    /// The member's account ended (a 1:1 keeps their seat).
+    pub ended: bool,
 }
 
 impl Membership {

@@ -1490,6 +1490,13 @@ pub async fn an_ended_account_leaves_tombstones(store: Arc<dyn Store>) {
     assert!(gone.deleted && gone.display_name.is_none());
     assert_eq!(store.session_user([9; 32], NOW).await.unwrap(), None);
     assert!(store.credentials("bob").await.unwrap().is_none());
+    // Nobody writes to it any more (a server that reads the membership
+    // afresh, as after the deletion's own cache drop).
+    let (fresh, _fresh_media) = self::chat(store.clone());
+    assert!(matches!(
+        sent(&fresh, ann.id, draft(conversation, "are you there?")).await,
+        Err(ChatError::AccountEnded)
+    ));
     // The name stays taken until freed.
     assert!(matches!(
         store.create_user("Bob", "x").await,

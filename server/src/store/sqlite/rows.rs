@@ -354,8 +354,10 @@ pub fn load_membership(
     };
     let seats = conn
         .prepare_cached(
-            "SELECT user_id, role, joined_at, history_from, request_from FROM members
-             WHERE conversation_id = ?1 ORDER BY joined_at, user_id",
+            "SELECT m.user_id, m.role, m.joined_at, m.history_from, m.request_from,
+                    u.deleted_at IS NOT NULL
+             FROM members m JOIN users u ON u.id = m.user_id
+             WHERE m.conversation_id = ?1 ORDER BY m.joined_at, m.user_id",
         )?
         .query_map([id], |row| {
             Ok(Seat {
@@ -364,6 +366,7 @@ pub fn load_membership(
                 joined_at: row.get(2)?,
                 history_from: row.get(3)?,
                 request_from: row.get(4)?,
+                ended: row.get(5)?,
             })
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?;

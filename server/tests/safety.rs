@@ -497,7 +497,17 @@ async fn a_stranger_is_a_request_that_hears_nothing_until_accepted() {
             .json()
             .await
             .unwrap();
-        assert_eq!(me(&group, ann.user.id).unwrap().pending, pending);
+        // The creator cannot tell; Ann's own record says it.
+        assert!(!me(&group, ann.user.id).unwrap().pending);
+        let anns: Conversation = ann
+            .get(&format!("/api/conversations/{}", group.id))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(me(&anns, ann.user.id).unwrap().pending, pending);
         if pending {
             // Deleted, it is gone from Ann's devices and list.
             let deleted = ann

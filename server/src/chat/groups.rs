@@ -238,6 +238,7 @@ pub fn announce(
                     if member.pending {
                         member.delivered = 0;
                         member.read = 0;
+                        member.pending = false;
                     }
                     members.push(member);
                 }
@@ -364,7 +365,10 @@ impl Chat {
             now,
         };
         match self.write_group(write, Vec::new()).await? {
-            Some(conversation) => Ok(conversation),
+            Some(mut conversation) => {
+                super::reading::hold_back_requests(&mut conversation, creator.id);
+                Ok(conversation)
+            }
             // A new group has no epoch to be stale against.
             None => Err(ChatError::internal(super::pipeline::Stopped)),
         }
@@ -415,7 +419,8 @@ impl Chat {
                 steps,
                 now,
             };
-            if let Some(conversation) = self.write_group(write, membership.user_ids()).await? {
+            if let Some(mut conversation) = self.write_group(write, membership.user_ids()).await? {
+                super::reading::hold_back_requests(&mut conversation, actor.id);
                 return Ok(conversation);
             }
         }

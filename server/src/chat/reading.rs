@@ -11,12 +11,14 @@ use super::{Chat, ChatError};
 use crate::store::Reader;
 
 /// A member who has not accepted the conversation has, as far as the
-/// others can tell, received and read nothing of it.
-fn hold_back_requests(conversation: &mut Conversation, viewer: UserId) {
+/// others can tell, received and read nothing of it; that they have not
+/// accepted is their own business too.
+pub(super) fn hold_back_requests(conversation: &mut Conversation, viewer: UserId) {
     for member in &mut conversation.members {
         if member.pending && member.user.id != viewer {
             member.delivered = 0;
             member.read = 0;
+            member.pending = false;
         }
     }
 }

@@ -36,45 +36,54 @@ use routes::chat::ChatPage;
 /// Where the app is, from the user's point of view.
 #[derive(Debug, Clone, PartialEq)]
 enum Phase {
-    Checking,
     SignedOut,
     SignedIn(User),
-    /// The server could not be asked whether we are signed in.
-    Unreachable(String),
     /// The server speaks a newer protocol than this build.
     Outdated,
 }
 
+/// Where the app starts, before any network answer: the account this
+/// device remembers (its chats open from the device's copy at once), else
+/// the sign-in form. The server's answer then confirms or corrects it.
+fn first_phase() -> Phase {
+    match account::remembered() {
+        Some(user) if !account::logout_pending() => Phase::SignedIn(user),
+        _ => Phase::SignedOut,
+    }
+}
+
 #[component]
 pub fn App() -> impl IntoView {
-    let phase = RwSignal::new(Phase::Checking);
-    let check = move || {
-        phase.set(Phase::Checking);
-        spawn_local(async move {
-            // A logout the server has not heard of yet: until it has, the
-            // session's cookie must not sign this device back in.
-            if account::send_queued_logout().await.is_err() {
-                phase.set(Phase::SignedOut);
-                return;
+    let phase = RwSignal::new(first_phase());
+    spawn_local(async move {
+        // A logout the server has not heard of yet: until it has, the
+        // session's cookie must not sign this device back in.
+        if account::send_queued_logout().await.is_err() {
+            phase.set(Phase::SignedOut);
+            return;
+        }
+        match Api::same_origin().session().await {
+            Ok(Some(user)) => {
+                account::remember(&user);
+                let shown = phase.with_untracked(|phase| match phase {
+                    Phase::SignedIn(shown) => Some(shown.id),
+                    _ => None,
+                });
+                if shown != Some(user.id) {
+                    phase.set(Phase::SignedIn(user));
+                }
             }
-            phase.set(match Api::same_origin().session().await {
-                Ok(Some(user)) => {
-                    account::remember(&user);
-                    Phase::SignedIn(user)
+            Ok(None) => {
+                account::forget();
+                if phase.with_untracked(|phase| *phase != Phase::SignedOut) {
+                    phase.set(Phase::SignedOut);
                 }
-                Ok(None) => {
-                    account::forget();
-                    Phase::SignedOut
-                }
-                // The server is unreachable: open from this device's copy.
-                Err(err) => match account::remembered() {
-                    Some(user) => Phase::SignedIn(user),
-                    None => Phase::Unreachable(err.to_string()),
-                },
-            });
-        });
-    };
-    check();
+            }
+            // Unreachable: what is shown stays (chats from the device's
+            // copy, or the form, which says so when it is used).
+            Err(_) => {}
+        }
+    });
     window_event_listener(leptos::ev::online, |_| {
         if account::logout_pending() {
             spawn_local(async {
@@ -92,13 +101,6 @@ pub fn App() -> impl IntoView {
     });
 
     move || match phase.get() {
-        Phase::Checking => view! {
-            <div class="splash" role="status">
-                <span class="brand-mark" aria-hidden="true">"N"</span>
-                <p>"Opening Natter…"</p>
-            </div>
-        }
-        .into_any(),
         Phase::SignedOut => view! {
             <AuthPage on_signed_in=move |user: User| {
                 account::remember(&user);
@@ -107,13 +109,6 @@ pub fn App() -> impl IntoView {
         }
         .into_any(),
         Phase::SignedIn(user) => view! { <ChatPage me=user on_end /> }.into_any(),
-        Phase::Unreachable(reason) => view! {
-            <div class="splash" role="alert">
-                <p>{reason}</p>
-                <button class="primary" on:click=move |_| check()>"Try again"</button>
-            </div>
-        }
-        .into_any(),
         Phase::Outdated => view! {
             <div class="splash" role="alert">
                 <p>"Natter has been updated. Reload to get the new version."</p>

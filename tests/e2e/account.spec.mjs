@@ -1,6 +1,7 @@
 // An account's sessions: a new password logs the other devices out at once,
-// "Log out everywhere" ends every session, this one too, and a logout made
-// offline reaches the server once it is back.
+// "Log out everywhere" ends every session, this one too, a logout made
+// offline reaches the server once it is back, and starting never waits for
+// the server to say who is signed in.
 import { test, expect, signUp, uniqueName, waitForOfflineShell, PASSWORD } from './fixtures.mjs';
 
 const shot = (name) => new URL(`../../target/screenshots/${name}.png`, import.meta.url).pathname;
@@ -78,4 +79,33 @@ test('a logout made offline is sent once the network is back', async ({ browser,
   await ann.page.reload();
   await signedOut(ann.page);
   await ann.context.close();
+});
+
+test('the sign-in form and a signed-in start do not wait for the server to answer', async ({ browser, server }) => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  // The server's answer to "who is signed in?" is held back until released.
+  let release = () => {};
+  await page.route('**/api/session', async (route) => {
+    await new Promise((resolve) => {
+      release = resolve;
+    });
+    await route.continue();
+  });
+  await page.goto(server.url);
+  await signedOut(page);
+  release();
+
+  const name = uniqueName('ann');
+  await page.getByLabel('Username').fill(name);
+  await page.getByLabel('Password').fill(PASSWORD);
+  await page.getByRole('button', { name: 'Create account' }).click();
+  await expect(page.locator('.me-name')).toHaveText(name);
+  // Reloaded, the chats show from this device before the server answers.
+  await page.reload();
+  await expect(page.locator('.me-name')).toHaveText(name);
+  await expect(page.getByRole('navigation', { name: 'Conversations' })).toBeVisible();
+  release();
+  await expect(page.locator('.me-name')).toHaveText(name);
+  await context.close();
 });

@@ -108,16 +108,14 @@ impl Cache for MemoryCache {
         limit: u32,
     ) -> Result<Vec<Message>, CacheError> {
         let data = self.data.borrow();
-        let range = message_key(conversation, 0)..message_key(conversation, before);
-        let mut page: Vec<Message> = data
-            .messages
-            .range(range)
-            .rev()
-            .take(limit as usize)
-            .map(|(_, m)| m.clone())
-            .collect();
-        page.reverse();
-        Ok(page)
+        let saved = message_key(conversation, 0)..message_key(conversation, before);
+        let Some(newest) = data.messages.range(saved).next_back().map(|(_, m)| m.seq) else {
+            return Ok(Vec::new());
+        };
+        let end = newest + 1;
+        let low = end.saturating_sub(Seq::from(limit)).max(1);
+        let page = message_key(conversation, low)..message_key(conversation, end);
+        Ok(data.messages.range(page).map(|(_, m)| m.clone()).collect())
     }
 
     async fn clear(&self) -> Result<(), CacheError> {

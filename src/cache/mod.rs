@@ -130,7 +130,9 @@ pub trait Cache {
     async fn load(&self, recent: u32) -> Result<Snapshot, CacheError>;
     /// Applies `batch` atomically.
     async fn write(&self, batch: &Batch) -> Result<(), CacheError>;
-    /// Up to `limit` saved messages with seq < `before`, oldest first.
+    /// The saved messages among the `limit` seqs that end with the newest
+    /// one saved before `before`, oldest first: at most `limit`, fewer
+    /// where the device's copy has a hole (seqs have none on the server).
     async fn messages_before(
         &self,
         conversation: ConversationId,

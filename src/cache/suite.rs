@@ -190,6 +190,21 @@ async fn pages_history_backwards<C: Cache>(cache: &C) {
     assert_eq!(first, vec![message(7, 1), message(7, 2)]);
     assert!(cache.messages_before(7, 1, 50).await.unwrap().is_empty());
     assert!(cache.messages_before(99, 10, 50).await.unwrap().is_empty());
+    // A hole in the device's copy makes a page shorter, never reach past it.
+    let batch = Batch {
+        messages: [1, 2, 3, 5, 6].map(|seq| message(20, seq)).to_vec(),
+        ..Batch::default()
+    };
+    cache.write(&batch).await.unwrap();
+    let seqs = |page: Vec<Message>| page.iter().map(|m| m.seq).collect::<Vec<_>>();
+    assert_eq!(
+        seqs(cache.messages_before(20, 99, 3).await.unwrap()),
+        vec![5, 6]
+    );
+    assert_eq!(
+        seqs(cache.messages_before(20, 4, 3).await.unwrap()),
+        vec![1, 2, 3]
+    );
 }
 
 async fn keeps_the_outbox_in_typing_order<C: Cache>(cache: &C) {

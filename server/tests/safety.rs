@@ -78,14 +78,7 @@ async fn a_blocked_person_is_acked_and_never_heard() {
         .await
         .unwrap();
     assert_eq!(blocked, vec![bob.user.clone()]);
-    let listed: Vec<User> = ann
-        .get("/api/blocks")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let listed: Vec<User> = ann.get_json("/api/blocks").await;
     assert_eq!(listed, vec![bob.user.clone()]);
     // Ann's devices hear whom she blocks.
     ann_socket
@@ -104,14 +97,7 @@ async fn a_blocked_person_is_acked_and_never_heard() {
     );
     assert_eq!(bodies(&ann.history(chat).await), vec!["hi bob"]);
     assert_eq!(bodies(&bob.history(chat).await), vec!["hi bob", "why?"]);
-    let seen: Conversation = ann
-        .get(&format!("/api/conversations/{chat}"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let seen: Conversation = ann.get_json(&format!("/api/conversations/{chat}")).await;
     assert_eq!(seen.last_seq, 1, "nothing unread for Ann");
     assert_eq!(seen.last_message.map(|m| m.body).as_deref(), Some("hi bob"));
     let mut again = ann.connect().await;
@@ -203,13 +189,8 @@ async fn groups_ban_the_removed_and_show_late_members_only_what_follows() {
     let error: ApiError = refused.json().await.unwrap();
     assert_eq!(error.error, ApiErrorCode::Forbidden);
     let bans: Vec<User> = ann
-        .get(&format!("/api/groups/{}/bans", group.id))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .get_json(&format!("/api/groups/{}/bans", group.id))
+        .await;
     assert_eq!(bans, vec![eve.user.clone()]);
     let not_admin = bob
         .get(&format!("/api/groups/{}/bans", group.id))
@@ -240,14 +221,7 @@ async fn groups_ban_the_removed_and_show_late_members_only_what_follows() {
             .unwrap();
         assert_eq!(left.status(), StatusCode::OK);
     }
-    let found: Vec<PublicGroup> = bob
-        .get("/api/groups?hashtag=hikers")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let found: Vec<PublicGroup> = bob.get_json("/api/groups?hashtag=hikers").await;
     assert!(found.is_empty());
     assert_eq!(join(&bob).await.unwrap().status(), StatusCode::NOT_FOUND);
 }
@@ -451,14 +425,7 @@ async fn a_stranger_is_a_request_that_hears_nothing_until_accepted() {
         .await;
     // Both were handled once the ping after them is answered.
     ann_socket.assert_alive().await;
-    let seen_by_bob: Conversation = bob
-        .get(&format!("/api/conversations/{chat}"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let seen_by_bob: Conversation = bob.get_json(&format!("/api/conversations/{chat}")).await;
     let ann_there = me(&seen_by_bob, ann.user.id).unwrap();
     assert_eq!((ann_there.delivered, ann_there.read), (0, 0));
 
@@ -500,13 +467,8 @@ async fn a_stranger_is_a_request_that_hears_nothing_until_accepted() {
         // The creator cannot tell; Ann's own record says it.
         assert!(!me(&group, ann.user.id).unwrap().pending);
         let anns: Conversation = ann
-            .get(&format!("/api/conversations/{}", group.id))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+            .get_json(&format!("/api/conversations/{}", group.id))
+            .await;
         assert_eq!(me(&anns, ann.user.id).unwrap().pending, pending);
         if pending {
             // Deleted, it is gone from Ann's devices and list.
@@ -522,14 +484,7 @@ async fn a_stranger_is_a_request_that_hears_nothing_until_accepted() {
                     _ => None,
                 })
                 .await;
-            let listed: Vec<Conversation> = ann
-                .get("/api/conversations")
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
+            let listed: Vec<Conversation> = ann.get_json("/api/conversations").await;
             assert!(listed.iter().all(|c| c.id != group.id));
         }
     }
@@ -705,13 +660,8 @@ async fn an_account_exports_its_data_then_ends_leaving_tombstones() {
     assert_eq!(media.status(), StatusCode::NOT_FOUND);
     // The group got a new admin; the username stays taken but unfindable.
     let seen: Conversation = cyd
-        .get(&format!("/api/conversations/{}", group.id))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .get_json(&format!("/api/conversations/{}", group.id))
+        .await;
     assert!(seen.members.iter().all(|m| m.user.id != bob.user.id));
     assert!(seen
         .members

@@ -116,18 +116,25 @@ impl Chat {
         // Writing in a request accepts it; writing to someone who deleted
         // the chat brings it back to them. Both are rare: boxed, so that
         // every connection's state stays small.
-        if let Ok(membership) = self.member_of(sender, draft.conversation).await {
-            let accepting = super::requests::is_request(&membership, sender);
-            let reseating =
-                membership.kind == ConversationKind::Direct && membership.seats.len() < 2;
+        let mut membership = self.member_of(sender, draft.conversation).await;
+        if let Ok(seen) = &membership {
+            let accepting = super::requests::is_request(seen, sender);
+            let reseating = seen.kind == ConversationKind::Direct && seen.seats.len() < 2;
             if accepting {
                 Box::pin(self.accept(sender, draft.conversation)).await?;
             }
             if reseating {
                 Box::pin(self.reseat(sender, draft.conversation, now)).await?;
             }
+            if accepting || reseating {
+                membership = self.member_of(sender, draft.conversation).await;
+            }
         }
-        let withheld_from = match self.check(sender, &draft).await {
+        let checked = match membership {
+            Ok(membership) => self.check(sender, &draft, &membership).await,
+            Err(err) => Err(err),
+        };
+        let withheld_from = match checked {
             Ok(withheld_from) => withheld_from,
             Err(refused) => {
                 return match self.stored_before(sender, draft.client_id).await? {
@@ -157,9 +164,13 @@ impl Chat {
     /// The rules a send must pass before it is queued; returns whom the
     /// message is withheld from (in a 1:1, the other person if they block
     /// the sender).
-    async fn check(&self, sender: UserId, draft: &Draft) -> Result<Option<UserId>, ChatError> {
-        let membership = self.member_of(sender, draft.conversation).await?;
-        if !may_send(&membership, sender) {
+    async fn check(
+        &self,
+        sender: UserId,
+        draft: &Draft,
+        membership: &Membership,
+    ) -> Result<Option<UserId>, ChatError> {
+        if !may_send(membership, sender) {
             return Err(ChatError::NotAMember);
         }
         let mut withheld_from = None;

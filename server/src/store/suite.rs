@@ -141,6 +141,30 @@ fn draft(conversation: ConversationId, body: &str) -> Draft {
     }
 }
 
+/// A group `owner` creates with `members` (usernames), public under
+/// `hashtag` if given.
+async fn group_of(
+    chat: &Chat,
+    owner: &User,
+    name: &str,
+    members: &[&str],
+    hashtag: Option<&str>,
+) -> ConversationId {
+    chat.create_group(
+        owner,
+        NewGroup {
+            name: name.into(),
+            members: members.iter().map(|m| (*m).to_owned()).collect(),
+            hashtag: hashtag.map(str::to_owned),
+            picture: None,
+        },
+        NOW,
+    )
+    .await
+    .expect("group")
+    .id
+}
+
 async fn sent(chat: &Chat, sender: UserId, draft: Draft) -> Result<Seq, ChatError> {
     let pending = chat.send(sender, None, draft, NOW).await?;
     Ok(pending.await?.seq)
@@ -1018,20 +1042,7 @@ pub async fn a_block_keeps_the_blocked_apart(store: Arc<dyn Store>) {
     let (direct, _) = chat.open_direct(ann.id, "bob", NOW).await.unwrap();
     let direct = direct.id;
     let hello = sent(&chat, ann.id, draft(direct, "hello")).await.unwrap();
-    let group = chat
-        .create_group(
-            &ann,
-            NewGroup {
-                name: "Both".into(),
-                members: vec!["bob".into(), "cyd".into()],
-                hashtag: None,
-                picture: None,
-            },
-            NOW,
-        )
-        .await
-        .unwrap()
-        .id;
+    let group = group_of(&chat, &ann, "Both", &["bob", "cyd"], None).await;
     assert!(matches!(
         chat.block(ann.id, ann.id, NOW).await,
         Err(ChatError::BlockYourself)
@@ -1151,20 +1162,7 @@ pub async fn groups_are_moderated(store: Arc<dyn Store>) {
     let bob = user(&store, "bob").await;
     let eve = user(&store, "eve").await;
     let (chat, _media) = chat(store.clone());
-    let group = chat
-        .create_group(
-            &ann,
-            NewGroup {
-                name: "Hikers".into(),
-                members: vec!["bob".into()],
-                hashtag: Some("hikers".into()),
-                picture: None,
-            },
-            NOW,
-        )
-        .await
-        .unwrap()
-        .id;
+    let group = group_of(&chat, &ann, "Hikers", &["bob"], Some("hikers")).await;
     let change = |actor: &User, change| {
         let (chat, actor) = (chat.clone(), actor.clone());
         async move { chat.change_group(&actor, group, change, NOW).await }
@@ -1280,20 +1278,7 @@ pub async fn reports_keep_what_the_reporter_saw(store: Arc<dyn Store>) {
     let bob = user(&store, "bob").await;
     let eve = user(&store, "eve").await;
     let (chat, _media) = chat(store.clone());
-    let group = chat
-        .create_group(
-            &bob,
-            NewGroup {
-                name: "Noisy".into(),
-                members: vec!["ann".into()],
-                hashtag: Some("noisy".into()),
-                picture: None,
-            },
-            NOW,
-        )
-        .await
-        .unwrap()
-        .id;
+    let group = group_of(&chat, &bob, "Noisy", &["ann"], Some("noisy")).await;
     for n in 0..30 {
         sent(&chat, bob.id, draft(group, &format!("spam {n}")))
             .await

@@ -134,6 +134,13 @@ impl Account {
             .header(COOKIE, &self.cookie)
     }
 
+    /// `GET path`, which must answer 200 with a `T`.
+    pub async fn get_json<T: serde::de::DeserializeOwned>(&self, path: &str) -> T {
+        let response = self.get(path).send().await.expect("GET");
+        assert_eq!(response.status(), StatusCode::OK, "GET {path}");
+        response.json().await.expect("JSON answer")
+    }
+
     pub fn post(&self, path: &str) -> reqwest::RequestBuilder {
         reqwest::Client::new()
             .post(format!("http://{}{}", self.server, path))

@@ -9,10 +9,13 @@
 // on the build they have, from its cache, even online.
 
 const BUILD = 'dev';
+// The build's app directory: its script, its main wasm, and every part
+// loaded on demand (stamped by `cargo xtask` too), saved at install.
+const APP_FILES = [];
 const CACHE = `natter-shell-${BUILD}`;
-// Trunk names files by a 64-bit hash in hex without leading zeros: usually
-// 16 digits, sometimes fewer.
-const HASHED = /-[0-9a-f]{8,16}(_bg)?\.(js|wasm|css)$/;
+// Built files are named by a 64-bit hash in hex (Trunk's: without leading
+// zeros, so sometimes fewer than 16 digits), or live in `/app-<hash>/`.
+const HASHED = /(-[0-9a-f]{8,16}(_bg)?\.(js|wasm|css)$)|(^\/app-[0-9a-f]{16}\/)/;
 const STATIC = ['/manifest.webmanifest', '/icon.svg', '/sw-register.js'];
 // Avatars and group pictures: their URL names their content, so a saved
 // copy is always right. Kept across builds (the app deletes them at
@@ -33,7 +36,7 @@ self.addEventListener('install', (event) => {
       const index = await fetch('/', { cache: 'no-cache' });
       if (!index.ok) throw new Error(`index.html: HTTP ${index.status}`);
       const html = await index.clone().text();
-      const assets = new Set(STATIC);
+      const assets = new Set([...STATIC, ...APP_FILES]);
       for (const match of html.matchAll(/["'](\/[^"']+)["']/g)) {
         if (HASHED.test(match[1])) assets.add(match[1]);
       }

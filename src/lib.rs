@@ -19,6 +19,8 @@ pub mod cache;
 pub mod components;
 pub mod media;
 pub mod net;
+pub mod parts;
+pub mod perf;
 pub mod profile_code;
 pub mod routes;
 pub mod state;
@@ -31,7 +33,6 @@ use natter_protocol::User;
 use net::http::Api;
 use net::session::End;
 use routes::auth::AuthPage;
-use routes::chat::ChatPage;
 
 /// Where the app is, from the user's point of view.
 #[derive(Debug, Clone, PartialEq)]
@@ -108,7 +109,7 @@ pub fn App() -> impl IntoView {
             } />
         }
         .into_any(),
-        Phase::SignedIn(user) => view! { <ChatPage me=user on_end /> }.into_any(),
+        Phase::SignedIn(user) => Suspend::new(parts::chat(user, on_end)).into_any(),
         Phase::Outdated => view! {
             <div class="splash" role="alert">
                 <p>"Natter has been updated. Reload to get the new version."</p>

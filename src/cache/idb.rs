@@ -454,6 +454,39 @@ impl Cache for IdbCache {
         before: Seq,
         limit: u32,
     ) -> Result<Vec<Message>, CacheError> {
+        crate::perf::measure(
+            "natter:idb-page",
+            self.read_page(conversation, before, limit),
+        )
+        .await
+    }
+
+    async fn clear(&self) -> Result<(), CacheError> {
+        let tx = self
+            .db
+            .transaction(ALL)
+            .with_mode(TransactionMode::Readwrite)
+            .build()
+            .map_err(error)?;
+        for store in ALL {
+            tx.object_store(store)
+                .map_err(error)?
+                .clear()
+                .map_err(error)?;
+        }
+        tx.commit().await.map_err(error)
+    }
+}
+
+impl IdbCache {
+    /// One history page, newest last: `Cache::messages_before` without its
+    /// performance measure.
+    async fn read_page(
+        &self,
+        conversation: ConversationId,
+        before: Seq,
+        limit: u32,
+    ) -> Result<Vec<Message>, CacheError> {
         let tx = self
             .db
             .transaction(MESSAGES)
@@ -506,21 +539,5 @@ impl Cache for IdbCache {
             .map_err(error)?
             .collect::<Result<_, _>>()
             .map_err(error)
-    }
-
-    async fn clear(&self) -> Result<(), CacheError> {
-        let tx = self
-            .db
-            .transaction(ALL)
-            .with_mode(TransactionMode::Readwrite)
-            .build()
-            .map_err(error)?;
-        for store in ALL {
-            tx.object_store(store)
-                .map_err(error)?
-                .clear()
-                .map_err(error)?;
-        }
-        tx.commit().await.map_err(error)
     }
 }

@@ -5,24 +5,17 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use natter_protocol::{ConversationKind, User};
 
-use crate::components::account_data::AccountData;
-use crate::components::add_contact::AddContactPanel;
-use crate::components::attachment::{PhotoViewer, Viewer};
+use crate::components::attachment::Viewer;
 use crate::components::avatar::Avatar;
 use crate::components::banner::{ConnectionBanner, UpdateBanner};
-use crate::components::blocked::BlockedPeople;
-use crate::components::browser::{Browser, BrowserPanel};
-use crate::components::conversation::ConversationView;
+use crate::components::browser::Browser;
 use crate::components::conversation_list::ConversationList;
 use crate::components::find_user::FindUser;
-use crate::components::invite::InvitePanel;
-use crate::components::logout::{CacheNotice, LogoutPanel};
-use crate::components::new_group::NewGroupPanel;
-use crate::components::password::ChangePassword;
-use crate::components::profile::ProfilePanel;
+use crate::components::logout::CacheNotice;
 use crate::net::http::Api;
 use crate::net::session::{self, End};
 use crate::net::socket;
+use crate::parts;
 use crate::profile_code::username_in;
 use crate::state::ChatStore;
 
@@ -37,6 +30,7 @@ enum Panel {
 
 #[component]
 pub fn ChatPage(me: User, #[prop(into)] on_end: Callback<End>) -> impl IntoView {
+    crate::perf::mark("natter:chat-start");
     let (store, commands) = ChatStore::new(me.clone());
     provide_context(store);
     let url = socket::default_url().unwrap_or_default();
@@ -44,6 +38,7 @@ pub fn ChatPage(me: User, #[prop(into)] on_end: Callback<End>) -> impl IntoView 
         // The saved chats first, so they show before (or without) a
         // connection; then the session, whose hello carries their cursors.
         store.open_cache().await;
+        crate::perf::mark("natter:cache-open");
         store.join_tabs();
         let end = session::run(url, Api::same_origin(), store, commands).await;
         if end != End::Stopped {
@@ -80,6 +75,8 @@ pub fn ChatPage(me: User, #[prop(into)] on_end: Callback<End>) -> impl IntoView 
     });
 
     let open = Memo::new(move |_| store.state.with(|s| s.open));
+    let viewing = Memo::new(move |_| viewer.0.with(Option::is_some));
+    let browsing = Memo::new(move |_| browser.0.with(Option::is_some));
     let confirming = RwSignal::new(false);
     let panel = RwSignal::new(Panel::None);
 
@@ -145,13 +142,15 @@ pub fn ChatPage(me: User, #[prop(into)] on_end: Callback<End>) -> impl IntoView 
                         "Log out"
                     </button>
                 </header>
-                <Show when=move || confirming.get()>
-                    <LogoutPanel on_end on_cancel=move || confirming.set(false) />
-                </Show>
+                {move || {
+                    confirming
+                        .get()
+                        .then(|| Suspend::new(parts::logout(on_end, Callback::new(move |()| confirming.set(false)))))
+                }}
                 {move || {
                     invite
                         .get()
-                        .map(|username| view! { <InvitePanel username on_close=move || invite.set(None) /> })
+                        .map(|username| Suspend::new(parts::invite(username, Callback::new(move |()| invite.set(None)))))
                 }}
                 <CacheNotice />
                 <FindUser />
@@ -163,24 +162,20 @@ pub fn ChatPage(me: User, #[prop(into)] on_end: Callback<End>) -> impl IntoView 
                         "Scan a code"
                     </button>
                 </div>
-                {move || match panel.get() {
-                    Panel::None => ().into_any(),
-                    Panel::NewGroup => view! { <NewGroupPanel on_close=move || panel.set(Panel::None) /> }.into_any(),
-                    Panel::AddContact => view! { <AddContactPanel on_close=move || panel.set(Panel::None) /> }.into_any(),
-                    Panel::Profile => view! {
-                        <div class="panel-stack">
-                            <ProfilePanel on_close=move || panel.set(Panel::None) />
-                            <ChangePassword />
-                            <BlockedPeople />
-                            <AccountData on_end />
-                        </div>
-                    }.into_any(),
+                {move || {
+                    let close = Callback::new(move |()| panel.set(Panel::None));
+                    match panel.get() {
+                        Panel::None => None,
+                        Panel::NewGroup => Some(Suspend::new(parts::new_group(close))),
+                        Panel::AddContact => Some(Suspend::new(parts::add_contact(close))),
+                        Panel::Profile => Some(Suspend::new(parts::settings(close, on_end))),
+                    }
                 }}
                 <ConversationList />
             </aside>
             <main class="pane">
                 {move || match open.get() {
-                    Some(id) => view! { <ConversationView id /> }.into_any(),
+                    Some(id) => Suspend::new(parts::conversation(id)).into_any(),
                     None => {
                         view! {
                             <div class="pane-empty">
@@ -192,8 +187,8 @@ pub fn ChatPage(me: User, #[prop(into)] on_end: Callback<End>) -> impl IntoView 
                 }}
             </main>
             </div>
-            <PhotoViewer />
-            <BrowserPanel />
+            {move || viewing.get().then(|| Suspend::new(parts::photo_viewer()))}
+            {move || browsing.get().then(|| Suspend::new(parts::browser()))}
         </div>
     }
 }

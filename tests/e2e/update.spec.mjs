@@ -12,14 +12,12 @@ function copyOfDist() {
   return dir;
 }
 
-/** Renames the script and wasm to a new content hash, as a rebuild would. */
+/** Moves the app's files to a new content hash, as a rebuild would. */
 function rebuild(dir) {
-  const script = readdirSync(dir).find((name) => /^natter-[0-9a-f]{8,16}\.js$/.test(name));
-  const oldHash = script.slice('natter-'.length, -'.js'.length);
+  const app = readdirSync(dir).find((name) => /^app-[0-9a-f]{16}$/.test(name));
+  const oldHash = app.slice('app-'.length);
   const newHash = [...oldHash].reverse().join('');
-  for (const name of readdirSync(dir)) {
-    if (name.includes(oldHash)) renameSync(join(dir, name), join(dir, name.replace(oldHash, newHash)));
-  }
+  renameSync(join(dir, app), join(dir, `app-${newHash}`));
   // index.html names the files; sw.js carries the build's name.
   for (const name of ['index.html', 'sw.js']) {
     const path = join(dir, name);

@@ -1,15 +1,36 @@
-//! Builds the web client with Trunk, writes `.br` and `.gz` beside every
-//! text and wasm file for the server to send as is, and measures the result.
+//! Builds the release web client into `dist/`: the wasm split at its
+//! `#[lazy]` points into a first-screen module and chunks loaded on demand,
+//! the page and its files, `.br` and `.gz` beside every text and wasm file for
+//! the server to send as is, and the sizes.
+//!
+//! Trunk builds the development client (`trunk serve`) from the same
+//! `index.html`, unsplit. It cannot build this one: the split must happen
+//! between the compiler and wasm-bindgen, where Trunk has no step. So this
+//! module does what Trunk would, with the split in between:
+//! 1. `cargo rustc` the `natter` binary with the `split` feature, keeping the
+//!    linker's relocations (the splitter needs them to move code);
+//! 2. split it (`wasm_split_cli_support`, the library cargo-leptos uses):
+//!    the main module, one wasm per part, and `__wasm_split.js`, which loads
+//!    them;
+//! 3. `wasm-bindgen --target web` on the main module, `wasm-opt -Oz` on every
+//!    wasm;
+//! 4. put it all under `dist/app-<hash>/` (one content hash for the build,
+//!    so no file ever changes under its URL), and write `index.html` from the
+//!    template's `data-trunk` links.
 
+use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use crate::tools::Tools;
-use crate::{check, root, Result, XtaskError};
+use crate::{cargo, check, root, Result, XtaskError};
 
-/// Files worth compressing: everything Trunk emits but images already
-/// compressed by their format.
+/// Files worth compressing: everything built but images already compressed
+/// by their format.
 const COMPRESSIBLE: &[&str] = &["wasm", "js", "css", "html", "svg", "webmanifest", "json"];
+
+/// The wasm-bindgen output's name inside the app directory.
+const APP: &str = "natter";
 
 pub struct Sizes {
     rows: Vec<(String, u64, u64)>,
@@ -33,46 +54,224 @@ fn kib(bytes: u64) -> String {
     format!("{:.1} KiB", bytes as f64 / 1024.0)
 }
 
-/// Builds `dist/` (release: optimised for size, with wasm-opt).
-pub fn build(tools: &Tools, release: bool) -> Result<Sizes> {
-    let mut trunk = tools.command("trunk");
-    trunk.args(["build", "--offline"]);
-    if release {
-        trunk.arg("--release");
+/// Builds `dist/`.
+pub fn build(tools: &Tools) -> Result<Sizes> {
+    let work = root().join("target/natter-client");
+    let app = work.join("app");
+    fresh_dir(&work)?;
+    cargo(&[
+        "rustc",
+        "--release",
+        "--target",
+        "wasm32-unknown-unknown",
+        "--package",
+        "natter",
+        "--bin",
+        "natter",
+        "--features",
+        "split",
+        "--",
+        "-C",
+        "link-arg=--emit-relocs",
+    ])?;
+    let main = work.join("main.wasm");
+    let parts = split(
+        &root().join("target/wasm32-unknown-unknown/release/natter.wasm"),
+        &main,
+        &app,
+    )?;
+    check(
+        tools
+            .command("wasm-bindgen")
+            .args(["--target", "web", "--no-typescript", "--keep-lld-exports"])
+            .args(["--out-name", APP])
+            .arg("--out-dir")
+            .arg(&app)
+            .arg(&main),
+    )?;
+    for wasm in files(&app)? {
+        if wasm.extension().is_some_and(|e| e == "wasm") {
+            check(
+                tools
+                    .command("wasm-opt")
+                    .arg("-Oz")
+                    .arg(&wasm)
+                    .arg("-o")
+                    .arg(&wasm),
+            )?;
+        }
     }
-    // Trunk would otherwise look for a config in the parent directories too.
-    trunk.env("TRUNK_BUILD_DIST", root().join("dist"));
-    check(&mut trunk)?;
-    stamp_service_worker(&root().join("dist"))?;
-    compress(&root().join("dist"))
+
+    let dist = root().join("dist");
+    fresh_dir(&dist)?;
+    let app_dir = format!("app-{}", hash_of_dir(&app)?);
+    copy_tree(&app, &dist.join(&app_dir))?;
+    let template = crate::tools::read(&root().join("index.html"))?;
+    let start = Start {
+        app_dir: &app_dir,
+        signed_in: parts.files_of(SIGNED_IN_PART)?,
+    };
+    let html = page(&template, &start, &dist)?;
+    write(&dist.join("index.html"), html.as_bytes())?;
+    stamp_service_worker(&dist, &app_dir)?;
+    compress(&dist)
 }
 
-/// Writes the build's name (its content-hashed script) into the service
-/// worker, so that each build's worker differs and replaces the last.
-fn stamp_service_worker(dist: &Path) -> Result<()> {
-    const MARKER: &str = "const BUILD = 'dev';";
-    let build = files(dist)?
-        .into_iter()
-        .filter_map(|path| path.file_name()?.to_str().map(str::to_owned))
-        .find(|name| name.starts_with("natter-") && name.ends_with(".js"))
-        .ok_or_else(|| XtaskError::Setup("dist/ has no natter-<hash>.js".to_owned()))?;
-    let path = dist.join("sw.js");
-    let source = std::fs::read_to_string(&path).map_err(|source| io(&path, source))?;
-    if !source.contains(MARKER) {
-        return Err(XtaskError::Setup(format!(
-            "{} lacks `{MARKER}`",
-            path.display()
-        )));
+/// The module of the part a signed-in start shows first (`parts::chat` in
+/// the client).
+const SIGNED_IN_PART: &str = "chat";
+
+/// Which files each module of parts needs, by its name in `src/parts.rs`.
+struct Parts(HashMap<String, Vec<String>>);
+
+impl Parts {
+    fn files_of(&self, part: &str) -> Result<Vec<String>> {
+        self.0
+            .get(part)
+            .map(|files| files.iter().map(|stem| format!("{stem}.wasm")).collect())
+            .ok_or_else(|| XtaskError::Setup(format!("the client has no part `{part}`")))
     }
-    write(
-        &path,
-        source
-            .replace(MARKER, &format!("const BUILD = '{build}';"))
-            .as_bytes(),
+}
+
+/// Splits `input` at its split points: the main module to `main`, the parts
+/// and their loader to `out`.
+fn split(input: &Path, main: &Path, out: &Path) -> Result<Parts> {
+    let wasm = std::fs::read(input).map_err(|source| io(input, source))?;
+    let mut options = wasm_split_cli_support::Options::new(&wasm);
+    options.output_dir = out;
+    options.main_out_path = main;
+    let main_module = format!("./{APP}.js");
+    options.main_module = &main_module;
+    println!("xtask: splitting {}", input.display());
+    wasm_split_cli_support::transform(options)
+        .map(|split| Parts(split.prefetch_map))
+        .map_err(|err| XtaskError::Setup(format!("splitting the client's wasm: {err:#}")))
+}
+
+/// What the page's start script needs to know.
+struct Start<'a> {
+    app_dir: &'a str,
+    /// The files of the part a signed-in start shows first.
+    signed_in: Vec<String>,
+}
+
+/// The page: the template with each `data-trunk` link done the way Trunk
+/// does it (copy a file, add a hashed stylesheet, start the app).
+fn page(template: &str, start: &Start, dist: &Path) -> Result<String> {
+    let mut html = String::new();
+    for line in template.lines() {
+        if !line.contains("data-trunk") {
+            html.push_str(line);
+            html.push('\n');
+            continue;
+        }
+        let href = attribute(line, "href");
+        match attribute(line, "rel").as_deref() {
+            Some("copy-file") => {
+                let source = root().join(href.as_deref().unwrap_or_default());
+                let name = source
+                    .file_name()
+                    .ok_or_else(|| XtaskError::Setup(format!("bad copy-file link: {line}")))?;
+                copy(&source, &dist.join(name))?;
+            }
+            Some("css") => {
+                let source = root().join(href.as_deref().unwrap_or_default());
+                let css = std::fs::read(&source).map_err(|e| io(&source, e))?;
+                let stem = source
+                    .file_stem()
+                    .and_then(|s| s.to_str())
+                    .unwrap_or("style");
+                let name = format!("{stem}-{}.css", hash_hex(&css));
+                write(&dist.join(&name), &css)?;
+                html.push_str(&format!(
+                    "    <link rel=\"stylesheet\" href=\"/{name}\" />\n"
+                ));
+            }
+            Some("rust") => html.push_str(&start_script(start)),
+            _ => {
+                return Err(XtaskError::Setup(format!(
+                    "index.html: unknown Trunk link: {line}"
+                )))
+            }
+        }
+    }
+    Ok(html)
+}
+
+/// Starts the app: the script and the main wasm are fetched in parallel
+/// (preloads), the wasm compiled as it streams in. When this device
+/// remembers an account (`account.rs` keeps it under `natter.account`), the
+/// chat's files are fetched at once too, rather than after the main module
+/// asks for them. The mark `natter:wasm-ready` says when the app has
+/// started and drawn its first screen (for the benchmark).
+fn start_script(start: &Start) -> String {
+    let app_dir = start.app_dir;
+    let signed_in = start
+        .signed_in
+        .iter()
+        .map(|file| format!("'{file}'"))
+        .collect::<Vec<_>>()
+        .join(",");
+    format!(
+        r#"    <link rel="modulepreload" href="/{app_dir}/{APP}.js" />
+    <link rel="preload" href="/{app_dir}/{APP}_bg.wasm" as="fetch" type="application/wasm" crossorigin="anonymous" />
+    <script type="module">
+      import init from '/{app_dir}/{APP}.js';
+      if (localStorage.getItem('natter.account')) {{
+        for (const file of [{signed_in}]) {{
+          const link = document.createElement('link');
+          Object.assign(link, {{ rel: 'preload', as: 'fetch', crossOrigin: 'anonymous', href: `/{app_dir}/${{file}}` }});
+          document.head.append(link);
+        }}
+      }}
+      init({{ module_or_path: '/{app_dir}/{APP}_bg.wasm' }}).then(() => performance.mark('natter:wasm-ready'));
+    </script>
+"#
     )
 }
 
-fn compress(dist: &Path) -> Result<Sizes> {
+fn attribute(tag: &str, name: &str) -> Option<String> {
+    let start = tag.find(&format!(" {name}=\""))? + name.len() + 3;
+    let end = tag[start..].find('"')? + start;
+    Some(tag[start..end].to_owned())
+}
+
+/// Writes the build's name into the service worker, so that each build's
+/// worker differs and replaces the last, and the list of the app's files,
+/// which it saves at install so that every part opens offline.
+fn stamp_service_worker(dist: &Path, app_dir: &str) -> Result<()> {
+    const BUILD: &str = "const BUILD = 'dev';";
+    const FILES: &str = "const APP_FILES = [];";
+    let mut app_files: Vec<String> = files(&dist.join(app_dir))?
+        .iter()
+        .filter_map(|path| {
+            path.file_name()?
+                .to_str()
+                .map(|name| format!("'/{app_dir}/{name}'"))
+        })
+        .collect();
+    app_files.sort();
+    let path = dist.join("sw.js");
+    let source = std::fs::read_to_string(&path).map_err(|source| io(&path, source))?;
+    for marker in [BUILD, FILES] {
+        if !source.contains(marker) {
+            return Err(XtaskError::Setup(format!(
+                "{} lacks `{marker}`",
+                path.display()
+            )));
+        }
+    }
+    let stamped = source
+        .replace(BUILD, &format!("const BUILD = '{app_dir}';"))
+        .replace(
+            FILES,
+            &format!("const APP_FILES = [{}];", app_files.join(", ")),
+        );
+    write(&path, stamped.as_bytes())
+}
+
+/// Writes `.br` and `.gz` beside every compressible file under `dist`.
+pub fn compress(dist: &Path) -> Result<Sizes> {
     let mut rows = Vec::new();
     for path in files(dist)? {
         let extension = path
@@ -98,6 +297,30 @@ fn compress(dist: &Path) -> Result<Sizes> {
     Ok(Sizes { rows })
 }
 
+/// One hash over every file of `dir`, by name and content.
+fn hash_of_dir(dir: &Path) -> Result<String> {
+    let mut contents = BTreeMap::new();
+    for path in files(dir)? {
+        let data = std::fs::read(&path).map_err(|source| io(&path, source))?;
+        contents.insert(path, data);
+    }
+    let mut all = Vec::new();
+    for (path, data) in contents {
+        all.extend_from_slice(path.to_string_lossy().as_bytes());
+        all.extend_from_slice(&data);
+    }
+    Ok(hash_hex(&all))
+}
+
+/// 16 hex digits of a 64-bit FNV-1a hash: names files by content, as Trunk
+/// does (not a security measure: nobody chooses these files' contents).
+fn hash_hex(data: &[u8]) -> String {
+    let hash = data.iter().fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| {
+        (hash ^ u64::from(*byte)).wrapping_mul(0x0100_0000_01b3)
+    });
+    format!("{hash:016x}")
+}
+
 fn files(dir: &Path) -> Result<Vec<PathBuf>> {
     let mut out = Vec::new();
     for entry in std::fs::read_dir(dir).map_err(|source| io(dir, source))? {
@@ -109,6 +332,32 @@ fn files(dir: &Path) -> Result<Vec<PathBuf>> {
         }
     }
     Ok(out)
+}
+
+fn fresh_dir(dir: &Path) -> Result<()> {
+    if dir.exists() {
+        std::fs::remove_dir_all(dir).map_err(|source| io(dir, source))?;
+    }
+    std::fs::create_dir_all(dir).map_err(|source| io(dir, source))
+}
+
+/// Replaces `to` with a copy of the tree `from`.
+pub fn copy_tree(from: &Path, to: &Path) -> Result<()> {
+    fresh_dir(to)?;
+    for path in files(from)? {
+        let target = to.join(path.strip_prefix(from).unwrap_or(&path));
+        if let Some(parent) = target.parent() {
+            std::fs::create_dir_all(parent).map_err(|source| io(parent, source))?;
+        }
+        copy(&path, &target)?;
+    }
+    Ok(())
+}
+
+fn copy(from: &Path, to: &Path) -> Result<()> {
+    std::fs::copy(from, to)
+        .map(drop)
+        .map_err(|source| io(from, source))
 }
 
 fn brotli_bytes(data: &[u8]) -> Vec<u8> {

@@ -3,11 +3,13 @@
 //! # Layout
 //! - [`tools`]: finds or installs the toolchain (wasm32 target, Trunk,
 //!   wasm-bindgen-cli, binaryen and Playwright from npm, Chromium).
-//! - [`client`]: builds the web client with Trunk, precompresses it and
-//!   reports its sizes.
+//! - [`client`]: builds the release web client (split into parts loaded on
+//!   demand), precompresses it and reports its sizes.
+//! - [`bench`]: the server's and the client's benchmarks.
 //! - [`server`]: starts a `natter-server` process for tests and stops it.
 //! - [`suites`]: runs every test suite in order.
 
+mod bench;
 mod client;
 mod server;
 mod suites;
@@ -43,9 +45,10 @@ commands:
                        then build and start the server on http://127.0.0.1:8080
   test                 install what is missing and run every test suite
   bench [--check] [--record] [--only PART]
-                       the server's benchmarks, each beside its baseline;
-                       --check fails on a missed budget, --record appends
-                       the results to BENCHMARKS.md
+                       the server's and the client's benchmarks, each
+                       beside its baseline; --check fails on a missed
+                       budget, --record appends the results to
+                       BENCHMARKS.md; --only client runs the client's
   build-client         build and precompress the client only";
 
 fn main() -> ExitCode {
@@ -53,9 +56,10 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("run") => run(&args[1..]),
         Some("test") => suites::all(),
-        Some("bench") => bench(&args[1..]),
-        Some("build-client") => tools::ensure(false)
-            .and_then(|tools| client::build(&tools, true).map(|sizes| sizes.print())),
+        Some("bench") => bench::run(&args[1..]),
+        Some("build-client") => {
+            tools::ensure(false).and_then(|tools| client::build(&tools).map(|sizes| sizes.print()))
+        }
         _ => {
             eprintln!("{USAGE}");
             return ExitCode::from(2);
@@ -72,7 +76,7 @@ fn main() -> ExitCode {
 
 fn run(server_args: &[String]) -> Result<()> {
     let tools = tools::ensure(false)?;
-    let sizes = client::build(&tools, true)?;
+    let sizes = client::build(&tools)?;
     sizes.print();
     cargo(&["build", "--release", "--package", "natter-server"])?;
     let binary = root().join("target/release/natter-server");
@@ -82,20 +86,6 @@ fn run(server_args: &[String]) -> Result<()> {
         .args(["--data-dir", "data", "--dist-dir", "dist"])
         .args(server_args);
     server::exec(command)
-}
-
-/// Runs the server's benchmarks (a release build), passing `args` on.
-fn bench(args: &[String]) -> Result<()> {
-    let mut command = vec![
-        "bench",
-        "--package",
-        "natter-server",
-        "--bench",
-        "delivery",
-        "--",
-    ];
-    command.extend(args.iter().map(String::as_str));
-    cargo(&command)
 }
 
 /// The workspace root.

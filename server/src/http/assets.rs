@@ -1,4 +1,4 @@
-//! The built client: Trunk's `dist/`, served with precompressed variants,
+//! The built client (`dist/`), served with precompressed variants,
 //! immutable caching for content-hashed files, and an SPA fallback to
 //! `index.html`.
 
@@ -109,12 +109,16 @@ fn inline_scripts(html: &str) -> impl Iterator<Item = &str> {
     })
 }
 
-/// Trunk names built files `name-<16 hex digits>` before the extension (or
-/// `_bg.wasm`), so their content never changes under the same URL.
+/// Built files carry a content hash of 16 hex digits in their name
+/// (Trunk's `name-<hash>.js`, `name-<hash>_bg.wasm`) or in their directory
+/// (`cargo xtask`'s `app-<hash>/`), so their content never changes under the
+/// same URL.
 fn is_content_hashed(path: &str) -> bool {
-    let name = path.rsplit('/').next().unwrap_or(path);
-    name.split(['-', '.', '_'])
-        .any(|part| part.len() == 16 && part.bytes().all(|b| b.is_ascii_hexdigit()))
+    path.split('/').any(|segment| {
+        segment
+            .split(['-', '.', '_'])
+            .any(|part| part.len() == 16 && part.bytes().all(|b| b.is_ascii_hexdigit()))
+    })
 }
 
 #[cfg(test)]
@@ -128,9 +132,11 @@ mod tests {
     }
 
     #[test]
-    fn recognises_trunk_hashes() {
+    fn recognises_content_hashes() {
         assert!(is_content_hashed("/natter-1a2b3c4d5e6f7a8b_bg.wasm"));
         assert!(is_content_hashed("/style-1a2b3c4d5e6f7a8b.css"));
+        assert!(is_content_hashed("/app-1a2b3c4d5e6f7a8b/chunk_3.wasm"));
+        assert!(is_content_hashed("/app-1a2b3c4d5e6f7a8b/__wasm_split.js"));
         assert!(!is_content_hashed("/index.html"));
         assert!(!is_content_hashed("/sw.js"));
     }

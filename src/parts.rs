@@ -1,0 +1,131 @@
+//! The parts of the app a first screen does not show, each behind an async
+//! function that builds its view.
+//!
+//! In the release build (`--features split`, built by `cargo xtask`), each
+//! function is a split point (`wasm_split`, what Leptos's `#[lazy]` uses):
+//! its code, and the code only it needs, lives in a wasm module of its own
+//! that the browser fetches the first time the part is shown (the service
+//! worker saves every module at install, so parts open offline too). Parts
+//! are grouped into three modules — the chat, the open conversation with
+//! what opens from it, the side panels — because every group of modules
+//! that shares code gets a module of that shared code too: with one module
+//! per part the chat needed 40 files, each compiled on its own at start.
+//! Without the feature (`trunk serve`, the tests) they are plain async
+//! functions, ready at once.
+//!
+//! Callers show a part with `Suspend::new(parts::x(..))`: nothing until its
+//! module is there, which from the service worker's copy takes a few
+//! milliseconds.
+
+use leptos::prelude::*;
+use natter_protocol::{ConversationId, User};
+
+use crate::components::account_data::AccountData;
+use crate::components::add_contact::AddContactPanel;
+use crate::components::attachment::PhotoViewer;
+use crate::components::blocked::BlockedPeople;
+use crate::components::browser::BrowserPanel;
+use crate::components::conversation::ConversationView;
+use crate::components::invite::InvitePanel;
+use crate::components::logout::LogoutPanel;
+use crate::components::new_group::NewGroupPanel;
+use crate::components::password::ChangePassword;
+use crate::components::profile::ProfilePanel;
+use crate::net::session::End;
+use crate::routes::chat::ChatPage;
+
+/// Declares a part: a split point in module `$module` with the `split`
+/// feature, a plain async function without it.
+macro_rules! part {
+    ($module:ident, $(#[$doc:meta])* fn $name:ident($($arg:ident: $ty:ty),*) $body:block) => {
+        $(#[$doc])*
+        #[cfg(feature = "split")]
+        #[leptos::wasm_split::wasm_split($module, wasm_split_path = ::leptos::wasm_split)]
+        pub fn $name($($arg: $ty),*) -> AnyView $body
+
+        $(#[$doc])*
+        #[cfg(not(feature = "split"))]
+        pub async fn $name($($arg: $ty),*) -> AnyView $body
+    };
+}
+
+part! {
+    chat,
+    /// The chat: everything a signed-in person sees (not the sign-in form).
+    fn chat(me: User, on_end: Callback<End>) {
+        view! { <ChatPage me on_end /> }.into_any()
+    }
+}
+
+part! {
+    conversation,
+    /// The open conversation: messages, composer, media, menus.
+    fn conversation(id: ConversationId) {
+        view! { <ConversationView id /> }.into_any()
+    }
+}
+
+part! {
+    conversation,
+    /// The full-screen photo and video viewer.
+    fn photo_viewer() {
+        view! { <PhotoViewer /> }.into_any()
+    }
+}
+
+part! {
+    conversation,
+    /// The built-in browser.
+    fn browser() {
+        view! { <BrowserPanel /> }.into_any()
+    }
+}
+
+part! {
+    panels,
+    /// "+ New group".
+    fn new_group(on_close: Callback<()>) {
+        view! { <NewGroupPanel on_close /> }.into_any()
+    }
+}
+
+part! {
+    panels,
+    /// "Scan a code": reading profile codes from the camera or a picture.
+    fn add_contact(on_close: Callback<()>) {
+        view! { <AddContactPanel on_close /> }.into_any()
+    }
+}
+
+part! {
+    panels,
+    /// The person's own settings: profile and its code, password, blocked
+    /// people, their data.
+    fn settings(on_close: Callback<()>, on_end: Callback<End>) {
+        view! {
+            <div class="panel-stack">
+                <ProfilePanel on_close />
+                <ChangePassword />
+                <BlockedPeople />
+                <AccountData on_end />
+            </div>
+        }
+        .into_any()
+    }
+}
+
+part! {
+    panels,
+    /// "Log out": the question and the logging out.
+    fn logout(on_end: Callback<End>, on_cancel: Callback<()>) {
+        view! { <LogoutPanel on_end on_cancel /> }.into_any()
+    }
+}
+
+part! {
+    panels,
+    /// A profile link's question: start a chat with this person?
+    fn invite(username: String, on_close: Callback<()>) {
+        view! { <InvitePanel username on_close /> }.into_any()
+    }
+}

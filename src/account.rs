@@ -1,14 +1,15 @@
 //! Which account this device last signed in to, kept in `localStorage` so
 //! that the app can open from its cache when the server is unreachable.
 //! Only the public profile (id and username) is kept; the session itself
-//! stays in its HttpOnly cookie.
+//! stays in its HttpOnly cookie. Signing up and logging in go through here
+//! too, because they must first send a queued logout.
 //!
 //! A logout made offline is kept here too, and sent when the server can be
 //! reached: before anything else at start, before the next sign-in, and
 //! when the browser comes back online. Until then the session's cookie
 //! stays in the browser, but the app treats it as ended.
 
-use natter_protocol::User;
+use natter_protocol::{Credentials, User};
 use wasm_bindgen_futures::JsFuture;
 
 use crate::net::http::{Api, HttpError};
@@ -94,4 +95,18 @@ pub async fn forget_pictures() {
     // A failure leaves pictures that are re-fetched anyway, for whoever
     // signs in: they are not secrets, only not this device's business.
     let _ = JsFuture::from(caches.delete(PICTURES_CACHE)).await;
+}
+
+/// Makes the account and signs this device in to it. This device's last
+/// logout goes first, or it would never be sent once the new session's
+/// cookie replaces the old one.
+pub async fn sign_up(credentials: &Credentials) -> Result<User, HttpError> {
+    send_queued_logout().await?;
+    Api::same_origin().signup(credentials).await
+}
+
+/// Signs this device in (after sending its queued logout, as above).
+pub async fn log_in(credentials: &Credentials) -> Result<User, HttpError> {
+    send_queued_logout().await?;
+    Api::same_origin().login(credentials).await
 }

@@ -5,8 +5,7 @@
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-use crate::account;
-use crate::net::http::Api;
+use super::field::Field;
 use crate::net::session::End;
 use crate::state::ChatStore;
 
@@ -22,33 +21,25 @@ pub fn AccountData(#[prop(into)] on_end: Callback<End>) -> impl IntoView {
         busy.set(true);
         error.set(None);
         spawn_local(async move {
-            if let Err(err) = Api::same_origin()
-                .delete_account(&password.get_untracked())
-                .await
-            {
-                busy.set(false);
-                error.set(Some(err.to_string()));
-                return;
+            match store.delete_account(&password.get_untracked()).await {
+                Ok(()) => on_end.run(End::LoggedOut),
+                Err(err) => {
+                    busy.set(false);
+                    error.set(Some(err.to_string()));
+                }
             }
-            account::forget();
-            account::forget_pictures().await;
-            // The account is gone; what this device kept of it goes too.
-            let _ = store.delete_device_data().await;
-            on_end.run(End::LoggedOut);
         });
     };
     let everywhere = move |_| {
         busy.set(true);
         spawn_local(async move {
-            // Other devices must hear of it: that needs the server.
-            if let Err(err) = Api::same_origin().logout_everywhere().await {
-                busy.set(false);
-                error.set(Some(err.to_string()));
-                return;
+            match store.log_out(true, false).await {
+                Ok(()) => on_end.run(End::LoggedOut),
+                Err(err) => {
+                    busy.set(false);
+                    error.set(Some(err.to_string()));
+                }
             }
-            account::forget();
-            account::forget_pictures().await;
-            on_end.run(End::LoggedOut);
         });
     };
     view! {
@@ -84,15 +75,13 @@ pub fn AccountData(#[prop(into)] on_end: Callback<End>) -> impl IntoView {
                          stay in others' chats only as \"deleted\", and nobody can take your username for 30 days. \
                          It cannot be undone."
                     </p>
-                    <label class="field">
-                        <span>"Your password"</span>
+                    <Field label="Your password">
                         <input
                             type="password"
                             autocomplete="current-password"
-                            prop:value=move || password.get()
-                            on:input=move |ev| password.set(event_target_value(&ev))
+                            bind:value=password
                         />
-                    </label>
+                    </Field>
                     {move || error.get().map(|text| view! { <p class="form-error" role="alert">{text}</p> })}
                     <div class="panel-actions">
                         <button type="button" class="link-button" on:click=move |_| deleting.set(false)>

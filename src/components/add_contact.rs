@@ -15,9 +15,8 @@ use web_sys::{
     MediaStreamConstraints,
 };
 
-use super::composer::files_of;
+use super::picked::first_picked;
 use crate::media::geometry::fit;
-use crate::net::http::Api;
 use crate::profile_code::{grey_of_rgba, read, username_in};
 use crate::state::ChatStore;
 
@@ -80,20 +79,6 @@ async fn detect(detector: &JsValue, video: &HtmlVideoElement) -> Result<Option<S
         .find_map(|code| Reflect::get(&code, &"rawValue".into()).ok()?.as_string()))
 }
 
-/// Opens (or starts) the chat with `username`.
-pub async fn open_chat_with(store: ChatStore, username: String) -> Result<(), String> {
-    let conversation = Api::same_origin()
-        .open_direct(&username)
-        .await
-        .map_err(|err| err.to_string())?;
-    let id = conversation.id;
-    store.update(|state| {
-        state.upsert(conversation);
-        state.set_open(Some(id));
-    });
-    Ok(())
-}
-
 #[component]
 pub fn AddContactPanel(#[prop(into)] on_close: Callback<()>) -> impl IntoView {
     let store = expect_context::<ChatStore>();
@@ -105,18 +90,15 @@ pub fn AddContactPanel(#[prop(into)] on_close: Callback<()>) -> impl IntoView {
 
     let found = move |username: String| {
         spawn_local(async move {
-            match open_chat_with(store, username).await {
+            match store.open_chat_with(&username).await {
                 Ok(()) => on_close.run(()),
-                Err(err) => error.set(Some(err)),
+                Err(err) => error.set(Some(err.to_string())),
             }
         });
     };
 
     let picked = move |_| {
-        let Some(file) = picker
-            .get_untracked()
-            .and_then(|input| files_of(input.files()).into_iter().next())
-        else {
+        let Some(file) = first_picked(picker) else {
             return;
         };
         error.set(None);

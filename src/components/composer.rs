@@ -7,9 +7,10 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use natter_protocol::limits::{self, MAX_BODY_CHARS};
 use natter_protocol::{Action, ConversationId, MediaKind};
-use web_sys::{File, FileList};
+use web_sys::File;
 
-use super::message_actions::{snippet, ComposerMode, Mode};
+use super::message_actions::{quoted, Author, ComposerMode, Mode};
+use super::picked::files_of;
 use super::recorder::RecordingBar;
 use crate::media::{self, photo, video, MediaError};
 use crate::state::{mentions, ChatStore};
@@ -40,14 +41,6 @@ fn count_text(length: usize) -> String {
 
 /// From this many characters on, the composer shows how many are left.
 const COUNT_FROM: usize = MAX_BODY_CHARS - 400;
-
-/// The files in a file list, in order.
-pub fn files_of(list: Option<FileList>) -> Vec<File> {
-    let Some(list) = list else {
-        return Vec::new();
-    };
-    (0..list.length()).filter_map(|i| list.get(i)).collect()
-}
 
 /// Prepares each picked, pasted or dropped file (photos re-encoded,
 /// videos checked and given a poster) and queues it to send; `notice`
@@ -127,17 +120,13 @@ pub fn Composer(
             Mode::Edit(seq) => ("Editing", seq),
         };
         let about = store.state.with(|state| {
-            let conversation = state.conversations.get(&id)?;
-            let message = conversation.messages.get(&seq)?;
-            let who = if message.sender == state.me.id {
-                "you".to_owned()
-            } else {
-                conversation
-                    .name_of(message.sender)
-                    .unwrap_or("them")
-                    .to_owned()
+            let (author, text) = quoted(state, id, seq)?;
+            let who = match author {
+                Author::Me => "you".to_owned(),
+                Author::Member(name) => name,
+                Author::Former => "them".to_owned(),
             };
-            Some(format!("{who}: {}", snippet(message)))
+            Some(format!("{who}: {text}"))
         });
         Some((what, about.unwrap_or_default()))
     };

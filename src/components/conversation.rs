@@ -7,11 +7,12 @@ use natter_protocol::{ConversationId, User};
 use web_sys::VisibilityState;
 
 use super::avatar::Avatar;
-use super::composer::{files_of, send_files, Composer};
+use super::composer::{send_files, Composer};
 use super::conversation_menu::{BlockedNotice, ConversationMenu};
 use super::group_info::GroupInfo;
 use super::message_actions::{ComposerMode, Mode};
 use super::message_list::MessageList;
+use super::picked::files_of;
 use super::report::{ReportDialog, Reporting};
 use super::request_bar::RequestBar;
 use crate::state::{typing_phrase, ChatState, ChatStore};

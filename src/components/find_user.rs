@@ -6,7 +6,6 @@ use leptos::task::spawn_local;
 use natter_protocol::{limits, ConversationId, PublicGroup};
 
 use super::avatar::Avatar;
-use crate::net::http::Api;
 use crate::state::ChatStore;
 
 #[component]
@@ -20,25 +19,8 @@ pub fn FindUser() -> impl IntoView {
 
     let join = move |group: ConversationId| {
         spawn_local(async move {
-            let known = store.state.with_untracked(|state| {
-                state
-                    .conversations
-                    .get(&group)
-                    .is_some_and(|c| c.includes(state.me.id))
-            });
-            let joined = if known {
-                Ok(None)
-            } else {
-                Api::same_origin().join_group(group).await.map(Some)
-            };
-            match joined {
-                Ok(conversation) => {
-                    store.update(|state| {
-                        if let Some(conversation) = conversation {
-                            state.upsert(conversation);
-                        }
-                        state.set_open(Some(group));
-                    });
+            match store.join_group(group).await {
+                Ok(()) => {
                     groups.set(None);
                     name.set(String::new());
                 }
@@ -51,7 +33,7 @@ pub fn FindUser() -> impl IntoView {
         busy.set(true);
         error.set(None);
         spawn_local(async move {
-            match Api::same_origin().search_groups(&typed).await {
+            match store.search_groups(&typed).await {
                 Ok(found) => groups.set(Some(found)),
                 Err(err) => {
                     // Results of an earlier search would read as this one's.
@@ -79,15 +61,8 @@ pub fn FindUser() -> impl IntoView {
         busy.set(true);
         error.set(None);
         spawn_local(async move {
-            match Api::same_origin().open_direct(&username).await {
-                Ok(conversation) => {
-                    let id = conversation.id;
-                    store.update(|state| {
-                        state.upsert(conversation);
-                        state.set_open(Some(id));
-                    });
-                    name.set(String::new());
-                }
+            match store.open_chat_with(&username).await {
+                Ok(()) => name.set(String::new()),
                 // The server words an unknown username as everywhere else.
                 Err(err) => error.set(Some(err.to_string())),
             }
@@ -104,8 +79,7 @@ pub fn FindUser() -> impl IntoView {
                 autocomplete="off"
                 autocapitalize="none"
                 spellcheck="false"
-                prop:value=move || name.get()
-                on:input=move |ev| name.set(event_target_value(&ev))
+                bind:value=name
             />
             <button type="submit" disabled=move || busy.get()>
                 {move || if name.with(|n| n.trim_start().starts_with('#')) { "Search" } else { "Chat" }}

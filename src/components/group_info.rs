@@ -7,15 +7,15 @@ use std::pin::Pin;
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use natter_protocol::{limits, Conversation, ConversationId, Role, User, UserId};
+use natter_protocol::{limits, ConversationId, Role, User, UserId};
 
 use super::avatar::Avatar;
 use super::new_group::usernames;
-use crate::net::http::{Api, HttpError};
+use crate::net::http::HttpError;
 use crate::state::ChatStore;
 
-/// A request that answers with the changed group.
-type Change = Pin<Box<dyn Future<Output = Result<Conversation, HttpError>>>>;
+/// A change to the group, through the store.
+type Change = Pin<Box<dyn Future<Output = Result<(), HttpError>>>>;
 
 #[component]
 pub fn GroupInfo(id: ConversationId, #[prop(into)] on_close: Callback<()>) -> impl IntoView {
@@ -41,9 +41,8 @@ pub fn GroupInfo(id: ConversationId, #[prop(into)] on_close: Callback<()>) -> im
     let act = move |change: Change| {
         error.set(None);
         spawn_local(async move {
-            match change.await {
-                Ok(conversation) => store.update(|state| state.upsert(conversation)),
-                Err(err) => error.set(Some(err.to_string())),
+            if let Err(err) = change.await {
+                error.set(Some(err.to_string()));
             }
         });
     };
@@ -54,9 +53,9 @@ pub fn GroupInfo(id: ConversationId, #[prop(into)] on_close: Callback<()>) -> im
                 error.set(Some(invalid.to_string()));
                 return;
             }
-            act(Box::pin(async move {
-                Api::same_origin().add_member(id, &username).await
-            }));
+            act(Box::pin(
+                async move { store.add_member(id, &username).await },
+            ));
         }
         adding.set(String::new());
     };
@@ -64,23 +63,17 @@ pub fn GroupInfo(id: ConversationId, #[prop(into)] on_close: Callback<()>) -> im
         ev.prevent_default();
         match limits::check_group_name(&renaming.get_untracked()) {
             Ok(name) => {
-                act(Box::pin(async move {
-                    Api::same_origin().rename_group(id, &name).await
-                }));
+                act(Box::pin(async move { store.rename_group(id, &name).await }));
                 renaming.set(String::new());
             }
             Err(invalid) => error.set(Some(invalid.to_string())),
         }
     };
     let remove = move |user: UserId| {
-        act(Box::pin(async move {
-            Api::same_origin().remove_member(id, user).await
-        }));
+        act(Box::pin(async move { store.remove_member(id, user).await }));
     };
     let promote = move |user: UserId| {
-        act(Box::pin(async move {
-            Api::same_origin().promote(id, user).await
-        }));
+        act(Box::pin(async move { store.promote(id, user).await }));
     };
     // Who an admin removed from a public group, read again whenever the
     // group changes.
@@ -96,16 +89,14 @@ pub fn GroupInfo(id: ConversationId, #[prop(into)] on_close: Callback<()>) -> im
         info.track();
         if admin() && public.get() {
             spawn_local(async move {
-                if let Ok(users) = Api::same_origin().bans(id).await {
+                if let Ok(users) = store.bans(id).await {
                     banned.set(users);
                 }
             });
         }
     });
     let unban = move |user: UserId| {
-        act(Box::pin(
-            async move { Api::same_origin().unban(id, user).await },
-        ));
+        act(Box::pin(async move { store.unban(id, user).await }));
     };
 
     view! {
@@ -181,8 +172,7 @@ pub fn GroupInfo(id: ConversationId, #[prop(into)] on_close: Callback<()>) -> im
                         placeholder="Add by username"
                         autocapitalize="none"
                         spellcheck="false"
-                        prop:value=move || adding.get()
-                        on:input=move |ev| adding.set(event_target_value(&ev))
+                        bind:value=adding
                     />
                     <button type="submit">"Add"</button>
                 </form>
@@ -191,8 +181,7 @@ pub fn GroupInfo(id: ConversationId, #[prop(into)] on_close: Callback<()>) -> im
                         aria-label="New group name"
                         placeholder="Rename the group"
                         maxlength="64"
-                        prop:value=move || renaming.get()
-                        on:input=move |ev| renaming.set(event_target_value(&ev))
+                        bind:value=renaming
                     />
                     <button type="submit">"Rename"</button>
                 </form>

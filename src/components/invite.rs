@@ -7,9 +7,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use natter_protocol::User;
 
-use super::add_contact::open_chat_with;
 use super::avatar::Avatar;
-use crate::net::http::Api;
 use crate::state::ChatStore;
 
 #[component]
@@ -19,7 +17,7 @@ pub fn InvitePanel(username: String, #[prop(into)] on_close: Callback<()>) -> im
     let error = RwSignal::new(None::<String>);
     let busy = RwSignal::new(false);
     spawn_local(async move {
-        match Api::same_origin().find_user(&username).await {
+        match store.find_user(&username).await {
             Ok(user) => found.set(Some(user)),
             Err(err) => error.set(Some(err.to_string())),
         }
@@ -30,11 +28,11 @@ pub fn InvitePanel(username: String, #[prop(into)] on_close: Callback<()>) -> im
         };
         busy.set(true);
         spawn_local(async move {
-            match open_chat_with(store, user.username).await {
+            match store.open_chat_with(&user.username).await {
                 Ok(()) => on_close.run(()),
                 Err(err) => {
                     busy.set(false);
-                    error.set(Some(err));
+                    error.set(Some(err.to_string()));
                 }
             }
         });

@@ -5,8 +5,6 @@
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-use crate::account;
-use crate::net::http::Api;
 use crate::net::session::End;
 use crate::state::ChatStore;
 
@@ -22,28 +20,13 @@ pub fn LogoutPanel(
     let confirm = move |everywhere: bool| {
         busy.set(true);
         spawn_local(async move {
-            let api = Api::same_origin();
-            if everywhere {
-                // Other devices must hear of it: that needs the server.
-                if let Err(err) = api.logout_everywhere().await {
+            match store.log_out(everywhere, forget.get_untracked()).await {
+                Ok(()) => on_end.run(End::LoggedOut),
+                Err(err) => {
                     busy.set(false);
                     error.set(Some(err.to_string()));
-                    return;
-                }
-                account::forget();
-                account::forget_pictures().await;
-            } else {
-                // Offline, the server hears of it once it can be reached.
-                account::log_out().await;
-            }
-            if forget.get_untracked() {
-                if let Err(err) = store.delete_device_data().await {
-                    busy.set(false);
-                    error.set(Some(format!("Logged out, but {err}.")));
-                    return;
                 }
             }
-            on_end.run(End::LoggedOut);
         });
     };
     view! {

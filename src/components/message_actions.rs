@@ -7,7 +7,7 @@ use natter_protocol::{Action, ConversationId, MediaKind, Message, Reaction, Seq,
 
 use super::conversation_menu::{member_of, toggle_block};
 use super::report::{ReportTarget, Reporting};
-use crate::state::ChatStore;
+use crate::state::{ChatState, ChatStore};
 
 /// The reactions offered in a message's menu.
 pub const QUICK_REACTIONS: [&str; 6] = ["👍", "❤️", "😂", "😮", "😢", "🙏"];
@@ -46,6 +46,30 @@ pub fn chips(reactions: &[Reaction], me: UserId) -> Vec<Chip> {
             mine: reaction.users.contains(&me),
         })
         .collect()
+}
+
+/// Who wrote a quoted message.
+pub enum Author {
+    /// The person using this device.
+    Me,
+    Member(String),
+    /// Someone no longer in the conversation.
+    Former,
+}
+
+/// The message `seq` of conversation `id`, as a quote shows it: who wrote
+/// it and its first line. None when it is not loaded.
+pub fn quoted(state: &ChatState, id: ConversationId, seq: Seq) -> Option<(Author, String)> {
+    let conversation = state.conversations.get(&id)?;
+    let message = conversation.messages.get(&seq)?;
+    let author = if message.sender == state.me.id {
+        Author::Me
+    } else {
+        conversation
+            .name_of(message.sender)
+            .map_or(Author::Former, |name| Author::Member(name.to_owned()))
+    };
+    Some((author, snippet(message)))
 }
 
 /// A message in a line, for quotes.
@@ -257,17 +281,13 @@ pub fn Quote(id: ConversationId, target: Seq) -> impl IntoView {
     let jump = expect_context::<JumpTo>();
     let quoted = Memo::new(move |_| {
         store.state.with(|state| {
-            let conversation = state.conversations.get(&id)?;
-            let message = conversation.messages.get(&target)?;
-            let who = if message.sender == state.me.id {
-                "You".to_owned()
-            } else {
-                conversation
-                    .name_of(message.sender)
-                    .unwrap_or("Former member")
-                    .to_owned()
+            let (author, text) = quoted(state, id, target)?;
+            let who = match author {
+                Author::Me => "You".to_owned(),
+                Author::Member(name) => name,
+                Author::Former => "Former member".to_owned(),
             };
-            Some((who, snippet(message)))
+            Some((who, text))
         })
     });
     view! {

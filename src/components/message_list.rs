@@ -16,9 +16,8 @@ use super::attachment::AttachmentView;
 use super::group_event;
 use super::message_actions::{chips, ActionsMenu, Chip, JumpTo, Quote, Reactions};
 use super::rich_text::RichText;
-use crate::net::http::Api;
 use crate::net::session::now;
-use crate::state::{actions, contiguous_tail, ChatState, ChatStore, Receipt};
+use crate::state::{actions, ChatState, ChatStore, Receipt};
 use crate::time;
 
 /// Messages per history request.
@@ -264,30 +263,13 @@ pub fn MessageList(id: ConversationId, #[prop(into)] title: Signal<String>) -> i
         end.set(next);
     };
 
-    // Older messages come from this device when it has them without a
-    // hole, and from the server otherwise. One page; false when there was
-    // nothing more, or it failed.
+    // One page of older messages; false when there was nothing more, or
+    // it failed (and the list says so).
     let fetch_older = move || async move {
-        let (oldest, more) = store.state.with_untracked(|state| state.history_edge(id));
-        if !more {
-            return false;
-        }
-        if let Some(before) = oldest {
-            let saved = store.saved_history(id, before, PAGE).await;
-            let usable = contiguous_tail(saved, before);
-            if !usable.is_empty() {
-                let complete = usable.first().is_some_and(|m| m.seq == 1);
-                store.update(|state| state.add_history(id, usable, complete, true));
+        match store.load_older(id, PAGE).await {
+            Ok(added) => {
                 load_error.set(None);
-                return true;
-            }
-        }
-        match Api::same_origin().history(id, oldest, PAGE).await {
-            Ok(page) => {
-                load_error.set(None);
-                let complete = (page.len() as u32) < PAGE;
-                store.update(|state| state.add_history(id, page, complete, false));
-                true
+                added
             }
             Err(err) => {
                 anchor.set_value(None);

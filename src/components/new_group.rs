@@ -5,8 +5,8 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use natter_protocol::{limits, NewGroup};
 
+use super::field::Field;
 use super::picture_picker::PicturePicker;
-use crate::net::http::Api;
 use crate::state::ChatStore;
 
 /// Usernames typed as "ann, bob cy": split on commas and spaces.
@@ -67,15 +67,8 @@ pub fn NewGroupPanel(#[prop(into)] on_close: Callback<()>) -> impl IntoView {
         busy.set(true);
         error.set(None);
         spawn_local(async move {
-            match Api::same_origin().create_group(&group).await {
-                Ok(conversation) => {
-                    let id = conversation.id;
-                    store.update(|state| {
-                        state.upsert(conversation);
-                        state.set_open(Some(id));
-                    });
-                    on_close.run(());
-                }
+            match store.create_group(&group).await {
+                Ok(()) => on_close.run(()),
                 Err(err) => {
                     error.set(Some(err.to_string()));
                     busy.set(false);
@@ -87,38 +80,32 @@ pub fn NewGroupPanel(#[prop(into)] on_close: Callback<()>) -> impl IntoView {
     view! {
         <form class="panel new-group" aria-label="New group" on:submit=submit>
             <p class="panel-title">"New group"</p>
-            <label class="field">
-                <span>"Name"</span>
+            <Field label="Name">
                 <input
                     aria-label="Group name"
                     maxlength="64"
                     required
-                    prop:value=move || name.get()
-                    on:input=move |ev| name.set(event_target_value(&ev))
+                    bind:value=name
                 />
-            </label>
-            <label class="field">
-                <span>"Members"</span>
+            </Field>
+            <Field label="Members">
                 <input
                     aria-label="Members (usernames)"
                     placeholder="ann, bob"
                     autocapitalize="none"
                     spellcheck="false"
-                    prop:value=move || members.get()
-                    on:input=move |ev| members.set(event_target_value(&ev))
+                    bind:value=members
                 />
-            </label>
-            <label class="field">
-                <span>"Public hashtag (optional)"</span>
+            </Field>
+            <Field label="Public hashtag (optional)">
                 <input
                     aria-label="Public hashtag"
                     placeholder="#hiking"
                     autocapitalize="none"
                     spellcheck="false"
-                    prop:value=move || hashtag.get()
-                    on:input=move |ev| hashtag.set(event_target_value(&ev))
+                    bind:value=hashtag
                 />
-            </label>
+            </Field>
             <div class="profile-actions">
                 {move || {
                     picture

@@ -5,10 +5,12 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use natter_protocol::{limits, PasswordChange};
 
-use crate::net::http::Api;
+use super::field::Field;
+use crate::state::ChatStore;
 
 #[component]
 pub fn ChangePassword() -> impl IntoView {
+    let store = expect_context::<ChatStore>();
     let current = RwSignal::new(String::new());
     let new = RwSignal::new(String::new());
     let error = RwSignal::new(None::<String>);
@@ -28,7 +30,7 @@ pub fn ChangePassword() -> impl IntoView {
         error.set(None);
         busy.set(true);
         spawn_local(async move {
-            match Api::same_origin().change_password(&change).await {
+            match store.change_password(&change).await {
                 Ok(()) => {
                     current.set(String::new());
                     new.set(String::new());
@@ -42,24 +44,20 @@ pub fn ChangePassword() -> impl IntoView {
     view! {
         <form class="panel password" aria-label="Change password" on:submit=submit>
             <p class="panel-title">"Change password"</p>
-            <label class="field">
-                <span>"Current password"</span>
+            <Field label="Current password">
                 <input
                     type="password"
                     autocomplete="current-password"
-                    prop:value=move || current.get()
-                    on:input=move |ev| current.set(event_target_value(&ev))
+                    bind:value=current
                 />
-            </label>
-            <label class="field">
-                <span>"New password"</span>
+            </Field>
+            <Field label="New password">
                 <input
                     type="password"
                     autocomplete="new-password"
-                    prop:value=move || new.get()
-                    on:input=move |ev| new.set(event_target_value(&ev))
+                    bind:value=new
                 />
-            </label>
+            </Field>
             {move || error.get().map(|text| view! { <p class="form-error" role="alert">{text}</p> })}
             <Show when=move || done.get()>
                 <p class="form-ok" role="status">"Password changed. Your other devices are logged out."</p>

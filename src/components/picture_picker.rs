@@ -6,7 +6,7 @@ use leptos::html::Input;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-use super::composer::files_of;
+use super::picked::first_picked;
 use crate::media::photo;
 
 /// "Add a picture" / "Change picture" / "Remove picture", and the hidden
@@ -19,10 +19,7 @@ pub fn PicturePicker(
 ) -> impl IntoView {
     let picker = NodeRef::<Input>::new();
     let picked = move |_| {
-        let Some(file) = picker
-            .get_untracked()
-            .and_then(|input| files_of(input.files()).into_iter().next())
-        else {
+        let Some(file) = first_picked(picker) else {
             return;
         };
         spawn_local(async move {

@@ -7,8 +7,8 @@ use leptos::task::spawn_local;
 use natter_protocol::{limits, ProfileUpdate};
 
 use super::avatar::Avatar;
+use super::field::Field;
 use super::picture_picker::PicturePicker;
-use crate::net::http::Api;
 use crate::profile_code::{draw, profile_link};
 use crate::state::ChatStore;
 
@@ -37,12 +37,8 @@ pub fn ProfilePanel(#[prop(into)] on_close: Callback<()>) -> impl IntoView {
             avatar: avatar.get_untracked(),
         };
         spawn_local(async move {
-            match Api::same_origin().update_profile(&update).await {
-                Ok(user) => {
-                    crate::account::remember(&user);
-                    store.update(|state| state.me = user);
-                    saved.set(true);
-                }
+            match store.update_profile(&update).await {
+                Ok(()) => saved.set(true),
                 Err(err) => error.set(Some(err.to_string())),
             }
         });
@@ -55,16 +51,14 @@ pub fn ProfilePanel(#[prop(into)] on_close: Callback<()>) -> impl IntoView {
                 {move || view! { <Avatar name=me.get().shown_name().to_owned() picture=avatar.get() /> }}
                 <span class="profile-username">"@" {move || me.get().username}</span>
             </div>
-            <label class="field">
-                <span>"Display name"</span>
+            <Field label="Display name">
                 <input
                     aria-label="Display name"
                     maxlength="40"
                     placeholder=move || me.get().username
-                    prop:value=move || name.get()
-                    on:input=move |ev| name.set(event_target_value(&ev))
+                    bind:value=name
                 />
-            </label>
+            </Field>
             <div class="profile-actions">
                 <PicturePicker picture=avatar error label="Profile picture" />
             </div>

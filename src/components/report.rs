@@ -5,6 +5,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use natter_protocol::{limits, ConversationId, NewReport, ReportReason, Seq, User};
 
+use super::field::Field;
 use crate::state::ChatStore;
 
 /// Who, or which message, is being reported.
@@ -118,15 +119,13 @@ pub fn ReportDialog(target: ReportTarget) -> impl IntoView {
                             })
                             .collect_view()}
                     </fieldset>
-                    <label class="field">
-                        <span>"Anything to add (optional)"</span>
+                    <Field label="Anything to add (optional)">
                         <textarea
                             maxlength=limits::REPORT_NOTE_MAX.to_string()
                             rows="2"
-                            prop:value=move || note.get()
-                            on:input=move |ev| note.set(event_target_value(&ev))
+                            bind:value=note
                         ></textarea>
-                    </label>
+                    </Field>
                     <label class="checkbox">
                         <input
                             type="checkbox"

@@ -4,8 +4,6 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use natter_protocol::{limits, Credentials, User};
 
-use crate::net::http::Api;
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Mode {
     SignUp,
@@ -38,17 +36,9 @@ pub fn AuthPage(#[prop(into)] on_signed_in: Callback<User>) -> impl IntoView {
         busy.set(true);
         error.set(None);
         spawn_local(async move {
-            let api = Api::same_origin();
-            // This device's last logout goes first, or it would never be
-            // sent once the new session's cookie replaces the old one.
-            if let Err(err) = crate::account::send_queued_logout().await {
-                busy.set(false);
-                error.set(Some(err.to_string()));
-                return;
-            }
             let result = match mode {
-                Mode::SignUp => api.signup(&credentials).await,
-                Mode::LogIn => api.login(&credentials).await,
+                Mode::SignUp => crate::account::sign_up(&credentials).await,
+                Mode::LogIn => crate::account::log_in(&credentials).await,
             };
             busy.set(false);
             match result {
@@ -96,8 +86,7 @@ pub fn AuthPage(#[prop(into)] on_signed_in: Callback<User>) -> impl IntoView {
                             autocapitalize="none"
                             spellcheck="false"
                             required
-                            prop:value=move || username.get()
-                            on:input=move |ev| username.set(event_target_value(&ev))
+                            bind:value=username
                         />
                     </label>
                     <Show when=move || mode.get() == Mode::SignUp>
@@ -112,8 +101,7 @@ pub fn AuthPage(#[prop(into)] on_signed_in: Callback<User>) -> impl IntoView {
                                 if mode.get() == Mode::SignUp { "new-password" } else { "current-password" }
                             }
                             required
-                            prop:value=move || password.get()
-                            on:input=move |ev| password.set(event_target_value(&ev))
+                            bind:value=password
                         />
                     </label>
                     <Show when=move || mode.get() == Mode::SignUp>

@@ -12,9 +12,7 @@ use crate::components::browser::Browser;
 use crate::components::conversation_list::ConversationList;
 use crate::components::find_user::FindUser;
 use crate::components::logout::CacheNotice;
-use crate::net::http::Api;
-use crate::net::session::{self, End};
-use crate::net::socket;
+use crate::net::session::End;
 use crate::parts;
 use crate::profile_code::username_in;
 use crate::state::ChatStore;
@@ -33,14 +31,8 @@ pub fn ChatPage(me: User, #[prop(into)] on_end: Callback<End>) -> impl IntoView 
     crate::perf::mark("natter:chat-start");
     let (store, commands) = ChatStore::new(me.clone());
     provide_context(store);
-    let url = socket::default_url().unwrap_or_default();
     spawn_local(async move {
-        // The saved chats first, so they show before (or without) a
-        // connection; then the session, whose hello carries their cursors.
-        store.open_cache().await;
-        crate::perf::mark("natter:cache-open");
-        store.join_tabs();
-        let end = session::run(url, Api::same_origin(), store, commands).await;
+        let end = store.run(commands).await;
         if end != End::Stopped {
             on_end.run(end);
         }

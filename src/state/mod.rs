@@ -6,7 +6,11 @@
 //! [`ChatState`] through a signal, the session writes to it.
 
 pub mod actions;
+mod groups;
+mod history;
+mod me;
 pub mod mentions;
+mod people;
 mod receipt;
 mod safety;
 mod store;
@@ -22,6 +26,7 @@ use natter_protocol::{
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+pub use me::LogoutError;
 pub use receipt::Receipt;
 
 use crate::cache::{Applied, Batch, Snapshot};

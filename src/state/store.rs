@@ -17,7 +17,7 @@ use uuid::Uuid;
 use super::{ChatState, OutboxNews, Outgoing, TabNews, Typing, Uploads};
 use crate::cache::idb::IdbCache;
 use crate::cache::{Batch, Cache, CacheError, FileKey};
-use crate::net::session::{now, Command, ConnectionStatus, Host};
+use crate::net::session::{now, Command, ConnectionStatus, End, Host};
 use crate::net::tabs::TabChannel;
 
 /// How many of each conversation's newest messages are read from the cache
@@ -61,9 +61,20 @@ impl ChatStore {
         (store, receiver)
     }
 
+    /// The chat's life on this device: the saved chats first, so they show
+    /// before (or without) a connection; then the session, whose hello
+    /// carries their cursors, until it ends.
+    pub async fn run(self, commands: UnboundedReceiver<Command>) -> End {
+        self.open_cache().await;
+        crate::perf::mark("natter:cache-open");
+        self.join_tabs();
+        let url = crate::net::socket::default_url().unwrap_or_default();
+        crate::net::session::run(url, crate::net::http::Api::same_origin(), self, commands).await
+    }
+
     /// Opens this account's cache and shows what it holds. Without a cache
     /// the app still works, from the server alone, and says so.
-    pub async fn open_cache(&self) {
+    async fn open_cache(&self) {
         let me = self.state.with_untracked(|state| state.me.clone());
         let opened = match IdbCache::open(me.id).await {
             Ok(cache) => cache.load(STARTUP_MESSAGES).await.map(|s| (cache, s)),
@@ -94,7 +105,7 @@ impl ChatStore {
     /// once, even offline; what the server acknowledged to them turns into
     /// sent messages here; and when one of them reconnects, this one tries
     /// at once too.
-    pub fn join_tabs(&self) {
+    fn join_tabs(&self) {
         let me = self.state.with_untracked(|state| state.me.id);
         let store = *self;
         let channel = TabChannel::open(&format!("natter-account-{me}"), move |text| {
@@ -193,7 +204,7 @@ impl ChatStore {
     }
 
     /// Older messages of `conversation` saved on this device, before `before`.
-    pub async fn saved_history(
+    pub(super) async fn saved_history(
         &self,
         conversation: ConversationId,
         before: natter_protocol::Seq,

@@ -18,6 +18,7 @@ pub mod account;
 pub mod cache;
 pub mod components;
 pub mod media;
+pub mod model;
 pub mod net;
 pub mod parts;
 pub mod perf;

@@ -21,7 +21,7 @@ use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{Blob, IdbCursorDirection};
 
 use super::{message_key, outbox_key, Batch, Cache, CacheError, FileKey, Snapshot};
-use crate::state::{actions, Outgoing};
+use crate::model::{actions, Outgoing};
 
 const PROFILE: &str = "profile";
 const CONVERSATIONS: &str = "conversations";

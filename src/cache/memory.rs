@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use natter_protocol::{Conversation, ConversationId, Message, Seq, User};
 
 use super::{message_key, outbox_key, Batch, Cache, CacheError, Snapshot};
-use crate::state::{actions, Outgoing};
+use crate::model::{actions, Outgoing};
 
 #[derive(Debug, Default)]
 pub struct MemoryCache {

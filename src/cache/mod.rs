@@ -16,7 +16,7 @@ pub mod idb;
 pub mod memory;
 pub mod suite;
 
-use crate::state::Outgoing;
+use crate::model::Outgoing;
 use natter_protocol::{Action, Conversation, ConversationId, Message, Millis, Seq, User, UserId};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

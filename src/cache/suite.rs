@@ -8,7 +8,7 @@ use natter_protocol::{Action, Conversation, ConversationKind, Member, Message, R
 use uuid::Uuid;
 
 use super::{Applied, Batch, Cache, Snapshot};
-use crate::state::Outgoing;
+use crate::model::Outgoing;
 
 fn user(id: i64) -> User {
     User {

@@ -14,9 +14,10 @@ use natter_protocol::{
 };
 use uuid::Uuid;
 
-use super::{ChatState, OutboxNews, Outgoing, TabNews, Typing, Uploads};
+use super::{ChatState, OutboxNews, TabNews, Typing, Uploads};
 use crate::cache::idb::IdbCache;
 use crate::cache::{Batch, Cache, CacheError, FileKey};
+use crate::model::Outgoing;
 use crate::net::session::{now, Command, ConnectionStatus, End, Host};
 use crate::net::tabs::TabChannel;
 

@@ -1,4 +1,7 @@
-use natter_protocol::{Action, ConversationKind, ErrorCode, Member, Role};
+use natter_protocol::{
+    Action, Attachment, ClientFrame, ConversationKind, Cursor, ErrorCode, Member, Millis, Role,
+};
+use uuid::Uuid;
 
 use super::*;
 use crate::cache::Snapshot;

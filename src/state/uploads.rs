@@ -14,9 +14,10 @@ use natter_protocol::{Attachment, ConversationId, MediaKind, MediaLimits, Messag
 use uuid::Uuid;
 use web_sys::Blob;
 
-use super::{ChatStore, Outgoing, OutgoingMedia};
+use super::ChatStore;
 use crate::cache::FileKey;
 use crate::media::Prepared;
+use crate::model::{Outgoing, OutgoingMedia};
 use crate::net::http::{Api, HttpError};
 use crate::net::session::{now, ConnectionStatus};
 use crate::net::upload::{Abort, Progress};

@@ -7,7 +7,7 @@ use std::pin::Pin;
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use natter_protocol::{limits, ConversationId, Role, User, UserId};
+use natter_protocol::{limits, ConversationId, Role, UserId};
 
 use super::avatar::Avatar;
 use super::new_group::usernames;
@@ -84,17 +84,19 @@ pub fn GroupInfo(id: ConversationId, #[prop(into)] on_close: Callback<()>) -> im
                 .is_some_and(|g| g.hashtag.is_some())
         })
     });
-    let banned = RwSignal::new(Vec::<User>::new());
-    Effect::new(move |_| {
+    let bans = LocalResource::new(move || {
         info.track();
-        if admin() && public.get() {
-            spawn_local(async move {
-                if let Ok(users) = store.bans(id).await {
-                    banned.set(users);
-                }
-            });
+        let wanted = admin() && public.get();
+        async move {
+            if wanted {
+                store.bans(id).await
+            } else {
+                Ok(Vec::new())
+            }
         }
     });
+    // Until the first answer, or when it failed, nobody is listed.
+    let banned = move || bans.get().and_then(Result::ok).unwrap_or_default();
     let unban = move |user: UserId| {
         act(Box::pin(async move { store.unban(id, user).await }));
     };
@@ -186,10 +188,10 @@ pub fn GroupInfo(id: ConversationId, #[prop(into)] on_close: Callback<()>) -> im
                     <button type="submit">"Rename"</button>
                 </form>
             </Show>
-            <Show when=move || admin() && !banned.with(Vec::is_empty)>
+            <Show when=move || admin() && !banned().is_empty()>
                 <p class="group-section">"Removed (may not join again)"</p>
                 <ul class="members" aria-label="Removed members">
-                    <For each=move || banned.get() key=|user| user.id let:user>
+                    <For each=banned key=|user| user.id let:user>
                         <li class="member">
                             <Avatar name=user.shown_name().to_owned() picture=user.avatar.clone() />
                             <span class="member-name">{user.username.clone()}</span>

@@ -236,3 +236,147 @@ async fn a_message_deleted_for_everyone_takes_its_kept_file_along() {
     assert!(saved[0].deleted && saved[0].attachment.is_none());
     cache.close();
 }
+
+/// Records saved before the cache wrote them through JSON (built with
+/// `serde_wasm_bindgen`, maps as objects) read back the same: a device's
+/// chats and outbox survive the change of how they are written.
+#[wasm_bindgen_test]
+async fn records_written_field_by_field_still_read() {
+    use indexed_db_futures::database::Database;
+    use indexed_db_futures::prelude::*;
+    use indexed_db_futures::transaction::TransactionMode;
+    use natter::model::{Outgoing, OutgoingMedia};
+    use natter_protocol::{Action, Attachment, MediaKind, Reaction, User};
+
+    let name = unique_name();
+    IdbCache::open_at(&name, Version::CURRENT)
+        .await
+        .expect("create")
+        .close();
+    let me = User {
+        id: 2,
+        username: "ann".into(),
+        avatar: Some("abc".into()),
+        deleted: false,
+        display_name: Some("Ann Ö".into()),
+    };
+    let conversation = Conversation {
+        id: 4,
+        kind: ConversationKind::Direct,
+        members: vec![],
+        last_message: None,
+        last_seq: 1,
+        created_at: 5,
+        group: None,
+    };
+    let voice = Attachment {
+        id: "v1".into(),
+        kind: MediaKind::Voice,
+        content_type: "audio/webm".into(),
+        size: 1234,
+        width: None,
+        height: None,
+        duration_ms: Some(2500),
+        waveform: vec![0, 128, 255],
+        thumbnail: None,
+    };
+    let message = Message {
+        conversation: 4,
+        seq: 1,
+        client_id: Uuid::from_u128(9),
+        sender: 2,
+        body: "saved before 😀".into(),
+        sent_at: 6,
+        attachment: Some(voice.clone()),
+        event: None,
+        reply_to: None,
+        action: None,
+        edited_at: Some(7),
+        deleted: false,
+        reactions: vec![Reaction {
+            emoji: "👍".into(),
+            users: vec![2, 3],
+        }],
+    };
+    let outgoing = Outgoing {
+        client_id: Uuid::from_u128(10),
+        conversation: 4,
+        body: String::new(),
+        created_at: 8,
+        failure: None,
+        media: Some(OutgoingMedia::Local(voice)),
+        reply_to: Some(1),
+        action: None,
+    };
+    let reaction = Outgoing {
+        client_id: Uuid::from_u128(11),
+        body: String::new(),
+        created_at: 9,
+        media: None,
+        reply_to: None,
+        action: Some(Action::React {
+            target: 1,
+            emoji: "🎉".into(),
+        }),
+        ..outgoing.clone()
+    };
+
+    // Written as the cache wrote them until 2026-11-30, under its keys.
+    let db = Database::open(&name).await.expect("open raw");
+    let stores = ["profile", "conversations", "messages", "outbox", "meta"];
+    let tx = db
+        .transaction(stores)
+        .with_mode(TransactionMode::Readwrite)
+        .build()
+        .unwrap();
+    let put = |store: &str| tx.object_store(store).unwrap();
+    put("profile")
+        .put(&me)
+        .with_key("me".to_owned())
+        .serde()
+        .unwrap();
+    put("profile")
+        .put(vec![User {
+            id: 7,
+            ..me.clone()
+        }])
+        .with_key("blocked".to_owned())
+        .serde()
+        .unwrap();
+    put("conversations")
+        .put(&conversation)
+        .with_key(format!("{:020}", 4))
+        .serde()
+        .unwrap();
+    put("messages")
+        .put(&message)
+        .with_key(format!("{:020}:{:020}", 4, 1))
+        .serde()
+        .unwrap();
+    for entry in [&outgoing, &reaction] {
+        put("outbox")
+            .put(entry)
+            .with_key(format!("{:020}:{}", entry.created_at, entry.client_id))
+            .serde()
+            .unwrap();
+    }
+    put("meta")
+        .put(Some(4_u64))
+        .with_key("open".to_owned())
+        .serde()
+        .unwrap();
+    tx.commit().await.unwrap();
+    db.close();
+
+    let cache = IdbCache::open_at(&name, Version::CURRENT)
+        .await
+        .expect("reopen");
+    let snapshot = cache.load(10).await.expect("load");
+    assert_eq!(snapshot.me, Some(me));
+    assert_eq!(snapshot.blocked.len(), 1);
+    assert_eq!(snapshot.conversations, vec![conversation]);
+    assert_eq!(snapshot.messages, vec![message]);
+    assert_eq!(snapshot.outbox, vec![outgoing, reaction]);
+    assert_eq!(snapshot.open, Some(4));
+    cache.close();
+}

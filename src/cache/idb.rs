@@ -20,6 +20,7 @@ use serde::de::DeserializeOwned;
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{Blob, IdbCursorDirection};
 
+use super::json::Json;
 use super::{message_key, outbox_key, Batch, Cache, CacheError, FileKey, Snapshot};
 use crate::model::{actions, Outgoing};
 
@@ -217,13 +218,15 @@ async fn one<T: DeserializeOwned>(
     store: &str,
     key: &str,
 ) -> Result<Option<T>, CacheError> {
-    tx.object_store(store)
+    let found: Option<Json<T>> = tx
+        .object_store(store)
         .map_err(error)?
         .get(key)
-        .serde()
+        .primitive()
         .map_err(error)?
         .await
-        .map_err(error)
+        .map_err(error)?;
+    Ok(found.map(|Json(record)| record))
 }
 
 /// Every record in `store`, in key order.
@@ -231,10 +234,11 @@ async fn all<T: DeserializeOwned>(tx: &Transaction<'_>, store: &str) -> Result<V
     tx.object_store(store)
         .map_err(error)?
         .get_all()
-        .serde()
+        .primitive()
         .map_err(error)?
         .await
         .map_err(error)?
+        .map(|record: Result<Json<T>, _>| record.map(|Json(record)| record))
         .collect::<Result<_, _>>()
         .map_err(error)
 }
@@ -252,7 +256,9 @@ async fn erase(tx: &Transaction<'_>, senders: &[UserId]) -> Result<(), CacheErro
         .await
         .map_err(error)?;
     if let Some(mut cursor) = cursor {
-        while let Some(message) = cursor.next_record_ser::<Message>().await.map_err(error)? {
+        while let Some(Json(message)) =
+            cursor.next_record::<Json<Message>>().await.map_err(error)?
+        {
             let theirs = senders.contains(&message.sender)
                 && message.event.is_none()
                 && message.action.is_none()
@@ -271,9 +277,9 @@ async fn erase(tx: &Transaction<'_>, senders: &[UserId]) -> Result<(), CacheErro
                 .map_err(error)?;
         }
         messages
-            .put(&message)
+            .put(Json(&message))
             .with_key(message_key(message.conversation, message.seq))
-            .serde()
+            .primitive()
             .map_err(error)?;
     }
     Ok(())
@@ -357,34 +363,34 @@ impl Cache for IdbCache {
         if let Some(me) = &batch.me {
             let store = tx.object_store(PROFILE).map_err(error)?;
             store
-                .put(me)
+                .put(Json(me))
                 .with_key(String::from("me"))
-                .serde()
+                .primitive()
                 .map_err(error)?;
         }
         if let Some(blocked) = &batch.blocked {
             let store = tx.object_store(PROFILE).map_err(error)?;
             store
-                .put(blocked)
+                .put(Json(blocked))
                 .with_key(String::from("blocked"))
-                .serde()
+                .primitive()
                 .map_err(error)?;
         }
         if let Some(open) = batch.open {
             let store = tx.object_store(META).map_err(error)?;
             store
-                .put(open)
+                .put(Json(open))
                 .with_key(String::from("open"))
-                .serde()
+                .primitive()
                 .map_err(error)?;
         }
         if !batch.conversations.is_empty() {
             let store = tx.object_store(CONVERSATIONS).map_err(error)?;
             for conversation in &batch.conversations {
                 store
-                    .put(conversation)
+                    .put(Json(conversation))
                     .with_key(conversation_key(conversation.id))
-                    .serde()
+                    .primitive()
                     .map_err(error)?;
             }
         }
@@ -392,13 +398,13 @@ impl Cache for IdbCache {
             let store = tx.object_store(MESSAGES).map_err(error)?;
             for applied in &batch.actions {
                 let key = message_key(applied.conversation, applied.action.target());
-                let saved: Option<Message> = store
+                let saved: Option<Json<Message>> = store
                     .get(key.clone())
-                    .serde()
+                    .primitive()
                     .map_err(error)?
                     .await
                     .map_err(error)?;
-                if let Some(mut target) = saved {
+                if let Some(Json(mut target)) = saved {
                     let file = target
                         .attachment
                         .as_ref()
@@ -408,14 +414,18 @@ impl Cache for IdbCache {
                         let files = tx.object_store(FILES).map_err(error)?;
                         files.delete(file.to_string()).build().map_err(error)?;
                     }
-                    store.put(&target).with_key(key).serde().map_err(error)?;
+                    store
+                        .put(Json(&target))
+                        .with_key(key)
+                        .primitive()
+                        .map_err(error)?;
                 }
             }
             for message in &batch.messages {
                 store
-                    .put(message)
+                    .put(Json(message))
                     .with_key(message_key(message.conversation, message.seq))
-                    .serde()
+                    .primitive()
                     .map_err(error)?;
             }
         }
@@ -439,9 +449,9 @@ impl Cache for IdbCache {
             }
             for outgoing in &batch.outbox_put {
                 store
-                    .put(outgoing)
+                    .put(Json(outgoing))
                     .with_key(outbox_key(outgoing))
-                    .serde()
+                    .primitive()
                     .map_err(error)?;
             }
         }
@@ -512,7 +522,7 @@ impl IdbCache {
         let Some(mut newest) = newest else {
             return Ok(Vec::new());
         };
-        let Some(top) = newest.next_record_ser::<Message>().await.map_err(error)? else {
+        let Some(Json(top)) = newest.next_record::<Json<Message>>().await.map_err(error)? else {
             return Ok(Vec::new());
         };
         if limit == 0 {
@@ -533,10 +543,11 @@ impl IdbCache {
         store
             .get_all()
             .with_query::<String, _>(range)
-            .serde()
+            .primitive()
             .map_err(error)?
             .await
             .map_err(error)?
+            .map(|record: Result<Json<Message>, _>| record.map(|Json(message)| message))
             .collect::<Result<_, _>>()
             .map_err(error)
     }

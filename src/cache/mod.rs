@@ -13,6 +13,7 @@
 //! reload never leaves half an update behind.
 
 pub mod idb;
+mod json;
 pub mod memory;
 pub mod suite;
 

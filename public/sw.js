@@ -1,8 +1,10 @@
-// Natter's service worker: keeps the app shell (index.html and the
-// content-hashed files Trunk builds) so that the app opens, and shows the
-// chats saved in IndexedDB, while the server is unreachable.
+// Natter's service worker: keeps the app shell (index.html, the
+// stylesheet and every module of the app, loaded on demand or not) so that
+// the app opens, and shows the chats saved in IndexedDB, while the server is
+// unreachable.
 //
-// `cargo xtask` stamps the build's name into BUILD below, so every build's
+// `cargo xtask` stamps the build's name (a hash of everything it built but
+// this file) into BUILD below, so every build's
 // worker differs byte for byte: the browser installs it beside the running
 // one, with a cache of its own. The new worker waits until the page asks it
 // to take over ("new version ready — reload"); until then pages keep opening
@@ -13,9 +15,9 @@ const BUILD = 'dev';
 // loaded on demand (stamped by `cargo xtask` too), saved at install.
 const APP_FILES = [];
 const CACHE = `natter-shell-${BUILD}`;
-// Built files are named by a 64-bit hash in hex (Trunk's: without leading
-// zeros, so sometimes fewer than 16 digits), or live in `/app-<hash>/`.
-const HASHED = /(-[0-9a-f]{8,16}(_bg)?\.(js|wasm|css)$)|(^\/app-[0-9a-f]{16}\/)/;
+// Built files are named by a 64-bit hash in hex (`main-<hash>.css`), or
+// live in `/app-<hash>/`.
+const HASHED = /(-[0-9a-f]{16}\.css$)|(^\/app-[0-9a-f]{16}\/)/;
 const STATIC = ['/manifest.webmanifest', '/icon.svg', '/sw-register.js'];
 // Avatars and group pictures: their URL names their content, so a saved
 // copy is always right. Kept across builds (the app deletes them at
@@ -36,6 +38,10 @@ self.addEventListener('install', (event) => {
       const index = await fetch('/', { cache: 'no-cache' });
       if (!index.ok) throw new Error(`index.html: HTTP ${index.status}`);
       const html = await index.clone().text();
+      // A deploy between fetching this worker and the page would mix two
+      // builds in one cache: refuse, and the next check installs the new one.
+      const app = APP_FILES.length ? APP_FILES[0].split('/')[1] : null;
+      if (app && !html.includes(app)) throw new Error('index.html is from another build');
       const assets = new Set([...STATIC, ...APP_FILES]);
       for (const match of html.matchAll(/["'](\/[^"']+)["']/g)) {
         if (HASHED.test(match[1])) assets.add(match[1]);

@@ -31,6 +31,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use natter_protocol::User;
 
+use components::outdated::Outdated;
 use net::http::Api;
 use net::session::End;
 use routes::auth::AuthPage;
@@ -110,20 +111,8 @@ pub fn App() -> impl IntoView {
             } />
         }
         .into_any(),
-        Phase::SignedIn(user) => Suspend::new(parts::chat(user, on_end)).into_any(),
-        Phase::Outdated => view! {
-            <div class="splash" role="alert">
-                <p>"Natter has been updated. Reload to get the new version."</p>
-                // Hands over to the new build's service worker if it is
-                // waiting, so the reload does not open the old build again.
-                <button class="primary" on:click=move |_| {
-                    if let Ok(event) = web_sys::Event::new("natter:apply-update") {
-                        let _ = window().dispatch_event(&event);
-                    }
-                }>"Reload"</button>
-            </div>
-        }
-        .into_any(),
+        Phase::SignedIn(user) => parts::show(parts::chat(user, on_end)),
+        Phase::Outdated => view! { <Outdated /> }.into_any(),
     }
 }
 

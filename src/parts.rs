@@ -13,9 +13,10 @@
 //! Without the feature (`trunk serve`, the tests) they are plain async
 //! functions, ready at once.
 //!
-//! Callers show a part with `Suspend::new(parts::x(..))`: nothing until its
-//! module is there, which from the service worker's copy takes a few
-//! milliseconds.
+//! Callers show a part with [`show`]: "Loading…" until its module is there
+//! (from the service worker's copy, a few milliseconds), and if it cannot
+//! be fetched — a new build replaced this one on the server and this
+//! device kept no copy — the offer to reload instead of a broken app.
 
 use leptos::prelude::*;
 use natter_protocol::{ConversationId, User};
@@ -29,23 +30,54 @@ use crate::components::conversation::ConversationView;
 use crate::components::invite::InvitePanel;
 use crate::components::logout::LogoutPanel;
 use crate::components::new_group::NewGroupPanel;
+use crate::components::outdated::Outdated;
 use crate::components::password::ChangePassword;
 use crate::components::profile::ProfilePanel;
 use crate::net::session::End;
 use crate::routes::chat::ChatPage;
 
+/// A part whose module could not be fetched.
+#[derive(Debug, Clone, Copy, thiserror::Error)]
+#[error("this part of Natter could not be loaded")]
+pub struct PartMissing;
+
+impl From<leptos::wasm_split::SplitLoaderError> for PartMissing {
+    fn from(_: leptos::wasm_split::SplitLoaderError) -> Self {
+        PartMissing
+    }
+}
+
+/// Shows `part` once it is loaded.
+pub fn show(
+    part: impl std::future::Future<Output = Result<AnyView, PartMissing>> + Send + 'static,
+) -> AnyView {
+    view! {
+        <Suspense fallback=|| view! { <p class="part-loading" role="status">"Loading…"</p> }>
+            {Suspend::new(async move {
+                part.await.unwrap_or_else(|PartMissing| view! { <Outdated /> }.into_any())
+            })}
+        </Suspense>
+    }
+    .into_any()
+}
+
 /// Declares a part: a split point in module `$module` with the `split`
-/// feature, a plain async function without it.
+/// feature (a failed fetch is an error, not a panic, which would stop the
+/// whole app), a plain async function without it.
 macro_rules! part {
     ($module:ident, $(#[$doc:meta])* fn $name:ident($($arg:ident: $ty:ty),*) $body:block) => {
         $(#[$doc])*
         #[cfg(feature = "split")]
-        #[leptos::wasm_split::wasm_split($module, wasm_split_path = ::leptos::wasm_split)]
-        pub fn $name($($arg: $ty),*) -> AnyView $body
+        #[leptos::wasm_split::wasm_split($module, wasm_split_path = ::leptos::wasm_split, fallible)]
+        pub fn $name($($arg: $ty),*) -> Result<AnyView, PartMissing> {
+            Ok($body)
+        }
 
         $(#[$doc])*
         #[cfg(not(feature = "split"))]
-        pub async fn $name($($arg: $ty),*) -> AnyView $body
+        pub async fn $name($($arg: $ty),*) -> Result<AnyView, PartMissing> {
+            Ok($body)
+        }
     };
 }
 

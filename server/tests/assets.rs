@@ -1,6 +1,6 @@
 //! The built client as the server serves it: precompressed variants,
-//! immutable caching for content-hashed files, the SPA fallback, and a CSP
-//! that allows Trunk's inline loader by its hash.
+//! immutable caching for content-hashed files, the SPA fallback (for pages,
+//! not files), and a CSP that allows the page's inline loader by its hash.
 
 use base64::Engine;
 use natter_server::config::Config;
@@ -24,6 +24,9 @@ async fn serve_dist() -> (String, tempfile::TempDir) {
     )
     .unwrap();
     std::fs::write(dist.join("manifest.webmanifest"), "{}").unwrap();
+    let app = dist.join("app-0123456789abcdef");
+    std::fs::create_dir_all(&app).unwrap();
+    std::fs::write(app.join("chunk_1.wasm"), b"\0asm").unwrap();
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let config = Config::new(dir.path().join("data"), dist);
@@ -64,6 +67,30 @@ async fn hashed_files_are_immutable_and_precompressed() {
         .unwrap();
     assert!(plain.headers().get(CONTENT_ENCODING).is_none());
     assert_eq!(plain.text().await.unwrap(), "export default 1;");
+}
+
+#[tokio::test]
+async fn a_build_directory_is_immutable_and_a_missing_file_is_not_a_page() {
+    let (url, _dir) = serve_dist().await;
+    let part = reqwest::get(format!("{url}/app-0123456789abcdef/chunk_1.wasm"))
+        .await
+        .unwrap();
+    assert_eq!(part.status(), StatusCode::OK);
+    assert_eq!(
+        part.headers()[CACHE_CONTROL],
+        "public, max-age=31536000, immutable"
+    );
+    // An older build's part, asked for after a deploy: it is gone, and the
+    // answer must not be index.html (kept for a year as that part).
+    for path in [
+        "/app-fedcba9876543210/chunk_1.wasm",
+        "/app-0123456789abcdef/gone.wasm",
+        "/natter-fedcba9876543210.js",
+    ] {
+        let response = reqwest::get(format!("{url}{path}")).await.unwrap();
+        assert_eq!(response.status(), StatusCode::NOT_FOUND, "{path}");
+        assert_eq!(response.headers()[CACHE_CONTROL], "no-cache", "{path}");
+    }
 }
 
 #[tokio::test]

@@ -37,7 +37,7 @@ pub fn GroupInfo(id: ConversationId, #[prop(into)] on_close: Callback<()>) -> im
     let adding = RwSignal::new(String::new());
     let renaming = RwSignal::new(String::new());
 
-    // Runs a change; the answer is the group as it is now.
+    // Runs a change (the store keeps the group the server answers with).
     let act = move |change: Change| {
         error.set(None);
         spawn_local(async move {

@@ -1,6 +1,6 @@
 //! UI pieces. Each reads the [`ChatStore`](crate::state::ChatStore) from
-//! context and renders; none talks to the network directly except through
-//! the store or `net::http`.
+//! context and renders; none talks to the network or the device's copy of
+//! the chats but through the store.
 
 pub mod account_data;
 pub mod add_contact;
@@ -22,6 +22,7 @@ pub mod logout;
 pub mod message_actions;
 pub mod message_list;
 pub mod new_group;
+pub mod outdated;
 pub mod password;
 pub mod picked;
 pub mod picture_picker;

@@ -137,12 +137,12 @@ pub fn ChatPage(me: User, #[prop(into)] on_end: Callback<End>) -> impl IntoView 
                 {move || {
                     confirming
                         .get()
-                        .then(|| Suspend::new(parts::logout(on_end, Callback::new(move |()| confirming.set(false)))))
+                        .then(|| parts::show(parts::logout(on_end, Callback::new(move |()| confirming.set(false)))))
                 }}
                 {move || {
                     invite
                         .get()
-                        .map(|username| Suspend::new(parts::invite(username, Callback::new(move |()| invite.set(None)))))
+                        .map(|username| parts::show(parts::invite(username, Callback::new(move |()| invite.set(None)))))
                 }}
                 <CacheNotice />
                 <FindUser />
@@ -158,16 +158,16 @@ pub fn ChatPage(me: User, #[prop(into)] on_end: Callback<End>) -> impl IntoView 
                     let close = Callback::new(move |()| panel.set(Panel::None));
                     match panel.get() {
                         Panel::None => None,
-                        Panel::NewGroup => Some(Suspend::new(parts::new_group(close))),
-                        Panel::AddContact => Some(Suspend::new(parts::add_contact(close))),
-                        Panel::Profile => Some(Suspend::new(parts::settings(close, on_end))),
+                        Panel::NewGroup => Some(parts::show(parts::new_group(close))),
+                        Panel::AddContact => Some(parts::show(parts::add_contact(close))),
+                        Panel::Profile => Some(parts::show(parts::settings(close, on_end))),
                     }
                 }}
                 <ConversationList />
             </aside>
             <main class="pane">
                 {move || match open.get() {
-                    Some(id) => Suspend::new(parts::conversation(id)).into_any(),
+                    Some(id) => parts::show(parts::conversation(id)),
                     None => {
                         view! {
                             <div class="pane-empty">
@@ -179,8 +179,8 @@ pub fn ChatPage(me: User, #[prop(into)] on_end: Callback<End>) -> impl IntoView 
                 }}
             </main>
             </div>
-            {move || viewing.get().then(|| Suspend::new(parts::photo_viewer()))}
-            {move || browsing.get().then(|| Suspend::new(parts::browser()))}
+            {move || viewing.get().then(|| parts::show(parts::photo_viewer()))}
+            {move || browsing.get().then(|| parts::show(parts::browser()))}
         </div>
     }
 }

@@ -27,7 +27,6 @@ use natter_protocol::{
 };
 
 pub use conversation::{ConversationState, Readers};
-pub use history::contiguous_tail;
 pub use me::LogoutError;
 pub use outbox::{Acked, OutboxNews, TabNews};
 pub use receipt::Receipt;
@@ -428,5 +427,7 @@ impl ChatState {
     }
 }
 
+#[cfg(test)]
+use history::contiguous_tail;
 #[cfg(test)]
 mod tests;

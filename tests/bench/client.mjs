@@ -69,7 +69,7 @@ const median = (values) => {
 
 /** What the server sends for a static file: its `.br` if it has one. */
 function brotliSize(path) {
-  const file = join(dist, path === '/' ? 'index.html' : path);
+  const file = join(dist, path.endsWith('/') ? `${path}index.html` : path);
   if (existsSync(`${file}.br`)) return statSync(`${file}.br`).size;
   return existsSync(file) ? statSync(file).size : 0;
 }

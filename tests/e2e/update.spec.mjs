@@ -18,10 +18,14 @@ function rebuild(dir) {
   const oldHash = app.slice('app-'.length);
   const newHash = [...oldHash].reverse().join('');
   renameSync(join(dir, app), join(dir, `app-${newHash}`));
-  // index.html names the files; sw.js carries the build's name.
+  // index.html names the files; sw.js lists them and carries the build's
+  // name, a hash of everything built (so it changes too).
   for (const name of ['index.html', 'sw.js']) {
     const path = join(dir, name);
-    writeFileSync(path, readFileSync(path, 'utf8').replaceAll(oldHash, newHash));
+    const text = readFileSync(path, 'utf8')
+      .replaceAll(oldHash, newHash)
+      .replace(/const BUILD = '([^']+)'/, (_, build) => `const BUILD = '${build}-rebuilt'`);
+    writeFileSync(path, text);
     rmSync(`${path}.br`, { force: true });
     rmSync(`${path}.gz`, { force: true });
   }
@@ -47,7 +51,7 @@ const test = base.extend({
   ],
 });
 
-/** The build the page is running: the hash in its script's name. */
+/** The build the page is running: its script's URL, which names its app directory. */
 function runningBuild(page) {
   return page.evaluate(() => document.querySelector('link[rel="modulepreload"]').getAttribute('href'));
 }
@@ -64,10 +68,14 @@ test('a new build is offered, and taken on reload', async ({ browser, server, di
   await ann.page.evaluate(async () => (await navigator.serviceWorker.getRegistration()).update());
   const banner = ann.page.getByRole('status').filter({ hasText: 'A new version of Natter is ready.' });
   await expect(banner).toBeVisible({ timeout: 20_000 });
-  // ...and keeps running, and reopening, its own build meanwhile.
+  // ...and keeps running, and reopening, its own build meanwhile: even a
+  // part it never opened comes from its saved copy (the server has only
+  // the new build's).
   await ann.page.reload();
   expect(await runningBuild(ann.page)).toContain(oldHash);
   await expect(banner).toBeVisible({ timeout: 20_000 });
+  await ann.page.locator('.me-button').click();
+  await expect(ann.page.getByLabel('Display name')).toBeVisible();
 
   const reloaded = ann.page.waitForEvent('load');
   await banner.getByRole('button', { name: 'Reload' }).click();
@@ -76,4 +84,23 @@ test('a new build is offered, and taken on reload', async ({ browser, server, di
   await expect(ann.page.locator('.me-name')).toBeVisible();
   await expect(banner).toHaveCount(0);
   await ann.context.close();
+});
+
+test('a part this device cannot fetch any more offers a reload instead of stopping the app', async ({
+  browser,
+  server,
+}) => {
+  // No service worker, so nothing was saved: as in a private window.
+  const bob = await signUp(browser, server, uniqueName('bob'), { serviceWorkers: 'block' });
+  // The server has a newer build: this build's side panels are gone.
+  await bob.page.route(/\/app-[0-9a-f]{16}\/split_panels\.wasm$/, (route) => route.fulfill({ status: 404 }));
+  await bob.page.getByRole('button', { name: '+ New group' }).click();
+  const notice = bob.page.getByRole('alert').filter({ hasText: 'Natter has been updated.' });
+  await expect(notice).toBeVisible();
+  await expect(notice.getByRole('button', { name: 'Reload' })).toBeVisible();
+  // The rest of the app still works.
+  await bob.page.getByLabel('Find people by username').fill('#nothing');
+  await bob.page.getByRole('button', { name: 'Search', exact: true }).click();
+  await expect(bob.page.getByText('No public group has that hashtag.')).toBeVisible();
+  await bob.context.close();
 });

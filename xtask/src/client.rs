@@ -1,5 +1,6 @@
 //! Builds the release web client into `dist/`: the wasm split at its
-//! `#[lazy]` points into a first-screen module and chunks loaded on demand,
+//! split points (`src/parts.rs`) into a first-screen module and modules
+//! loaded on demand,
 //! the page and its files, `.br` and `.gz` beside every text and wasm file for
 //! the server to send as is, and the sizes.
 //!
@@ -113,7 +114,11 @@ pub fn build(tools: &Tools) -> Result<Sizes> {
     };
     let html = page(&template, &start, &dist)?;
     write(&dist.join("index.html"), html.as_bytes())?;
-    stamp_service_worker(&dist, &app_dir)?;
+    // The worker's name covers the page, the styles, the icons and the
+    // worker's own code (not yet stamped) too, so that a change to any of
+    // them reaches devices, and no two builds share a cache.
+    let build = format!("build-{}", hash_of_dir(&dist)?);
+    stamp_service_worker(&dist, &build, &app_dir)?;
     compress(&dist)
 }
 
@@ -202,8 +207,9 @@ fn page(template: &str, start: &Start, dist: &Path) -> Result<String> {
 /// (preloads), the wasm compiled as it streams in. When this device
 /// remembers an account (`account.rs` keeps it under `natter.account`), the
 /// chat's files are fetched at once too, rather than after the main module
-/// asks for them. The mark `natter:wasm-ready` says when the app has
-/// started and drawn its first screen (for the benchmark).
+/// asks for them. The mark `natter:wasm-ready` says when the main module
+/// has started and drawn (the sign-in form; for a signed-in start the chat
+/// is then still loading), for the benchmark.
 fn start_script(start: &Start) -> String {
     let app_dir = start.app_dir;
     let signed_in = start
@@ -239,15 +245,14 @@ fn attribute(tag: &str, name: &str) -> Option<String> {
 /// Writes the build's name into the service worker, so that each build's
 /// worker differs and replaces the last, and the list of the app's files,
 /// which it saves at install so that every part opens offline.
-fn stamp_service_worker(dist: &Path, app_dir: &str) -> Result<()> {
+fn stamp_service_worker(dist: &Path, build: &str, app_dir: &str) -> Result<()> {
     const BUILD: &str = "const BUILD = 'dev';";
     const FILES: &str = "const APP_FILES = [];";
     let mut app_files: Vec<String> = files(&dist.join(app_dir))?
         .iter()
         .filter_map(|path| {
-            path.file_name()?
-                .to_str()
-                .map(|name| format!("'/{app_dir}/{name}'"))
+            let url = path.strip_prefix(dist).ok()?.to_str()?.replace('\\', "/");
+            Some(format!("'/{url}'"))
         })
         .collect();
     app_files.sort();
@@ -262,7 +267,7 @@ fn stamp_service_worker(dist: &Path, app_dir: &str) -> Result<()> {
         }
     }
     let stamped = source
-        .replace(BUILD, &format!("const BUILD = '{app_dir}';"))
+        .replace(BUILD, &format!("const BUILD = '{build}';"))
         .replace(
             FILES,
             &format!("const APP_FILES = [{}];", app_files.join(", ")),
@@ -297,12 +302,14 @@ pub fn compress(dist: &Path) -> Result<Sizes> {
     Ok(Sizes { rows })
 }
 
-/// One hash over every file of `dir`, by name and content.
+/// One hash over every file of `dir`, by name (relative to `dir`, so the
+/// checkout's place does not matter) and content.
 fn hash_of_dir(dir: &Path) -> Result<String> {
     let mut contents = BTreeMap::new();
     for path in files(dir)? {
         let data = std::fs::read(&path).map_err(|source| io(&path, source))?;
-        contents.insert(path, data);
+        let name = path.strip_prefix(dir).unwrap_or(&path).to_owned();
+        contents.insert(name, data);
     }
     let mut all = Vec::new();
     for (path, data) in contents {

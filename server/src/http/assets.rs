@@ -1,6 +1,7 @@
 //! The built client (`dist/`), served with precompressed variants,
 //! immutable caching for content-hashed files, and an SPA fallback to
-//! `index.html`.
+//! `index.html` for pages (never for files: a missing script or wasm is a
+//! 404, not a page that a browser or the service worker would keep as it).
 
 use std::path::{Path, PathBuf};
 
@@ -71,17 +72,22 @@ impl Client {
         }
         let files = ServeDir::new(&self.dir)
             .precompressed_br()
-            .precompressed_gzip()
-            .fallback(
-                ServeFile::new(self.dir.join("index.html"))
-                    .precompressed_br()
-                    .precompressed_gzip(),
-            );
+            .precompressed_gzip();
+        let pages = files.clone().fallback(
+            ServeFile::new(self.dir.join("index.html"))
+                .precompressed_br()
+                .precompressed_gzip(),
+        );
         get_service(tower::service_fn(move |req: Request| {
-            let files = files.clone();
+            let (files, pages) = (files.clone(), pages.clone());
             async move {
-                let immutable = is_content_hashed(req.uri().path());
-                let mut response: Response = files.oneshot(req).await?.map(Body::new);
+                let path = req.uri().path();
+                let immutable = is_content_hashed(path);
+                let mut response: Response = if names_a_file(path) {
+                    files.oneshot(req).await?.map(Body::new)
+                } else {
+                    pages.oneshot(req).await?.map(Body::new)
+                };
                 let policy = if immutable && response.status().is_success() {
                     "public, max-age=31536000, immutable"
                 } else {
@@ -109,10 +115,18 @@ fn inline_scripts(html: &str) -> impl Iterator<Item = &str> {
     })
 }
 
+/// Whether `path` names a file (its last segment has an extension) rather
+/// than a page of the app.
+fn names_a_file(path: &str) -> bool {
+    path.rsplit('/')
+        .next()
+        .is_some_and(|name| name.contains('.'))
+}
+
 /// Built files carry a content hash of 16 hex digits in their name
-/// (Trunk's `name-<hash>.js`, `name-<hash>_bg.wasm`) or in their directory
-/// (`cargo xtask`'s `app-<hash>/`), so their content never changes under the
-/// same URL.
+/// (`main-<hash>.css`; Trunk's `name-<hash>.js` under `trunk serve`) or in
+/// their directory (`cargo xtask`'s `app-<hash>/`), so their content never
+/// changes under the same URL.
 fn is_content_hashed(path: &str) -> bool {
     path.split('/').any(|segment| {
         segment

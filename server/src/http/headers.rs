@@ -5,7 +5,8 @@ use axum::Router;
 use tower_http::set_header::SetResponseHeaderLayer;
 
 /// The Content-Security-Policy. Scripts come only from this origin, plus the
-/// exact inline loader Trunk writes into index.html, allowed by its hash
+/// exact inline loader in index.html (written by `cargo xtask`, or by Trunk
+/// under `trunk serve`), allowed by its hash
 /// rather than by `'unsafe-inline'`. `'wasm-unsafe-eval'` lets the page
 /// compile its WebAssembly; nothing else may be evaluated. Web pages may be
 /// framed (the in-app browser shows links), but Natter itself may not be.

@@ -4,10 +4,10 @@
 use leptos::prelude::*;
 use natter_protocol::{ConversationId, Role, Seq};
 
-use super::super::attachment::AttachmentView;
-use super::super::message_actions::{ActionsMenu, Quote, Reactions};
-use super::super::rich_text::RichText;
 use super::items::Bubble;
+use crate::components::attachment::AttachmentView;
+use crate::components::message_actions::{ActionsMenu, Quote, Reactions};
+use crate::components::rich_text::RichText;
 use crate::state::{ChatStore, Receipt};
 use crate::time;
 

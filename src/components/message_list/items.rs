@@ -7,8 +7,8 @@ use std::collections::HashMap;
 use natter_protocol::{Action, Attachment, ConversationId, Millis, Seq, UserId};
 use uuid::Uuid;
 
-use super::super::group_event;
-use super::super::message_actions::{chips, Chip};
+use crate::components::group_event;
+use crate::components::message_actions::{chips, Chip};
 use crate::model::actions;
 use crate::net::session::now;
 use crate::state::ChatState;

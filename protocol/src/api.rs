@@ -267,7 +267,7 @@ pub struct Conversation {
 
 /// A stored message. `seq` orders it in its conversation; `client_id` is the
 /// id its sender's device gave it, unique per sender.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Message {
     pub conversation: ConversationId,
     pub seq: Seq,

@@ -55,13 +55,7 @@ fn message(conversation: i64, seq: u64) -> Message {
         sender: 1 + (seq % 2) as i64,
         body: format!("message {seq} in {conversation}"),
         sent_at: 1_000 + seq as i64,
-        attachment: None,
-        event: None,
-        reply_to: None,
-        action: None,
-        edited_at: None,
-        deleted: false,
-        reactions: Vec::new(),
+        ..Message::default()
     }
 }
 

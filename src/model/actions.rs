@@ -78,13 +78,7 @@ mod tests {
             sender,
             body: "hello".to_owned(),
             sent_at: 1,
-            attachment: None,
-            event: None,
-            reply_to: None,
-            action: None,
-            edited_at: None,
-            deleted: false,
-            reactions: Vec::new(),
+            ..Message::default()
         }
     }
 

@@ -54,13 +54,7 @@ fn message(conversation: ConversationId, seq: Seq, sender: UserId) -> Message {
         sender,
         body: format!("m{seq}"),
         sent_at: 1000 + seq as Millis,
-        attachment: None,
-        event: None,
-        reply_to: None,
-        action: None,
-        edited_at: None,
-        deleted: false,
-        reactions: Vec::new(),
+        ..Message::default()
     }
 }
 

@@ -32,6 +32,8 @@ const COMPRESSIBLE: &[&str] = &["wasm", "js", "css", "html", "svg", "webmanifest
 
 /// The wasm-bindgen output's name inside the app directory.
 const APP: &str = "natter";
+/// The splitter's loader of the parts, beside it.
+const LOADER: &str = "__wasm_split.js";
 
 pub struct Sizes {
     rows: Vec<(String, u64, u64)>,
@@ -147,6 +149,8 @@ fn split(input: &Path, main: &Path, out: &Path) -> Result<Parts> {
     options.main_out_path = main;
     let main_module = format!("./{APP}.js");
     options.main_module = &main_module;
+    let link_name = format!("./{LOADER}");
+    options.link_name = &link_name;
     println!("xtask: splitting {}", input.display());
     wasm_split_cli_support::transform(options)
         .map(|split| Parts(split.prefetch_map))
@@ -203,8 +207,9 @@ fn page(template: &str, start: &Start, dist: &Path) -> Result<String> {
     Ok(html)
 }
 
-/// Starts the app: the script and the main wasm are fetched in parallel
-/// (preloads), the wasm compiled as it streams in. When this device
+/// Starts the app: the script, the split loader it imports and the main
+/// wasm are fetched in parallel (preloads), the wasm compiled as it streams
+/// in. When this device
 /// remembers an account (`account.rs` keeps it under `natter.account`), the
 /// chat's files are fetched at once too, rather than after the main module
 /// asks for them. The mark `natter:wasm-ready` says when the main module
@@ -220,6 +225,7 @@ fn start_script(start: &Start) -> String {
         .join(",");
     format!(
         r#"    <link rel="modulepreload" href="/{app_dir}/{APP}.js" />
+    <link rel="modulepreload" href="/{app_dir}/{LOADER}" />
     <link rel="preload" href="/{app_dir}/{APP}_bg.wasm" as="fetch" type="application/wasm" crossorigin="anonymous" />
     <script type="module">
       import init from '/{app_dir}/{APP}.js';

@@ -16,6 +16,19 @@ fn unique_name() -> String {
     format!("natter-test-{}", Uuid::now_v7())
 }
 
+/// A 1:1 chat (id 4) to save and read back.
+fn direct_chat() -> Conversation {
+    Conversation {
+        id: 4,
+        kind: ConversationKind::Direct,
+        members: vec![],
+        last_message: None,
+        last_seq: 1,
+        created_at: 5,
+        group: None,
+    }
+}
+
 #[wasm_bindgen_test]
 async fn indexed_db_passes_the_cache_suite() {
     let name = unique_name();
@@ -34,15 +47,7 @@ async fn memory_passes_the_cache_suite_in_the_browser_too() {
 #[wasm_bindgen_test]
 async fn data_survives_reopening_and_the_upgrade_from_v1() {
     let name = unique_name();
-    let conversation = Conversation {
-        id: 4,
-        kind: ConversationKind::Direct,
-        members: vec![],
-        last_message: None,
-        last_seq: 1,
-        created_at: 5,
-        group: None,
-    };
+    let conversation = direct_chat();
     let message = Message {
         conversation: 4,
         seq: 1,
@@ -260,15 +265,7 @@ async fn records_written_field_by_field_still_read() {
         deleted: false,
         display_name: Some("Ann Ö".into()),
     };
-    let conversation = Conversation {
-        id: 4,
-        kind: ConversationKind::Direct,
-        members: vec![],
-        last_message: None,
-        last_seq: 1,
-        created_at: 5,
-        group: None,
-    };
+    let conversation = direct_chat();
     let voice = Attachment {
         id: "v1".into(),
         kind: MediaKind::Voice,

@@ -22,9 +22,9 @@ async fn create(owner: &Account, body: serde_json::Value) -> reqwest::Response {
 }
 
 async fn group(owner: &Account, name: &str, members: &[&str]) -> Conversation {
-    let response = create(owner, json!({ "name": name, "members": members })).await;
-    assert_eq!(response.status(), StatusCode::CREATED);
-    response.json().await.expect("group")
+    owner
+        .create_group(json!({ "name": name, "members": members }))
+        .await
 }
 
 async fn status_of(response: reqwest::Response) -> (StatusCode, Option<ApiErrorCode>) {

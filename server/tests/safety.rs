@@ -134,13 +134,9 @@ async fn groups_ban_the_removed_and_show_late_members_only_what_follows() {
     let ann = server.signup("ann").await;
     let bob = server.signup("bob").await;
     let eve = server.signup("eve").await;
-    let response = ann
-        .post("/api/groups")
-        .json(&json!({ "name": "Hikers", "members": ["bob"], "hashtag": "hikers" }))
-        .send()
-        .await
-        .unwrap();
-    let group: Conversation = response.json().await.unwrap();
+    let group = ann
+        .create_group(json!({ "name": "Hikers", "members": ["bob"], "hashtag": "hikers" }))
+        .await;
     let mut ann_socket = ann.connect().await;
     let mut bob_socket = bob.connect().await;
     say(&mut ann_socket, group.id, "before eve").await.unwrap();
@@ -455,15 +451,9 @@ async fn a_stranger_is_a_request_that_hears_nothing_until_accepted() {
     let eve = server.signup("eve").await;
     ann.open_direct("cyd").await;
     for (owner, pending) in [(&cyd, false), (&eve, true)] {
-        let group: Conversation = owner
-            .post("/api/groups")
-            .json(&json!({ "name": "Party", "members": ["ann"] }))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let group = owner
+            .create_group(json!({ "name": "Party", "members": ["ann"] }))
+            .await;
         // The creator cannot tell; Ann's own record says it.
         assert!(!me(&group, ann.user.id).unwrap().pending);
         let anns: Conversation = ann
@@ -520,15 +510,9 @@ async fn an_account_exports_its_data_then_ends_leaving_tombstones() {
     let cyd = server.signup("cyd").await;
     let chat = bob.open_direct("ann").await.id;
     ann.open_direct("bob").await;
-    let group: Conversation = bob
-        .post("/api/groups")
-        .json(&json!({ "name": "Climbers", "members": ["ann", "cyd"] }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let group = bob
+        .create_group(json!({ "name": "Climbers", "members": ["ann", "cyd"] }))
+        .await;
     let photo = bob
         .post(&format!("/api/media?conversation={chat}&kind=image"))
         .header(reqwest::header::CONTENT_TYPE, "image/jpeg")

@@ -18,6 +18,7 @@ import { spawn } from 'node:child_process';
 import { appendFileSync, existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
+import { CHROMIUM_ARGS, seedConversation } from '../e2e/shared.mjs';
 
 const args = process.argv.slice(2);
 const CHECK = args.includes('--check');
@@ -158,45 +159,7 @@ async function signUp(browser, url, name) {
   return { context, page, name };
 }
 
-/** Sends `total` messages into `owner`'s first conversation over the protocol. */
-async function seed(page, total) {
-  return page.evaluate(async (total) => {
-    const list = await (await fetch('/api/conversations')).json();
-    const conversation = list[0].id;
-    const ws = new WebSocket(`ws://${location.host}/ws`);
-    let acks = 0;
-    return new Promise((resolve, reject) => {
-      ws.onerror = () => reject(new Error('socket failed'));
-      ws.onmessage = (event) => {
-        const frame = JSON.parse(event.data);
-        if (frame.type === 'ack' && ++acks === total) {
-          ws.close();
-          resolve(acks);
-        }
-        if (frame.type === 'error') reject(new Error(frame.message));
-      };
-      ws.onopen = () => {
-        ws.send(JSON.stringify({ type: 'hello', version: 4, cursors: [] }));
-        for (let n = 1; n <= total; n++) {
-          ws.send(JSON.stringify({ type: 'send', conversation, client_id: crypto.randomUUID(), body: `message ${n}` }));
-        }
-      };
-    });
-  }, total);
-}
-
-const browser = await chromium.launch({
-  executablePath: chromiumPath,
-  args: [
-    '--no-sandbox',
-    '--disable-gpu',
-    '--disable-quic',
-    '--no-first-run',
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--disable-sync',
-  ],
-});
+const browser = await chromium.launch({ executablePath: chromiumPath, args: CHROMIUM_ARGS });
 const data = mkdtempSync(join(tmpdir(), 'natter-bench-'));
 let server = await startServer(data);
 const results = {};
@@ -234,7 +197,7 @@ try {
   }
   const seeder = await ann.context.newPage();
   await seeder.goto(`${server.url}/api/me`);
-  if ((await seed(seeder, MESSAGES)) !== MESSAGES) throw new Error('seeding failed');
+  if ((await seedConversation(seeder, MESSAGES)) !== MESSAGES) throw new Error('seeding failed');
   await seeder.close();
   const row = '.conversation-row';
 

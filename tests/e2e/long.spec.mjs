@@ -2,6 +2,7 @@
 // as the reader scrolls up without the view jumping, and only a window of
 // messages is ever in the DOM.
 import { test as base, expect, startServer, signUp, openChatWith, uniqueName, befriend } from './fixtures.mjs';
+import { seedConversation } from './shared.mjs';
 
 // This file seeds quickly, so its server lets one socket send fast.
 const test = base.extend({
@@ -31,26 +32,7 @@ test('a 10,000-message conversation keeps a small DOM and a steady view', async 
   // Ann's other "device" sends 10,000 messages over the real protocol.
   const seeder = await ann.context.newPage();
   await seeder.goto(`${server.url}/api/me`);
-  const acked = await seeder.evaluate(async (total) => {
-    const list = await (await fetch('/api/conversations')).json();
-    const conversation = list[0].id;
-    const ws = new WebSocket(`ws://${location.host}/ws`);
-    let acks = 0;
-    return new Promise((resolve, reject) => {
-      ws.onerror = () => reject(new Error('socket failed'));
-      ws.onmessage = (event) => {
-        const frame = JSON.parse(event.data);
-        if (frame.type === 'ack' && ++acks === total) resolve(acks);
-        if (frame.type === 'error') reject(new Error(frame.message));
-      };
-      ws.onopen = () => {
-        ws.send(JSON.stringify({ type: 'hello', version: 4, cursors: [] }));
-        for (let n = 1; n <= total; n++) {
-          ws.send(JSON.stringify({ type: 'send', conversation, client_id: crypto.randomUUID(), body: `message ${n}` }));
-        }
-      };
-    });
-  }, TOTAL);
+  const acked = await seedConversation(seeder, TOTAL);
   expect(acked).toBe(TOTAL);
 
   // Bob opens it: the newest messages, at the bottom.

@@ -1,6 +1,7 @@
 // End-to-end tests: the real built client (dist/) served by the real server,
 // driven in Debian's Chromium. `cargo xtask test` sets the environment.
 import { defineConfig } from '@playwright/test';
+import { CHROMIUM_ARGS } from './shared.mjs';
 
 export default defineConfig({
   testDir: '.',
@@ -19,13 +20,7 @@ export default defineConfig({
     launchOptions: {
       executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
       args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
+        ...CHROMIUM_ARGS,
         // A fake camera and microphone, allowed without asking.
         '--use-fake-ui-for-media-stream',
         '--use-fake-device-for-media-stream',

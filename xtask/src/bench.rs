@@ -88,15 +88,7 @@ fn hello(tools: &tools::Tools, out: &Path) -> Result<()> {
             .arg(out)
             .arg(root().join("target/wasm32-unknown-unknown/release/natter-hello.wasm")),
     )?;
-    let wasm = out.join("natter-hello_bg.wasm");
-    check(
-        tools
-            .command("wasm-opt")
-            .arg("-Oz")
-            .arg(&wasm)
-            .arg("-o")
-            .arg(&wasm),
-    )?;
+    client::optimise(tools, &out.join("natter-hello_bg.wasm"))?;
     let write = |name: &str, text: &str| {
         let path = out.join(name);
         std::fs::write(&path, text).map_err(|source| XtaskError::Io { path, source })

@@ -94,14 +94,7 @@ pub fn build(tools: &Tools) -> Result<Sizes> {
     )?;
     for wasm in files(&app)? {
         if wasm.extension().is_some_and(|e| e == "wasm") {
-            check(
-                tools
-                    .command("wasm-opt")
-                    .arg("-Oz")
-                    .arg(&wasm)
-                    .arg("-o")
-                    .arg(&wasm),
-            )?;
+            optimise(tools, &wasm)?;
         }
     }
 
@@ -138,6 +131,18 @@ impl Parts {
             .map(|files| files.iter().map(|stem| format!("{stem}.wasm")).collect())
             .ok_or_else(|| XtaskError::Setup(format!("the client has no part `{part}`")))
     }
+}
+
+/// `wasm-opt -Oz` on `wasm`, in place.
+pub fn optimise(tools: &Tools, wasm: &Path) -> Result<()> {
+    check(
+        tools
+            .command("wasm-opt")
+            .arg("-Oz")
+            .arg(wasm)
+            .arg("-o")
+            .arg(wasm),
+    )
 }
 
 /// Splits `input` at its split points: the main module to `main`, the parts

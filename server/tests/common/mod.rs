@@ -181,6 +181,19 @@ impl Account {
         response.json().await.expect("conversation")
     }
 
+    /// Creates a group (`POST /api/groups` with `body`), which must answer
+    /// 201 with the group.
+    pub async fn create_group(&self, body: serde_json::Value) -> Conversation {
+        let response = self
+            .post("/api/groups")
+            .json(&body)
+            .send()
+            .await
+            .expect("create request");
+        assert_eq!(response.status(), StatusCode::CREATED, "create group");
+        response.json().await.expect("group")
+    }
+
     /// Opens a socket and completes `hello` with no cursors, consuming the
     /// replay up to `synced`.
     pub async fn connect(&self) -> Socket {

@@ -175,16 +175,17 @@ pub fn Composer(
         };
         let (completed, new_caret) = mentions::complete(&current, at, at_caret, &name);
         let utf16 = completed[..new_caret].encode_utf16().count() as u32;
+        // The box gets its value and caret now, not at the next render: a
+        // key typed in between would land where the caret was and the caret
+        // then jump past it. (The render sets the same value: no move.)
+        if let Some(el) = input.get_untracked() {
+            el.set_value(&completed);
+            let _ = el.set_selection_range(utf16, utf16);
+            let _ = el.focus();
+        }
         text.set(completed);
         caret.set(new_caret);
         chosen.set(0);
-        if let Some(el) = input.get_untracked() {
-            // The value is set by the next render; place the caret after it.
-            request_animation_frame(move || {
-                let _ = el.set_selection_range(utf16, utf16);
-                let _ = el.focus();
-            });
-        }
     };
 
     let send = move || {

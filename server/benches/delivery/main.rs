@@ -7,7 +7,9 @@
 //!   message.
 //! - **fan-out** in groups of 10: deliveries per second at saturation, and
 //!   send→receive latency at 10,000 messages/s offered; against a raw
-//!   tokio-tungstenite relay under the same load.
+//!   tokio-tungstenite relay under the same load. Beside it, each one's CPU
+//!   per message, and the storage floor (`floor.rs`): what storing the
+//!   messages costs SQLite alone, which bounds any SQLite-backed server.
 //! - **memory** per idle authenticated socket: the server's resident memory
 //!   over 10,000 sockets; against the relay's.
 //! - **login storm**: 300 wrong passwords at once; how many are turned
@@ -20,6 +22,7 @@
 //! `--only durable|fanout|relay|memory|storm` runs one part (to profile it). Speed
 //! goals live here, never in tests.
 
+mod floor;
 mod load;
 mod process;
 mod relay;
@@ -30,6 +33,8 @@ use std::fmt::Write as _;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+use natter_server::chat::pipeline::MAX_BATCH;
 
 use load::{Account, Clock, Pace, Tally};
 use process::Process;
@@ -141,6 +146,10 @@ struct Durable {
 
 struct FanOut {
     deliveries_per_second: f64,
+    /// The server's CPU per message sent while saturated.
+    cpu_micros_per_message: f64,
+    /// How busy the server's core was meanwhile, 0 to 1.
+    busy: f64,
     p50_ms: f64,
     p99_ms: f64,
     samples: usize,
@@ -153,6 +162,7 @@ struct Results {
     durable: Vec<Durable>,
     natter: FanOut,
     relay: FanOut,
+    floor_micros: f64,
     natter_kib_per_socket: f64,
     relay_kib_per_socket: f64,
     storm: storm::Storm,
@@ -166,6 +176,7 @@ async fn measure() -> Results {
     }
     let natter = fan_out(Target::Natter).await;
     let relay = fan_out(Target::Relay).await;
+    let floor_micros = storage_floor().await;
     Results {
         machine: machine(),
         pinned: process::can_pin(),
@@ -173,6 +184,7 @@ async fn measure() -> Results {
         durable,
         natter,
         relay,
+        floor_micros,
         natter_kib_per_socket: idle_memory(Target::Natter).await,
         relay_kib_per_socket: idle_memory(Target::Relay).await,
         storm: login_storm().await,
@@ -194,17 +206,27 @@ async fn measure_part(part: &str) {
         "fanout" => {
             let run = fan_out(Target::Natter).await;
             println!(
-                "fan-out: {:.0} deliveries/s, p99 {:.2} ms",
-                run.deliveries_per_second, run.p99_ms
+                "fan-out: {:.0} deliveries/s, {:.2} µs CPU per message ({:.0} % busy), p99 {:.2} ms",
+                run.deliveries_per_second,
+                run.cpu_micros_per_message,
+                run.busy * 100.0,
+                run.p99_ms
             );
         }
         "relay" => {
             let run = fan_out(Target::Relay).await;
             println!(
-                "relay fan-out: {:.0} deliveries/s, p99 {:.2} ms",
-                run.deliveries_per_second, run.p99_ms
+                "relay fan-out: {:.0} deliveries/s, {:.2} µs CPU per message ({:.0} % busy), p99 {:.2} ms",
+                run.deliveries_per_second,
+                run.cpu_micros_per_message,
+                run.busy * 100.0,
+                run.p99_ms
             );
         }
+        "floor" => println!(
+            "storage floor: {:.2} µs CPU per message",
+            storage_floor().await
+        ),
         "memory" => println!(
             "{:.1} KiB per idle socket",
             idle_memory(Target::Natter).await
@@ -220,7 +242,9 @@ async fn measure_part(part: &str) {
                 run.peak_mib
             );
         }
-        other => eprintln!("no part called {other:?}: durable, fanout, relay, memory or storm"),
+        other => {
+            eprintln!("no part called {other:?}: durable, fanout, relay, floor, memory or storm")
+        }
     }
 }
 
@@ -228,6 +252,11 @@ async fn measure_part(part: &str) {
 async fn login_storm() -> storm::Storm {
     let data = tempfile::tempdir().expect("temp dir");
     storm::run(data.path(), Some(SERVER_CORE)).await
+}
+
+async fn storage_floor() -> f64 {
+    let dir = tempfile::tempdir().expect("temp dir");
+    floor::micros_per_message(dir.path()).await
 }
 
 /// Single-row commits straight into SQLite, with the server's settings.
@@ -366,17 +395,27 @@ async fn fan_out(target: Target) -> FanOut {
     // Latency at the offered rate, spread evenly over the senders.
     let every = Duration::from_micros(1_000_000 * senders as u64 / OFFERED_PER_SECOND);
     let mut paced = phase(target, &setup, Pace::Every(every)).await;
+    let messages_per_second = saturated.deliveries_per_second / (GROUP_SIZE - 1) as f64;
     FanOut {
-        deliveries_per_second: saturated.0,
-        p50_ms: paced.1.percentile_ms(50.0),
-        p99_ms: paced.1.percentile_ms(99.0),
-        samples: paced.1.len(),
+        deliveries_per_second: saturated.deliveries_per_second,
+        cpu_micros_per_message: saturated.busy * 1e6 / messages_per_second,
+        busy: saturated.busy,
+        p50_ms: paced.latencies.percentile_ms(50.0),
+        p99_ms: paced.latencies.percentile_ms(99.0),
+        samples: paced.latencies.len(),
     }
 }
 
-/// One run of every member at `pace`: deliveries per second after the
-/// warm-up, and the latencies seen.
-async fn phase(target: Target, setup: &Setup, pace: Pace) -> (f64, Latencies) {
+/// What one phase of the fan-out saw after its warm-up.
+struct Phase {
+    deliveries_per_second: f64,
+    /// The server's CPU seconds per second.
+    busy: f64,
+    latencies: Latencies,
+}
+
+/// One run of every member at `pace`.
+async fn phase(target: Target, setup: &Setup, pace: Pace) -> Phase {
     let tally = Arc::new(Tally::default());
     let stop = Arc::new(AtomicBool::new(false));
     let clock = Clock {
@@ -399,16 +438,25 @@ async fn phase(target: Target, setup: &Setup, pace: Pace) -> (f64, Latencies) {
     tokio::time::sleep(WARM_UP).await;
     // On stderr, for whoever profiles the server meanwhile.
     eprintln!("measuring {:?} fan-out for {RUN:?}", pace_name(pace));
-    let (start_count, started) = (tally.deliveries.load(Ordering::Relaxed), Instant::now());
+    let (start_count, start_cpu, started) = (
+        tally.deliveries.load(Ordering::Relaxed),
+        setup.server.cpu_seconds(),
+        Instant::now(),
+    );
     tokio::time::sleep(RUN).await;
     let delivered = tally.deliveries.load(Ordering::Relaxed) - start_count;
-    let rate = delivered as f64 / started.elapsed().as_secs_f64();
+    let elapsed = started.elapsed().as_secs_f64();
+    let busy = (setup.server.cpu_seconds() - start_cpu) / elapsed;
     stop.store(true, Ordering::Relaxed);
     let mut latencies = Latencies::default();
     for member in members {
         latencies.merge(member.await.expect("member"));
     }
-    (rate, latencies)
+    Phase {
+        deliveries_per_second: delivered as f64 / elapsed,
+        busy,
+        latencies,
+    }
 }
 
 fn pace_name(pace: Pace) -> &'static str {
@@ -522,6 +570,12 @@ impl Results {
             .fold(f64::INFINITY, f64::min)
     }
 
+    /// The most a server could deliver per second on the relay's core if
+    /// it did the relay's work and stored each message, and nothing else.
+    fn storing_ceiling(&self) -> f64 {
+        (GROUP_SIZE - 1) as f64 * 1e6 / (self.relay.cpu_micros_per_message + self.floor_micros)
+    }
+
     /// Each budget missed, in words.
     fn missed(&self) -> Vec<String> {
         let mut missed = Vec::new();
@@ -542,8 +596,9 @@ impl Results {
         let share = self.natter.deliveries_per_second / self.relay.deliveries_per_second;
         if share < budget::OF_RELAY {
             missed.push(format!(
-                "fan-out: {share:.2}× the relay's deliveries/s < {}",
-                budget::OF_RELAY
+                "fan-out: {share:.2}× the relay's deliveries/s < {} (storing alone caps it at {:.2}×)",
+                budget::OF_RELAY,
+                self.storing_ceiling() / self.relay.deliveries_per_second
             ));
         }
         if self.natter.p99_ms.is_nan() || self.natter.p99_ms > budget::P99_MS {
@@ -634,6 +689,33 @@ impl Results {
             out,
             "\nNatter/relay deliveries: {:.2}×.\n",
             self.natter.deliveries_per_second / self.relay.deliveries_per_second
+        );
+        let _ = writeln!(
+            out,
+            "| per message sent, saturated | server CPU | core busy |"
+        );
+        let _ = writeln!(out, "|---|---|---|");
+        for (name, run) in [
+            ("raw relay: read, forward to 9, ack", &self.relay),
+            ("Natter", &self.natter),
+        ] {
+            let _ = writeln!(
+                out,
+                "| {name} | {:.2} µs | {:.0} % |",
+                run.cpu_micros_per_message,
+                run.busy * 100.0
+            );
+        }
+        let _ = writeln!(
+            out,
+            "| storage floor: the same rows into SQLite alone, batches of {MAX_BATCH} | {:.2} µs | |",
+            self.floor_micros
+        );
+        let _ = writeln!(
+            out,
+            "\nRelaying plus storing, and nothing else, would deliver at most {:.0}/s: {:.2}× the relay.\n",
+            self.storing_ceiling(),
+            self.storing_ceiling() / self.relay.deliveries_per_second
         );
         let _ = writeln!(
             out,

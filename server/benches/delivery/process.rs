@@ -94,6 +94,24 @@ impl Process {
         self.child.id()
     }
 
+    /// CPU time the process has used (all its threads, user and kernel),
+    /// from `/proc`.
+    pub fn cpu_seconds(&self) -> f64 {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.pid())).expect("stat");
+        // The fields after the command name, which may hold spaces.
+        let fields: Vec<&str> = stat
+            .rsplit_once(')')
+            .map(|(_, rest)| rest.split_whitespace().collect())
+            .unwrap_or_default();
+        // utime and stime (fields 14 and 15), in USER_HZ ticks, which
+        // Linux fixes at 100 a second for user space.
+        let ticks: u64 = fields[11..13]
+            .iter()
+            .map(|field| field.parse::<u64>().expect("ticks"))
+            .sum();
+        ticks as f64 / 100.0
+    }
+
     /// Resident memory in KiB, from `/proc`.
     pub fn rss_kib(&self) -> u64 {
         rss_kib(self.pid()).expect("VmRSS")

@@ -48,7 +48,7 @@ fn server(args: &[String]) -> Result<()> {
 
 fn client(flags: &[&str]) -> Result<()> {
     let tools = tools::ensure(true)?;
-    client::build(&tools)?.print();
+    client::build(&tools, client::Names::Stripped)?.print();
     cargo(&["build", "--release", "--package", "natter-server"])?;
     let served = root().join("target/bench-dist");
     client::copy_tree(&root().join("dist"), &served)?;
@@ -88,7 +88,11 @@ fn hello(tools: &tools::Tools, out: &Path) -> Result<()> {
             .arg(out)
             .arg(root().join("target/wasm32-unknown-unknown/release/natter-hello.wasm")),
     )?;
-    client::optimise(tools, &out.join("natter-hello_bg.wasm"))?;
+    client::optimise(
+        tools,
+        &out.join("natter-hello_bg.wasm"),
+        client::Names::Stripped,
+    )?;
     let write = |name: &str, text: &str| {
         let path = out.join(name);
         std::fs::write(&path, text).map_err(|source| XtaskError::Io { path, source })

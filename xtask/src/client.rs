@@ -57,8 +57,18 @@ fn kib(bytes: u64) -> String {
     format!("{:.1} KiB", bytes as f64 / 1024.0)
 }
 
+/// Whether the built wasm keeps its function names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Names {
+    /// Shipped: no name section.
+    Stripped,
+    /// For `twiggy` (`cargo xtask build-client --names`): the same code,
+    /// with names, so the files are larger than what ships.
+    Kept,
+}
+
 /// Builds `dist/`.
-pub fn build(tools: &Tools) -> Result<Sizes> {
+pub fn build(tools: &Tools, names: Names) -> Result<Sizes> {
     let work = root().join("target/natter-client");
     let app = work.join("app");
     fresh_dir(&work)?;
@@ -94,7 +104,7 @@ pub fn build(tools: &Tools) -> Result<Sizes> {
     )?;
     for wasm in files(&app)? {
         if wasm.extension().is_some_and(|e| e == "wasm") {
-            optimise(tools, &wasm)?;
+            optimise(tools, &wasm, names)?;
         }
     }
 
@@ -134,15 +144,13 @@ impl Parts {
 }
 
 /// `wasm-opt -Oz` on `wasm`, in place.
-pub fn optimise(tools: &Tools, wasm: &Path) -> Result<()> {
-    check(
-        tools
-            .command("wasm-opt")
-            .arg("-Oz")
-            .arg(wasm)
-            .arg("-o")
-            .arg(wasm),
-    )
+pub fn optimise(tools: &Tools, wasm: &Path, names: Names) -> Result<()> {
+    let mut command = tools.command("wasm-opt");
+    command.arg("-Oz");
+    if names == Names::Kept {
+        command.arg("--debuginfo");
+    }
+    check(command.arg(wasm).arg("-o").arg(wasm))
 }
 
 /// Splits `input` at its split points: the main module to `main`, the parts

@@ -49,7 +49,9 @@ commands:
                        beside its baseline; --check fails on a missed
                        budget, --record appends the results to
                        BENCHMARKS.md; --only client runs the client's
-  build-client         build and precompress the client only";
+  build-client [--names]
+                       build and precompress the client only; --names
+                       keeps function names in the wasm, for twiggy";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -58,7 +60,13 @@ fn main() -> ExitCode {
         Some("test") => suites::all(),
         Some("bench") => bench::run(&args[1..]),
         Some("build-client") => {
-            tools::ensure(false).and_then(|tools| client::build(&tools).map(|sizes| sizes.print()))
+            let names = if args.iter().any(|arg| arg == "--names") {
+                client::Names::Kept
+            } else {
+                client::Names::Stripped
+            };
+            tools::ensure(false)
+                .and_then(|tools| client::build(&tools, names).map(|sizes| sizes.print()))
         }
         _ => {
             eprintln!("{USAGE}");
@@ -76,7 +84,7 @@ fn main() -> ExitCode {
 
 fn run(server_args: &[String]) -> Result<()> {
     let tools = tools::ensure(false)?;
-    let sizes = client::build(&tools)?;
+    let sizes = client::build(&tools, client::Names::Stripped)?;
     sizes.print();
     cargo(&["build", "--release", "--package", "natter-server"])?;
     let binary = root().join("target/release/natter-server");

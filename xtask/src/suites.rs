@@ -75,7 +75,7 @@ pub fn all() -> Result<()> {
     drop(server);
 
     println!("\nxtask: == end-to-end tests with Playwright ==");
-    client::build(&tools)?.print();
+    client::build(&tools, client::Names::Stripped)?.print();
     let mut e2e = tools.command("playwright");
     e2e.args(["test", "--config", "tests/e2e/playwright.config.mjs"])
         .env("NATTER_SERVER_BIN", &server_binary)

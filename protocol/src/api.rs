@@ -2,6 +2,8 @@
 //! WebSocket carry (users, conversations, messages).
 
 use serde::{Deserialize, Serialize};
+
+use crate::tagged::tagged_enum;
 use uuid::Uuid;
 
 use crate::Millis;
@@ -308,20 +310,21 @@ pub struct Reaction {
     pub users: Vec<UserId>,
 }
 
-/// What an action message does to its target, an earlier message of the
-/// same conversation.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-pub enum Action {
-    /// Adds the sender's `emoji` to the target.
-    React { target: Seq, emoji: String },
-    /// Takes it back.
-    Unreact { target: Seq, emoji: String },
-    /// Replaces the target's text (the target's sender only). Once the
-    /// target is deleted, the server keeps its edits without their text.
-    Edit { target: Seq, body: String },
-    /// Deletes the target for everyone (its sender only).
-    Delete { target: Seq },
+tagged_enum! {
+    /// What an action message does to its target, an earlier message of the
+    /// same conversation.
+    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+    pub enum Action {
+        /// Adds the sender's `emoji` to the target.
+        React { target: Seq, emoji: String },
+        /// Takes it back.
+        Unreact { target: Seq, emoji: String },
+        /// Replaces the target's text (the target's sender only). Once the
+        /// target is deleted, the server keeps its edits without their text.
+        Edit { target: Seq, body: String },
+        /// Deletes the target for everyone (its sender only).
+        Delete { target: Seq },
+    }
 }
 
 impl Action {
@@ -367,32 +370,33 @@ impl GroupEvent {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-pub enum GroupEventKind {
-    Created {
-        name: String,
-    },
-    Added {
-        user: User,
-    },
-    /// `by` joined a public group.
-    Joined,
-    Removed {
-        user: User,
-    },
-    /// `by` left.
-    Left,
-    Renamed {
-        name: String,
-    },
-    Promoted {
-        user: User,
-    },
-    /// `user`, banned when removed from the public group, may join again.
-    Unbanned {
-        user: User,
-    },
+tagged_enum! {
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub enum GroupEventKind {
+        Created {
+            name: String,
+        },
+        Added {
+            user: User,
+        },
+        /// `by` joined a public group.
+        Joined,
+        Removed {
+            user: User,
+        },
+        /// `by` left.
+        Left,
+        Renamed {
+            name: String,
+        },
+        Promoted {
+            user: User,
+        },
+        /// `user`, banned when removed from the public group, may join again.
+        Unbanned {
+            user: User,
+        },
+    }
 }
 
 /// Body of `POST /api/groups`.

@@ -1,6 +1,8 @@
 //! WebSocket frames. Every frame is one JSON text message with a `type` tag.
 
 use serde::{Deserialize, Serialize};
+
+use crate::tagged::tagged_enum;
 use uuid::Uuid;
 
 use crate::api::{
@@ -25,129 +27,131 @@ pub enum ReceiptKind {
     Read,
 }
 
-/// Frames a client sends.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-pub enum ClientFrame {
-    /// Must be the first frame. `cursors` lists what the client already has;
-    /// conversations it does not list are replayed from their start.
-    Hello {
-        version: u32,
-        #[serde(default)]
-        cursors: Vec<Cursor>,
-    },
-    /// Store a message. Resending the same `client_id` is safe: the server
-    /// answers with the same `ack` and stores nothing new.
-    Send {
-        conversation: ConversationId,
-        client_id: Uuid,
-        body: String,
-        /// A file uploaded to this conversation beforehand (boxed: most
-        /// messages have none).
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        attachment: Option<Box<Attachment>>,
-        /// The seq of the message this one answers.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        reply_to: Option<Seq>,
-        /// Makes this an action on an earlier message; `body` is then empty
-        /// and there is no attachment or reply.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        action: Option<Action>,
-    },
-    /// Everything up to `seq` in `conversation` is delivered or read.
-    Receipt {
-        conversation: ConversationId,
-        kind: ReceiptKind,
-        seq: Seq,
-    },
-    /// The user is typing in `conversation`. Clients send it at most every
-    /// few seconds while typing; it is relayed, never stored.
-    Typing { conversation: ConversationId },
-    /// Application-level heartbeat: browsers cannot send WebSocket pings.
-    Ping { nonce: u64 },
+tagged_enum! {
+    /// Frames a client sends.
+    #[derive(Debug, Clone, PartialEq)]
+    pub enum ClientFrame {
+        /// Must be the first frame. `cursors` lists what the client already has;
+        /// conversations it does not list are replayed from their start.
+        Hello {
+            version: u32,
+            #[serde(default)]
+            cursors: Vec<Cursor>,
+        },
+        /// Store a message. Resending the same `client_id` is safe: the server
+        /// answers with the same `ack` and stores nothing new.
+        Send {
+            conversation: ConversationId,
+            client_id: Uuid,
+            body: String,
+            /// A file uploaded to this conversation beforehand (boxed: most
+            /// messages have none).
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            attachment: Option<Box<Attachment>>,
+            /// The seq of the message this one answers.
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            reply_to: Option<Seq>,
+            /// Makes this an action on an earlier message; `body` is then empty
+            /// and there is no attachment or reply.
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            action: Option<Action>,
+        },
+        /// Everything up to `seq` in `conversation` is delivered or read.
+        Receipt {
+            conversation: ConversationId,
+            kind: ReceiptKind,
+            seq: Seq,
+        },
+        /// The user is typing in `conversation`. Clients send it at most every
+        /// few seconds while typing; it is relayed, never stored.
+        Typing { conversation: ConversationId },
+        /// Application-level heartbeat: browsers cannot send WebSocket pings.
+        Ping { nonce: u64 },
+    }
 }
 
-/// Frames the server sends.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-pub enum ServerFrame {
-    /// The answer to `hello`: who you are. Replay follows, then `synced`.
-    Welcome {
-        version: u32,
-        user: User,
-    },
-    /// The message with this `client_id` is durably stored as `seq`.
-    Ack {
-        client_id: Uuid,
-        conversation: ConversationId,
-        seq: Seq,
-        sent_at: Millis,
-    },
-    /// A message in one of your conversations, yours from other tabs included.
-    Message {
-        message: Message,
-    },
-    /// A member's delivered or read cursor moved forward.
-    Receipt {
-        conversation: ConversationId,
-        user: UserId,
-        kind: ReceiptKind,
-        seq: Seq,
-    },
-    /// A conversation you are in was created, or its membership changed.
-    Conversation {
-        conversation: Conversation,
-    },
-    /// A group you are in changed: members added, removed or made admins,
-    /// or a new name. Only what changed; a device that did not know the
-    /// group gets `conversation` instead.
-    Group {
-        conversation: ConversationId,
-        group: GroupInfo,
-        /// Members added, or whose role changed, as they are now.
-        #[serde(default, skip_serializing_if = "Vec::is_empty")]
-        members: Vec<Member>,
-        /// Members who left or were removed.
-        #[serde(default, skip_serializing_if = "Vec::is_empty")]
-        removed: Vec<UserId>,
-    },
-    /// Someone you share a conversation with (or you, on another device)
-    /// changed their display name or picture. Sent once per person, not
-    /// per conversation, and small: the picture is a URL.
-    Profile {
-        user: User,
-    },
-    /// You deleted this conversation (a message request) on another
-    /// device: forget it.
-    Gone {
-        conversation: ConversationId,
-    },
-    /// The people you block, as they are now (sent to your devices when
-    /// you block or unblock someone; read them with `GET /api/blocks`
-    /// after connecting).
-    Blocked {
-        users: Vec<User>,
-    },
-    /// `user` is typing in `conversation`; show it for a few seconds
-    /// ([`TYPING_SHOWN_MS`]) unless another `typing` or a message from them
-    /// comes first.
-    Typing {
-        conversation: ConversationId,
-        user: UserId,
-    },
-    /// Replay after `hello` is complete: from here on, frames are live.
-    Synced,
-    /// Something a frame asked for was refused. The connection stays up.
-    Error {
-        code: ErrorCode,
-        message: String,
-        /// The `client_id` of the refused `send`, when there was one.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        client_id: Option<Uuid>,
-    },
-    Pong {
-        nonce: u64,
-    },
+tagged_enum! {
+    /// Frames the server sends.
+    #[derive(Debug, Clone, PartialEq)]
+    pub enum ServerFrame {
+        /// The answer to `hello`: who you are. Replay follows, then `synced`.
+        Welcome {
+            version: u32,
+            user: User,
+        },
+        /// The message with this `client_id` is durably stored as `seq`.
+        Ack {
+            client_id: Uuid,
+            conversation: ConversationId,
+            seq: Seq,
+            sent_at: Millis,
+        },
+        /// A message in one of your conversations, yours from other tabs included.
+        Message {
+            message: Message,
+        },
+        /// A member's delivered or read cursor moved forward.
+        Receipt {
+            conversation: ConversationId,
+            user: UserId,
+            kind: ReceiptKind,
+            seq: Seq,
+        },
+        /// A conversation you are in was created, or its membership changed.
+        Conversation {
+            conversation: Conversation,
+        },
+        /// A group you are in changed: members added, removed or made admins,
+        /// or a new name. Only what changed; a device that did not know the
+        /// group gets `conversation` instead.
+        Group {
+            conversation: ConversationId,
+            group: GroupInfo,
+            /// Members added, or whose role changed, as they are now.
+            #[serde(default, skip_serializing_if = "Vec::is_empty")]
+            members: Vec<Member>,
+            /// Members who left or were removed.
+            #[serde(default, skip_serializing_if = "Vec::is_empty")]
+            removed: Vec<UserId>,
+        },
+        /// Someone you share a conversation with (or you, on another device)
+        /// changed their display name or picture. Sent once per person, not
+        /// per conversation, and small: the picture is a URL.
+        Profile {
+            user: User,
+        },
+        /// You deleted this conversation (a message request) on another
+        /// device: forget it.
+        Gone {
+            conversation: ConversationId,
+        },
+        /// The people you block, as they are now (sent to your devices when
+        /// you block or unblock someone; read them with `GET /api/blocks`
+        /// after connecting).
+        Blocked {
+            users: Vec<User>,
+        },
+        /// `user` is typing in `conversation`; show it for a few seconds
+        /// ([`TYPING_SHOWN_MS`]) unless another `typing` or a message from them
+        /// comes first.
+        Typing {
+            conversation: ConversationId,
+            user: UserId,
+        },
+        /// Replay after `hello` is complete: from here on, frames are live.
+        Synced,
+        /// Something a frame asked for was refused. The connection stays up.
+        Error {
+            code: ErrorCode,
+            message: String,
+            /// The `client_id` of the refused `send`, when there was one.
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            client_id: Option<Uuid>,
+        },
+        Pong {
+            nonce: u64,
+        },
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -1,6 +1,6 @@
 //! Natter's wire types, shared by the web client and the server.
 //!
-//! This crate is serde only: no I/O, no async, nothing that ties it to a
+//! This crate is serde and JSON only: no I/O, no async, nothing that ties it to a
 //! runtime, so that both the WebAssembly client and the native server compile
 //! it unchanged. `docs/PROTOCOL.md` describes every type here frame by frame.
 //!
@@ -9,6 +9,9 @@
 //! - [`api`]: the HTTP request and response bodies.
 //! - [`limits`]: the validation rules both sides enforce (usernames, passwords,
 //!   message length), so that the client can explain a refusal before sending.
+//! - `tagged`: how the enums written as `{"type": …}` objects are read.
+
+mod tagged;
 
 pub mod api;
 pub mod frame;

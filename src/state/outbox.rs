@@ -10,9 +10,10 @@ use super::ChatState;
 use crate::cache::Batch;
 use crate::model::{Outgoing, OutgoingMedia};
 
-/// What one tab tells this account's other tabs.
+/// What one tab tells this account's other tabs (externally tagged, as
+/// serde reads it in one pass: tabs of one device share no stored format).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum TabNews {
     Outbox(OutboxNews),
     /// This tab's socket is back: the server is reachable, so the others

@@ -92,11 +92,13 @@ fn video(attachment: Attachment, pending: bool) -> AnyView {
 #[component]
 fn UploadBar(client_id: Uuid) -> impl IntoView {
     let store = expect_context::<ChatStore>();
-    let progress = Memo::new(move |_| {
-        store
-            .uploads
-            .progress
-            .with(|all| all.get(&client_id).map(|p| p.fraction()))
+    // In whole percent: the bar and its label change a hundred times at
+    // most, and no float is ever formatted.
+    let percent = Memo::new(move |_| {
+        store.uploads.progress.with(|all| {
+            all.get(&client_id)
+                .map(|p| (p.fraction() * 100.0).round() as u32)
+        })
     });
     let failed = Memo::new(move |_| {
         store.state.with(|state| {
@@ -110,13 +112,13 @@ fn UploadBar(client_id: Uuid) -> impl IntoView {
         <Show when=move || !failed.get()>
             <div class="upload">
                 <progress
-                    max="1"
-                    value=move || progress.get().unwrap_or(0.0)
+                    max="100"
+                    value=move || percent.get().unwrap_or(0)
                     aria-label="Upload progress"
                 ></progress>
                 <span class="upload-label">
-                    {move || match progress.get() {
-                        Some(fraction) => format!("Uploading {:.0}%", fraction * 100.0),
+                    {move || match percent.get() {
+                        Some(percent) => format!("Uploading {percent}%"),
                         None => "Waiting to upload".to_owned(),
                     }}
                 </span>

@@ -39,9 +39,9 @@ pub fn ConnectionBanner() -> impl IntoView {
     });
     let next_try = move || match store.status.get() {
         ConnectionStatus::Offline { retry_at, .. } => {
-            let seconds = ((retry_at - clock.get()) as f64 / 1000.0).ceil();
-            if seconds > 0.0 {
-                format!("next try in {seconds} s")
+            let left_ms = retry_at - clock.get();
+            if left_ms > 0 {
+                format!("next try in {} s", (left_ms + 999) / 1000)
             } else {
                 "trying again…".to_owned()
             }

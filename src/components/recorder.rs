@@ -90,8 +90,8 @@ pub fn RecordingBar(
                 class="recording-level"
                 aria-label="Microphone level"
                 min="0"
-                max="1"
-                value=move || waveform::meter(level.get())
+                max="100"
+                value=move || (waveform::meter(level.get()) * 100.0).round() as u32
             ></meter>
             <button class="link-button danger" on:click=move |_| cancel() disabled=move || sending.get()>
                 "Cancel"

@@ -152,8 +152,8 @@ pub fn VoicePlayer(attachment: Attachment, pending: Option<Uuid>) -> impl IntoVi
                 tabindex="0"
                 aria-label="Position"
                 aria-valuemin="0"
-                aria-valuemax=(duration_ms / 1000.0).round()
-                aria-valuenow=move || (position_ms.get() / 1000.0).floor()
+                aria-valuemax=(duration_ms / 1000.0).round() as u32
+                aria-valuenow=move || (position_ms.get() / 1000.0).floor() as u32
                 aria-valuetext=move || duration_label(position_ms.get() as u32)
                 on:click=seek_click
                 on:keydown=seek_key

@@ -81,11 +81,15 @@ pub fn size_label(bytes: u64) -> String {
     if bytes < 1_000_000 {
         return format!("{} KB", bytes.div_ceil(1000));
     }
-    let mb = bytes as f64 / 1_000_000.0;
-    if mb >= 10.0 || mb.fract() == 0.0 {
-        format!("{mb:.0} MB")
-    } else {
-        format!("{mb:.1} MB")
+    // Whole numbers only: formatting floats would add their formatter
+    // (about 10 KB) to the app for this one label.
+    if bytes >= 10_000_000 {
+        return format!("{} MB", (bytes + 500_000) / 1_000_000);
+    }
+    let tenths = (bytes + 50_000) / 100_000;
+    match tenths % 10 {
+        0 => format!("{} MB", tenths / 10),
+        tenth => format!("{}.{tenth} MB", tenths / 10),
     }
 }
 

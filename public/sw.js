@@ -67,6 +67,25 @@ self.addEventListener('message', (event) => {
   if (event.data && event.data.type === 'take-over') self.skipWaiting();
 });
 
+// A click on a message notification: the app's open window comes to the
+// front and opens the conversation; without one, a new window opens on it.
+self.addEventListener('notificationclick', (event) => {
+  event.notification.close();
+  const conversation = event.notification.data && event.notification.data.conversation;
+  event.waitUntil(
+    (async () => {
+      const windows = await self.clients.matchAll({ type: 'window', includeUncontrolled: true });
+      const open = windows.find((client) => new URL(client.url).origin === self.location.origin);
+      if (open) {
+        await open.focus();
+        if (conversation) open.postMessage({ type: 'open-conversation', conversation });
+        return;
+      }
+      await self.clients.openWindow(conversation ? `/#conversation=${conversation}` : '/');
+    })(),
+  );
+});
+
 self.addEventListener('fetch', (event) => {
   if (DEVELOPMENT) return;
   const request = event.request;

@@ -19,7 +19,8 @@ const LOGOUT_KEY: &str = "natter.logout-pending";
 /// The service worker's cache of avatars and group pictures.
 const PICTURES_CACHE: &str = "natter-pictures";
 
-fn storage() -> Option<web_sys::Storage> {
+/// This origin's `localStorage`, where the device's own choices live.
+pub(crate) fn storage() -> Option<web_sys::Storage> {
     web_sys::window()?.local_storage().ok().flatten()
 }
 

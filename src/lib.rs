@@ -20,6 +20,7 @@ pub mod components;
 pub mod media;
 pub mod model;
 pub mod net;
+pub mod notify;
 pub mod parts;
 pub mod perf;
 pub mod profile_code;

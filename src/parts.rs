@@ -30,6 +30,7 @@ use crate::components::conversation::ConversationView;
 use crate::components::invite::InvitePanel;
 use crate::components::logout::LogoutPanel;
 use crate::components::new_group::NewGroupPanel;
+use crate::components::notifications::NotificationSettings;
 use crate::components::outdated::Outdated;
 use crate::components::password::ChangePassword;
 use crate::components::profile::ProfilePanel;
@@ -131,12 +132,13 @@ part! {
 
 part! {
     panels,
-    /// The person's own settings: profile and its code, password, blocked
-    /// people, their data.
+    /// The person's own settings: profile and its code, notifications,
+    /// password, blocked people, their data.
     fn settings(on_close: Callback<()>, on_end: Callback<End>) {
         view! {
             <div class="panel-stack">
                 <ProfilePanel on_close />
+                <NotificationSettings />
                 <ChangePassword />
                 <BlockedPeople />
                 <AccountData on_end />

@@ -22,6 +22,8 @@ pub mod logout;
 pub mod message_actions;
 pub mod message_list;
 pub mod new_group;
+pub mod notifications;
+pub mod notifier;
 pub mod outdated;
 pub mod password;
 pub mod picked;

@@ -12,6 +12,7 @@ use crate::components::browser::Browser;
 use crate::components::conversation_list::ConversationList;
 use crate::components::find_user::FindUser;
 use crate::components::logout::CacheNotice;
+use crate::components::notifier::Notifier;
 use crate::net::session::End;
 use crate::parts;
 use crate::profile_code::username_in;
@@ -73,18 +74,29 @@ pub fn ChatPage(me: User, #[prop(into)] on_end: Callback<End>) -> impl IntoView 
     let panel = RwSignal::new(Panel::None);
 
     // A profile link (`#add=username`), opened now or later: the chat if
-    // there is one, else the question whether to start it.
+    // there is one, else the question whether to start it. A clicked
+    // notification that found no window opens one on
+    // `#conversation=<id>`.
     let invite = RwSignal::new(None::<String>);
     let my_name = me.username.clone();
     let follow_link = move || {
         let location = window().location();
-        let Some(username) = location.hash().ok().and_then(|hash| username_in(&hash)) else {
+        let hash = location.hash().unwrap_or_default();
+        let conversation = hash
+            .strip_prefix("#conversation=")
+            .and_then(|id| id.parse().ok());
+        let username = username_in(&hash);
+        if conversation.is_none() && username.is_none() {
             return;
-        };
+        }
         if let Ok(history) = window().history() {
             let path = location.pathname().unwrap_or_default();
             let _ = history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&path));
         }
+        let Some(username) = username else {
+            store.open(conversation);
+            return;
+        };
         if username.eq_ignore_ascii_case(&my_name) {
             panel.set(Panel::Profile);
             return;
@@ -115,6 +127,7 @@ pub fn ChatPage(me: User, #[prop(into)] on_end: Callback<End>) -> impl IntoView 
         <div class="app" class:has-open=move || open.get().is_some()>
             <UpdateBanner />
             <ConnectionBanner />
+            <Notifier />
             <div class="panes">
             <aside class="sidebar">
                 <header class="sidebar-header">

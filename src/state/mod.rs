@@ -10,6 +10,7 @@ mod groups;
 mod history;
 mod me;
 pub mod mentions;
+mod notices;
 mod outbox;
 mod people;
 mod receipt;
@@ -28,6 +29,7 @@ use natter_protocol::{
 
 pub use conversation::{ConversationState, Readers};
 pub use me::LogoutError;
+pub use notices::Notice;
 pub use outbox::{Acked, OutboxNews, TabNews};
 pub use receipt::Receipt;
 

@@ -14,7 +14,7 @@ use natter_protocol::{
 };
 use uuid::Uuid;
 
-use super::{ChatState, OutboxNews, TabNews, Typing, Uploads};
+use super::{ChatState, Notice, OutboxNews, TabNews, Typing, Uploads};
 use crate::cache::idb::IdbCache;
 use crate::cache::{Batch, Cache, CacheError, FileKey};
 use crate::model::Outgoing;
@@ -34,6 +34,11 @@ pub struct ChatStore {
     pub uploads: Uploads,
     /// Who is typing where.
     pub typing: RwSignal<Typing>,
+    /// What the last frames brought that the user has not seen, once the
+    /// first replay of this page is over (what it replays, the list shows).
+    pub notices: RwSignal<Vec<Notice>>,
+    /// Whether this page's first replay is over.
+    live: StoredValue<bool>,
     /// When this device last said it was typing, per conversation.
     typing_sent: StoredValue<HashMap<ConversationId, Millis>>,
     pub(super) cache: StoredValue<Option<Rc<IdbCache>>, LocalStorage>,
@@ -54,6 +59,8 @@ impl ChatStore {
             cache_problem: RwSignal::new(None),
             uploads: Uploads::default(),
             typing: RwSignal::new(Typing::default()),
+            notices: RwSignal::new(Vec::new()),
+            live: StoredValue::new(false),
             typing_sent: StoredValue::new(HashMap::new()),
             cache: StoredValue::new_local(None),
             tabs: StoredValue::new_local(None),
@@ -431,13 +438,27 @@ impl Host for ChatStore {
     /// delivery receipt means "stored on this device".
     async fn receive(&self, frames: Vec<ServerFrame>) -> Vec<ClientFrame> {
         self.note_typing(&frames);
+        let live = self.live.get_value();
         let mut batch = Batch::default();
+        let mut notices = Vec::new();
         self.state.update(|state| {
             for frame in &frames {
                 state.apply(frame);
             }
             batch = state.take_changes();
+            if live {
+                notices = state.notices(&frames);
+            }
         });
+        if frames
+            .iter()
+            .any(|frame| matches!(frame, ServerFrame::Synced))
+        {
+            self.live.set_value(true);
+        }
+        if !notices.is_empty() {
+            self.notices.set(notices);
+        }
         self.keep_voice(&batch.messages);
         self.save(batch).await;
         let mut replies = Vec::new();

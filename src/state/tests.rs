@@ -1110,3 +1110,70 @@ fn a_request_is_set_apart_and_a_gone_conversation_is_forgotten() {
     assert_eq!(state.open, None);
     assert_eq!(state.take_changes().forgotten, vec![9]);
 }
+
+#[test]
+fn notices_name_the_newest_unread_message_of_each_conversation() {
+    let mut state = state();
+    state.apply(&ServerFrame::Conversation {
+        conversation: conversation(8),
+    });
+    let mut deleted = message(8, 2, BOB);
+    deleted.deleted = true;
+    let mut reaction = message(7, 3, BOB);
+    reaction.action = Some(Action::React {
+        target: 1,
+        emoji: "👍".into(),
+    });
+    let frames: Vec<ServerFrame> = [
+        message(7, 1, BOB),
+        message(7, 2, BOB),
+        reaction,
+        message(8, 1, ME),
+        deleted,
+        message(9, 1, BOB),
+    ]
+    .into_iter()
+    .map(|message| ServerFrame::Message { message })
+    .collect();
+    for frame in &frames {
+        state.apply(frame);
+    }
+    // Bob's newest in 7; nothing from the user, no reaction, nothing
+    // deleted, and nothing for a conversation the device does not know.
+    assert_eq!(
+        state.notices(&frames),
+        vec![Notice {
+            conversation: 7,
+            seq: 2
+        }]
+    );
+}
+
+#[test]
+fn read_messages_are_not_notices() {
+    let mut state = state();
+    let frame = ServerFrame::Message {
+        message: message(7, 1, BOB),
+    };
+    state.apply(&frame);
+    state.apply(&ServerFrame::Receipt {
+        conversation: 7,
+        user: ME,
+        kind: ReceiptKind::Read,
+        seq: 1,
+    });
+    assert!(state.notices(&[frame]).is_empty());
+}
+
+#[test]
+fn a_reply_from_another_device_means_seen() {
+    let mut state = state();
+    let frames: Vec<ServerFrame> = [message(7, 1, BOB), message(7, 2, ME)]
+        .into_iter()
+        .map(|message| ServerFrame::Message { message })
+        .collect();
+    for frame in &frames {
+        state.apply(frame);
+    }
+    assert!(state.notices(&frames).is_empty());
+}

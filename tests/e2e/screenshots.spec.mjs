@@ -40,6 +40,10 @@ test('screens in light, dark and phone layouts', async ({ browser, server }) => 
     await ann.page.screenshot({ path: `${dir}/logout-${colorScheme}.png` });
     await ann.page.getByRole('button', { name: 'Cancel' }).click();
     await expect(ann.page.getByRole('dialog', { name: 'Log out' })).toHaveCount(0);
+    await ann.page.getByRole('button', { name: 'Your profile' }).click();
+    await ann.page.getByRole('button', { name: 'Allow notifications' }).scrollIntoViewIfNeeded();
+    await ann.page.screenshot({ path: `${dir}/settings-${colorScheme}.png` });
+    await ann.page.getByRole('button', { name: 'Your profile' }).click();
 
     if (colorScheme === 'light') {
       const phone = await browser.newContext({ viewport: { width: 390, height: 780 }, colorScheme });

@@ -1,0 +1,89 @@
+//! Telling the person about messages while they look elsewhere: a system
+//! notification per conversation while this tab is hidden, the unread
+//! count in the tab's title, and the conversation a clicked notification
+//! names opened. Renders nothing on the page.
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use natter_protocol::ConversationKind;
+
+use super::message_actions::snippet;
+use crate::notify::{self, ClickListener, Permission, SystemNotice};
+use crate::state::{ChatState, ChatStore, Notice};
+
+const TITLE: &str = "Natter";
+
+#[component]
+pub fn Notifier() -> impl IntoView {
+    let store = expect_context::<ChatStore>();
+
+    Effect::new(move |_| {
+        let notices = store.notices.get();
+        if notices.is_empty() || !hidden() || notify::permission() != Permission::Granted {
+            return;
+        }
+        let previews = notify::previews();
+        let shown: Vec<SystemNotice> = store.state.with_untracked(|state| {
+            notices
+                .iter()
+                .filter_map(|notice| system_notice(state, *notice, previews))
+                .collect()
+        });
+        spawn_local(async move {
+            for notice in shown {
+                if let Err(err) = notify::show(&notice).await {
+                    leptos::logging::warn!("{err}");
+                }
+            }
+        });
+    });
+
+    Effect::new(move |_| {
+        let unread: u64 = store.state.with(|state| {
+            state
+                .conversations
+                .values()
+                .map(|conversation| conversation.unread(state.me.id))
+                .sum()
+        });
+        let title = match unread {
+            0 => TITLE.to_owned(),
+            n => format!("({n}) {TITLE}"),
+        };
+        document().set_title(&title);
+    });
+
+    // The listener holds a JS closure: kept on this thread, it goes with
+    // the chat.
+    let clicks = StoredValue::new_local(ClickListener::start(move |conversation| {
+        store.open(Some(conversation));
+    }));
+    on_cleanup(move || {
+        clicks.dispose();
+        document().set_title(TITLE);
+    });
+}
+
+fn hidden() -> bool {
+    document().hidden()
+}
+
+/// What the notification about `notice` says: who (and where, in a
+/// group), and the message's text unless the person turned previews off.
+fn system_notice(state: &ChatState, notice: Notice, previews: bool) -> Option<SystemNotice> {
+    let conversation = state.conversations.get(&notice.conversation)?;
+    let message = conversation.messages.get(&notice.seq)?;
+    let body = if !previews {
+        "New message".to_owned()
+    } else if conversation.info.kind == ConversationKind::Group {
+        let sender = conversation.name_of(message.sender).unwrap_or("Someone");
+        format!("{sender}: {}", snippet(message))
+    } else {
+        snippet(message)
+    };
+    Some(SystemNotice {
+        conversation: notice.conversation,
+        title: conversation.title(state.me.id),
+        body,
+    })
+}

@@ -1,0 +1,174 @@
+//! System notifications: the browser's permission, asking for it, and
+//! showing one through the service worker's registration (which works on
+//! every platform that has notifications, and lets the worker handle the
+//! click even once this page is gone). Knows nothing of the UI.
+//!
+//! The "show message text" choice lives here too: it belongs to the
+//! device, like the permission.
+
+use natter_protocol::ConversationId;
+use wasm_bindgen::closure::Closure;
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{
+    MessageEvent, NotificationOptions, NotificationPermission, ServiceWorkerRegistration,
+};
+
+/// Where the "show message text" choice is kept.
+const PREVIEWS_KEY: &str = "natter.previews";
+
+/// What the browser lets this site do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Permission {
+    /// This browser has no notifications (or not for this page).
+    Unsupported,
+    /// Not asked yet: asking is allowed, from a click.
+    Ask,
+    Granted,
+    /// Refused: only the browser's site settings can change it.
+    Denied,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum NotifyError {
+    #[error("This browser cannot show notifications.")]
+    Unsupported,
+    #[error("Notifications are not allowed for Natter in this browser.")]
+    NotAllowed,
+    #[error("The notification could not be shown: {0}")]
+    Failed(String),
+}
+
+impl From<JsValue> for NotifyError {
+    fn from(err: JsValue) -> Self {
+        NotifyError::Failed(format!("{err:?}"))
+    }
+}
+
+fn supported() -> bool {
+    web_sys::window().is_some_and(|window| {
+        js_sys::Reflect::has(&window, &JsValue::from_str("Notification")).unwrap_or(false)
+            && js_sys::Reflect::has(&window.navigator(), &JsValue::from_str("serviceWorker"))
+                .unwrap_or(false)
+    })
+}
+
+pub fn permission() -> Permission {
+    if !supported() {
+        return Permission::Unsupported;
+    }
+    match web_sys::Notification::permission() {
+        NotificationPermission::Granted => Permission::Granted,
+        NotificationPermission::Denied => Permission::Denied,
+        _ => Permission::Ask,
+    }
+}
+
+/// Asks the person; browsers only show the question after a click.
+pub async fn request() -> Permission {
+    if !supported() {
+        return Permission::Unsupported;
+    }
+    if let Ok(asked) = web_sys::Notification::request_permission() {
+        // The answer is the permission, read again below either way.
+        let _ = JsFuture::from(asked).await;
+    }
+    permission()
+}
+
+/// One notification about a conversation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SystemNotice {
+    pub conversation: ConversationId,
+    pub title: String,
+    pub body: String,
+}
+
+impl SystemNotice {
+    /// Notifications with the same tag replace each other: one per
+    /// conversation, showing its newest message.
+    pub fn tag(&self) -> String {
+        format!("conversation-{}", self.conversation)
+    }
+}
+
+/// Shows `notice` through the service worker.
+pub async fn show(notice: &SystemNotice) -> Result<(), NotifyError> {
+    if permission() != Permission::Granted {
+        return Err(if supported() {
+            NotifyError::NotAllowed
+        } else {
+            NotifyError::Unsupported
+        });
+    }
+    let window = web_sys::window().ok_or(NotifyError::Unsupported)?;
+    let ready = window.navigator().service_worker().ready()?;
+    let registration: ServiceWorkerRegistration = JsFuture::from(ready).await?.unchecked_into();
+    let options = NotificationOptions::new();
+    options.set_body(&notice.body);
+    options.set_tag(&notice.tag());
+    options.set_icon("/icon.svg");
+    let data = js_sys::Object::new();
+    js_sys::Reflect::set(
+        &data,
+        &JsValue::from_str("conversation"),
+        &JsValue::from_f64(notice.conversation as f64),
+    )?;
+    options.set_data(&data);
+    JsFuture::from(registration.show_notification_with_options(&notice.title, &options)?).await?;
+    Ok(())
+}
+
+/// Whether notifications show the message's text (on unless turned off).
+pub fn previews() -> bool {
+    crate::account::storage()
+        .and_then(|storage| storage.get_item(PREVIEWS_KEY).ok().flatten())
+        .is_none_or(|value| value != "off")
+}
+
+pub fn set_previews(on: bool) {
+    if let Some(storage) = crate::account::storage() {
+        // Without storage the choice is not kept: previews stay on.
+        let _ = storage.set_item(PREVIEWS_KEY, if on { "on" } else { "off" });
+    }
+}
+
+/// Listens for the service worker's word that a notification about a
+/// conversation was clicked (the worker has brought this page forward).
+pub struct ClickListener {
+    container: web_sys::ServiceWorkerContainer,
+    /// Kept alive for as long as it listens.
+    _listener: Closure<dyn FnMut(MessageEvent)>,
+}
+
+impl ClickListener {
+    /// `None` where the browser has no service workers.
+    pub fn start(on_open: impl Fn(ConversationId) + 'static) -> Option<Self> {
+        if !supported() {
+            return None;
+        }
+        let container = web_sys::window()?.navigator().service_worker();
+        let listener = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
+            let data = event.data();
+            let field = |name: &str| js_sys::Reflect::get(&data, &JsValue::from_str(name)).ok();
+            let asked = field("type").and_then(|kind| kind.as_string());
+            let conversation = field("conversation").and_then(|id| id.as_f64());
+            if let (Some("open-conversation"), Some(id)) = (asked.as_deref(), conversation) {
+                on_open(id as ConversationId);
+            }
+        });
+        // Setting the handler also lets messages queued since the page
+        // loaded through.
+        container.set_onmessage(Some(listener.as_ref().unchecked_ref()));
+        Some(ClickListener {
+            container,
+            _listener: listener,
+        })
+    }
+}
+
+impl Drop for ClickListener {
+    fn drop(&mut self) {
+        self.container.set_onmessage(None);
+    }
+}

@@ -1,0 +1,88 @@
+// Notifications: never asked for on load, allowed from settings; while
+// the tab is hidden, one system notification per conversation (shown
+// through the service worker, replaced by the conversation's next one),
+// with or without the message's text; the unread count in the title; a
+// clicked notification's conversation opens.
+import { test, expect, signUp, befriend, send, openChatWith, uniqueName, waitForOfflineShell } from './fixtures.mjs';
+
+/** The notifications the page's service worker registration shows. */
+const shown = (page) =>
+  page.evaluate(async () => {
+    const registration = await navigator.serviceWorker.ready;
+    return (await registration.getNotifications()).map((n) => ({ title: n.title, body: n.body, tag: n.tag }));
+  });
+
+/**
+ * Sends `page` to the background, or brings it back. Headless Chromium
+ * keeps every page visible (neither another tab in front nor a minimised
+ * window hides it), so the test sets what `document.hidden` answers and
+ * fires `visibilitychange`, as a browser does when the tab is hidden.
+ */
+async function background(page, hidden) {
+  await page.evaluate((hidden) => {
+    Object.defineProperty(document, 'hidden', { configurable: true, get: () => hidden });
+    Object.defineProperty(document, 'visibilityState', {
+      configurable: true,
+      get: () => (hidden ? 'hidden' : 'visible'),
+    });
+    document.dispatchEvent(new Event('visibilitychange'));
+  }, hidden);
+}
+
+test('a hidden tab notifies per conversation and counts unread in its title', async ({ browser, server }) => {
+  const annName = uniqueName('ann');
+  const bobName = uniqueName('bob');
+  const ann = await signUp(browser, server, annName);
+  const bob = await signUp(browser, server, bobName);
+  await befriend(ann, bob);
+  await waitForOfflineShell(bob.page);
+
+  // Opening the app asked nothing; the settings' button asks.
+  expect(await bob.page.evaluate(() => Notification.permission)).toBe('default');
+  await bob.page.getByRole('button', { name: 'Your profile' }).click();
+  const settings = bob.page.getByRole('region', { name: 'Notifications' });
+  await bob.context.grantPermissions(['notifications'], { origin: server.url });
+  await settings.getByRole('button', { name: 'Allow notifications' }).click();
+  await expect(settings).toContainText('On: new messages show');
+  await bob.page.getByRole('button', { name: 'Your profile' }).click();
+
+  await openChatWith(ann.page, bobName);
+  await send(ann.page, 'seen on screen');
+  await expect(bob.page.getByRole('button', { name: `${annName}, 1 unread` })).toBeVisible();
+  await expect(bob.page).toHaveTitle('(1) Natter');
+  expect(await shown(bob.page)).toEqual([]);
+
+  await background(bob.page, true);
+  await send(ann.page, 'are you there?');
+  await expect.poll(() => shown(bob.page)).toEqual([
+    { title: annName, body: 'are you there?', tag: expect.stringMatching(/^conversation-\d+$/) },
+  ]);
+  await send(ann.page, 'hello again');
+  await expect.poll(() => shown(bob.page)).toEqual([
+    { title: annName, body: 'hello again', tag: expect.stringMatching(/^conversation-\d+$/) },
+  ]);
+  await expect(bob.page).toHaveTitle('(3) Natter');
+
+  // Previews off: who, not what.
+  await bob.page.evaluate(() => localStorage.setItem('natter.previews', 'off'));
+  await send(ann.page, 'a secret');
+  await expect.poll(() => shown(bob.page)).toEqual([
+    { title: annName, body: 'New message', tag: expect.stringMatching(/^conversation-\d+$/) },
+  ]);
+
+  // The worker's word after a click opens the conversation.
+  const [tag] = (await shown(bob.page)).map((n) => n.tag);
+  const conversation = Number(tag.split('-')[1]);
+  await background(bob.page, false);
+  const worker = bob.context.serviceWorkers()[0];
+  await worker.evaluate(async (id) => {
+    for (const client of await self.clients.matchAll({ type: 'window' })) {
+      client.postMessage({ type: 'open-conversation', conversation: id });
+    }
+  }, conversation);
+  await expect(bob.page.getByRole('heading', { name: annName })).toBeVisible();
+  await expect(bob.page).toHaveTitle('Natter');
+
+  await ann.context.close();
+  await bob.context.close();
+});

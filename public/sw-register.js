@@ -1,7 +1,8 @@
 // Registers the service worker and tells the app when a newer build is
 // ready: it dispatches `natter:update-ready` on window, and applies the update
 // (then reloads) on `natter:apply-update`. It looks for new builds at start,
-// every half hour, and when the network comes back.
+// every half hour, and when the network comes back. It also keeps the
+// browser's offer to install the app.
 (() => {
   if (!('serviceWorker' in navigator)) return;
   const CHECK_EVERY_MS = 30 * 60 * 1000;
@@ -12,6 +13,26 @@
     window.natterUpdateReady = true;
     window.dispatchEvent(new Event('natter:update-ready'));
   };
+
+  // Installing: the browser's offer is kept for the app's "Install Natter"
+  // button (`natter:install-ready` says whether there is one), and used on
+  // `natter:install`.
+  let offer = null;
+  const offered = (event) => {
+    offer = event;
+    window.natterCanInstall = Boolean(event);
+    window.dispatchEvent(new Event('natter:install-ready'));
+  };
+  window.addEventListener('beforeinstallprompt', (event) => {
+    event.preventDefault();
+    offered(event);
+  });
+  window.addEventListener('appinstalled', () => offered(null));
+  window.addEventListener('natter:install', () => {
+    // An offer prompts once; if declined, the browser may offer again later.
+    if (offer) offer.prompt();
+    offered(null);
+  });
 
   window.addEventListener('natter:apply-update', () => {
     if (waiting) waiting.postMessage({ type: 'take-over' });

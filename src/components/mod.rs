@@ -17,6 +17,7 @@ pub mod field;
 pub mod find_user;
 pub mod group_event;
 pub mod group_info;
+pub mod install;
 pub mod invite;
 pub mod logout;
 pub mod message_actions;

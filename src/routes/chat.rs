@@ -11,6 +11,7 @@ use crate::components::banner::{ConnectionBanner, UpdateBanner};
 use crate::components::browser::Browser;
 use crate::components::conversation_list::ConversationList;
 use crate::components::find_user::FindUser;
+use crate::components::install::InstallButton;
 use crate::components::logout::CacheNotice;
 use crate::components::notifier::Notifier;
 use crate::net::session::End;
@@ -166,6 +167,7 @@ pub fn ChatPage(me: User, #[prop(into)] on_end: Callback<End>) -> impl IntoView 
                     <button class="link-button" on:click=move |_| panel.set(Panel::AddContact)>
                         "Scan a code"
                     </button>
+                    <InstallButton />
                 </div>
                 {move || {
                     let close = Callback::new(move |()| panel.set(Panel::None));

@@ -51,7 +51,10 @@ commands:
                        BENCHMARKS.md; --only client runs the client's
   build-client [--names]
                        build and precompress the client only; --names
-                       keeps function names in the wasm, for twiggy";
+                       keeps function names in the wasm, for twiggy
+  pwa-assets           draw the app's PNG icons from public/icon.svg and
+                       copy the install screenshots (after the Playwright
+                       screenshots spec has run)";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -59,6 +62,14 @@ fn main() -> ExitCode {
         Some("run") => run(&args[1..]),
         Some("test") => suites::all(),
         Some("bench") => bench::run(&args[1..]),
+        Some("pwa-assets") => tools::ensure(true).and_then(|tools| {
+            check(
+                tools
+                    .command("node")
+                    .arg("xtask/assets/pwa.mjs")
+                    .env("CHROMIUM", tools::CHROMIUM),
+            )
+        }),
         Some("build-client") => {
             let names = if args.iter().any(|arg| arg == "--names") {
                 client::Names::Kept

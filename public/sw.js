@@ -26,6 +26,12 @@ const PICTURES = 'natter-pictures';
 const PICTURES_PATH = '/api/avatars/';
 const PICTURES_KEPT = 500;
 
+// What other apps share with Natter (the manifest's `share_target`) is
+// posted here; the worker keeps it for the app, which reads it once.
+const SHARE_PATH = '/share';
+const SHARE_DB = 'natter-share';
+const SHARE_STORE = 'shares';
+
 // Unstamped (`trunk serve`), the worker stays out of the way so that live
 // reloading always shows the newest code.
 const DEVELOPMENT = BUILD === 'dev';
@@ -87,9 +93,13 @@ self.addEventListener('notificationclick', (event) => {
 });
 
 self.addEventListener('fetch', (event) => {
-  if (DEVELOPMENT) return;
   const request = event.request;
   const url = new URL(request.url);
+  if (request.method === 'POST' && url.pathname === SHARE_PATH && url.origin === self.location.origin) {
+    event.respondWith(keepShared(request));
+    return;
+  }
+  if (DEVELOPMENT) return;
   if (request.method !== 'GET' || url.origin !== self.location.origin) return;
   if (url.pathname.startsWith(PICTURES_PATH)) {
     event.respondWith(picture(request));
@@ -138,4 +148,38 @@ async function picture(request) {
     }
   }
   return response;
+}
+
+// Keeps a share (its title, text, link and pictures or videos) in
+// IndexedDB, where the app reads it (`src/share.rs`), and opens the app on
+// its "Send to…" question. A newer share replaces one never sent.
+async function keepShared(request) {
+  const form = await request.formData();
+  const field = (name) => {
+    const value = form.get(name);
+    return typeof value === 'string' ? value : '';
+  };
+  const shared = {
+    title: field('title'),
+    text: field('text'),
+    url: field('url'),
+    files: form.getAll('media').filter((file) => file instanceof File && file.size > 0),
+  };
+  const db = await new Promise((resolve, reject) => {
+    const open = indexedDB.open(SHARE_DB, 1);
+    open.onupgradeneeded = () => open.result.createObjectStore(SHARE_STORE);
+    open.onsuccess = () => resolve(open.result);
+    open.onerror = () => reject(open.error);
+  });
+  try {
+    await new Promise((resolve, reject) => {
+      const tx = db.transaction(SHARE_STORE, 'readwrite');
+      tx.objectStore(SHARE_STORE).put(shared, 'latest');
+      tx.oncomplete = resolve;
+      tx.onerror = () => reject(tx.error);
+    });
+  } finally {
+    db.close();
+  }
+  return Response.redirect('/#share', 303);
 }

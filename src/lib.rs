@@ -25,6 +25,7 @@ pub mod parts;
 pub mod perf;
 pub mod profile_code;
 pub mod routes;
+pub mod share;
 pub mod state;
 pub mod time;
 

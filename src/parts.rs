@@ -34,6 +34,7 @@ use crate::components::notifications::NotificationSettings;
 use crate::components::outdated::Outdated;
 use crate::components::password::ChangePassword;
 use crate::components::profile::ProfilePanel;
+use crate::components::share_picker::SharePicker;
 use crate::net::session::End;
 use crate::routes::chat::ChatPage;
 
@@ -145,6 +146,14 @@ part! {
             </div>
         }
         .into_any()
+    }
+}
+
+part! {
+    panels,
+    /// "Send to…": what another app shared, and where it goes.
+    fn share(on_close: Callback<()>) {
+        view! { <SharePicker on_close /> }.into_any()
     }
 }
 

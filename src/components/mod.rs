@@ -34,4 +34,5 @@ pub mod recorder;
 pub mod report;
 pub mod request_bar;
 pub mod rich_text;
+pub mod share_picker;
 pub mod voice_player;

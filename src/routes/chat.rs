@@ -77,8 +77,11 @@ pub fn ChatPage(me: User, #[prop(into)] on_end: Callback<End>) -> impl IntoView 
     // A profile link (`#add=username`), opened now or later: the chat if
     // there is one, else the question whether to start it. A clicked
     // notification that found no window opens one on
-    // `#conversation=<id>`.
+    // `#conversation=<id>`; a share from another app, on `#share`.
     let invite = RwSignal::new(None::<String>);
+    // Something shared from another app (`#share`, set by the service
+    // worker): "Send to…".
+    let sharing = RwSignal::new(false);
     let my_name = me.username.clone();
     let follow_link = move || {
         let location = window().location();
@@ -87,12 +90,17 @@ pub fn ChatPage(me: User, #[prop(into)] on_end: Callback<End>) -> impl IntoView 
             .strip_prefix("#conversation=")
             .and_then(|id| id.parse().ok());
         let username = username_in(&hash);
-        if conversation.is_none() && username.is_none() {
+        let shared = hash == "#share";
+        if conversation.is_none() && username.is_none() && !shared {
             return;
         }
         if let Ok(history) = window().history() {
             let path = location.pathname().unwrap_or_default();
             let _ = history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&path));
+        }
+        if shared {
+            sharing.set(true);
+            return;
         }
         let Some(username) = username else {
             store.open(conversation);
@@ -158,6 +166,7 @@ pub fn ChatPage(me: User, #[prop(into)] on_end: Callback<End>) -> impl IntoView 
                         .get()
                         .map(|username| parts::show(parts::invite(username, Callback::new(move |()| invite.set(None)))))
                 }}
+                {move || sharing.get().then(|| parts::show(parts::share(Callback::new(move |()| sharing.set(false)))))}
                 <CacheNotice />
                 <FindUser />
                 <div class="sidebar-actions">

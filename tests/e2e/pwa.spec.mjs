@@ -1,10 +1,11 @@
 // Installing Natter: Chromium finds nothing missing for installation on the
-// served app, offers to install it, and the offer shows as "Install Natter".
+// served app, offers to install it, and the offer shows as "Install Natter";
+// what other apps share reaches the conversation picked in "Send to…".
 import { chromium } from '@playwright/test';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { test, expect, uniqueName, waitForOfflineShell, PASSWORD } from './fixtures.mjs';
+import { test, expect, signUp, befriend, uniqueName, waitForOfflineShell, PASSWORD } from './fixtures.mjs';
 import { CHROMIUM_ARGS } from './shared.mjs';
 
 test('the served app is installable, and offers to install when the browser does', async ({ server }) => {
@@ -44,4 +45,53 @@ test('the served app is installable, and offers to install when the browser does
   await expect(install).toHaveCount(0);
   await context.close();
   rmSync(profile, { recursive: true, force: true });
+});
+
+test('what another app shares goes to the conversation picked in Send to…', async ({ browser, server }) => {
+  const annName = uniqueName('ann');
+  const bobName = uniqueName('bob');
+  const ann = await signUp(browser, server, annName);
+  const bob = await signUp(browser, server, bobName);
+  await befriend(ann, bob);
+  await waitForOfflineShell(ann.page);
+  await expect(ann.page.getByRole('button', { name: bobName, exact: true })).toBeVisible();
+
+  // What the system's share sheet does with the manifest's share_target:
+  // post the form to /share, where the service worker takes it.
+  const landed = await ann.page.evaluate(async () => {
+    const canvas = new OffscreenCanvas(320, 240);
+    const context = canvas.getContext('2d');
+    context.fillStyle = '#3ddc97';
+    context.fillRect(0, 0, 320, 240);
+    const photo = await canvas.convertToBlob({ type: 'image/jpeg' });
+    const form = new FormData();
+    form.append('title', 'The park');
+    form.append('text', 'Look at this');
+    form.append('url', 'https://example.com/park');
+    form.append('media', new File([photo], 'park.jpg', { type: 'image/jpeg' }));
+    const response = await fetch('/share', { method: 'POST', body: form });
+    // (A response's URL never carries its fragment: the worker sent it to
+    // `/#share`.)
+    return { redirected: response.redirected, path: new URL(response.url).pathname, ok: response.ok };
+  });
+  expect(landed).toEqual({ redirected: true, path: '/', ok: true });
+  await ann.page.evaluate(() => (location.hash = 'share'));
+
+  const picker = ann.page.getByRole('dialog', { name: 'Send to…' });
+  await expect(picker).toContainText('The park\nLook at this\nhttps://example.com/park');
+  await expect(picker).toContainText('1 photo or video');
+  await ann.page.screenshot({ path: new URL('../../target/screenshots/share-picker.png', import.meta.url).pathname });
+  await picker.getByRole('button', { name: bobName }).click();
+  await expect(picker).toHaveCount(0);
+
+  await expect(bob.page.getByRole('button', { name: `${annName}, 2 unread` })).toBeVisible();
+  await bob.page.getByRole('button', { name: `${annName}, 2 unread` }).click();
+  await expect(bob.page.locator('.bubble-body').first()).toHaveText('The park\nLook at this\nhttps://example.com/park');
+  await expect(bob.page.getByRole('button', { name: 'Open photo' })).toBeVisible();
+
+  // Read once: the share is gone from the worker's keeping.
+  await ann.page.evaluate(() => (location.hash = 'share'));
+  await expect(picker).toHaveCount(0);
+  await ann.context.close();
+  await bob.context.close();
 });

@@ -134,6 +134,29 @@ impl ReportReason {
     }
 }
 
+/// A conversation whose notifications the user silenced (on all their
+/// devices). Mentions of them in a muted group still notify.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Mute {
+    pub conversation: ConversationId,
+    /// Until when; `None`: until they unmute it.
+    pub until: Option<Millis>,
+}
+
+impl Mute {
+    /// Whether it still silences the conversation at `now`.
+    pub fn holds_at(&self, now: Millis) -> bool {
+        self.until.is_none_or(|until| now < until)
+    }
+}
+
+/// Body of `PUT /api/conversations/{id}/mute`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MuteFor {
+    /// Until when (in the future); `None`: until unmuted.
+    pub until: Option<Millis>,
+}
+
 /// Body of `POST /api/reports`: a person, or one of their messages (a
 /// conversation and a seq), with a reason. A report from a conversation
 /// carries what the reporter could see of it, as context.

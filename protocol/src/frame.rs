@@ -6,7 +6,8 @@ use crate::tagged::tagged_enum;
 use uuid::Uuid;
 
 use crate::api::{
-    Action, Attachment, Conversation, ConversationId, GroupInfo, Member, Message, Seq, User, UserId,
+    Action, Attachment, Conversation, ConversationId, GroupInfo, Member, Message, Mute, Seq, User,
+    UserId,
 };
 use crate::Millis;
 
@@ -130,6 +131,12 @@ tagged_enum! {
         /// after connecting).
         Blocked {
             users: Vec<User>,
+        },
+        /// The conversations you muted, as they are now (sent to your
+        /// devices when you mute or unmute one; read them with
+        /// `GET /api/mutes` after connecting).
+        Mutes {
+            mutes: Vec<Mute>,
         },
         /// `user` is typing in `conversation`; show it for a few seconds
         /// ([`TYPING_SHOWN_MS`]) unless another `typing` or a message from them

@@ -23,7 +23,7 @@ pub use frame::*;
 /// The protocol version this build speaks. The client sends it in `hello`;
 /// the server refuses any other with [`ErrorCode::UnsupportedVersion`] and
 /// close code [`close::UNSUPPORTED_VERSION`].
-pub const PROTOCOL_VERSION: u32 = 4;
+pub const PROTOCOL_VERSION: u32 = 5;
 
 /// Milliseconds since the Unix epoch, UTC.
 pub type Millis = i64;

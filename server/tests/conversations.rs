@@ -4,8 +4,10 @@
 mod common;
 
 use common::TestServer;
-use natter_protocol::{ApiErrorCode, ClientFrame, Conversation, Message, ServerFrame, User};
-use reqwest::StatusCode;
+use natter_protocol::{
+    ApiError, ApiErrorCode, ClientFrame, Conversation, Message, Mute, ServerFrame, User,
+};
+use reqwest::{Method, StatusCode};
 use uuid::Uuid;
 
 #[tokio::test]
@@ -160,4 +162,77 @@ async fn outsiders_cannot_read_a_conversation() {
         let error: natter_protocol::ApiError = response.json().await.unwrap();
         assert_eq!(error.error, ApiErrorCode::NotFound);
     }
+}
+
+#[tokio::test]
+async fn a_member_mutes_and_unmutes_over_http_and_her_devices_hear() {
+    let server = TestServer::start().await;
+    let ann = server.signup("ann").await;
+    let bob = server.signup("bob").await;
+    let cyd = server.signup("cyd").await;
+    let chat = ann.open_direct("bob").await.id;
+    let mut ann_socket = ann.connect().await;
+    let path = format!("/api/conversations/{chat}/mute");
+    let in_an_hour = natter_server::now_millis() + 3_600_000;
+
+    let muted: Vec<Mute> = ann
+        .request(Method::PUT, &path)
+        .json(&serde_json::json!({ "until": in_an_hour }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let mute = Mute {
+        conversation: chat,
+        until: Some(in_an_hour),
+    };
+    assert_eq!(muted, vec![mute]);
+    assert_eq!(ann.get_json::<Vec<Mute>>("/api/mutes").await, vec![mute]);
+    assert_eq!(bob.get_json::<Vec<Mute>>("/api/mutes").await, Vec::new());
+    let told = ann_socket
+        .next_matching(|frame| match frame {
+            ServerFrame::Mutes { mutes } => Some(mutes),
+            _ => None,
+        })
+        .await;
+    assert_eq!(told, vec![mute]);
+
+    // Refusals, each with its reason.
+    let refused = |account: &common::Account, path: String, body: serde_json::Value| {
+        let request = account.request(Method::PUT, &path).json(&body);
+        async move {
+            let response = request.send().await.unwrap();
+            let status = response.status();
+            let error: ApiError = response.json().await.unwrap();
+            (status, error.message)
+        }
+    };
+    assert_eq!(
+        refused(&ann, path.clone(), serde_json::json!({ "until": 1 })).await,
+        (
+            StatusCode::BAD_REQUEST,
+            "A mute must end in the future.".to_owned()
+        )
+    );
+    assert_eq!(
+        refused(&cyd, path.clone(), serde_json::json!({ "until": null })).await,
+        (
+            StatusCode::NOT_FOUND,
+            "You are not in that conversation.".to_owned()
+        )
+    );
+    let (status, _) = refused(&ann, path.clone(), serde_json::json!({ "until": "soon" })).await;
+    assert!(status.is_client_error(), "{status}");
+
+    let unmuted: Vec<Mute> = ann
+        .request(Method::DELETE, &path)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(unmuted, Vec::new());
 }

@@ -24,6 +24,8 @@ struct Row {
     typing: bool,
     /// Unread messages that mention the user.
     mentions: usize,
+    /// The user muted its notifications.
+    muted: bool,
     picture: Option<String>,
 }
 
@@ -75,6 +77,7 @@ fn rows(state: &ChatState, typing: &Typing, requests: bool) -> Vec<Row> {
                 unread: conversation.unread(me),
                 typing: !typing.who(conversation.info.id).is_empty(),
                 mentions: conversation.unread_mentions(me, &state.me.username),
+                muted: state.is_muted(conversation.info.id, now()),
                 picture: conversation.picture(me),
             }
         })
@@ -160,6 +163,9 @@ pub fn ConversationList() -> impl IntoView {
                             1 => label.push_str(", 1 mention"),
                             n => label.push_str(&format!(", {n} mentions")),
                         }
+                        if row.muted {
+                            label.push_str(", muted");
+                        }
                         view! {
                             <li>
                                 <button
@@ -173,6 +179,7 @@ pub fn ConversationList() -> impl IntoView {
                                     <span class="row-main">
                                         <span class="row-top">
                                             <span class="row-title">{row.title.clone()}</span>
+                                            {row.muted.then(|| view! { <span class="row-muted" aria-hidden="true" title="Muted">"🔕"</span> })}
                                             <span class="row-time">
                                                 {row.time.map(|t| time::list_time(t, now()))}
                                             </span>

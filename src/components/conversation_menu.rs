@@ -1,12 +1,24 @@
 //! The open conversation's menu: what one can do about the chat and the
-//! person in it (report them, block or unblock them, delete the chat).
+//! person in it (mute its notifications for a while or for good, report
+//! the person, block or unblock them, delete the chat).
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use natter_protocol::{ConversationId, User, UserId};
+use natter_protocol::{ConversationId, Millis, User, UserId};
 
 use super::report::{ReportTarget, Reporting};
+use crate::net::session::now;
 use crate::state::ChatStore;
+
+const HOUR: Millis = 3_600_000;
+
+/// What the menu's mute items ask for.
+#[derive(Debug, Clone, Copy)]
+enum Muting {
+    For(Millis),
+    UntilUnmuted,
+    Off,
+}
 
 /// A member of conversation `id` (someone who left is named by id only).
 pub fn member_of(store: ChatStore, id: ConversationId, user: UserId) -> User {
@@ -75,6 +87,23 @@ pub fn ConversationMenu(id: ConversationId) -> impl IntoView {
             .is_some_and(|peer| store.state.with(|state| state.blocks(peer.id)))
     });
     let name = move || peer.get().map(|p| p.username).unwrap_or_default();
+    let muted = Memo::new(move |_| store.state.with(|state| state.is_muted(id, now())));
+    let mute = move |choice: Muting| {
+        spawn_local(async move {
+            let result = match choice {
+                Muting::For(length) => store.mute(id, Some(now() + length)).await,
+                Muting::UntilUnmuted => store.mute(id, None).await,
+                Muting::Off => store.unmute(id).await,
+            };
+            match result {
+                Ok(()) => {
+                    problem.set(None);
+                    open.set(false);
+                }
+                Err(err) => problem.set(Some(err.to_string())),
+            }
+        });
+    };
     let delete = move |_| {
         spawn_local(async move {
             match store.delete_chat(id).await {
@@ -103,6 +132,26 @@ pub fn ConversationMenu(id: ConversationId) -> impl IntoView {
             </button>
             <Show when=move || open.get()>
                 <div class="menu" role="menu">
+                    <Show
+                        when=move || muted.get()
+                        fallback=move || {
+                            view! {
+                                <button role="menuitem" on:click=move |_| mute(Muting::For(HOUR))>
+                                    "Mute for 1 hour"
+                                </button>
+                                <button role="menuitem" on:click=move |_| mute(Muting::For(8 * HOUR))>
+                                    "Mute for 8 hours"
+                                </button>
+                                <button role="menuitem" on:click=move |_| mute(Muting::UntilUnmuted)>
+                                    "Mute until I unmute"
+                                </button>
+                            }
+                        }
+                    >
+                        <button role="menuitem" on:click=move |_| mute(Muting::Off)>
+                            "Unmute"
+                        </button>
+                    </Show>
                     <Show when=move || peer.get().is_some()>
                         <button
                             role="menuitem"

@@ -3,8 +3,8 @@
 use gloo_net::http::{Request, RequestBuilder, Response};
 use natter_protocol::{
     AccountDeletion, AddMember, ApiError, ApiErrorCode, Conversation, ConversationId, Credentials,
-    MediaLimits, Message, NewGroup, NewReport, OpenDirect, PasswordChange, ProfileUpdate,
-    PublicGroup, RenameGroup, ReportFiled, Seq, SessionInfo, User, UserId,
+    MediaLimits, Message, Millis, Mute, MuteFor, NewGroup, NewReport, OpenDirect, PasswordChange,
+    ProfileUpdate, PublicGroup, RenameGroup, ReportFiled, Seq, SessionInfo, User, UserId,
 };
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -319,6 +319,34 @@ impl Api {
     /// Unblocks `user`; answers the people the user blocks now.
     pub async fn unblock(&self, user: UserId) -> Result<Vec<User>, HttpError> {
         let url = self.url(&format!("/api/blocks/{user}"));
+        self.send_for(Request::delete(&url)).await
+    }
+
+    /// The conversations the user muted.
+    pub async fn mutes(&self) -> Result<Vec<Mute>, HttpError> {
+        self.get("/api/mutes").await
+    }
+
+    /// Mutes `conversation` until `until` (`None`: until unmuted); answers
+    /// the user's mutes now.
+    pub async fn mute(
+        &self,
+        conversation: ConversationId,
+        until: Option<Millis>,
+    ) -> Result<Vec<Mute>, HttpError> {
+        let request = self
+            .prepare(Request::put(
+                &self.url(&format!("/api/conversations/{conversation}/mute")),
+            ))
+            .json(&MuteFor { until })
+            .map_err(|err| HttpError::Unexpected(err.to_string()))?;
+        let response = request.send().await.map_err(|_| HttpError::Unreachable)?;
+        decode(response).await
+    }
+
+    /// Unmutes `conversation`; answers the user's mutes now.
+    pub async fn unmute(&self, conversation: ConversationId) -> Result<Vec<Mute>, HttpError> {
+        let url = self.url(&format!("/api/conversations/{conversation}/mute"));
         self.send_for(Request::delete(&url)).await
     }
 }

@@ -23,8 +23,8 @@ mod uploads;
 use std::collections::{BTreeSet, HashMap};
 
 use natter_protocol::{
-    Conversation, ConversationId, GroupInfo, Member, Message, ReceiptKind, Seq, ServerFrame, User,
-    UserId,
+    Conversation, ConversationId, GroupInfo, Member, Message, Millis, Mute, ReceiptKind, Seq,
+    ServerFrame, User, UserId,
 };
 
 pub use conversation::{ConversationState, Readers};
@@ -62,6 +62,9 @@ pub struct ChatState {
     dirty: BTreeSet<ConversationId>,
     /// The people the user blocks.
     pub blocked: Vec<User>,
+    /// The conversations the user muted (read from the server on every
+    /// connect; only live notifications need them).
+    pub mutes: Vec<Mute>,
 }
 
 impl ChatState {
@@ -76,6 +79,7 @@ impl ChatState {
             changes: Batch::default(),
             dirty: BTreeSet::new(),
             blocked: Vec::new(),
+            mutes: Vec::new(),
         }
     }
 
@@ -225,6 +229,7 @@ impl ChatState {
             }
             ServerFrame::Synced => self.synced = true,
             ServerFrame::Blocked { users } => self.set_blocked(users.clone()),
+            ServerFrame::Mutes { mutes } => self.mutes = mutes.clone(),
             ServerFrame::Gone { conversation } => self.forget(*conversation),
             // Momentary: the store keeps it (see `Typing`).
             ServerFrame::Error { .. } | ServerFrame::Pong { .. } | ServerFrame::Typing { .. } => {}
@@ -251,6 +256,13 @@ impl ChatState {
     }
 
     /// The people the user blocks are now `users`.
+    /// Whether the user muted `conversation`, as of `now`.
+    pub fn is_muted(&self, conversation: ConversationId, now: Millis) -> bool {
+        self.mutes
+            .iter()
+            .any(|mute| mute.conversation == conversation && mute.holds_at(now))
+    }
+
     pub fn set_blocked(&mut self, users: Vec<User>) {
         if self.blocked != users {
             self.blocked = users.clone();

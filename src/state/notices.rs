@@ -1,11 +1,11 @@
 //! Which arriving messages are worth telling the user about when they are
 //! not looking: the newest new message from someone else in each
-//! conversation. How it is told (a system notification, the tab's title)
+//! conversation they have not muted (or that mentions them in a group). How it is told (a system notification, the tab's title)
 //! is the UI's business.
 
-use natter_protocol::{ConversationId, ReceiptKind, Seq, ServerFrame};
+use natter_protocol::{ConversationId, ConversationKind, Millis, ReceiptKind, Seq, ServerFrame};
 
-use super::ChatState;
+use super::{mentions, ChatState};
 
 /// A conversation with a message the user has not seen: its newest.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -17,8 +17,10 @@ pub struct Notice {
 impl ChatState {
     /// The notices for `frames`, once they are applied: per conversation,
     /// the newest message in them that someone else sent and the user has
-    /// not read (actions, group events and deleted messages say nothing).
-    pub fn notices(&self, frames: &[ServerFrame]) -> Vec<Notice> {
+    /// not read (actions, group events and deleted messages say nothing),
+    /// unless the user muted the conversation at `now` — where a message
+    /// that mentions them in a group still counts.
+    pub fn notices(&self, frames: &[ServerFrame], now: Millis) -> Vec<Notice> {
         let me = self.me.id;
         let mut notices: Vec<Notice> = Vec::new();
         for frame in frames {
@@ -33,6 +35,12 @@ impl ChatState {
                 && !message.deleted
                 && message.seq > conversation.member_cursor(me, ReceiptKind::Read);
             if !worth_it {
+                continue;
+            }
+            let muted = self.is_muted(message.conversation, now);
+            let mentioned = conversation.info.kind == ConversationKind::Group
+                && mentions::mentions(&message.body, &self.me.username);
+            if muted && !mentioned {
                 continue;
             }
             let notice = Notice {

@@ -1,10 +1,10 @@
-//! Blocking, reporting and message requests from this device: the server is the judge (it keeps the
+//! Blocking, reporting, muting and message requests from this device: the server is the judge (it keeps the
 //! blocked person's 1:1 messages from reaching the user), the device keeps
 //! the list so that a shared group's messages from a blocked person are
 //! shown folded, offline too.
 
 use leptos::task::spawn_local;
-use natter_protocol::{ConversationId, NewReport, User, UserId};
+use natter_protocol::{ConversationId, Millis, NewReport, User, UserId};
 
 use super::ChatStore;
 use crate::net::http::{Api, HttpError};
@@ -19,6 +19,34 @@ impl ChatStore {
                 store.update(|state| state.set_blocked(users));
             }
         });
+    }
+
+    /// Reads the conversations the user muted (on any device).
+    pub(super) fn refresh_mutes(&self) {
+        let store = *self;
+        spawn_local(async move {
+            if let Ok(mutes) = Api::same_origin().mutes().await {
+                store.update(|state| state.mutes = mutes);
+            }
+        });
+    }
+
+    /// Mutes `conversation` on all the user's devices until `until`
+    /// (`None`: until unmuted).
+    pub async fn mute(
+        &self,
+        conversation: ConversationId,
+        until: Option<Millis>,
+    ) -> Result<(), HttpError> {
+        let mutes = Api::same_origin().mute(conversation, until).await?;
+        self.update(|state| state.mutes = mutes);
+        Ok(())
+    }
+
+    pub async fn unmute(&self, conversation: ConversationId) -> Result<(), HttpError> {
+        let mutes = Api::same_origin().unmute(conversation).await?;
+        self.update(|state| state.mutes = mutes);
+        Ok(())
     }
 
     pub async fn block(&self, user: UserId) -> Result<(), HttpError> {

@@ -447,7 +447,7 @@ impl Host for ChatStore {
             }
             batch = state.take_changes();
             if live {
-                notices = state.notices(&frames);
+                notices = state.notices(&frames, now());
             }
         });
         if frames

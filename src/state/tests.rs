@@ -1,5 +1,6 @@
 use natter_protocol::{
-    Action, Attachment, ClientFrame, ConversationKind, Cursor, ErrorCode, Member, Millis, Role,
+    Action, Attachment, ClientFrame, ConversationKind, Cursor, ErrorCode, Member, Millis, Mute,
+    Role,
 };
 use uuid::Uuid;
 
@@ -1141,7 +1142,7 @@ fn notices_name_the_newest_unread_message_of_each_conversation() {
     // Bob's newest in 7; nothing from the user, no reaction, nothing
     // deleted, and nothing for a conversation the device does not know.
     assert_eq!(
-        state.notices(&frames),
+        state.notices(&frames, 0),
         vec![Notice {
             conversation: 7,
             seq: 2
@@ -1162,7 +1163,7 @@ fn read_messages_are_not_notices() {
         kind: ReceiptKind::Read,
         seq: 1,
     });
-    assert!(state.notices(&[frame]).is_empty());
+    assert!(state.notices(&[frame], 0).is_empty());
 }
 
 #[test]
@@ -1175,5 +1176,56 @@ fn a_reply_from_another_device_means_seen() {
     for frame in &frames {
         state.apply(frame);
     }
-    assert!(state.notices(&frames).is_empty());
+    assert!(state.notices(&frames, 0).is_empty());
+}
+
+#[test]
+fn muted_conversations_are_quiet_but_a_mention_in_a_group_is_not() {
+    let mut state = state();
+    state.upsert(group_of(&[
+        (ME, "me", Role::Member),
+        (BOB, "bob", Role::Member),
+    ]));
+    state.apply(&ServerFrame::Mutes {
+        mutes: vec![
+            Mute {
+                conversation: 7,
+                until: Some(5_000),
+            },
+            Mute {
+                conversation: 9,
+                until: None,
+            },
+        ],
+    });
+    let mut mention = message(9, 2, BOB);
+    mention.body = "@me look".to_owned();
+    let mut direct_mention = message(7, 1, BOB);
+    direct_mention.body = "@me hi".to_owned();
+    let frames: Vec<ServerFrame> = [direct_mention, message(9, 1, BOB)]
+        .into_iter()
+        .map(|message| ServerFrame::Message { message })
+        .collect();
+    for frame in &frames {
+        state.apply(frame);
+    }
+    assert!(state.notices(&frames, 4_999).is_empty(), "both muted");
+    assert_eq!(
+        state.notices(&frames, 5_000),
+        vec![Notice {
+            conversation: 7,
+            seq: 1
+        }],
+        "the 1:1 mute has ended"
+    );
+    let mentioned = [ServerFrame::Message { message: mention }];
+    state.apply(&mentioned[0]);
+    assert_eq!(
+        state.notices(&mentioned, 0),
+        vec![Notice {
+            conversation: 9,
+            seq: 2
+        }],
+        "a mention in a muted group still notifies"
+    );
 }

@@ -220,6 +220,7 @@ impl ChatStore {
     /// Learns the server's limits, and resumes uploads, once connected.
     pub(super) fn connected(&self) {
         self.refresh_blocked();
+        self.refresh_mutes();
         let limits = self.uploads.limits;
         spawn_local(async move {
             if let Ok(known) = Api::same_origin().limits().await {

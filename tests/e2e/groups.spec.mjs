@@ -305,7 +305,7 @@ test('a quote of a message far back loads history until it can jump there', asyn
         if (frame.type === 'ack' && ++acks === frames.length) resolve();
       };
       ws.onopen = () => {
-        ws.send(JSON.stringify({ type: 'hello', version: 4, cursors: [] }));
+        ws.send(JSON.stringify({ type: 'hello', version: 5, cursors: [] }));
         for (const frame of frames) {
           ws.send(JSON.stringify({ type: 'send', conversation: conversation.id, client_id: crypto.randomUUID(), ...frame }));
         }

@@ -57,7 +57,7 @@ test('photos, videos and voice messages from the other side are shown', async ({
         if (frame.type === 'ack' && ++acks === attachments.length) resolve();
       };
       ws.onopen = () => {
-        ws.send(JSON.stringify({ type: 'hello', version: 4, cursors: [] }));
+        ws.send(JSON.stringify({ type: 'hello', version: 5, cursors: [] }));
         for (const attachment of attachments) {
           ws.send(JSON.stringify({ type: 'send', conversation, client_id: crypto.randomUUID(), body: '', attachment }));
         }

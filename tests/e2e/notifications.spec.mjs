@@ -41,8 +41,11 @@ test('a hidden tab notifies per conversation and counts unread in its title', as
   expect(await bob.page.evaluate(() => Notification.permission)).toBe('default');
   await bob.page.getByRole('button', { name: 'Your profile' }).click();
   const settings = bob.page.getByRole('region', { name: 'Notifications' });
+  const allow = settings.getByRole('button', { name: 'Allow notifications' });
+  await expect(allow).toBeVisible();
+  // The person says yes to the browser's question.
   await bob.context.grantPermissions(['notifications'], { origin: server.url });
-  await settings.getByRole('button', { name: 'Allow notifications' }).click();
+  await allow.click();
   await expect(settings).toContainText('On: new messages show');
   await bob.page.getByRole('button', { name: 'Your profile' }).click();
 
@@ -83,6 +86,63 @@ test('a hidden tab notifies per conversation and counts unread in its title', as
   await expect(bob.page.getByRole('heading', { name: annName })).toBeVisible();
   await expect(bob.page).toHaveTitle('Natter');
 
+  await ann.context.close();
+  await bob.context.close();
+});
+
+test('a muted conversation stays quiet, and a mention in a muted group still notifies', async ({ browser, server }) => {
+  const annName = uniqueName('ann');
+  const bobName = uniqueName('bob');
+  const ann = await signUp(browser, server, annName);
+  const bob = await signUp(browser, server, bobName, { permissions: ['notifications'] });
+  await befriend(ann, bob);
+  await waitForOfflineShell(bob.page);
+  const group = await (
+    await ann.page.request.post(new URL('/api/groups', server.url).href, {
+      data: { name: 'Hikers', members: [bobName] },
+    })
+  ).json();
+  const menu = bob.page.getByRole('menu');
+  const options = bob.page.getByRole('button', { name: 'Conversation options' });
+
+  await openChatWith(bob.page, annName);
+  await options.click();
+  await menu.getByRole('menuitem', { name: 'Mute for 1 hour' }).click();
+  await expect(bob.page.getByRole('button', { name: `${annName}, muted` })).toBeVisible();
+  await bob.page.getByRole('button', { name: /^Hikers/ }).click();
+  await options.click();
+  await bob.page.screenshot({ path: new URL('../../target/screenshots/mute-menu.png', import.meta.url).pathname });
+  await menu.getByRole('menuitem', { name: 'Mute until I unmute' }).click();
+  await expect(bob.page.getByRole('button', { name: 'Hikers, muted' })).toBeVisible();
+  // Another device of Bob's hears of both.
+  const other = await bob.context.newPage();
+  await other.goto(server.url);
+  await expect(other.getByRole('button', { name: 'Hikers, muted' })).toBeVisible();
+  await other.close();
+  await bob.page.keyboard.press('Escape');
+
+  await background(bob.page, true);
+  await openChatWith(ann.page, bobName);
+  await send(ann.page, 'muted words');
+  await ann.page.getByRole('button', { name: /^Hikers/ }).click();
+  await send(ann.page, 'hello hikers');
+  // Both arrived (the title counts them), and nothing was shown.
+  await expect(bob.page).toHaveTitle('(2) Natter');
+  expect(await shown(bob.page)).toEqual([]);
+  await send(ann.page, `@${bobName} are you coming?`);
+  await expect.poll(() => shown(bob.page)).toEqual([
+    {
+      title: 'Hikers',
+      body: `${annName}: @${bobName} are you coming?`,
+      tag: `conversation-${group.id}`,
+    },
+  ]);
+
+  await background(bob.page, false);
+  await bob.page.getByRole('button', { name: /^Hikers/ }).click();
+  await options.click();
+  await menu.getByRole('menuitem', { name: 'Unmute' }).click();
+  await expect(bob.page.getByRole('button', { name: 'Hikers', exact: true })).toBeVisible();
   await ann.context.close();
   await bob.context.close();
 });

@@ -34,7 +34,7 @@ export function seedConversation(page, total) {
         if (frame.type === 'error') reject(new Error(frame.message));
       };
       ws.onopen = () => {
-        ws.send(JSON.stringify({ type: 'hello', version: 4, cursors: [] }));
+        ws.send(JSON.stringify({ type: 'hello', version: 5, cursors: [] }));
         for (let n = 1; n <= total; n++) {
           ws.send(JSON.stringify({ type: 'send', conversation, client_id: crypto.randomUUID(), body: `message ${n}` }));
         }

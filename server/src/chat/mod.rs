@@ -13,6 +13,7 @@
 //!   where "who may send to this conversation" is decided.
 //! - [`receipt`], [`typing`]: delivery and read cursors; typing notices.
 //! - [`blocking`]: who blocks whom, and what that keeps apart.
+//! - [`muting`]: conversations whose notifications a member silenced.
 //! - [`requests`]: message requests, until accepted.
 //! - [`report`], [`moderation`]: reports by people, and what moderators
 //!   do about them (suspensions, deletions).
@@ -36,6 +37,7 @@ pub mod lifecycle;
 pub mod logout;
 pub mod media;
 pub mod moderation;
+pub mod muting;
 pub mod pipeline;
 pub mod profile;
 pub mod reading;

@@ -3,7 +3,9 @@
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use natter_protocol::{Conversation, ConversationId, HistoryQuery, Message, OpenDirect, User};
+use natter_protocol::{
+    Conversation, ConversationId, HistoryQuery, Message, Mute, MuteFor, OpenDirect, User,
+};
 
 use super::extract::{Json, Query};
 use crate::auth::CurrentUser;
@@ -92,4 +94,40 @@ pub async fn delete(
         .delete_chat(&current.user, id, now_millis())
         .await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// `GET /api/mutes`: the conversations I muted.
+pub async fn mutes(
+    State(state): State<AppState>,
+    current: CurrentUser,
+) -> Result<axum::Json<Vec<Mute>>, AppError> {
+    Ok(axum::Json(
+        state.chat.mutes(current.user.id, now_millis()).await?,
+    ))
+}
+
+/// `PUT /api/conversations/{id}/mute`: answers my mutes now.
+pub async fn mute(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    Path(id): Path<ConversationId>,
+    Json(mute): Json<MuteFor>,
+) -> Result<axum::Json<Vec<Mute>>, AppError> {
+    Ok(axum::Json(
+        state
+            .chat
+            .mute(current.user.id, id, mute.until, now_millis())
+            .await?,
+    ))
+}
+
+/// `DELETE /api/conversations/{id}/mute`: answers my mutes now.
+pub async fn unmute(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    Path(id): Path<ConversationId>,
+) -> Result<axum::Json<Vec<Mute>>, AppError> {
+    Ok(axum::Json(
+        state.chat.unmute(current.user.id, id, now_millis()).await?,
+    ))
 }

@@ -46,6 +46,11 @@ pub fn router(state: AppState) -> Result<Router, assets::AssetsError> {
         )
         .route("/conversations/{id}/messages", get(conversations::history))
         .route("/conversations/{id}/accept", post(conversations::accept))
+        .route(
+            "/conversations/{id}/mute",
+            axum::routing::put(conversations::mute).delete(conversations::unmute),
+        )
+        .route("/mutes", get(conversations::mutes))
         .route("/groups", get(groups::search).post(groups::create))
         .route("/groups/{id}", axum::routing::patch(groups::rename))
         .route("/groups/{id}/members", post(groups::add))

@@ -24,7 +24,7 @@ pub mod suite;
 use async_trait::async_trait;
 use natter_protocol::{
     Action, Attachment, Conversation, ConversationId, ConversationKind, GroupEvent, MediaKind,
-    Message, Millis, PublicGroup, ReceiptKind, ReportReason, Role, Seq, User, UserId,
+    Message, Millis, Mute, PublicGroup, ReceiptKind, ReportReason, Role, Seq, User, UserId,
 };
 use uuid::Uuid;
 
@@ -483,6 +483,18 @@ pub trait Store: Send + Sync + 'static {
     async fn blocks(&self, user: UserId) -> Result<Blocks, StoreError>;
     /// The people `user` blocks, most recently blocked first.
     async fn blocked_users(&self, user: UserId) -> Result<Vec<User>, StoreError>;
+
+    /// Mutes `conversation` for its member `user` until `until` (`None`:
+    /// until unmuted); false when they are not a member.
+    async fn mute(
+        &self,
+        user: UserId,
+        conversation: ConversationId,
+        until: Option<Millis>,
+    ) -> Result<bool, StoreError>;
+    async fn unmute(&self, user: UserId, conversation: ConversationId) -> Result<(), StoreError>;
+    /// The conversations `user` has muted that are still muted at `now`.
+    async fn mutes(&self, user: UserId, now: Millis) -> Result<Vec<Mute>, StoreError>;
 
     /// Keeps a report; returns its id.
     async fn add_report(&self, report: &FiledReport) -> Result<i64, StoreError>;

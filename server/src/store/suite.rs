@@ -9,8 +9,8 @@
 use std::sync::Arc;
 
 use natter_protocol::{
-    Action, Attachment, ConversationId, MediaKind, Millis, NewGroup, ReceiptKind, Role, Seq, User,
-    UserId,
+    Action, Attachment, ConversationId, MediaKind, Millis, Mute, NewGroup, ReceiptKind, Role, Seq,
+    User, UserId,
 };
 use uuid::Uuid;
 
@@ -46,6 +46,7 @@ macro_rules! store_suite {
             uploads_no_message_took_are_collected,
             pictures_are_found_by_their_hash,
             a_block_keeps_the_blocked_apart,
+            mutes_are_each_members_own_and_end,
             groups_are_moderated,
             reports_keep_what_the_reporter_saw,
             strangers_make_requests_until_accepted,
@@ -1032,6 +1033,75 @@ fn heard(device: &crate::hub::Device) -> Vec<String> {
             Event::SessionEnded(_) => "ended".to_owned(),
         })
         .collect()
+}
+
+pub async fn mutes_are_each_members_own_and_end(store: Arc<dyn Store>) {
+    const HOUR: Millis = 3_600_000;
+    let ann = user(&store, "ann").await;
+    let bob = user(&store, "bob").await;
+    let cyd = user(&store, "cyd").await;
+    let (chat, _media) = chat(store.clone());
+    let direct = direct(&store, &ann, &bob).await;
+    let ann_device = chat.hub().subscribe(ann.id);
+
+    let muted = chat
+        .mute(ann.id, direct, Some(NOW + HOUR), NOW)
+        .await
+        .unwrap();
+    let for_an_hour = Mute {
+        conversation: direct,
+        until: Some(NOW + HOUR),
+    };
+    assert_eq!(muted, vec![for_an_hour]);
+    let told = heard(&ann_device);
+    assert_eq!(told.len(), 1, "her devices hear of it: {told:?}");
+    assert!(told[0].contains(r#""type":"mutes""#), "{told:?}");
+    assert_eq!(
+        chat.mutes(bob.id, NOW).await.unwrap(),
+        Vec::new(),
+        "hers only"
+    );
+    assert_eq!(
+        chat.mutes(ann.id, NOW + HOUR - 1).await.unwrap(),
+        vec![for_an_hour]
+    );
+    assert_eq!(
+        chat.mutes(ann.id, NOW + HOUR).await.unwrap(),
+        Vec::new(),
+        "it ends"
+    );
+
+    assert!(matches!(
+        chat.mute(ann.id, direct, Some(NOW), NOW).await,
+        Err(ChatError::MuteInThePast)
+    ));
+    assert!(matches!(
+        chat.mute(cyd.id, direct, None, NOW).await,
+        Err(ChatError::NotAMember)
+    ));
+    assert!(matches!(
+        chat.mute(ann.id, direct + 1000, None, NOW).await,
+        Err(ChatError::NotAMember)
+    ));
+
+    let for_good = Mute {
+        conversation: direct,
+        until: None,
+    };
+    assert_eq!(
+        chat.mute(ann.id, direct, None, NOW).await.unwrap(),
+        vec![for_good]
+    );
+    assert_eq!(
+        chat.mutes(ann.id, NOW + 1000 * HOUR).await.unwrap(),
+        vec![for_good]
+    );
+    assert_eq!(chat.unmute(ann.id, direct, NOW).await.unwrap(), Vec::new());
+    assert_eq!(
+        chat.unmute(ann.id, direct, NOW).await.unwrap(),
+        Vec::new(),
+        "twice is fine"
+    );
 }
 
 pub async fn a_block_keeps_the_blocked_apart(store: Arc<dyn Store>) {

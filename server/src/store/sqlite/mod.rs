@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use async_trait::async_trait;
 use natter_protocol::{
     limits::{canonical_hashtag, canonical_username},
-    Conversation, ConversationId, Message, Millis, PublicGroup, Seq, User, UserId,
+    Conversation, ConversationId, Message, Millis, Mute, PublicGroup, Seq, User, UserId,
 };
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, TransactionBehavior};
 use uuid::Uuid;
@@ -628,6 +628,59 @@ impl Store for SqliteStore {
                          WHERE b.blocker_id = ?1 ORDER BY b.blocked_at DESC, u.id",
                     )?
                     .query_map([user], rows::user)?
+                    .collect::<rusqlite::Result<Vec<_>>>()?)
+            })
+            .await
+    }
+
+    async fn mute(
+        &self,
+        user: UserId,
+        conversation: ConversationId,
+        until: Option<Millis>,
+    ) -> Result<bool, StoreError> {
+        self.writer
+            .run(move |conn| {
+                let changed = conn
+                    .prepare_cached(
+                        "UPDATE members SET muted = 1, muted_until = ?3
+                         WHERE conversation_id = ?1 AND user_id = ?2",
+                    )?
+                    .execute(params![conversation, user, until])?;
+                Ok(changed == 1)
+            })
+            .await
+    }
+
+    async fn unmute(&self, user: UserId, conversation: ConversationId) -> Result<(), StoreError> {
+        self.writer
+            .run(move |conn| {
+                conn.prepare_cached(
+                    "UPDATE members SET muted = 0, muted_until = NULL
+                     WHERE conversation_id = ?1 AND user_id = ?2",
+                )?
+                .execute(params![conversation, user])?;
+                Ok(())
+            })
+            .await
+    }
+
+    async fn mutes(&self, user: UserId, now: Millis) -> Result<Vec<Mute>, StoreError> {
+        self.readers
+            .run(move |conn| {
+                Ok(conn
+                    .prepare_cached(
+                        "SELECT conversation_id, muted_until FROM members
+                         WHERE user_id = ?1 AND muted = 1
+                           AND (muted_until IS NULL OR muted_until > ?2)
+                         ORDER BY conversation_id",
+                    )?
+                    .query_map(params![user, now], |row| {
+                        Ok(Mute {
+                            conversation: row.get(0)?,
+                            until: row.get(1)?,
+                        })
+                    })?
                     .collect::<rusqlite::Result<Vec<_>>>()?)
             })
             .await

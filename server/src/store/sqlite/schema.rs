@@ -216,6 +216,11 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE users ADD COLUMN deleted_at INTEGER;
     CREATE INDEX users_deleted ON users(deleted_at) WHERE deleted_at IS NOT NULL;
     "#,
+    // 14: muted conversations, per member (until a time, or for good).
+    r#"
+    ALTER TABLE members ADD COLUMN muted INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE members ADD COLUMN muted_until INTEGER;
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -31,6 +31,8 @@ const PICTURES_KEPT = 500;
 const SHARE_PATH = '/share';
 const SHARE_DB = 'natter-share';
 const SHARE_STORE = 'shares';
+// The most pictures and videos one share brings.
+const SHARE_FILES = 10;
 
 // Unstamped (`trunk serve`), the worker stays out of the way so that live
 // reloading always shows the newest code.
@@ -96,7 +98,8 @@ self.addEventListener('fetch', (event) => {
   const request = event.request;
   const url = new URL(request.url);
   if (request.method === 'POST' && url.pathname === SHARE_PATH && url.origin === self.location.origin) {
-    event.respondWith(keepShared(request));
+    // Whatever goes wrong, the app opens (without a share).
+    event.respondWith(keepShared(request).catch(() => Response.redirect('/', 303)));
     return;
   }
   if (DEVELOPMENT) return;
@@ -154,6 +157,12 @@ async function picture(request) {
 // IndexedDB, where the app reads it (`src/share.rs`), and opens the app on
 // its "Send to…" question. A newer share replaces one never sent.
 async function keepShared(request) {
+  // The system's share sheet sends no referrer; a web page posting here
+  // would name itself (and one that hides it still needs a click on a
+  // conversation, after the app shows every part of the share).
+  if (request.referrer && new URL(request.referrer).origin !== self.location.origin) {
+    return Response.redirect('/', 303);
+  }
   const form = await request.formData();
   const field = (name) => {
     const value = form.get(name);
@@ -163,7 +172,10 @@ async function keepShared(request) {
     title: field('title'),
     text: field('text'),
     url: field('url'),
-    files: form.getAll('media').filter((file) => file instanceof File && file.size > 0),
+    files: form
+      .getAll('media')
+      .filter((file) => file instanceof File && file.size > 0 && /^(image|video)\//.test(file.type))
+      .slice(0, SHARE_FILES),
   };
   const db = await new Promise((resolve, reject) => {
     const open = indexedDB.open(SHARE_DB, 1);

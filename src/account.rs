@@ -51,7 +51,7 @@ pub async fn log_out() {
         }
     }
     forget();
-    forget_pictures().await;
+    forget_traces().await;
 }
 
 /// Whether the server answered for good: the session is over either way.
@@ -88,8 +88,12 @@ pub async fn send_queued_logout() -> Result<(), HttpError> {
     }
 }
 
-/// Deletes the saved avatars and group pictures.
-pub async fn forget_pictures() {
+/// Deletes what this device shows or keeps for the signed-out person
+/// outside their chats: saved avatars and group pictures, notifications
+/// still on screen (they may quote messages), a share never sent.
+pub async fn forget_traces() {
+    crate::notify::close_all().await;
+    crate::share::discard().await;
     let Some(caches) = web_sys::window().and_then(|window| window.caches().ok()) else {
         return;
     };

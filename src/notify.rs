@@ -102,12 +102,20 @@ pub async fn show(notice: &SystemNotice) -> Result<(), NotifyError> {
         });
     }
     let window = web_sys::window().ok_or(NotifyError::Unsupported)?;
+    // `ready` waits for a worker forever: without one in charge of this
+    // page (its registration failed), there is nothing to show through.
+    if window.navigator().service_worker().controller().is_none() {
+        return Err(NotifyError::Unsupported);
+    }
     let ready = window.navigator().service_worker().ready()?;
     let registration: ServiceWorkerRegistration = JsFuture::from(ready).await?.unchecked_into();
     let options = NotificationOptions::new();
     options.set_body(&notice.body);
     options.set_tag(&notice.tag());
-    options.set_icon("/icon.svg");
+    // PNG: not every platform draws an SVG icon. A later message in the
+    // same conversation replaces the notification and alerts again.
+    options.set_icon("/icon-192.png");
+    options.set_renotify(true);
     let data = js_sys::Object::new();
     js_sys::Reflect::set(
         &data,
@@ -117,6 +125,34 @@ pub async fn show(notice: &SystemNotice) -> Result<(), NotifyError> {
     options.set_data(&data);
     JsFuture::from(registration.show_notification_with_options(&notice.title, &options)?).await?;
     Ok(())
+}
+
+/// Closes every notification this app shows (at logout: they may quote
+/// messages). Without a service worker there are none.
+pub async fn close_all() {
+    let Some(window) = web_sys::window() else {
+        return;
+    };
+    if !supported() || window.navigator().service_worker().controller().is_none() {
+        return;
+    }
+    let Ok(ready) = window.navigator().service_worker().ready() else {
+        return;
+    };
+    let Ok(registration) = JsFuture::from(ready).await else {
+        return;
+    };
+    let registration: ServiceWorkerRegistration = registration.unchecked_into();
+    let Ok(listed) = registration.get_notifications() else {
+        return;
+    };
+    if let Ok(shown) = JsFuture::from(listed).await {
+        for notification in js_sys::Array::from(&shown).iter() {
+            notification
+                .unchecked_into::<web_sys::Notification>()
+                .close();
+        }
+    }
 }
 
 /// Whether notifications show the message's text (on unless turned off).

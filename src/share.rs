@@ -66,6 +66,14 @@ pub async fn take() -> Result<Option<Shared>, ShareError> {
     Ok(value.map(|value| read(&value)))
 }
 
+/// Deletes a share never sent (at logout: it is not the next person's).
+pub async fn discard() {
+    if let Ok(deleting) = Database::delete_by_name(DATABASE) {
+        // Gone or not there: nothing else to do either way.
+        let _ = deleting.await;
+    }
+}
+
 fn read(value: &JsValue) -> Shared {
     let field = |name: &str| {
         js_sys::Reflect::get(value, &JsValue::from_str(name))

@@ -150,12 +150,19 @@ impl Mute {
     }
 }
 
-/// Body of `PUT /api/conversations/{id}/mute`.
+/// Body of `PUT /api/conversations/{id}/mute`. The length, not the end:
+/// the server's clock decides when it ends, whatever the device's says.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MuteFor {
-    /// Until when (in the future); `None`: until unmuted.
-    pub until: Option<Millis>,
+    /// For how long, in milliseconds (at most [`MAX_MUTE_MS`]); `None`
+    /// (`null`): until unmuted. Required: a missing length is a mistake,
+    /// not "for good" (`deserialize_with` keeps serde from defaulting it).
+    #[serde(deserialize_with = "Option::deserialize")]
+    pub for_ms: Option<u64>,
 }
+
+/// The longest mute with an end: a year. Longer is "until unmuted".
+pub const MAX_MUTE_MS: u64 = 366 * 24 * 3_600_000;
 
 /// Body of `POST /api/reports`: a person, or one of their messages (a
 /// conversation and a seq), with a reason. A report from a conversation

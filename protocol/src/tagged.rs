@@ -11,6 +11,11 @@
 //! tag first; [`tagged_enum!`] reads such an object straight from its text,
 //! the tag and then the fields. An object whose tag comes later is just as
 //! valid JSON: it is rewritten with the tag first and read again.
+//!
+//! Unlike serde's derive, only objects are read (not the same fields as an
+//! array), and only as JSON (the rewrite needs serde_json's raw values; the
+//! protocol and the client's cache are JSON throughout). A second `"type"`
+//! is refused either way, as serde refuses it.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -27,7 +32,8 @@ const TAG: &str = "type";
 /// Declares an enum written as a tagged object: `Serialize` as serde's
 /// `#[serde(tag = "type", rename_all = "snake_case")]` writes it (tag
 /// first), `Deserialize` in one pass. Variants and fields take serde's
-/// attributes as usual.
+/// attributes; the enum itself takes none (its representation is this
+/// macro's), and `#[serde(other)]` has no place in it.
 macro_rules! tagged_enum {
     ($(#[$meta:meta])* $vis:vis enum $name:ident { $($body:tt)* }) => {
         $(#[$meta])*
@@ -94,7 +100,10 @@ impl<'de, T: FromVariant + DeserializeOwned> Visitor<'de> for TaggedVisitor<T> {
         match map.next_key::<Text<'de>>()? {
             Some(Text(key)) if key == TAG => {
                 let Text(tag) = map.next_value()?;
-                T::from_variant(Variant { tag, map })
+                T::from_variant(Variant {
+                    tag,
+                    map: Rest(map),
+                })
             }
             Some(Text(first)) => tag_first(first, map),
             None => Err(de::Error::missing_field(TAG)),
@@ -115,6 +124,9 @@ where
     while let Some(name) = key {
         let value: Box<RawValue> = map.next_value()?;
         if name == TAG {
+            if tag.is_some() {
+                return Err(de::Error::duplicate_field(TAG));
+            }
             tag = Some(value);
         } else {
             rest.push((name, value));
@@ -159,6 +171,41 @@ impl<'de> de::Deserialize<'de> for Text<'de> {
         }
 
         deserializer.deserialize_str(TextVisitor)
+    }
+}
+
+/// The rest of a tagged object, after its tag: a second tag is refused, as
+/// serde's own tagged derive refuses it.
+struct Rest<A>(A);
+
+impl<'de, A: MapAccess<'de>> MapAccess<'de> for Rest<A> {
+    type Error = A::Error;
+
+    fn next_key_seed<K: de::DeserializeSeed<'de>>(
+        &mut self,
+        seed: K,
+    ) -> Result<Option<K::Value>, A::Error> {
+        match self.0.next_key::<Text<'de>>()? {
+            None => Ok(None),
+            Some(Text(key)) if key == TAG => Err(de::Error::duplicate_field(TAG)),
+            Some(Text(Cow::Borrowed(key))) => seed
+                .deserialize(de::value::BorrowedStrDeserializer::new(key))
+                .map(Some),
+            Some(Text(Cow::Owned(key))) => seed
+                .deserialize(de::value::StringDeserializer::new(key))
+                .map(Some),
+        }
+    }
+
+    fn next_value_seed<V: de::DeserializeSeed<'de>>(
+        &mut self,
+        seed: V,
+    ) -> Result<V::Value, A::Error> {
+        self.0.next_value_seed(seed)
+    }
+
+    fn size_hint(&self) -> Option<usize> {
+        self.0.size_hint()
     }
 }
 
@@ -328,6 +375,78 @@ mod tests {
     }
 
     #[test]
+    fn a_second_tag_is_refused_wherever_the_first_is() {
+        for text in [
+            r#"{"type":"ping","nonce":1,"type":"typing"}"#,
+            r#"{"nonce":1,"type":"ping","type":"typing"}"#,
+        ] {
+            let error = serde_json::from_str::<ClientFrame>(text).unwrap_err();
+            assert!(
+                error.to_string().contains("duplicate field `type`"),
+                "{text}: {error}"
+            );
+        }
+    }
+
+    #[test]
+    fn defaults_hold_with_the_tag_anywhere() {
+        for text in [
+            r#"{"type":"hello","version":5}"#,
+            r#"{"version":5,"type":"hello"}"#,
+        ] {
+            assert_eq!(
+                serde_json::from_str::<ClientFrame>(text).unwrap(),
+                ClientFrame::Hello {
+                    version: 5,
+                    cursors: vec![]
+                },
+                "{text}"
+            );
+        }
+        let group = serde_json::json!({"name": "Hikers"});
+        let text = format!(r#"{{"conversation":3,"group":{group},"type":"group"}}"#);
+        let ServerFrame::Group {
+            members, removed, ..
+        } = serde_json::from_str(&text).unwrap()
+        else {
+            panic!("{text}");
+        };
+        assert!(members.is_empty() && removed.is_empty());
+    }
+
+    #[test]
+    fn every_client_frame_reads_back_as_written() {
+        let frames = [
+            ClientFrame::Hello {
+                version: 5,
+                cursors: vec![crate::Cursor {
+                    conversation: 1,
+                    seq: 2,
+                }],
+            },
+            ClientFrame::Send {
+                conversation: 1,
+                client_id: Uuid::nil(),
+                body: String::new(),
+                attachment: None,
+                reply_to: Some(3),
+                action: Some(Action::Delete { target: 3 }),
+            },
+            ClientFrame::Receipt {
+                conversation: 1,
+                kind: crate::ReceiptKind::Delivered,
+                seq: 4,
+            },
+            ClientFrame::Typing { conversation: 1 },
+            ClientFrame::Ping { nonce: 5 },
+        ];
+        for frame in frames {
+            let text = serde_json::to_string(&frame).unwrap();
+            assert_eq!(serde_json::from_str::<ClientFrame>(&text).unwrap(), frame);
+        }
+    }
+
+    #[test]
     fn every_frame_reads_back_as_written() {
         let frames = [
             ServerFrame::Welcome {
@@ -347,6 +466,23 @@ mod tests {
             ServerFrame::error(crate::ErrorCode::NotAMember, "no"),
             ServerFrame::Pong { nonce: 9 },
             ServerFrame::Synced,
+            ServerFrame::Receipt {
+                conversation: 1,
+                user: 3,
+                kind: crate::ReceiptKind::Read,
+                seq: 2,
+            },
+            ServerFrame::Profile { user: user() },
+            ServerFrame::Gone { conversation: 1 },
+            ServerFrame::Blocked {
+                users: vec![user()],
+            },
+            ServerFrame::Mutes {
+                mutes: vec![crate::Mute {
+                    conversation: 1,
+                    until: None,
+                }],
+            },
         ];
         for frame in frames {
             let text = serde_json::to_string(&frame).unwrap();

@@ -43,7 +43,7 @@ fn status_of(err: &ChatError) -> (StatusCode, ApiErrorCode) {
     match err {
         Invalid(_) | BadAttachment | AttachmentUsed | BadTarget | NotYours | ClientIdReused
         | NotAGroup | Yourself | YouBlocked | AccountEnded | BlockYourself | NotBanned
-        | ReportYourself | MuteInThePast => (StatusCode::BAD_REQUEST, ApiErrorCode::InvalidInput),
+        | ReportYourself | BadMuteLength => (StatusCode::BAD_REQUEST, ApiErrorCode::InvalidInput),
         QuotaExceeded { .. } => (StatusCode::TOO_MANY_REQUESTS, ApiErrorCode::QuotaExceeded),
         NotAMember | NoSuchUsername(_) | NoSuchMember | NoSuchFile | NoSuchReport => {
             (StatusCode::NOT_FOUND, ApiErrorCode::NotFound)

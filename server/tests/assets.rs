@@ -113,3 +113,21 @@ async fn pages_fall_back_to_index_which_is_revalidated() {
         .unwrap();
     assert_eq!(manifest.headers()[CACHE_CONTROL], "no-cache");
 }
+
+#[tokio::test]
+async fn a_share_that_reaches_the_server_opens_the_app() {
+    let (url, _dir) = serve_dist().await;
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let response = client
+        .post(format!("{url}/share"))
+        .header(CONTENT_TYPE, "multipart/form-data; boundary=x")
+        .body("--x\r\nContent-Disposition: form-data; name=\"text\"\r\n\r\nhello\r\n--x--\r\n")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(response.headers()[reqwest::header::LOCATION], "/");
+}

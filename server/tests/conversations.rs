@@ -173,22 +173,25 @@ async fn a_member_mutes_and_unmutes_over_http_and_her_devices_hear() {
     let chat = ann.open_direct("bob").await.id;
     let mut ann_socket = ann.connect().await;
     let path = format!("/api/conversations/{chat}/mute");
-    let in_an_hour = natter_server::now_millis() + 3_600_000;
-
+    let before = natter_server::now_millis();
     let muted: Vec<Mute> = ann
         .request(Method::PUT, &path)
-        .json(&serde_json::json!({ "until": in_an_hour }))
+        .json(&serde_json::json!({ "for_ms": 3_600_000 }))
         .send()
         .await
         .unwrap()
         .json()
         .await
         .unwrap();
-    let mute = Mute {
-        conversation: chat,
-        until: Some(in_an_hour),
-    };
-    assert_eq!(muted, vec![mute]);
+    let after = natter_server::now_millis();
+    assert_eq!(muted.len(), 1);
+    let mute = muted[0];
+    assert_eq!(mute.conversation, chat);
+    let until = mute.until.expect("an end");
+    assert!(
+        (before + 3_600_000..=after + 3_600_000).contains(&until),
+        "an hour from the server's now"
+    );
     assert_eq!(ann.get_json::<Vec<Mute>>("/api/mutes").await, vec![mute]);
     assert_eq!(bob.get_json::<Vec<Mute>>("/api/mutes").await, Vec::new());
     let told = ann_socket
@@ -210,21 +213,30 @@ async fn a_member_mutes_and_unmutes_over_http_and_her_devices_hear() {
         }
     };
     assert_eq!(
-        refused(&ann, path.clone(), serde_json::json!({ "until": 1 })).await,
+        refused(&ann, path.clone(), serde_json::json!({ "for_ms": 0 })).await,
         (
             StatusCode::BAD_REQUEST,
-            "A mute must end in the future.".to_owned()
+            "A mute lasts from a moment to a year, or until you unmute.".to_owned()
         )
     );
     assert_eq!(
-        refused(&cyd, path.clone(), serde_json::json!({ "until": null })).await,
+        refused(&cyd, path.clone(), serde_json::json!({ "for_ms": null })).await,
         (
             StatusCode::NOT_FOUND,
             "You are not in that conversation.".to_owned()
         )
     );
-    let (status, _) = refused(&ann, path.clone(), serde_json::json!({ "until": "soon" })).await;
-    assert!(status.is_client_error(), "{status}");
+    for bad in [
+        serde_json::json!({ "for_ms": "soon" }),
+        serde_json::json!({ "for_ms": -1 }),
+        serde_json::json!({}),
+    ] {
+        let (status, message) = refused(&ann, path.clone(), bad.clone()).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}");
+        assert!(message.contains("for_ms"), "{bad}: {message}");
+    }
+    // Refused, so still muted as before.
+    assert_eq!(ann.get_json::<Vec<Mute>>("/api/mutes").await, vec![mute]);
 
     let unmuted: Vec<Mute> = ann
         .request(Method::DELETE, &path)

@@ -4,18 +4,19 @@
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use natter_protocol::{ConversationId, Millis, User, UserId};
+use natter_protocol::{ConversationId, User, UserId};
 
 use super::report::{ReportTarget, Reporting};
 use crate::net::session::now;
 use crate::state::ChatStore;
 
-const HOUR: Millis = 3_600_000;
+const HOUR: u64 = 3_600_000;
 
 /// What the menu's mute items ask for.
 #[derive(Debug, Clone, Copy)]
 enum Muting {
-    For(Millis),
+    /// Milliseconds.
+    For(u64),
     UntilUnmuted,
     Off,
 }
@@ -91,7 +92,7 @@ pub fn ConversationMenu(id: ConversationId) -> impl IntoView {
     let mute = move |choice: Muting| {
         spawn_local(async move {
             let result = match choice {
-                Muting::For(length) => store.mute(id, Some(now() + length)).await,
+                Muting::For(length) => store.mute(id, Some(length)).await,
                 Muting::UntilUnmuted => store.mute(id, None).await,
                 Muting::Off => store.unmute(id).await,
             };

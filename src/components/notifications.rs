@@ -11,35 +11,41 @@ use crate::notify::{self, Permission};
 pub fn NotificationSettings() -> impl IntoView {
     let permission = RwSignal::new(notify::permission());
     let previews = RwSignal::new(notify::previews());
-    let ask = move |_| spawn_local(async move { permission.set(notify::request().await) });
-    let state = move || {
-        match permission.get() {
-        Permission::Granted => view! {
-            <p class="panel-note">"On: new messages show while Natter is in the background."</p>
+    // The button goes once answered: focus moves to what the answer was,
+    // which is announced.
+    let status = NodeRef::<leptos::html::Div>::new();
+    let ask = move |_| {
+        spawn_local(async move {
+            permission.set(notify::request().await);
+            if let Some(status) = status.get_untracked() {
+                let _ = status.focus();
+            }
+        })
+    };
+    let usable = move || matches!(permission.get(), Permission::Granted | Permission::Ask);
+    let state = move || match permission.get() {
+        Permission::Granted => "On: new messages show while Natter is in the background.",
+        Permission::Ask => {
+            "Get a notification when a message arrives while Natter is in the background."
         }
-        .into_any(),
-        Permission::Ask => view! {
-            <p class="panel-note">"Get a notification when a message arrives while Natter is in the background."</p>
-            <button class="primary small" on:click=ask>"Allow notifications"</button>
+        Permission::Denied => {
+            "Blocked for Natter in this browser's site settings; allow them there to be notified."
         }
-        .into_any(),
-        Permission::Denied => view! {
-            <p class="panel-note">"Blocked for Natter in this browser's site settings; allow them there to be notified."</p>
-        }
-        .into_any(),
-        Permission::Unsupported => view! {
-            <p class="panel-note">"This browser cannot show notifications."</p>
-        }
-        .into_any(),
-    }
+        Permission::Unsupported => "This browser cannot show notifications.",
     };
     view! {
         <section class="panel notification-settings" aria-labelledby="notifications-title">
             <p class="panel-title" id="notifications-title">"Notifications"</p>
-            {state}
+            <div class="notification-state panel-note" role="status" tabindex="-1" node_ref=status>
+                {state}
+            </div>
+            <Show when=move || permission.get() == Permission::Ask>
+                <button class="primary small" on:click=ask>"Allow notifications"</button>
+            </Show>
             <label class="checkbox">
                 <input
                     type="checkbox"
+                    disabled=move || !usable()
                     prop:checked=move || previews.get()
                     on:change=move |ev| {
                         let on = event_target_checked(&ev);

@@ -18,8 +18,16 @@ pub fn Notifier() -> impl IntoView {
     let store = expect_context::<ChatStore>();
 
     Effect::new(move |_| {
-        let notices = store.notices.get();
-        if notices.is_empty() || !hidden() || notify::permission() != Permission::Granted {
+        if store.notices.with(Vec::is_empty) {
+            return;
+        }
+        // Taken, shown or not: what arrived while the tab was visible is
+        // not shown later.
+        let notices = store
+            .notices
+            .try_update_untracked(std::mem::take)
+            .unwrap_or_default();
+        if !hidden() || notify::permission() != Permission::Granted {
             return;
         }
         let previews = notify::previews();

@@ -4,10 +4,11 @@
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use natter_protocol::ConversationId;
+use natter_protocol::{limits, ConversationId};
 
 use super::avatar::Avatar;
 use super::composer::send_files;
+use crate::media;
 use crate::share::{self, Shared};
 use crate::state::ChatStore;
 
@@ -19,7 +20,10 @@ pub fn SharePicker(#[prop(into)] on_close: Callback<()>) -> impl IntoView {
     spawn_local(async move {
         match share::take().await {
             Ok(Some(found)) if !found.is_empty() => shared.set(Some(found)),
-            Ok(_) => on_close.run(()),
+            // Nothing (left) to send. The picker may be gone already.
+            Ok(_) => {
+                on_close.try_run(());
+            }
             Err(err) => problem.set(Some(err.to_string())),
         }
     });
@@ -52,6 +56,10 @@ pub fn SharePicker(#[prop(into)] on_close: Callback<()>) -> impl IntoView {
         let Some(Shared { text, files }) = shared.get_untracked() else {
             return;
         };
+        if let Err(err) = limits::check_caption(&text) {
+            problem.set(Some(err.to_string()));
+            return;
+        }
         store.open(Some(id));
         if !text.is_empty() {
             store.send_text(id, text, None);
@@ -61,39 +69,69 @@ pub fn SharePicker(#[prop(into)] on_close: Callback<()>) -> impl IntoView {
     };
     Effect::new(move |_| {
         if sent.get() && preparing.get() == 0 && notice.with(Option::is_none) {
-            on_close.run(());
+            on_close.try_run(());
         }
     });
 
     let busy = move || sent.get() && preparing.get() > 0;
+    // Focus comes into the question, so that keyboard and screen-reader
+    // users are in it.
+    let cancel = NodeRef::<leptos::html::Button>::new();
+    Effect::new(move |_| {
+        if let Some(button) = cancel.get() {
+            let _ = button.focus();
+        }
+    });
     let summary = move || {
         shared.with(|shared| {
             shared.as_ref().map(|shared| {
-                let files = match shared.files.len() {
-                    0 => String::new(),
-                    1 => "1 photo or video".to_owned(),
-                    n => format!("{n} photos or videos"),
-                };
+                // Said in full, so that what goes out is what the person
+                // saw (a page can post a share too).
+                let files: Vec<String> = shared
+                    .files
+                    .iter()
+                    .map(|file| {
+                        format!(
+                            "{} ({})",
+                            file.name(),
+                            media::size_label(file.size() as u64)
+                        )
+                    })
+                    .collect();
                 view! {
                     <p class="share-text">{shared.text.clone()}</p>
-                    <p class="panel-note">{files}</p>
+                    <ul class="share-files" aria-label="Files">
+                        {files.into_iter().map(|file| view! { <li>{file}</li> }).collect_view()}
+                    </ul>
                 }
             })
         })
     };
 
     view! {
-        <div class="panel share-picker" role="dialog" aria-label="Send to…" aria-modal="false">
+        <div
+            class="panel share-picker"
+            role="dialog"
+            aria-label="Send to…"
+            aria-modal="false"
+            on:keydown=move |ev| {
+                if ev.key() == "Escape" {
+                    // This, not the conversation behind it.
+                    ev.stop_propagation();
+                    on_close.run(());
+                }
+            }
+        >
             <p class="panel-title">"Send to…"</p>
             {summary}
             {move || problem.get().or_else(|| notice.get()).map(|text| view! { <p class="form-error" role="alert">{text}</p> })}
             <Show when=busy>
                 <p class="panel-note" role="status">"Preparing…"</p>
             </Show>
-            <Show
-                when=move || !sent.get() && targets.with(|t| !t.is_empty())
-                fallback=|| view! { <p class="panel-note">"No conversations yet: start one, then share again."</p> }
-            >
+            <Show when=move || shared.with(Option::is_some) && !sent.get() && targets.with(Vec::is_empty)>
+                <p class="panel-note">"No conversations yet: start one, then share again."</p>
+            </Show>
+            <Show when=move || shared.with(Option::is_some) && !sent.get() && !targets.with(Vec::is_empty)>
                 <ul class="share-targets">
                     <For each=move || targets.get() key=|(id, _, _)| *id let:target>
                         <li>
@@ -106,7 +144,7 @@ pub fn SharePicker(#[prop(into)] on_close: Callback<()>) -> impl IntoView {
                 </ul>
             </Show>
             <div class="panel-actions">
-                <button class="link-button" on:click=move |_| on_close.run(())>
+                <button class="link-button" node_ref=cancel on:click=move |_| on_close.run(())>
                     {move || if sent.get() { "Close" } else { "Cancel" }}
                 </button>
             </div>

@@ -81,8 +81,7 @@ pub fn size_label(bytes: u64) -> String {
     if bytes < 1_000_000 {
         return format!("{} KB", bytes.div_ceil(1000));
     }
-    // Whole numbers only: formatting floats would add their formatter
-    // (about 10 KB) to the app for this one label.
+    // Whole numbers only: no float formatting for this one label.
     if bytes >= 10_000_000 {
         return format!("{} MB", (bytes + 500_000) / 1_000_000);
     }

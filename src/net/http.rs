@@ -3,7 +3,7 @@
 use gloo_net::http::{Request, RequestBuilder, Response};
 use natter_protocol::{
     AccountDeletion, AddMember, ApiError, ApiErrorCode, Conversation, ConversationId, Credentials,
-    MediaLimits, Message, Millis, Mute, MuteFor, NewGroup, NewReport, OpenDirect, PasswordChange,
+    MediaLimits, Message, Mute, MuteFor, NewGroup, NewReport, OpenDirect, PasswordChange,
     ProfileUpdate, PublicGroup, RenameGroup, ReportFiled, Seq, SessionInfo, User, UserId,
 };
 use serde::de::DeserializeOwned;
@@ -82,8 +82,17 @@ impl Api {
         path: &str,
         body: &B,
     ) -> Result<T, HttpError> {
+        self.send_json(Request::post(&self.url(path)), body).await
+    }
+
+    /// Sends `body` as JSON with `builder`'s method and URL.
+    async fn send_json<B: Serialize, T: DeserializeOwned>(
+        &self,
+        builder: RequestBuilder,
+        body: &B,
+    ) -> Result<T, HttpError> {
         let request = self
-            .prepare(Request::post(&self.url(path)))
+            .prepare(builder)
             .json(body)
             .map_err(|err| HttpError::Unexpected(err.to_string()))?;
         let response = request.send().await.map_err(|_| HttpError::Unreachable)?;
@@ -327,21 +336,16 @@ impl Api {
         self.get("/api/mutes").await
     }
 
-    /// Mutes `conversation` until `until` (`None`: until unmuted); answers
-    /// the user's mutes now.
+    /// Mutes `conversation` for `length` milliseconds (`None`: until
+    /// unmuted); answers the user's mutes now.
     pub async fn mute(
         &self,
         conversation: ConversationId,
-        until: Option<Millis>,
+        length: Option<u64>,
     ) -> Result<Vec<Mute>, HttpError> {
-        let request = self
-            .prepare(Request::put(
-                &self.url(&format!("/api/conversations/{conversation}/mute")),
-            ))
-            .json(&MuteFor { until })
-            .map_err(|err| HttpError::Unexpected(err.to_string()))?;
-        let response = request.send().await.map_err(|_| HttpError::Unreachable)?;
-        decode(response).await
+        let url = self.url(&format!("/api/conversations/{conversation}/mute"));
+        self.send_json(Request::put(&url), &MuteFor { for_ms: length })
+            .await
     }
 
     /// Unmutes `conversation`; answers the user's mutes now.

@@ -37,7 +37,7 @@ impl ChatStore {
         if everywhere {
             Api::same_origin().logout_everywhere().await?;
             account::forget();
-            account::forget_pictures().await;
+            account::forget_traces().await;
         } else {
             account::log_out().await;
         }
@@ -51,7 +51,7 @@ impl ChatStore {
     pub async fn delete_account(&self, password: &str) -> Result<(), HttpError> {
         Api::same_origin().delete_account(password).await?;
         account::forget();
-        account::forget_pictures().await;
+        account::forget_traces().await;
         // The account is gone: a failure here leaves only an orphaned copy
         // that the next sign-in on this device never opens.
         let _ = self.delete_device_data().await;

@@ -255,7 +255,6 @@ impl ChatState {
             .filter(|c| c.is_request(self.me.id))
     }
 
-    /// The people the user blocks are now `users`.
     /// Whether the user muted `conversation`, as of `now`.
     pub fn is_muted(&self, conversation: ConversationId, now: Millis) -> bool {
         self.mutes
@@ -263,6 +262,7 @@ impl ChatState {
             .any(|mute| mute.conversation == conversation && mute.holds_at(now))
     }
 
+    /// The people the user blocks are now `users`.
     pub fn set_blocked(&mut self, users: Vec<User>) {
         if self.blocked != users {
             self.blocked = users.clone();

@@ -1,7 +1,8 @@
 //! Which arriving messages are worth telling the user about when they are
 //! not looking: the newest new message from someone else in each
-//! conversation they have not muted (or that mentions them in a group). How it is told (a system notification, the tab's title)
-//! is the UI's business.
+//! conversation they have not muted (or that mentions them in a group),
+//! from someone they do not block. How it is told (a system notification,
+//! the tab's title) is the UI's business.
 
 use natter_protocol::{ConversationId, ConversationKind, Millis, ReceiptKind, Seq, ServerFrame};
 
@@ -16,8 +17,9 @@ pub struct Notice {
 
 impl ChatState {
     /// The notices for `frames`, once they are applied: per conversation,
-    /// the newest message in them that someone else sent and the user has
-    /// not read (actions, group events and deleted messages say nothing),
+    /// the newest message in them that someone else (not blocked) sent and
+    /// the user has not read (actions, group events and deleted messages
+    /// say nothing),
     /// unless the user muted the conversation at `now` — where a message
     /// that mentions them in a group still counts.
     pub fn notices(&self, frames: &[ServerFrame], now: Millis) -> Vec<Notice> {
@@ -30,7 +32,10 @@ impl ChatState {
             let Some(conversation) = self.conversations.get(&message.conversation) else {
                 continue;
             };
+            // A blocked person's messages in a shared group are folded
+            // in the app; a notification must not show them either.
             let worth_it = message.sender != me
+                && !self.blocks(message.sender)
                 && message.is_visible_message()
                 && !message.deleted
                 && message.seq > conversation.member_cursor(me, ReceiptKind::Read);

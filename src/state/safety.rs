@@ -4,7 +4,7 @@
 //! shown folded, offline too.
 
 use leptos::task::spawn_local;
-use natter_protocol::{ConversationId, Millis, NewReport, User, UserId};
+use natter_protocol::{ConversationId, NewReport, User, UserId};
 
 use super::ChatStore;
 use crate::net::http::{Api, HttpError};
@@ -31,14 +31,14 @@ impl ChatStore {
         });
     }
 
-    /// Mutes `conversation` on all the user's devices until `until`
-    /// (`None`: until unmuted).
+    /// Mutes `conversation` on all the user's devices for `length`
+    /// milliseconds (`None`: until unmuted).
     pub async fn mute(
         &self,
         conversation: ConversationId,
-        until: Option<Millis>,
+        length: Option<u64>,
     ) -> Result<(), HttpError> {
-        let mutes = Api::same_origin().mute(conversation, until).await?;
+        let mutes = Api::same_origin().mute(conversation, length).await?;
         self.update(|state| state.mutes = mutes);
         Ok(())
     }

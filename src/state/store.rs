@@ -34,8 +34,9 @@ pub struct ChatStore {
     pub uploads: Uploads,
     /// Who is typing where.
     pub typing: RwSignal<Typing>,
-    /// What the last frames brought that the user has not seen, once the
-    /// first replay of this page is over (what it replays, the list shows).
+    /// What arriving frames brought that the user has not seen, once the
+    /// first replay of this page is over: queued here, taken by the
+    /// notifier.
     pub notices: RwSignal<Vec<Notice>>,
     /// Whether this page's first replay is over.
     live: StoredValue<bool>,
@@ -438,7 +439,19 @@ impl Host for ChatStore {
     /// delivery receipt means "stored on this device".
     async fn receive(&self, frames: Vec<ServerFrame>) -> Vec<ClientFrame> {
         self.note_typing(&frames);
-        let live = self.live.get_value();
+        // What comes after this page's first `synced` is live; what it
+        // replays, the list already shows.
+        let synced = frames
+            .iter()
+            .position(|frame| matches!(frame, ServerFrame::Synced));
+        let live_from = match (self.live.get_value(), synced) {
+            (true, _) => 0,
+            (false, Some(synced)) => synced + 1,
+            (false, None) => frames.len(),
+        };
+        if synced.is_some() {
+            self.live.set_value(true);
+        }
         let mut batch = Batch::default();
         let mut notices = Vec::new();
         self.state.update(|state| {
@@ -446,18 +459,12 @@ impl Host for ChatStore {
                 state.apply(frame);
             }
             batch = state.take_changes();
-            if live {
-                notices = state.notices(&frames, now());
-            }
+            notices = state.notices(&frames[live_from..], now());
         });
-        if frames
-            .iter()
-            .any(|frame| matches!(frame, ServerFrame::Synced))
-        {
-            self.live.set_value(true);
-        }
         if !notices.is_empty() {
-            self.notices.set(notices);
+            // Queued until the notifier takes them: batches may come
+            // faster than it runs.
+            self.notices.update(|queued| queued.extend(notices));
         }
         self.keep_voice(&batch.messages);
         self.save(batch).await;

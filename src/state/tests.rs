@@ -1229,3 +1229,18 @@ fn muted_conversations_are_quiet_but_a_mention_in_a_group_is_not() {
         "a mention in a muted group still notifies"
     );
 }
+
+#[test]
+fn a_blocked_persons_messages_are_no_notices() {
+    let mut state = state();
+    state.upsert(group_of(&[
+        (ME, "me", Role::Member),
+        (BOB, "bob", Role::Member),
+    ]));
+    state.set_blocked(vec![user(BOB, "bob")]);
+    let frames = [ServerFrame::Message {
+        message: message(9, 1, BOB),
+    }];
+    state.apply(&frames[0]);
+    assert!(state.notices(&frames, 0).is_empty());
+}

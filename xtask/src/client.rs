@@ -63,8 +63,18 @@ pub enum Names {
     /// Shipped: no name section.
     Stripped,
     /// For `twiggy` (`cargo xtask build-client --names`): the same code,
-    /// with names, so the files are larger than what ships.
+    /// with names, so the files are larger than what ships. Built into
+    /// `target/names-dist/`, never where the server serves from.
     Kept,
+}
+
+impl Names {
+    fn dist(self) -> PathBuf {
+        match self {
+            Names::Stripped => root().join("dist"),
+            Names::Kept => root().join("target/names-dist"),
+        }
+    }
 }
 
 /// Builds `dist/`.
@@ -108,7 +118,7 @@ pub fn build(tools: &Tools, names: Names) -> Result<Sizes> {
         }
     }
 
-    let dist = root().join("dist");
+    let dist = names.dist();
     fresh_dir(&dist)?;
     let app_dir = format!("app-{}", hash_of_dir(&app)?);
     copy_tree(&app, &dist.join(&app_dir))?;

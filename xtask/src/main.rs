@@ -52,6 +52,7 @@ commands:
   build-client [--names]
                        build and precompress the client only; --names
                        keeps function names in the wasm, for twiggy
+                       (into target/names-dist/, not dist/)
   pwa-assets           draw the app's PNG icons from public/icon.svg and
                        copy the install screenshots (after the Playwright
                        screenshots spec has run)";

@@ -12,7 +12,7 @@
 use std::path::Path;
 
 use natter_server::chat::pipeline::MAX_BATCH;
-use natter_server::store::sqlite::SqliteStore;
+use natter_server::store::sqlite::{self, SqliteStore};
 use rusqlite::{params, Connection};
 use uuid::Uuid;
 
@@ -25,17 +25,7 @@ pub async fn micros_per_message(dir: &Path) -> f64 {
     let path = dir.join("floor.sqlite3");
     drop(SqliteStore::open(&path).await.expect("a store"));
     let mut conn = Connection::open(&path).expect("open");
-    // The writer's settings (store/sqlite/mod.rs).
-    conn.pragma_update(None, "journal_mode", "WAL")
-        .expect("wal");
-    conn.pragma_update(None, "cache_size", -65536)
-        .expect("cache");
-    conn.pragma_update(None, "synchronous", "FULL")
-        .expect("full");
-    conn.pragma_update(None, "secure_delete", "ON")
-        .expect("secure delete");
-    conn.pragma_update(None, "foreign_keys", "ON")
-        .expect("foreign keys");
+    sqlite::writer_settings(&conn).expect("the writer's settings");
     let members = GROUPS * GROUP_SIZE;
     let tx = conn.transaction().expect("begin");
     for user in 1..=members {

@@ -19,7 +19,7 @@
 //! The server and the relay run pinned to core 0, the load to core 1
 //! (`taskset`). Run with `cargo xtask bench`; `--check` fails when a budget
 //! is missed, `--record` appends the results to BENCHMARKS.md, and
-//! `--only durable|fanout|relay|memory|storm` runs one part (to profile it). Speed
+//! `--only durable|fanout|relay|floor|memory|storm` runs one part (to profile it). Speed
 //! goals live here, never in tests.
 
 mod floor;

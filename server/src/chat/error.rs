@@ -39,8 +39,8 @@ pub enum ChatError {
     AccountEnded,
     #[error("You can't block yourself.")]
     BlockYourself,
-    #[error("A mute must end in the future.")]
-    MuteInThePast,
+    #[error("A mute lasts from a moment to a year, or until you unmute.")]
+    BadMuteLength,
     #[error("@{0} can't be added to this group.")]
     CannotAdd(String),
     #[error("You can't join this group: its admins removed you.")]

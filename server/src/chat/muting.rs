@@ -4,24 +4,26 @@
 //! which still notifies); the server keeps it, so that every device and
 //! its pushes agree.
 
-use natter_protocol::{ConversationId, Millis, Mute, ServerFrame, UserId};
+use natter_protocol::{ConversationId, Millis, Mute, ServerFrame, UserId, MAX_MUTE_MS};
 
 use super::{Chat, ChatError};
 use crate::hub::Event;
 
 impl Chat {
-    /// Mutes `conversation` for `user` until `until` (`None`: until
-    /// unmuted); answers their mutes now.
+    /// Mutes `conversation` for `user` for `length` milliseconds from
+    /// `now` (`None`: until unmuted); answers their mutes now.
     pub async fn mute(
         &self,
         user: UserId,
         conversation: ConversationId,
-        until: Option<Millis>,
+        length: Option<u64>,
         now: Millis,
     ) -> Result<Vec<Mute>, ChatError> {
-        if until.is_some_and(|until| until <= now) {
-            return Err(ChatError::MuteInThePast);
-        }
+        let until = match length {
+            None => None,
+            Some(length @ 1..=MAX_MUTE_MS) => Some(now + length as Millis),
+            Some(_) => return Err(ChatError::BadMuteLength),
+        };
         if !self.store.mute(user, conversation, until).await? {
             return Err(ChatError::NotAMember);
         }

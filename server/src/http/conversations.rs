@@ -116,7 +116,7 @@ pub async fn mute(
     Ok(axum::Json(
         state
             .chat
-            .mute(current.user.id, id, mute.until, now_millis())
+            .mute(current.user.id, id, mute.for_ms, now_millis())
             .await?,
     ))
 }

@@ -91,6 +91,12 @@ pub fn router(state: AppState) -> Result<Router, assets::AssetsError> {
     let mut app = Router::new()
         .nest("/api", api)
         .route("/ws", get(crate::ws::upgrade))
+        // Shares from other apps are the service worker's to take; one
+        // that reaches the server (no worker yet) opens the app instead.
+        .route(
+            "/share",
+            post(|| async { axum::response::Redirect::to("/") }),
+        )
         .fallback_service(client.service())
         .with_state(state.clone());
     if !state.config.allowed_origins.is_empty() {

@@ -53,6 +53,14 @@ fn open_writer(path: &Path) -> Result<Connection, StoreError> {
         std::fs::create_dir_all(dir).map_err(StoreError::backend)?;
     }
     let mut conn = Connection::open(path)?;
+    writer_settings(&conn)?;
+    schema::migrate(&mut conn)?;
+    Ok(conn)
+}
+
+/// The write connection's settings (public for the benchmark's storage
+/// floor, which must store exactly as the writer does).
+pub fn writer_settings(conn: &Connection) -> Result<(), StoreError> {
     conn.pragma_update(None, "journal_mode", "WAL")?;
     // The pages a batch touches stay in memory between batches.
     conn.pragma_update(None, "cache_size", -65536)?;
@@ -60,9 +68,7 @@ fn open_writer(path: &Path) -> Result<Connection, StoreError> {
     // Deleted and edited text is overwritten in the file, not just
     // unlinked ("delete for everyone" means gone from the server).
     conn.pragma_update(None, "secure_delete", "ON")?;
-    configure(&conn)?;
-    schema::migrate(&mut conn)?;
-    Ok(conn)
+    configure(conn)
 }
 
 fn open_reader(path: &PathBuf) -> Result<Connection, StoreError> {

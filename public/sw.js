@@ -18,7 +18,7 @@ const CACHE = `natter-shell-${BUILD}`;
 // Built files are named by a 64-bit hash in hex (`main-<hash>.css`), or
 // live in `/app-<hash>/`.
 const HASHED = /(-[0-9a-f]{16}\.css$)|(^\/app-[0-9a-f]{16}\/)/;
-const STATIC = ['/manifest.webmanifest', '/icon.svg', '/sw-register.js'];
+const STATIC = ['/manifest.webmanifest', '/icon.svg', '/icon-192.png', '/sw-register.js'];
 // Avatars and group pictures: their URL names their content, so a saved
 // copy is always right. Kept across builds (the app deletes them at
 // logout), the most recent few hundred only.

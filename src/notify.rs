@@ -88,8 +88,12 @@ impl SystemNotice {
     /// Notifications with the same tag replace each other: one per
     /// conversation, showing its newest message.
     pub fn tag(&self) -> String {
-        format!("conversation-{}", self.conversation)
+        tag_of(self.conversation)
     }
+}
+
+fn tag_of(conversation: ConversationId) -> String {
+    format!("conversation-{conversation}")
 }
 
 /// Shows `notice` through the service worker.
@@ -128,8 +132,20 @@ pub async fn show(notice: &SystemNotice) -> Result<(), NotifyError> {
 }
 
 /// Closes every notification this app shows (at logout: they may quote
-/// messages). Without a service worker there are none.
+/// messages).
 pub async fn close_all() {
+    close_where(|_| true).await;
+}
+
+/// Closes the notification about `conversation` (it is on screen now).
+pub async fn close_about(conversation: ConversationId) {
+    let tag = tag_of(conversation);
+    close_where(|shown| shown == tag).await;
+}
+
+/// Closes the notifications whose tag `closes` picks. Without a service
+/// worker in charge of the page there are none.
+async fn close_where(closes: impl Fn(&str) -> bool) {
     let Some(window) = web_sys::window() else {
         return;
     };
@@ -148,9 +164,10 @@ pub async fn close_all() {
     };
     if let Ok(shown) = JsFuture::from(listed).await {
         for notification in js_sys::Array::from(&shown).iter() {
-            notification
-                .unchecked_into::<web_sys::Notification>()
-                .close();
+            let notification: web_sys::Notification = notification.unchecked_into();
+            if notification.tag().is_some_and(|tag| closes(&tag)) {
+                notification.close();
+            }
         }
     }
 }

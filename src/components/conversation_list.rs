@@ -2,6 +2,7 @@
 //! latest activity first.
 
 use leptos::prelude::*;
+use leptos::task::spawn_local;
 use natter_protocol::{ConversationId, MediaKind, Millis};
 
 use super::avatar::Avatar;
@@ -99,6 +100,24 @@ fn preview_text(attachment: Option<&natter_protocol::Attachment>, body: &str) ->
 #[component]
 pub fn ConversationList() -> impl IntoView {
     let store = expect_context::<ChatStore>();
+    // A timed mute ends by itself: it is dropped then, so its mark goes.
+    // (A memo, so that one timer waits per ending, not one per change.)
+    let next_end = Memo::new(move |_| {
+        store
+            .state
+            .with(|state| state.mutes.iter().filter_map(|mute| mute.until).min())
+    });
+    Effect::new(move |_| {
+        if let Some(until) = next_end.get() {
+            let wait = (until - now()).clamp(0, Millis::from(i32::MAX)) as u32;
+            spawn_local(async move {
+                gloo_timers::future::TimeoutFuture::new(wait).await;
+                store
+                    .state
+                    .try_update(|state| state.drop_ended_mutes(now()));
+            });
+        }
+    });
     // Kik's "New Chats": requests wait behind their own entry.
     let showing_requests = RwSignal::new(false);
     let request_count = Memo::new(move |_| store.state.with(|state| state.requests().count()));

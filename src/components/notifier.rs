@@ -1,7 +1,8 @@
 //! Telling the person about messages while they look elsewhere: a system
-//! notification per conversation while this tab is hidden, the unread
-//! count in the tab's title, and the conversation a clicked notification
-//! names opened. Renders nothing on the page.
+//! notification per conversation while this tab is hidden (closed once the
+//! conversation is on screen), the unread count in the tab's title, and
+//! the conversation a clicked notification names opened. Renders nothing
+//! on the page.
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -44,6 +45,15 @@ pub fn Notifier() -> impl IntoView {
                 }
             }
         });
+    });
+
+    // A conversation on screen needs no notification about it any more.
+    Effect::new(move |_| {
+        if let Some(open) = store.state.with(|state| state.open) {
+            if !hidden() {
+                spawn_local(notify::close_about(open));
+            }
+        }
     });
 
     Effect::new(move |_| {

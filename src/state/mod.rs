@@ -262,6 +262,11 @@ impl ChatState {
             .any(|mute| mute.conversation == conversation && mute.holds_at(now))
     }
 
+    /// Forgets the timed mutes that have ended by `now`.
+    pub fn drop_ended_mutes(&mut self, now: Millis) {
+        self.mutes.retain(|mute| mute.holds_at(now));
+    }
+
     /// The people the user blocks are now `users`.
     pub fn set_blocked(&mut self, users: Vec<User>) {
         if self.blocked != users {

@@ -1228,6 +1228,15 @@ fn muted_conversations_are_quiet_but_a_mention_in_a_group_is_not() {
         }],
         "a mention in a muted group still notifies"
     );
+    state.drop_ended_mutes(5_000);
+    assert_eq!(
+        state.mutes,
+        vec![Mute {
+            conversation: 9,
+            until: None
+        }],
+        "an ended mute goes, one for good stays"
+    );
 }
 
 #[test]

@@ -2,7 +2,7 @@
 // the tab is hidden, one system notification per conversation (shown
 // through the service worker, replaced by the conversation's next one),
 // with or without the message's text; the unread count in the title; a
-// clicked notification's conversation opens.
+// clicked notification's conversation opens, and its notification goes.
 import { test, expect, signUp, befriend, send, openChatWith, uniqueName, waitForOfflineShell } from './fixtures.mjs';
 
 /** The notifications the page's service worker registration shows. */
@@ -112,6 +112,8 @@ test('a hidden tab notifies per conversation and counts unread in its title', as
   }, conversation);
   await expect(bob.page.getByRole('heading', { name: annName })).toBeVisible();
   await expect(bob.page).toHaveTitle('Natter');
+  // On screen, the conversation needs its notification no more.
+  await expect.poll(() => shown(bob.page)).toEqual([]);
 
   await ann.context.close();
   await bob.context.close();
@@ -172,6 +174,14 @@ test('a muted conversation stays quiet, and a mention in a muted group still not
   await options.click();
   await menu.getByRole('menuitem', { name: 'Unmute' }).click();
   await expect(bob.page.getByRole('button', { name: 'Hikers', exact: true })).toBeVisible();
+
+  // A timed mute ends by itself, and its mark goes with it.
+  const response = await bob.page.request.put(new URL(`/api/conversations/${group.id}/mute`, server.url).href, {
+    data: { for_ms: 1500 },
+  });
+  expect(response.ok()).toBeTruthy();
+  await expect(bob.page.getByRole('button', { name: 'Hikers, muted' })).toBeVisible();
+  await expect(bob.page.getByRole('button', { name: 'Hikers', exact: true })).toBeVisible({ timeout: 10_000 });
   await ann.context.close();
   await bob.context.close();
 });

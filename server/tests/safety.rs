@@ -555,7 +555,19 @@ async fn an_account_exports_its_data_then_ends_leaving_tombstones() {
         .await
         .unwrap();
 
-    // The export: one zip with the conversations, messages and the photo.
+    let muted = bob
+        .request(
+            reqwest::Method::PUT,
+            &format!("/api/conversations/{}/mute", group.id),
+        )
+        .json(&serde_json::json!({ "for_ms": null }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(muted.status(), StatusCode::OK);
+
+    // The export: one zip with the conversations, messages, mutes and the
+    // photo.
     let response = bob.get("/api/me/export").send().await.unwrap();
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(
@@ -572,6 +584,10 @@ async fn an_account_exports_its_data_then_ends_leaving_tombstones() {
         .unwrap();
     let data: serde_json::Value = serde_json::from_str(&json).unwrap();
     assert_eq!(data["profile"]["username"], "bob");
+    assert_eq!(
+        data["mutes"],
+        serde_json::json!([{ "conversation": group.id, "until": null }])
+    );
     let conversations = data["conversations"].as_array().unwrap();
     assert_eq!(conversations.len(), 2);
     let texts: Vec<&str> = conversations

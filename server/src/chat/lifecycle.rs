@@ -13,7 +13,7 @@
 //! ([`Chat::export_page`]) and streams it all as one archive.
 
 use natter_protocol::{
-    limits, Conversation, ConversationId, ConversationKind, Message, Millis, User, UserId,
+    limits, Conversation, ConversationId, ConversationKind, Message, Millis, Mute, User, UserId,
 };
 
 use super::groups::GroupChange;
@@ -30,6 +30,7 @@ pub const USERNAME_RESERVED_MILLIS: Millis = 30 * 24 * 3600 * 1000;
 pub struct ExportPlan {
     pub profile: User,
     pub blocked: Vec<User>,
+    pub mutes: Vec<Mute>,
     pub conversations: Vec<Conversation>,
     pub uploads: Vec<MediaRecord>,
 }
@@ -100,8 +101,9 @@ impl Chat {
         }
     }
 
-    /// Everything of `user`'s an export holds, but for the messages.
-    pub async fn export_plan(&self, user: &User) -> Result<ExportPlan, ChatError> {
+    /// Everything of `user`'s an export holds at `now`, but for the
+    /// messages.
+    pub async fn export_plan(&self, user: &User, now: Millis) -> Result<ExportPlan, ChatError> {
         Ok(ExportPlan {
             profile: self
                 .store
@@ -109,6 +111,7 @@ impl Chat {
                 .await?
                 .unwrap_or_else(|| user.clone()),
             blocked: self.store.blocked_users(user.id).await?,
+            mutes: self.store.mutes(user.id, now).await?,
             conversations: self.conversations(user.id).await?,
             uploads: self.store.uploads_of(user.id).await?,
         })

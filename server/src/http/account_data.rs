@@ -8,7 +8,7 @@ use axum::body::Body;
 use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
-use natter_protocol::{AccountDeletion, Millis, User};
+use natter_protocol::{AccountDeletion, Millis, Mute, User};
 use serde::Serialize;
 use tokio::io::{AsyncWrite, DuplexStream};
 use tokio_util::compat::FuturesAsyncWriteCompatExt;
@@ -83,17 +83,20 @@ struct Header<'a> {
     exported_at: Millis,
     profile: &'a User,
     blocked: &'a [User],
+    mutes: &'a [Mute],
 }
 
 async fn write_export(chat: &Chat, user: &User, out: DuplexStream) -> Result<(), ExportError> {
-    let plan = chat.export_plan(user).await?;
+    let now = now_millis();
+    let plan = chat.export_plan(user, now).await?;
     let mut zip = ZipFileWriter::with_tokio(out);
     let json = ZipEntryBuilder::new("natter.json".into(), Compression::Deflate);
     let mut entry = zip.write_entry_stream(json).await?.compat_write();
     let header = serde_json::to_string(&Header {
-        exported_at: now_millis(),
+        exported_at: now,
         profile: &plan.profile,
         blocked: &plan.blocked,
+        mutes: &plan.mutes,
     })?;
     // The header's closing brace makes room for the conversations.
     let open = header.strip_suffix('}').unwrap_or(&header);

@@ -87,11 +87,15 @@ fn hidden() -> bool {
 }
 
 /// What the notification about `notice` says: who (and where, in a
-/// group), and the message's text unless the person turned previews off.
+/// group), and the message's text unless the person turned previews off or
+/// it comes from a stranger (a message request: what strangers write does
+/// not pop up on a screen before the person chose to read it).
 fn system_notice(state: &ChatState, notice: Notice, previews: bool) -> Option<SystemNotice> {
     let conversation = state.conversations.get(&notice.conversation)?;
     let message = conversation.messages.get(&notice.seq)?;
-    let body = if !previews {
+    let body = if conversation.is_request(state.me.id) {
+        "New message request".to_owned()
+    } else if !previews {
         "New message".to_owned()
     } else if conversation.info.kind == ConversationKind::Group {
         let sender = conversation.name_of(message.sender).unwrap_or("Someone");

@@ -100,6 +100,17 @@ test('a hidden tab notifies per conversation and counts unread in its title', as
     { title: annName, body: 'New message' },
   ]);
 
+  // A stranger's message (a request) says so, and not what it says.
+  const cydName = uniqueName('cyd');
+  const cyd = await signUp(browser, server, cydName);
+  await openChatWith(cyd.page, bobName);
+  await send(cyd.page, 'buy cheap watches');
+  await expect
+    .poll(() => notified(bob.page))
+    .toContainEqual({ title: cydName, body: 'New message request' });
+  expect(JSON.stringify(await notified(bob.page))).not.toContain('watches');
+  await cyd.context.close();
+
   // The worker's word after a click opens the conversation.
   const [tag] = (await shown(bob.page)).map((n) => n.tag);
   const conversation = Number(tag.split('-')[1]);
@@ -111,9 +122,13 @@ test('a hidden tab notifies per conversation and counts unread in its title', as
     }
   }, conversation);
   await expect(bob.page.getByRole('heading', { name: annName })).toBeVisible();
-  await expect(bob.page).toHaveTitle('Natter');
-  // On screen, the conversation needs its notification no more.
-  await expect.poll(() => shown(bob.page)).toEqual([]);
+  // Ann's are read now; the stranger's request is not.
+  await expect(bob.page).toHaveTitle('(1) Natter');
+  // On screen, Ann's conversation needs its notification no more; the
+  // request's stays.
+  await expect
+    .poll(async () => (await shown(bob.page)).map((n) => n.title))
+    .toEqual([cydName]);
 
   await ann.context.close();
   await bob.context.close();

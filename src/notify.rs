@@ -92,6 +92,20 @@ impl SystemNotice {
     }
 }
 
+/// The service worker's registration, once it is in charge of this page.
+/// `None` without one (its registration failed): `ready` would wait for
+/// it forever.
+async fn registration() -> Option<ServiceWorkerRegistration> {
+    let window = web_sys::window()?;
+    if !supported() {
+        return None;
+    }
+    let workers = window.navigator().service_worker();
+    workers.controller()?;
+    let ready = JsFuture::from(workers.ready().ok()?).await.ok()?;
+    Some(ready.unchecked_into())
+}
+
 fn tag_of(conversation: ConversationId) -> String {
     format!("conversation-{conversation}")
 }
@@ -105,14 +119,7 @@ pub async fn show(notice: &SystemNotice) -> Result<(), NotifyError> {
             NotifyError::Unsupported
         });
     }
-    let window = web_sys::window().ok_or(NotifyError::Unsupported)?;
-    // `ready` waits for a worker forever: without one in charge of this
-    // page (its registration failed), there is nothing to show through.
-    if window.navigator().service_worker().controller().is_none() {
-        return Err(NotifyError::Unsupported);
-    }
-    let ready = window.navigator().service_worker().ready()?;
-    let registration: ServiceWorkerRegistration = JsFuture::from(ready).await?.unchecked_into();
+    let registration = registration().await.ok_or(NotifyError::Unsupported)?;
     let options = NotificationOptions::new();
     options.set_body(&notice.body);
     options.set_tag(&notice.tag());
@@ -143,22 +150,11 @@ pub async fn close_about(conversation: ConversationId) {
     close_where(|shown| shown == tag).await;
 }
 
-/// Closes the notifications whose tag `closes` picks. Without a service
-/// worker in charge of the page there are none.
+/// Closes the notifications whose tag `closes` picks.
 async fn close_where(closes: impl Fn(&str) -> bool) {
-    let Some(window) = web_sys::window() else {
+    let Some(registration) = registration().await else {
         return;
     };
-    if !supported() || window.navigator().service_worker().controller().is_none() {
-        return;
-    }
-    let Ok(ready) = window.navigator().service_worker().ready() else {
-        return;
-    };
-    let Ok(registration) = JsFuture::from(ready).await else {
-        return;
-    };
-    let registration: ServiceWorkerRegistration = registration.unchecked_into();
     let Ok(listed) = registration.get_notifications() else {
         return;
     };

@@ -137,7 +137,10 @@ where
     let mut text = format!("{{\"{TAG}\":{}", tag.get());
     for (name, value) in rest {
         let name = serde_json::to_string(&name).map_err(de::Error::custom)?;
-        text.push_str(&format!(",{name}:{}", value.get()));
+        text.push(',');
+        text.push_str(&name);
+        text.push(':');
+        text.push_str(value.get());
     }
     text.push('}');
     serde_json::from_str(&text).map_err(de::Error::custom)

@@ -7,6 +7,7 @@ use leptos::prelude::*;
 
 use natter_protocol::Millis;
 
+use super::page_bridge;
 use crate::net::session::{now, ConnectionStatus};
 use crate::state::ChatStore;
 use crate::time;
@@ -77,18 +78,8 @@ pub fn ConnectionBanner() -> impl IntoView {
 /// installed. Reloading hands over to it (see `public/sw-register.js`).
 #[component]
 pub fn UpdateBanner() -> impl IntoView {
-    let ready = RwSignal::new(
-        js_sys::Reflect::get(&window(), &"natterUpdateReady".into())
-            .map(|value| value.is_truthy())
-            .unwrap_or(false),
-    );
-    let listener = window_event_listener_untyped("natter:update-ready", move |_| ready.set(true));
-    on_cleanup(move || listener.remove());
-    let apply = move |_| {
-        if let Ok(event) = web_sys::Event::new("natter:apply-update") {
-            let _ = window().dispatch_event(&event);
-        }
-    };
+    let ready = page_bridge::flag("natterUpdateReady", "natter:update-ready");
+    let apply = |_| page_bridge::ask("natter:apply-update");
     view! {
         <Show when=move || ready.get()>
             <div class="banner update" role="status">

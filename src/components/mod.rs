@@ -26,6 +26,7 @@ pub mod new_group;
 pub mod notifications;
 pub mod notifier;
 pub mod outdated;
+pub mod page_bridge;
 pub mod password;
 pub mod picked;
 pub mod picture_picker;

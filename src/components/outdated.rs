@@ -4,6 +4,8 @@
 
 use leptos::prelude::*;
 
+use super::page_bridge;
+
 #[component]
 pub fn Outdated() -> impl IntoView {
     view! {
@@ -11,11 +13,9 @@ pub fn Outdated() -> impl IntoView {
             <p>"Natter has been updated. Reload to get the new version."</p>
             // Hands over to the new build's service worker if it is
             // waiting, so the reload does not open the old build again.
-            <button class="primary" on:click=move |_| {
-                if let Ok(event) = web_sys::Event::new("natter:apply-update") {
-                    let _ = window().dispatch_event(&event);
-                }
-            }>"Reload"</button>
+            <button class="primary" on:click=|_| page_bridge::ask("natter:apply-update")>
+                "Reload"
+            </button>
         </div>
     }
 }

@@ -33,16 +33,11 @@ pub fn SharePicker(#[prop(into)] on_close: Callback<()>) -> impl IntoView {
     let targets = Memo::new(move |_| {
         store.state.with(|state| {
             let me = state.me.id;
-            let mut targets: Vec<_> = state
-                .conversations
-                .values()
-                .filter(|c| c.includes(me) && !c.is_request(me))
-                .map(|c| (c.last_activity(), c.info.id, c.title(me), c.picture(me)))
-                .collect();
-            targets.sort_by_key(|target| std::cmp::Reverse(target.0));
-            targets
+            state
+                .sorted()
                 .into_iter()
-                .map(|(_, id, title, picture)| (id, title, picture))
+                .filter(|c| c.includes(me) && !c.is_request(me))
+                .map(|c| (c.info.id, c.title(me), c.picture(me)))
                 .collect::<Vec<_>>()
         })
     });

@@ -1,7 +1,16 @@
 // A new build replaces the old one cleanly: the running app keeps working on
 // its build, says "a new version is ready", and reloads onto it on request.
 import { test as base, expect, startServer, signUp, uniqueName } from './fixtures.mjs';
-import { cpSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -26,6 +35,11 @@ function rebuild(dir) {
       .replaceAll(oldHash, newHash)
       .replace(/const BUILD = '([^']+)'/, (_, build) => `const BUILD = '${build}-rebuilt'`);
     writeFileSync(path, text);
+    // The server revalidates these by Last-Modified, in whole seconds: a
+    // copy and a rewrite in the same second would look unchanged (304), as
+    // two real builds never are.
+    const later = new Date(Date.now() + 5_000);
+    utimesSync(path, later, later);
     rmSync(`${path}.br`, { force: true });
     rmSync(`${path}.gz`, { force: true });
   }

@@ -164,6 +164,38 @@ pub struct MuteFor {
 /// The longest mute with an end: a year. Longer is "until unmuted".
 pub const MAX_MUTE_MS: u64 = 366 * 24 * 3_600_000;
 
+/// Answer to `GET /api/push`: the server's VAPID public key (RFC 8292),
+/// an uncompressed P-256 point in unpadded base64url, as
+/// `pushManager.subscribe` takes it for `applicationServerKey`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PushKey {
+    pub key: String,
+}
+
+/// Body of `PUT /api/push/subscription`: this device's push subscription,
+/// as the browser's `PushSubscription.toJSON()` gives it, and whether its
+/// notifications may show the messages' text. One per device (session): a
+/// new one replaces the old.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PushSubscription {
+    /// The push service's URL for this device: https, on a public address.
+    pub endpoint: String,
+    pub keys: PushKeys,
+    pub previews: bool,
+}
+
+/// The subscription's keys (RFC 8291), unpadded base64url.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PushKeys {
+    /// The device's P-256 public key, uncompressed (65 bytes).
+    pub p256dh: String,
+    /// The authentication secret (16 bytes).
+    pub auth: String,
+}
+
+/// The longest push endpoint accepted, in bytes.
+pub const MAX_PUSH_ENDPOINT: usize = 2048;
+
 /// Body of `POST /api/reports`: a person, or one of their messages (a
 /// conversation and a seq), with a reason. A report from a conversation
 /// carries what the reporter could see of it, as context.

@@ -68,6 +68,10 @@ tagged_enum! {
         Typing { conversation: ConversationId },
         /// Application-level heartbeat: browsers cannot send WebSocket pings.
         Ping { nonce: u64 },
+        /// Whether this tab is on screen; sent after `hello` and whenever it
+        /// changes (until then, a tab counts as not on screen). While one of
+        /// a person's tabs is, the server sends their devices no Web Push.
+        Visible { visible: bool },
     }
 }
 

@@ -9,6 +9,7 @@
 //! - [`api`]: the HTTP request and response bodies.
 //! - [`limits`]: the validation rules both sides enforce (usernames, passwords,
 //!   message length), so that the client can explain a refusal before sending.
+//! - [`mentions`]: whom a message's text names ("@ann").
 //! - `tagged`: how the enums written as `{"type": …}` objects are read.
 
 mod tagged;
@@ -16,6 +17,7 @@ mod tagged;
 pub mod api;
 pub mod frame;
 pub mod limits;
+pub mod mentions;
 
 pub use api::*;
 pub use frame::*;

@@ -107,6 +107,20 @@ pub struct Config {
     /// progress, whatever the clients do.
     #[arg(long, env = "NATTER_SHUTDOWN_GRACE", default_value = "10", value_parser = seconds)]
     pub shutdown_grace: Duration,
+    /// Where push services may reach this server's operator (the VAPID
+    /// `sub` claim): a `mailto:` or `https:` URL. Some push services refuse
+    /// pushes without a real one.
+    #[arg(
+        long,
+        env = "NATTER_PUSH_CONTACT",
+        default_value = "mailto:postmaster@localhost"
+    )]
+    pub push_contact: String,
+    /// For tests only: accept push endpoints on loopback addresses, over
+    /// plain http (a stand-in push service). Never in production: it lets
+    /// clients make the server call its own machine.
+    #[arg(long, env = "NATTER_PUSH_TO_LOOPBACK", hide = true)]
+    pub push_to_loopback: bool,
     /// Instead of serving: moderate the server running on this data
     /// directory.
     #[command(subcommand)]
@@ -148,6 +162,8 @@ impl Config {
             header_timeout: Duration::from_secs(10),
             body_idle_timeout: Duration::from_secs(30),
             shutdown_grace: Duration::from_secs(10),
+            push_contact: "mailto:postmaster@localhost".to_owned(),
+            push_to_loopback: false,
             command: None,
         }
     }
@@ -168,6 +184,15 @@ impl Config {
 
     pub fn database_path(&self) -> PathBuf {
         self.data_dir.join("natter.sqlite3")
+    }
+
+    /// Which push endpoints are acceptable.
+    pub fn push_reach(&self) -> crate::outbound::Reach {
+        if self.push_to_loopback {
+            crate::outbound::Reach::Loopback
+        } else {
+            crate::outbound::Reach::Public
+        }
     }
 
     pub fn admin_socket(&self) -> PathBuf {

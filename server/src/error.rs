@@ -41,11 +41,23 @@ pub enum AppError {
 fn status_of(err: &ChatError) -> (StatusCode, ApiErrorCode) {
     use ChatError::*;
     match err {
-        Invalid(_) | BadAttachment | AttachmentUsed | BadTarget | NotYours | ClientIdReused
-        | NotAGroup | Yourself | YouBlocked | AccountEnded | BlockYourself | NotBanned
-        | ReportYourself | BadMuteLength => (StatusCode::BAD_REQUEST, ApiErrorCode::InvalidInput),
+        Invalid(_)
+        | BadAttachment
+        | AttachmentUsed
+        | BadTarget
+        | NotYours
+        | ClientIdReused
+        | NotAGroup
+        | Yourself
+        | YouBlocked
+        | AccountEnded
+        | BlockYourself
+        | NotBanned
+        | ReportYourself
+        | BadMuteLength
+        | BadPushSubscription(_) => (StatusCode::BAD_REQUEST, ApiErrorCode::InvalidInput),
         QuotaExceeded { .. } => (StatusCode::TOO_MANY_REQUESTS, ApiErrorCode::QuotaExceeded),
-        NotAMember | NoSuchUsername(_) | NoSuchMember | NoSuchFile | NoSuchReport => {
+        NotAMember | NoSuchUsername(_) | NoSuchMember | NoSuchFile | NoSuchReport | PushOff => {
             (StatusCode::NOT_FOUND, ApiErrorCode::NotFound)
         }
         NotAdmin | Banned | CannotAdd(_) | Suspended => {

@@ -22,6 +22,9 @@
 //!   answer; [`error`] maps the use cases' refusals to HTTP once, and
 //!   [`ws`] maps them to error frames once.
 //!
+//! - [`presence`]: which tabs are connected, and on screen.
+//! - [`push`]: Web Push to devices with no tab open; [`outbound`]: the
+//!   rules and client for requests to addresses people give the server.
 //! - [`admin`]: moderation from the server's machine, over a Unix socket.
 //!
 //! [`run`] serves on a listener the caller bound, so tests can use port 0.
@@ -36,7 +39,10 @@ pub mod hashing;
 pub mod http;
 pub mod hub;
 pub mod media;
+pub mod outbound;
 pub mod password;
+pub mod presence;
+pub mod push;
 pub mod serve;
 pub mod store;
 pub mod throttle;
@@ -49,11 +55,12 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::chat::{Chat, Limits};
+use crate::chat::{Chat, Limits, PushSetup};
 use crate::config::{Config, HubKind, StoreKind};
 use crate::fair::FairUse;
 use crate::hub::{Hub, LocalHub};
 use crate::media::FsMedia;
+use crate::push::PushService;
 use crate::store::sqlite::SqliteStore;
 use crate::store::Store;
 use crate::ws::caps::SocketCaps;
@@ -86,6 +93,10 @@ pub enum ServeError {
     Io(#[from] std::io::Error),
     #[error("cannot open the moderation socket in the data directory: {0}")]
     Admin(#[source] std::io::Error),
+    #[error("cannot set up Web Push: {0}")]
+    PushKey(#[from] push::vapid::VapidError),
+    #[error("cannot set up Web Push: {0}")]
+    Push(#[from] push::PushError),
 }
 
 /// The store `config` names.
@@ -111,6 +122,14 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
     let store = open_store(&config).await?;
+    let push = PushSetup {
+        service: PushService::new(
+            push::vapid::load_or_create(&config.data_dir)?,
+            config.push_contact.clone(),
+            config.push_reach(),
+        )?,
+        subscribed: store.push_users().await?,
+    };
     let chat = Chat::with_limits(
         store,
         open_hub(&config),
@@ -119,6 +138,7 @@ pub async fn run(
             sign_ups_per_hour: config.sign_ups_per_hour,
             upload_quota_bytes: config.upload_quota_mb.saturating_mul(1_000_000),
         },
+        Some(push),
     );
     let sockets = Arc::new(SocketCaps::new(
         config.sockets_per_account,

@@ -41,6 +41,10 @@ pub enum ChatError {
     BlockYourself,
     #[error("A mute lasts from a moment to a year, or until you unmute.")]
     BadMuteLength,
+    #[error("This push subscription can't be used: {0}.")]
+    BadPushSubscription(String),
+    #[error("This server does not send push notifications.")]
+    PushOff,
     #[error("@{0} can't be added to this group.")]
     CannotAdd(String),
     #[error("You can't join this group: its admins removed you.")]

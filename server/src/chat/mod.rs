@@ -14,6 +14,7 @@
 //! - [`receipt`], [`typing`]: delivery and read cursors; typing notices.
 //! - [`blocking`]: who blocks whom, and what that keeps apart.
 //! - [`muting`]: conversations whose notifications a member silenced.
+//! - [`push`]: Web Push subscriptions, and whom a new message is pushed to.
 //! - [`requests`]: message requests, until accepted.
 //! - [`report`], [`moderation`]: reports by people, and what moderators
 //!   do about them (suspensions, deletions).
@@ -40,6 +41,7 @@ pub mod moderation;
 pub mod muting;
 pub mod pipeline;
 pub mod profile;
+pub mod push;
 pub mod reading;
 pub mod receipt;
 pub mod report;
@@ -59,6 +61,8 @@ use self::roster::Roster;
 use crate::hashing::Hashing;
 use crate::hub::Hub;
 use crate::media::MediaStorage;
+use crate::presence::Presence;
+use crate::push::PushService;
 use crate::store::{Membership, Store};
 use crate::throttle::Throttle;
 
@@ -71,11 +75,22 @@ pub struct Chat {
     media: Arc<dyn MediaStorage>,
     roster: Arc<Roster>,
     blocks: Arc<BlockList>,
+    /// Who has a tab connected, and on screen.
+    presence: Arc<Presence>,
+    /// Web Push, when the server sends it.
+    push: Option<Arc<push::Pusher>>,
     pipeline: Pipeline,
     throttle: Arc<Throttle>,
     hashing: Arc<Hashing>,
     /// Bytes one account may upload a day.
     upload_quota: u64,
+}
+
+/// Web Push as the server starts it: its service, and everyone the store
+/// has a subscribed device for.
+pub struct PushSetup {
+    pub service: PushService,
+    pub subscribed: Vec<UserId>,
 }
 
 /// What an account or an address may do, as configured.
@@ -97,20 +112,39 @@ impl Default for Limits {
 impl Chat {
     /// Starts the write pipeline (so this must run inside a tokio runtime),
     /// with the default limits.
+    /// No Web Push.
     pub fn new(store: Arc<dyn Store>, hub: Arc<dyn Hub>, media: Arc<dyn MediaStorage>) -> Self {
-        Self::with_limits(store, hub, media, Limits::default())
+        Self::with_limits(store, hub, media, Limits::default(), None)
     }
 
-    /// The same, with limits of its own.
+    /// The same, with limits of its own, and Web Push if set up.
     pub fn with_limits(
         store: Arc<dyn Store>,
         hub: Arc<dyn Hub>,
         media: Arc<dyn MediaStorage>,
         limits: Limits,
+        push: Option<PushSetup>,
     ) -> Self {
         let roster = Arc::new(Roster::new(store.clone()));
-        let pipeline = Pipeline::start(store.clone(), hub.clone(), roster.clone(), media.clone());
+        let presence = Arc::new(Presence::default());
+        let push = push.map(|setup| {
+            push::Pusher::start(
+                Arc::new(setup.service),
+                store.clone(),
+                presence.clone(),
+                setup.subscribed,
+            )
+        });
+        let pipeline = Pipeline::start(
+            store.clone(),
+            hub.clone(),
+            roster.clone(),
+            media.clone(),
+            push.clone(),
+        );
         Chat {
+            presence,
+            push,
             blocks: Arc::new(BlockList::new(store.clone())),
             store,
             hub,
@@ -132,6 +166,10 @@ impl Chat {
 
     pub fn hub(&self) -> &Arc<dyn Hub> {
         &self.hub
+    }
+
+    pub fn presence(&self) -> &Arc<Presence> {
+        &self.presence
     }
 
     pub fn media_storage(&self) -> &Arc<dyn MediaStorage> {

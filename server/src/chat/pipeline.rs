@@ -21,6 +21,7 @@ use std::task::{Context, Poll};
 use natter_protocol::{ConversationId, ReceiptKind, Seq, ServerFrame, UserId};
 use tokio::sync::{mpsc, oneshot};
 
+use super::push::Pusher;
 use super::roster::Roster;
 use super::send::{self, Sent};
 use super::ChatError;
@@ -152,6 +153,7 @@ impl Pipeline {
         hub: Arc<dyn Hub>,
         roster: Arc<Roster>,
         media: Arc<dyn MediaStorage>,
+        push: Option<Arc<Pusher>>,
     ) -> Self {
         let (jobs, queue) = mpsc::channel(QUEUE);
         let committer = Committer {
@@ -159,6 +161,7 @@ impl Pipeline {
             hub,
             roster,
             media,
+            push,
         };
         tokio::spawn(committer.run(queue));
         Pipeline { jobs }
@@ -197,6 +200,8 @@ struct Committer {
     hub: Arc<dyn Hub>,
     roster: Arc<Roster>,
     media: Arc<dyn MediaStorage>,
+    /// Told of each new message, to push it to those not looking.
+    push: Option<Arc<Pusher>>,
 }
 
 /// A job with the write it became and, for messages and receipts, the
@@ -397,10 +402,12 @@ impl Committer {
                 send::clean_up(&appended, &self.media, &self.store);
                 let sent = Sent::of(&appended.message);
                 if appended.fresh {
-                    self.hub.publish(
-                        &audience,
-                        Event::message(Arc::new(appended.message), *origin),
-                    );
+                    let message = Arc::new(appended.message);
+                    if let (Some(push), Some(membership)) = (&self.push, &stamped.audience) {
+                        push.committed(&message, membership, &audience);
+                    }
+                    self.hub
+                        .publish(&audience, Event::message(message, *origin));
                 }
                 Done::Sent(sent)
             }

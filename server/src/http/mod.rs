@@ -11,6 +11,7 @@ mod headers;
 mod limits;
 mod media;
 mod pictures;
+mod push;
 mod safety;
 
 use axum::http::{header, HeaderValue, Method};
@@ -51,6 +52,11 @@ pub fn router(state: AppState) -> Result<Router, assets::AssetsError> {
             axum::routing::put(conversations::mute).delete(conversations::unmute),
         )
         .route("/mutes", get(conversations::mutes))
+        .route("/push", get(push::key))
+        .route(
+            "/push/subscription",
+            axum::routing::put(push::subscribe).delete(push::unsubscribe),
+        )
         .route("/groups", get(groups::search).post(groups::create))
         .route("/groups/{id}", axum::routing::patch(groups::rename))
         .route("/groups/{id}/members", post(groups::add))

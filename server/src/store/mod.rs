@@ -127,6 +127,22 @@ impl Membership {
     }
 }
 
+/// A device's Web Push subscription (RFC 8030/8291): where its push
+/// service takes messages for it, and the keys to encrypt them with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PushDevice {
+    pub user: UserId,
+    /// The session (the device) it belongs to: it ends with it.
+    pub session: [u8; 32],
+    pub endpoint: String,
+    /// The device's P-256 public key, uncompressed (65 bytes).
+    pub p256dh: Vec<u8>,
+    /// Its authentication secret (16 bytes).
+    pub auth: Vec<u8>,
+    /// Whether notifications may quote the messages' text.
+    pub previews: bool,
+}
+
 /// Whose eyes a read is for: a member reads the messages after `from` (a
 /// member added to a group reads it from when they joined), and none that
 /// were withheld from them (see [`NewMessage::withheld_from`]).
@@ -495,6 +511,20 @@ pub trait Store: Send + Sync + 'static {
     async fn unmute(&self, user: UserId, conversation: ConversationId) -> Result<(), StoreError>;
     /// The conversations `user` has muted that are still muted at `now`.
     async fn mutes(&self, user: UserId, now: Millis) -> Result<Vec<Mute>, StoreError>;
+
+    /// Keeps `device`'s Web Push subscription, replacing the one its
+    /// session had and any other that used its endpoint (a browser that
+    /// moved to another account). It goes when the session ends.
+    async fn put_push_device(&self, device: &PushDevice, now: Millis) -> Result<(), StoreError>;
+    /// Forgets the subscription of the session with `token_hash`.
+    async fn delete_push_device(&self, token_hash: [u8; 32]) -> Result<(), StoreError>;
+    /// Forgets the subscription with this endpoint (its push service said it
+    /// is gone).
+    async fn drop_push_endpoint(&self, endpoint: &str) -> Result<(), StoreError>;
+    /// `user`'s subscribed devices.
+    async fn push_devices(&self, user: UserId) -> Result<Vec<PushDevice>, StoreError>;
+    /// Everyone with at least one subscribed device.
+    async fn push_users(&self) -> Result<Vec<UserId>, StoreError>;
 
     /// Keeps a report; returns its id.
     async fn add_report(&self, report: &FiledReport) -> Result<i64, StoreError>;

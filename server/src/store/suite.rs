@@ -16,7 +16,7 @@ use uuid::Uuid;
 
 use super::{
     picture_hash, GroupStep, GroupTarget, GroupWrite, History, MediaRecord, MemberChange,
-    NewMessage, Reader, Store, StoreError, Write, Written,
+    NewMessage, PushDevice, Reader, Store, StoreError, Write, Written,
 };
 use crate::chat::groups::GroupChange;
 use crate::chat::send::Draft;
@@ -47,6 +47,7 @@ macro_rules! store_suite {
             pictures_are_found_by_their_hash,
             a_block_keeps_the_blocked_apart,
             mutes_are_each_members_own_and_end,
+            push_devices_are_one_per_session_and_end_with_it,
             groups_are_moderated,
             reports_keep_what_the_reporter_saw,
             strangers_make_requests_until_accepted,
@@ -1104,6 +1105,63 @@ pub async fn mutes_are_each_members_own_and_end(store: Arc<dyn Store>) {
         Vec::new(),
         "twice is fine"
     );
+}
+
+pub async fn push_devices_are_one_per_session_and_end_with_it(store: Arc<dyn Store>) {
+    let ann = user(&store, "ann").await;
+    let bob = user(&store, "bob").await;
+    for (hash, owner) in [([1; 32], ann.id), ([2; 32], ann.id), ([3; 32], bob.id)] {
+        store.create_session(hash, owner, NOW + 1000).await.unwrap();
+    }
+    let device = |session: [u8; 32], user: UserId, endpoint: &str| PushDevice {
+        user,
+        session,
+        endpoint: endpoint.to_owned(),
+        p256dh: vec![4; 65],
+        auth: vec![7; 16],
+        previews: true,
+    };
+    assert!(store.push_users().await.unwrap().is_empty());
+    store
+        .put_push_device(&device([1; 32], ann.id, "https://push.example/a"), NOW)
+        .await
+        .unwrap();
+    store
+        .put_push_device(&device([2; 32], ann.id, "https://push.example/b"), NOW + 1)
+        .await
+        .unwrap();
+    // A session subscribes again: its new subscription replaces the old.
+    let mut quiet = device([1; 32], ann.id, "https://push.example/a2");
+    quiet.previews = false;
+    store.put_push_device(&quiet, NOW + 2).await.unwrap();
+    let anns = store.push_devices(ann.id).await.unwrap();
+    assert_eq!(anns.len(), 2);
+    assert!(anns.contains(&quiet));
+    // The browser's endpoint now signs in as bob: it is his alone.
+    store
+        .put_push_device(&device([3; 32], bob.id, "https://push.example/b"), NOW + 3)
+        .await
+        .unwrap();
+    assert_eq!(store.push_devices(ann.id).await.unwrap(), vec![quiet]);
+    let mut users = store.push_users().await.unwrap();
+    users.sort();
+    assert_eq!(users, vec![ann.id, bob.id]);
+
+    // Dead endpoints go; so does a device whose session ends.
+    store
+        .drop_push_endpoint("https://push.example/b")
+        .await
+        .unwrap();
+    assert!(store.push_devices(bob.id).await.unwrap().is_empty());
+    store.delete_session([1; 32]).await.unwrap();
+    assert!(store.push_devices(ann.id).await.unwrap().is_empty());
+    store
+        .put_push_device(&device([2; 32], ann.id, "https://push.example/c"), NOW)
+        .await
+        .unwrap();
+    store.delete_push_device([2; 32]).await.unwrap();
+    assert!(store.push_devices(ann.id).await.unwrap().is_empty());
+    assert!(store.push_users().await.unwrap().is_empty());
 }
 
 pub async fn a_block_keeps_the_blocked_apart(store: Arc<dyn Store>) {

@@ -43,6 +43,7 @@ use crate::chat::{Chat, ChatError};
 use crate::fair::FairUse;
 use crate::hub::{serialise, Device, Event, FrameKind};
 use crate::now_millis;
+use crate::presence::Here;
 
 /// How long a new socket may take to say `hello`.
 const HELLO_TIMEOUT: Duration = Duration::from_secs(15);
@@ -110,9 +111,12 @@ where
         send_timeout,
         shutdown,
     } = session;
+    let device = chat.hub().subscribe(user.id);
+    let here = chat.presence().arrive(user.id, device.id, token_hash);
     let mut conn = Connection {
         socket,
-        device: chat.hub().subscribe(user.id),
+        device,
+        here,
         chat,
         user: user.id,
         token_hash,
@@ -196,6 +200,8 @@ struct Connection<S> {
     /// Subscribed before replaying, so that nothing committed during the
     /// replay is missed; duplicates are dropped by the cursors.
     device: Device,
+    /// This tab in the server's presence, and whether it is on screen.
+    here: Here,
     user: UserId,
     token_hash: [u8; 32],
     /// Per conversation, the highest seq this device has been sent. A
@@ -434,6 +440,7 @@ where
             },
             ClientFrame::Typing { conversation } => self.typing(conversation).await?,
             ClientFrame::Ping { nonce } => self.send(&ServerFrame::Pong { nonce }).await?,
+            ClientFrame::Visible { visible } => self.here.set_visible(visible),
         }
         Ok(None)
     }

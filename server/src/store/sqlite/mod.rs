@@ -9,6 +9,7 @@
 
 mod commit;
 mod lifecycle;
+mod push;
 mod rows;
 mod schema;
 mod writer;
@@ -26,8 +27,8 @@ use uuid::Uuid;
 use self::rows::{is_unique_violation, Page, MEDIA_COLUMNS, USER_COLUMNS};
 use self::writer::{Readers, Writer};
 use super::{
-    picture_hash, Blocks, FiledReport, MediaRecord, Membership, Reader, Report, Store, StoreError,
-    StoredCredentials, Write, Written,
+    picture_hash, Blocks, FiledReport, MediaRecord, Membership, PushDevice, Reader, Report, Store,
+    StoreError, StoredCredentials, Write, Written,
 };
 use crate::now_millis;
 
@@ -688,6 +689,51 @@ impl Store for SqliteStore {
                         })
                     })?
                     .collect::<rusqlite::Result<Vec<_>>>()?)
+            })
+            .await
+    }
+
+    async fn put_push_device(&self, device: &PushDevice, now: Millis) -> Result<(), StoreError> {
+        let device = device.clone();
+        self.writer
+            .run(move |conn| push::put(conn, &device, now))
+            .await
+    }
+
+    async fn delete_push_device(&self, token_hash: [u8; 32]) -> Result<(), StoreError> {
+        self.writer
+            .run(move |conn| {
+                conn.prepare_cached("DELETE FROM push_devices WHERE session_hash = ?1")?
+                    .execute([&token_hash[..]])?;
+                Ok(())
+            })
+            .await
+    }
+
+    async fn drop_push_endpoint(&self, endpoint: &str) -> Result<(), StoreError> {
+        let endpoint = endpoint.to_owned();
+        self.writer
+            .run(move |conn| {
+                conn.prepare_cached("DELETE FROM push_devices WHERE endpoint = ?1")?
+                    .execute([endpoint])?;
+                Ok(())
+            })
+            .await
+    }
+
+    async fn push_devices(&self, user: UserId) -> Result<Vec<PushDevice>, StoreError> {
+        self.readers
+            .run(move |conn| push::of_user(conn, user))
+            .await
+    }
+
+    async fn push_users(&self) -> Result<Vec<UserId>, StoreError> {
+        self.readers
+            .run(move |conn| {
+                Ok(conn
+                    .prepare_cached("SELECT DISTINCT user_id FROM push_devices")?
+                    .query_map([], |row| row.get(0))?
+                    .collect::<rusqlite::Result<Vec<UserId>>>()?)
             })
             .await
     }

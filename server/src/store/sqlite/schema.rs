@@ -221,6 +221,20 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE members ADD COLUMN muted INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE members ADD COLUMN muted_until INTEGER;
     "#,
+    // 15: Web Push subscriptions, one per session (a device); an endpoint
+    // belongs to one of them.
+    r#"
+    CREATE TABLE push_devices (
+        session_hash BLOB PRIMARY KEY REFERENCES sessions(token_hash) ON DELETE CASCADE,
+        user_id      INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        endpoint     TEXT NOT NULL UNIQUE,
+        p256dh       BLOB NOT NULL,
+        auth         BLOB NOT NULL,
+        previews     INTEGER NOT NULL,
+        created_at   INTEGER NOT NULL
+    );
+    CREATE INDEX push_devices_user ON push_devices(user_id);
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -77,6 +77,36 @@ self.addEventListener('message', (event) => {
 
 // A click on a message notification: the app's open window comes to the
 // front and opens the conversation; without one, a new window opens on it.
+// Web Push: the server sends `{conversation, title, body}` (encrypted for
+// this browser, which decrypts it) when a message arrives and no Natter tab
+// of the person's is on screen. Shown like the app's own notifications:
+// one per conversation, the newest replacing the last.
+self.addEventListener('push', (event) => {
+  let push = null;
+  try {
+    push = event.data ? event.data.json() : null;
+  } catch {
+    push = null;
+  }
+  const conversation = push && Number.isSafeInteger(push.conversation) ? push.conversation : null;
+  const title = push && typeof push.title === 'string' ? push.title : 'Natter';
+  const body = push && typeof push.body === 'string' ? push.body : 'New message';
+  event.waitUntil(
+    (async () => {
+      // A tab that came on screen meanwhile shows the message itself.
+      const windows = await self.clients.matchAll({ type: 'window' });
+      if (windows.some((client) => client.visibilityState === 'visible')) return;
+      await self.registration.showNotification(title, {
+        body,
+        tag: conversation ? `conversation-${conversation}` : 'natter',
+        renotify: true,
+        icon: '/icon-192.png',
+        data: conversation ? { conversation } : {},
+      });
+    })(),
+  );
+});
+
 self.addEventListener('notificationclick', (event) => {
   event.notification.close();
   const conversation = event.notification.data && event.notification.data.conversation;

@@ -4,15 +4,19 @@
 //! click even once this page is gone). Knows nothing of the UI.
 //!
 //! The "show message text" choice lives here too: it belongs to the
-//! device, like the permission.
+//! device, like the permission. So does the device's Web Push
+//! subscription, which the server pushes to while no tab is open.
 
-use natter_protocol::ConversationId;
+use natter_protocol::{ConversationId, PushKeys, PushSubscription};
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{
-    MessageEvent, NotificationOptions, NotificationPermission, ServiceWorkerRegistration,
+    MessageEvent, NotificationOptions, NotificationPermission, PushSubscriptionOptionsInit,
+    ServiceWorkerRegistration,
 };
+
+use crate::net::http::{Api, HttpError};
 
 /// Where the "show message text" choice is kept.
 const PREVIEWS_KEY: &str = "natter.previews";
@@ -37,6 +41,10 @@ pub enum NotifyError {
     NotAllowed,
     #[error("The notification could not be shown: {0}")]
     Failed(String),
+    #[error("this browser has no push service, so notifications show only while Natter is open.")]
+    NoPush,
+    #[error("{0}")]
+    Server(HttpError),
 }
 
 impl From<JsValue> for NotifyError {
@@ -166,6 +174,66 @@ async fn close_where(closes: impl Fn(&str) -> bool) {
             }
         }
     }
+}
+
+/// Where the server key this device's push subscription was made with is
+/// kept: a subscription is tied to one key, and a server that lost its key
+/// needs a new subscription.
+const PUSH_KEY: &str = "natter.push-key";
+
+/// A subscription as the browser's `PushSubscription.toJSON()` writes it.
+#[derive(serde::Deserialize)]
+struct BrowserSubscription {
+    endpoint: String,
+    keys: PushKeys,
+}
+
+/// Subscribes this device to Web Push (or keeps its subscription) and
+/// gives it to the server, saying whether previews are on: then the server
+/// tells this device of messages while Natter is closed here.
+pub async fn keep_push(previews: bool) -> Result<(), NotifyError> {
+    if permission() != Permission::Granted {
+        return Err(NotifyError::NotAllowed);
+    }
+    let registration = registration().await.ok_or(NotifyError::Unsupported)?;
+    let manager = registration
+        .push_manager()
+        .map_err(|_| NotifyError::NoPush)?;
+    let api = Api::same_origin();
+    let key = api.push_key().await.map_err(NotifyError::Server)?.key;
+    let storage = crate::account::storage();
+    let kept_key = storage
+        .as_ref()
+        .and_then(|storage| storage.get_item(PUSH_KEY).ok().flatten());
+    let existing = JsFuture::from(manager.get_subscription()?).await?;
+    let subscription = match existing.dyn_into::<web_sys::PushSubscription>() {
+        Ok(existing) if kept_key.as_deref() == Some(key.as_str()) => existing.into(),
+        other => {
+            if let Ok(stale) = other {
+                JsFuture::from(stale.unsubscribe()?).await?;
+            }
+            let options = PushSubscriptionOptionsInit::new();
+            options.set_user_visible_only(true);
+            options.set_application_server_key_opt_str(Some(&key));
+            let made = JsFuture::from(manager.subscribe_with_options(&options)?)
+                .await
+                .map_err(|_| NotifyError::NoPush)?;
+            if let Some(storage) = &storage {
+                let _ = storage.set_item(PUSH_KEY, &key);
+            }
+            made
+        }
+    };
+    let json: String = js_sys::JSON::stringify(&subscription)?.into();
+    let browser: BrowserSubscription =
+        serde_json::from_str(&json).map_err(|err| NotifyError::Failed(err.to_string()))?;
+    api.subscribe_push(&PushSubscription {
+        endpoint: browser.endpoint,
+        keys: browser.keys,
+        previews,
+    })
+    .await
+    .map_err(NotifyError::Server)
 }
 
 /// Whether notifications show the message's text (on unless turned off).

@@ -145,6 +145,9 @@ impl Host for Recorder {
             cursors: vec![],
         }
     }
+    fn on_screen(&self) -> bool {
+        true
+    }
     fn outbox(&self) -> Vec<ClientFrame> {
         Vec::new()
     }

@@ -11,12 +11,27 @@ use crate::notify::{self, Permission};
 pub fn NotificationSettings() -> impl IntoView {
     let permission = RwSignal::new(notify::permission());
     let previews = RwSignal::new(notify::previews());
+    // Whether this device is told of messages while Natter is closed:
+    // unknown until its push subscription reached the server, or failed.
+    let push = RwSignal::new(None::<Result<(), String>>);
+    let keep_push = move |previews: bool| {
+        spawn_local(async move {
+            let kept = notify::keep_push(previews).await;
+            push.set(Some(kept.map_err(|err| err.to_string())));
+        })
+    };
+    if permission.get_untracked() == Permission::Granted {
+        keep_push(previews.get_untracked());
+    }
     // The button goes once answered: focus moves to what the answer was,
     // which is announced.
     let status = NodeRef::<leptos::html::Div>::new();
     let ask = move |_| {
         spawn_local(async move {
             permission.set(notify::request().await);
+            if permission.get_untracked() == Permission::Granted {
+                keep_push(previews.get_untracked());
+            }
             if let Some(status) = status.get_untracked() {
                 let _ = status.focus();
             }
@@ -51,10 +66,24 @@ pub fn NotificationSettings() -> impl IntoView {
                         let on = event_target_checked(&ev);
                         previews.set(on);
                         notify::set_previews(on);
+                        if permission.get_untracked() == Permission::Granted {
+                            keep_push(on);
+                        }
                     }
                 />
                 <span>"Show message text in notifications"</span>
             </label>
+            {move || match push.get() {
+                Some(Ok(())) => Some(view! {
+                    <p class="panel-note">"Messages reach this device while Natter is closed too."</p>
+                }.into_any()),
+                Some(Err(problem)) => Some(view! {
+                    <p class="panel-note">
+                        "While Natter is closed: " {problem}
+                    </p>
+                }.into_any()),
+                None => None,
+            }}
         </section>
     }
 }

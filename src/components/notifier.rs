@@ -1,8 +1,9 @@
 //! Telling the person about messages while they look elsewhere: a system
 //! notification per conversation while this tab is hidden (closed once the
 //! conversation is on screen), the unread count in the tab's title, and
-//! the conversation a clicked notification names opened. Renders nothing
-//! on the page.
+//! the conversation a clicked notification names opened; and the server
+//! told whether this tab is on screen (it pushes only when none is).
+//! Renders nothing on the page.
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -71,12 +72,29 @@ pub fn Notifier() -> impl IntoView {
         document().set_title(&title);
     });
 
+    // Each sign-in is a new device to the server: it gets this browser's
+    // push subscription again (and the browser's, if it changed).
+    if notify::permission() == Permission::Granted {
+        spawn_local(async {
+            if let Err(err) = notify::keep_push(notify::previews()).await {
+                leptos::logging::warn!("{err}");
+            }
+        });
+    }
+
+    // The server pushes to this person's other devices only while no tab
+    // of theirs is on screen: it hears when this one comes and goes.
+    store.set_on_screen(!hidden());
+    let visibility =
+        window_event_listener_untyped("visibilitychange", move |_| store.set_on_screen(!hidden()));
+
     // The listener holds a JS closure: kept on this thread, it goes with
     // the chat.
     let clicks = StoredValue::new_local(ClickListener::start(move |conversation| {
         store.open(Some(conversation));
     }));
     on_cleanup(move || {
+        visibility.remove();
         clicks.dispose();
         document().set_title(TITLE);
     });

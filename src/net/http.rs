@@ -4,7 +4,8 @@ use gloo_net::http::{Request, RequestBuilder, Response};
 use natter_protocol::{
     AccountDeletion, AddMember, ApiError, ApiErrorCode, Conversation, ConversationId, Credentials,
     MediaLimits, Message, Mute, MuteFor, NewGroup, NewReport, OpenDirect, PasswordChange,
-    ProfileUpdate, PublicGroup, RenameGroup, ReportFiled, Seq, SessionInfo, User, UserId,
+    ProfileUpdate, PublicGroup, PushKey, PushSubscription, RenameGroup, ReportFiled, Seq,
+    SessionInfo, User, UserId,
 };
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -135,9 +136,19 @@ impl Api {
 
     /// A new password; the account's other sessions end.
     pub async fn change_password(&self, change: &PasswordChange) -> Result<(), HttpError> {
+        self.send_json_empty(Request::post(&self.url("/api/password")), change)
+            .await
+    }
+
+    /// Sends `body` as JSON; the answer has no body.
+    async fn send_json_empty<B: Serialize>(
+        &self,
+        builder: RequestBuilder,
+        body: &B,
+    ) -> Result<(), HttpError> {
         let request = self
-            .prepare(Request::post(&self.url("/api/password")))
-            .json(change)
+            .prepare(builder)
+            .json(body)
             .map_err(|err| HttpError::Unexpected(err.to_string()))?;
         let response = request.send().await.map_err(|_| HttpError::Unreachable)?;
         if response.ok() {
@@ -346,6 +357,17 @@ impl Api {
         let url = self.url(&format!("/api/conversations/{conversation}/mute"));
         self.send_json(Request::put(&url), &MuteFor { for_ms: length })
             .await
+    }
+
+    /// The server's key for Web Push subscriptions.
+    pub async fn push_key(&self) -> Result<PushKey, HttpError> {
+        self.get("/api/push").await
+    }
+
+    /// Keeps this device's Web Push subscription on the server.
+    pub async fn subscribe_push(&self, subscription: &PushSubscription) -> Result<(), HttpError> {
+        let url = self.url("/api/push/subscription");
+        self.send_json_empty(Request::put(&url), subscription).await
     }
 
     /// Unmutes `conversation`; answers the user's mutes now.

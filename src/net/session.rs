@@ -3,8 +3,9 @@
 //!
 //! The socket's own health decides whether we are online: `navigator.onLine`
 //! and the browser's `online` event only prompt an early retry. After every
-//! (re)connect the session says `hello` with the host's cursors and resends
-//! the host's outbox, which the server deduplicates by client id.
+//! (re)connect the session says `hello` with the host's cursors, whether the
+//! tab is on screen, and resends the host's outbox, which the server
+//! deduplicates by client id.
 
 use futures::channel::mpsc::UnboundedReceiver;
 use futures::{FutureExt, StreamExt};
@@ -47,6 +48,9 @@ pub enum ConnectionStatus {
 pub trait Host {
     /// The `hello` to open with, carrying the cursors.
     fn hello(&self) -> ClientFrame;
+    /// Whether this tab is on screen (said after `hello`: the server pushes
+    /// to this person's devices only while none is).
+    fn on_screen(&self) -> bool;
     /// Messages waiting to be sent, in order.
     fn outbox(&self) -> Vec<ClientFrame>;
     /// Takes in server frames, in order; returns frames to send in reply
@@ -147,7 +151,16 @@ async fn connected(
         return dropped(false);
     };
     match opening(&mut socket, host, commands).await {
-        Opening::Open => {}
+        // Read now, not before opening: a change while it opened was not
+        // sent (commands wait meanwhile).
+        Opening::Open => {
+            let visible = ClientFrame::Visible {
+                visible: host.on_screen(),
+            };
+            if socket.send(&visible).await.is_err() {
+                return dropped(false);
+            }
+        }
         Opening::Failed => return dropped(false),
         Opening::Abandoned { retry } => {
             *retry_asked = retry;

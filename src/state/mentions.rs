@@ -1,36 +1,9 @@
-//! @mentions: finding them in text, and completing one being typed.
+//! @mentions being typed: finding the one before the caret, and completing
+//! it. Finding them in sent text is the protocol's (`natter_protocol::mentions`):
+//! the server decides with it too, whom a muted group still notifies.
 
-/// Characters a username may contain (see `limits::check_username`).
-fn name_char(c: char) -> bool {
-    c.is_ascii_alphanumeric() || c == '_' || c == '.'
-}
-
-/// Whether `body` mentions `username` ("@ann", any case), not as the start
-/// of a longer name ("@anna") or inside a word ("x@ann").
-pub fn mentions(body: &str, username: &str) -> bool {
-    if username.is_empty() {
-        return false;
-    }
-    let lower = body.to_lowercase();
-    let wanted = username.to_lowercase();
-    let mut from = 0;
-    while let Some(found) = lower[from..].find('@') {
-        let at = from + found;
-        let before_ok = lower[..at]
-            .chars()
-            .next_back()
-            .is_none_or(|c| !name_char(c));
-        let rest = &lower[at + 1..];
-        let name: String = rest.chars().take_while(|c| name_char(*c)).collect();
-        // A sentence may end right after a mention: "@ann."
-        let name = name.trim_end_matches('.');
-        if before_ok && name == wanted {
-            return true;
-        }
-        from = at + 1;
-    }
-    false
-}
+pub use natter_protocol::mentions::mentions;
+use natter_protocol::mentions::name_char;
 
 /// The mention being typed just before `caret` (a byte offset): where its
 /// `@` is, and the part of the name typed so far.
@@ -64,18 +37,6 @@ pub fn complete(text: &str, at: usize, caret: usize, username: &str) -> (String,
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn mentions_match_whole_names_in_any_case() {
-        assert!(mentions("hi @Ann, lunch?", "ann"));
-        assert!(mentions("@ann", "ann"));
-        assert!(mentions("see you @ann.", "ann"));
-        assert!(mentions("thanks (@ann)", "ann"));
-        assert!(!mentions("hi @anna", "ann"));
-        assert!(!mentions("mail me at bob@ann", "ann"));
-        assert!(!mentions("ann", "ann"));
-        assert!(mentions("@a.b hi", "a.b"));
-    }
 
     #[test]
     fn the_mention_being_typed_is_found_before_the_caret() {

@@ -40,6 +40,8 @@ pub struct ChatStore {
     pub notices: RwSignal<Vec<Notice>>,
     /// Whether this page's first replay is over.
     live: StoredValue<bool>,
+    /// Whether this tab is on screen, as the UI last said.
+    on_screen: StoredValue<bool>,
     /// When this device last said it was typing, per conversation.
     typing_sent: StoredValue<HashMap<ConversationId, Millis>>,
     pub(super) cache: StoredValue<Option<Rc<IdbCache>>, LocalStorage>,
@@ -62,6 +64,7 @@ impl ChatStore {
             typing: RwSignal::new(Typing::default()),
             notices: RwSignal::new(Vec::new()),
             live: StoredValue::new(false),
+            on_screen: StoredValue::new(false),
             typing_sent: StoredValue::new(HashMap::new()),
             cache: StoredValue::new_local(None),
             tabs: StoredValue::new_local(None),
@@ -239,6 +242,15 @@ impl ChatStore {
             cache.close();
         }
         IdbCache::delete(me).await
+    }
+
+    /// The tab went on or off screen: the server is told, so that it
+    /// pushes to this person's devices only while no tab of theirs shows.
+    pub fn set_on_screen(&self, visible: bool) {
+        if self.on_screen.get_value() != visible {
+            self.on_screen.set_value(visible);
+            self.command(Command::Send(ClientFrame::Visible { visible }));
+        }
     }
 
     pub(super) fn command(&self, command: Command) {
@@ -428,6 +440,10 @@ impl Host for ChatStore {
             version: PROTOCOL_VERSION,
             cursors: self.state.with_untracked(ChatState::cursors),
         }
+    }
+
+    fn on_screen(&self) -> bool {
+        self.on_screen.get_value()
     }
 
     fn outbox(&self) -> Vec<ClientFrame> {

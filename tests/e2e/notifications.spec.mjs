@@ -46,7 +46,7 @@ async function background(page, hidden) {
       configurable: true,
       get: () => (hidden ? 'hidden' : 'visible'),
     });
-    document.dispatchEvent(new Event('visibilitychange'));
+    document.dispatchEvent(new Event('visibilitychange', { bubbles: true }));
   }, hidden);
 }
 

@@ -81,6 +81,10 @@ async fn data_survives_reopening_and_the_upgrade_from_v1() {
     let snapshot = upgraded.load(10).await.expect("load after upgrade");
     assert_eq!(snapshot.conversations, vec![conversation]);
     assert_eq!(snapshot.messages, vec![message]);
+    // Messages saved before there was a search index are found: it is made
+    // from them when first needed.
+    let index = upgraded.search_index().await.expect("search index");
+    assert_eq!(index.search("KEPT vers", None, 5).1, 1);
     // The store that V2 added works.
     upgraded
         .write(&Batch {

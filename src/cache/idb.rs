@@ -8,6 +8,8 @@
 //! The schema is versioned by [`Version`]; opening an older database runs
 //! every migration from its version up to [`Version::CURRENT`], in order.
 
+use std::collections::BTreeMap;
+
 use futures::FutureExt;
 use indexed_db_futures::database::Database;
 use indexed_db_futures::error::{DomException, Error as IdbError, OpenDbError};
@@ -21,7 +23,11 @@ use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{Blob, IdbCursorDirection};
 
 use super::json::Json;
-use super::{message_key, outbox_key, Batch, Cache, CacheError, FileKey, Snapshot};
+use super::{
+    bucket_conversation, bucket_key, message_key, outbox_key, Batch, Cache, CacheError, FileKey,
+    Snapshot,
+};
+use crate::model::search::{self, SearchIndex};
 use crate::model::{actions, Outgoing};
 
 const PROFILE: &str = "profile";
@@ -30,7 +36,21 @@ const MESSAGES: &str = "messages";
 const OUTBOX: &str = "outbox";
 const META: &str = "meta";
 const FILES: &str = "files";
-const ALL: [&str; 6] = [PROFILE, CONVERSATIONS, MESSAGES, OUTBOX, META, FILES];
+/// The search index: a text of one line per message, in buckets of
+/// consecutive seqs (see `model::search`).
+const SEARCH: &str = "search";
+const ALL: [&str; 7] = [
+    PROFILE,
+    CONVERSATIONS,
+    MESSAGES,
+    OUTBOX,
+    META,
+    FILES,
+    SEARCH,
+];
+/// Set in `meta` once the search index holds every saved message (made
+/// from them the first time it is needed; kept by every write since).
+const SEARCH_BUILT: &str = "search-built";
 
 /// The schema versions, oldest first. Never change a released one: add the
 /// next and its step in [`migrate`].
@@ -42,11 +62,13 @@ pub enum Version {
     V2 = 2,
     /// Adds `files`: media waiting for upload, and media kept for offline.
     V3 = 3,
+    /// Adds `search`, the search index.
+    V4 = 4,
 }
 
 impl Version {
-    pub const CURRENT: Version = Version::V3;
-    const ALL: [Version; 3] = [Version::V1, Version::V2, Version::V3];
+    pub const CURRENT: Version = Version::V4;
+    const ALL: [Version; 4] = [Version::V1, Version::V2, Version::V3, Version::V4];
 }
 
 /// Creates what `version` adds on top of the one before.
@@ -62,6 +84,9 @@ fn migrate(db: &Database, version: Version) -> Result<(), IdbError> {
         }
         Version::V3 => {
             db.create_object_store(FILES).build()?;
+        }
+        Version::V4 => {
+            db.create_object_store(SEARCH).build()?;
         }
     }
     Ok(())
@@ -246,9 +271,43 @@ async fn all<T: DeserializeOwned>(tx: &Transaction<'_>, store: &str) -> Result<V
 /// Turns every saved message of `senders` into a tombstone and drops the
 /// files kept for them (their accounts ended). Reads the whole store once:
 /// it happens once per ended account.
-async fn erase(tx: &Transaction<'_>, senders: &[UserId]) -> Result<(), CacheError> {
-    let messages = tx.object_store(MESSAGES).map_err(error)?;
+async fn erase(tx: &Transaction<'_>, senders: &[UserId]) -> Result<Vec<Message>, CacheError> {
     let mut found = Vec::new();
+    each_message(tx, |message| {
+        let theirs = senders.contains(&message.sender)
+            && message.event.is_none()
+            && message.action.is_none()
+            && !message.deleted;
+        if theirs {
+            found.push(message);
+        }
+    })
+    .await?;
+    let messages = tx.object_store(MESSAGES).map_err(error)?;
+    let files = tx.object_store(FILES).map_err(error)?;
+    for message in &mut found {
+        if let Some(file) = super::tombstone(message) {
+            files
+                .delete(FileKey::Media(file).to_string())
+                .build()
+                .map_err(error)?;
+        }
+        messages
+            .put(Json(&*message))
+            .with_key(message_key(message.conversation, message.seq))
+            .primitive()
+            .map_err(error)?;
+    }
+    Ok(found)
+}
+
+/// Calls `visit` with every saved message, in key order: one walk of the
+/// whole store, for what happens once (an ended account, a first index).
+async fn each_message(
+    tx: &Transaction<'_>,
+    mut visit: impl FnMut(Message),
+) -> Result<(), CacheError> {
+    let messages = tx.object_store(MESSAGES).map_err(error)?;
     let cursor = messages
         .open_cursor()
         .serde()
@@ -259,28 +318,34 @@ async fn erase(tx: &Transaction<'_>, senders: &[UserId]) -> Result<(), CacheErro
         while let Some(Json(message)) =
             cursor.next_record::<Json<Message>>().await.map_err(error)?
         {
-            let theirs = senders.contains(&message.sender)
-                && message.event.is_none()
-                && message.action.is_none()
-                && !message.deleted;
-            if theirs {
-                found.push(message);
-            }
+            visit(message);
         }
     }
-    let files = tx.object_store(FILES).map_err(error)?;
-    for mut message in found {
-        if let Some(file) = super::tombstone(&mut message) {
-            files
-                .delete(FileKey::Media(file).to_string())
-                .build()
-                .map_err(error)?;
-        }
-        messages
-            .put(Json(&message))
-            .with_key(message_key(message.conversation, message.seq))
+    Ok(())
+}
+
+/// Brings the search index's buckets up to date with `changed`, the
+/// messages as they are now saved.
+async fn reindex(tx: &Transaction<'_>, changed: &[&Message]) -> Result<(), CacheError> {
+    let mut buckets: BTreeMap<String, Vec<&Message>> = BTreeMap::new();
+    for message in changed {
+        let key = bucket_key(message.conversation, search::bucket_of(message.seq));
+        buckets.entry(key).or_default().push(message);
+    }
+    let store = tx.object_store(SEARCH).map_err(error)?;
+    for (key, messages) in buckets {
+        let saved: Option<String> = store
+            .get(key.clone())
             .primitive()
+            .map_err(error)?
+            .await
             .map_err(error)?;
+        let text = search::rewrite_bucket(saved.as_deref().unwrap_or_default(), &messages);
+        if text.is_empty() {
+            store.delete(key).build().map_err(error)?;
+        } else {
+            store.put(text).with_key(key).primitive().map_err(error)?;
+        }
     }
     Ok(())
 }
@@ -340,6 +405,13 @@ impl Cache for IdbCache {
         {
             stores.push(MESSAGES);
         }
+        // A database older than the index (an older build's writes, in
+        // tests) has no index to keep: it is made when first needed.
+        let indexed =
+            stores.contains(&MESSAGES) && self.db.object_store_names().any(|name| name == SEARCH);
+        if indexed {
+            stores.push(SEARCH);
+        }
         // A message deleted for everyone takes its kept file along.
         let deletes = batch
             .actions
@@ -394,6 +466,8 @@ impl Cache for IdbCache {
                     .map_err(error)?;
             }
         }
+        // What the search index must change: the messages as now saved.
+        let mut acted_on: Vec<Message> = Vec::new();
         if !batch.messages.is_empty() || !batch.actions.is_empty() {
             let store = tx.object_store(MESSAGES).map_err(error)?;
             for applied in &batch.actions {
@@ -419,6 +493,7 @@ impl Cache for IdbCache {
                         .with_key(key)
                         .primitive()
                         .map_err(error)?;
+                    acted_on.push(target);
                 }
             }
             for message in &batch.messages {
@@ -429,8 +504,19 @@ impl Cache for IdbCache {
                     .map_err(error)?;
             }
         }
-        if !batch.erased.is_empty() {
-            erase(&tx, &batch.erased).await?;
+        let erased = if batch.erased.is_empty() {
+            Vec::new()
+        } else {
+            erase(&tx, &batch.erased).await?
+        };
+        let changed: Vec<&Message> = batch
+            .messages
+            .iter()
+            .chain(&acted_on)
+            .chain(&erased)
+            .collect();
+        if indexed && !changed.is_empty() {
+            reindex(&tx, &changed).await?;
         }
         for id in &batch.forgotten {
             let conversations = tx.object_store(CONVERSATIONS).map_err(error)?;
@@ -441,6 +527,12 @@ impl Cache for IdbCache {
             let messages = tx.object_store(MESSAGES).map_err(error)?;
             let range = KeyRange::Bound(message_key(*id, 0), false, message_key(*id + 1, 0), true);
             messages.delete::<String, _>(range).build().map_err(error)?;
+            if indexed {
+                let index = tx.object_store(SEARCH).map_err(error)?;
+                let range =
+                    KeyRange::Bound(bucket_key(*id, 0), false, bucket_key(*id + 1, 0), true);
+                index.delete::<String, _>(range).build().map_err(error)?;
+            }
         }
         if !batch.outbox_put.is_empty() || !batch.outbox_remove.is_empty() {
             let store = tx.object_store(OUTBOX).map_err(error)?;
@@ -471,6 +563,40 @@ impl Cache for IdbCache {
         .await
     }
 
+    async fn messages_at(
+        &self,
+        keys: &[(ConversationId, Seq)],
+    ) -> Result<Vec<Message>, CacheError> {
+        let tx = self
+            .db
+            .transaction(MESSAGES)
+            .with_mode(TransactionMode::Readonly)
+            .build()
+            .map_err(error)?;
+        let store = tx.object_store(MESSAGES).map_err(error)?;
+        // Every read asked for before any is awaited: one round of the
+        // transaction, not one per message.
+        let mut reads = Vec::with_capacity(keys.len());
+        for (conversation, seq) in keys {
+            reads.push(
+                store
+                    .get(message_key(*conversation, *seq))
+                    .primitive()
+                    .map_err(error)?,
+            );
+        }
+        let mut found = Vec::with_capacity(keys.len());
+        for read in reads {
+            let saved: Option<Json<Message>> = read.await.map_err(error)?;
+            found.extend(saved.map(|Json(message)| message));
+        }
+        Ok(found)
+    }
+
+    async fn search_index(&self) -> Result<SearchIndex, CacheError> {
+        crate::perf::measure("natter:search-index", self.read_search_index()).await
+    }
+
     async fn clear(&self) -> Result<(), CacheError> {
         let tx = self
             .db
@@ -489,6 +615,84 @@ impl Cache for IdbCache {
 }
 
 impl IdbCache {
+    /// Every bucket of the search index, made first if it never was.
+    async fn read_search_index(&self) -> Result<SearchIndex, CacheError> {
+        let tx = self
+            .db
+            .transaction([META, SEARCH])
+            .with_mode(TransactionMode::Readonly)
+            .build()
+            .map_err(error)?;
+        let built: Option<bool> = one(&tx, META, SEARCH_BUILT).await?;
+        drop(tx);
+        if built != Some(true) {
+            self.build_search_index().await?;
+        }
+        let tx = self
+            .db
+            .transaction(SEARCH)
+            .with_mode(TransactionMode::Readonly)
+            .build()
+            .map_err(error)?;
+        let store = tx.object_store(SEARCH).map_err(error)?;
+        let keys: Vec<String> = store
+            .get_all_keys()
+            .primitive()
+            .map_err(error)?
+            .await
+            .map_err(error)?
+            .collect::<Result<_, _>>()
+            .map_err(error)?;
+        let buckets: Vec<String> = store
+            .get_all()
+            .primitive()
+            .map_err(error)?
+            .await
+            .map_err(error)?
+            .collect::<Result<_, _>>()
+            .map_err(error)?;
+        Ok(SearchIndex::from_buckets(
+            keys.iter()
+                .zip(&buckets)
+                .filter_map(|(key, bucket)| Some((bucket_conversation(key)?, bucket.as_str()))),
+        ))
+    }
+
+    /// Makes the search index from every saved message, in one
+    /// transaction: once per device (messages saved before there was an
+    /// index).
+    async fn build_search_index(&self) -> Result<(), CacheError> {
+        let tx = self
+            .db
+            .transaction([MESSAGES, SEARCH, META])
+            .with_mode(TransactionMode::Readwrite)
+            .build()
+            .map_err(error)?;
+        let mut buckets: BTreeMap<String, String> = BTreeMap::new();
+        each_message(&tx, |message| {
+            if let Some(words) = search::words_of(&message) {
+                let key = bucket_key(message.conversation, search::bucket_of(message.seq));
+                buckets
+                    .entry(key)
+                    .or_default()
+                    .push_str(&search::line(&message, &words));
+            }
+        })
+        .await?;
+        let store = tx.object_store(SEARCH).map_err(error)?;
+        store.clear().map_err(error)?;
+        for (key, text) in buckets {
+            store.put(text).with_key(key).primitive().map_err(error)?;
+        }
+        tx.object_store(META)
+            .map_err(error)?
+            .put(Json(true))
+            .with_key(String::from(SEARCH_BUILT))
+            .primitive()
+            .map_err(error)?;
+        tx.commit().await.map_err(error)
+    }
+
     /// One history page, newest last: `Cache::messages_before` without its
     /// performance measure.
     async fn read_page(

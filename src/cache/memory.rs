@@ -5,7 +5,8 @@ use std::collections::BTreeMap;
 
 use natter_protocol::{Conversation, ConversationId, Message, Seq, User};
 
-use super::{message_key, outbox_key, Batch, Cache, CacheError, Snapshot};
+use super::{bucket_key, message_key, outbox_key, Batch, Cache, CacheError, Snapshot};
+use crate::model::search::{self, SearchIndex};
 use crate::model::{actions, Outgoing};
 
 #[derive(Debug, Default)]
@@ -116,6 +117,35 @@ impl Cache for MemoryCache {
         let low = end.saturating_sub(Seq::from(limit)).max(1);
         let page = message_key(conversation, low)..message_key(conversation, end);
         Ok(data.messages.range(page).map(|(_, m)| m.clone()).collect())
+    }
+
+    async fn messages_at(
+        &self,
+        keys: &[(ConversationId, Seq)],
+    ) -> Result<Vec<Message>, CacheError> {
+        let data = self.data.borrow();
+        Ok(keys
+            .iter()
+            .filter_map(|(conversation, seq)| data.messages.get(&message_key(*conversation, *seq)))
+            .cloned()
+            .collect())
+    }
+
+    async fn search_index(&self) -> Result<SearchIndex, CacheError> {
+        let data = self.data.borrow();
+        let mut buckets: BTreeMap<String, (ConversationId, String)> = BTreeMap::new();
+        for message in data.messages.values() {
+            if let Some(words) = search::words_of(message) {
+                let key = bucket_key(message.conversation, search::bucket_of(message.seq));
+                let bucket = buckets
+                    .entry(key)
+                    .or_insert_with(|| (message.conversation, String::new()));
+                bucket.1.push_str(&search::line(message, &words));
+            }
+        }
+        Ok(SearchIndex::from_buckets(
+            buckets.values().map(|(id, text)| (*id, text.as_str())),
+        ))
     }
 
     async fn clear(&self) -> Result<(), CacheError> {

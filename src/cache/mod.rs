@@ -10,13 +10,15 @@
 //! offline) are kept by [`idb::IdbCache`] under a [`FileKey`].
 //!
 //! Writes come in [`Batch`]es, each applied atomically, so that a crash or a
-//! reload never leaves half an update behind.
+//! reload never leaves half an update behind. The search index is written
+//! in the same transactions as the messages it indexes.
 
 pub mod idb;
 mod json;
 pub mod memory;
 pub mod suite;
 
+use crate::model::search::SearchIndex;
 use crate::model::Outgoing;
 use natter_protocol::{Action, Conversation, ConversationId, Message, Millis, Seq, User, UserId};
 
@@ -140,6 +142,14 @@ pub trait Cache {
         before: Seq,
         limit: u32,
     ) -> Result<Vec<Message>, CacheError>;
+    /// The saved messages among `keys` (conversation, seq), in their order.
+    async fn messages_at(&self, keys: &[(ConversationId, Seq)])
+        -> Result<Vec<Message>, CacheError>;
+    /// The search index of every saved message (see
+    /// [`crate::model::search`]), kept up to date by [`Cache::write`]:
+    /// new messages are in it, edits change it, deleted messages, ended
+    /// accounts' and forgotten conversations' are gone from it.
+    async fn search_index(&self) -> Result<SearchIndex, CacheError>;
     /// Forgets everything this device saved for the account.
     async fn clear(&self) -> Result<(), CacheError>;
 }
@@ -167,6 +177,16 @@ impl std::fmt::Display for FileKey {
 /// string order is numeric order.
 fn message_key(conversation: ConversationId, seq: Seq) -> String {
     format!("{conversation:020}:{seq:020}")
+}
+
+/// Key of a search bucket: conversation, then bucket number, zero-padded.
+fn bucket_key(conversation: ConversationId, bucket: Seq) -> String {
+    format!("{conversation:020}:{bucket:010}")
+}
+
+/// The conversation a search bucket's key names.
+fn bucket_conversation(key: &str) -> Option<ConversationId> {
+    key.split(':').next()?.parse().ok()
 }
 
 /// Sort key of an outbox entry: the order it was typed in.

@@ -8,6 +8,7 @@ use natter_protocol::{Action, Conversation, ConversationKind, Member, Message, R
 use uuid::Uuid;
 
 use super::{Applied, Batch, Cache, Snapshot};
+use crate::model::search::SearchIndex;
 use crate::model::Outgoing;
 
 fn user(id: i64) -> User {
@@ -81,7 +82,91 @@ pub async fn run<C: Cache>(cache: &C) {
     remembers_the_open_conversation(cache).await;
     applies_actions_to_saved_messages(cache).await;
     forgets_a_conversation_whole(cache).await;
+    finds_saved_words_and_nothing_deleted(cache).await;
     clears_everything(cache).await;
+}
+
+/// The search index follows what is saved: new messages, edits, deletions,
+/// ended accounts and forgotten conversations.
+async fn finds_saved_words_and_nothing_deleted<C: Cache>(cache: &C) {
+    let mut dinner = message(30, 1);
+    dinner.body = "Dinner at the Café Müller?".to_owned();
+    let mut closed = message(30, 2);
+    closed.body = "the CAFE is closed".to_owned();
+    let mut plans = message(31, 1);
+    plans.body = "secret plans".to_owned();
+    plans.sender = 5;
+    let batch = Batch {
+        messages: vec![dinner.clone(), closed.clone(), plans],
+        ..Batch::default()
+    };
+    cache.write(&batch).await.unwrap();
+    let found = |index: &SearchIndex, query: &str| -> Vec<(i64, u64)> {
+        index
+            .search(query, None, 10)
+            .0
+            .iter()
+            .map(|hit| (hit.conversation, hit.seq))
+            .collect()
+    };
+    // Results are read back in one go, missing ones left out.
+    let read = cache
+        .messages_at(&[(30, 2), (30, 99), (31, 1)])
+        .await
+        .unwrap();
+    let read: Vec<(i64, u64)> = read.iter().map(|m| (m.conversation, m.seq)).collect();
+    assert_eq!(read, vec![(30, 2), (31, 1)]);
+    let index = cache.search_index().await.unwrap();
+    assert_eq!(found(&index, "café"), vec![(30, 2), (30, 1)]);
+    assert_eq!(found(&index, "MÜLL din"), vec![(30, 1)]);
+    assert_eq!(found(&index, "plans"), vec![(31, 1)]);
+
+    let act = |action: Action, actor: i64| Batch {
+        actions: vec![Applied {
+            conversation: 30,
+            action,
+            actor,
+            at: 99,
+        }],
+        ..Batch::default()
+    };
+    let edit = Action::Edit {
+        target: 2,
+        body: "the bar is open".to_owned(),
+    };
+    cache.write(&act(edit, closed.sender)).await.unwrap();
+    let index = cache.search_index().await.unwrap();
+    assert_eq!(
+        found(&index, "cafe"),
+        vec![(30, 1)],
+        "the edit's old text is gone"
+    );
+    assert_eq!(found(&index, "bar"), vec![(30, 2)]);
+    cache
+        .write(&act(Action::Delete { target: 1 }, dinner.sender))
+        .await
+        .unwrap();
+    cache
+        .write(&Batch {
+            erased: vec![5],
+            ..Batch::default()
+        })
+        .await
+        .unwrap();
+    let index = cache.search_index().await.unwrap();
+    assert!(
+        found(&index, "dinner").is_empty(),
+        "a deleted text is not found"
+    );
+    assert!(found(&index, "secret").is_empty(), "nor an ended account's");
+    cache
+        .write(&Batch {
+            forgotten: vec![30, 31],
+            ..Batch::default()
+        })
+        .await
+        .unwrap();
+    assert!(found(&cache.search_index().await.unwrap(), "bar").is_empty());
 }
 
 /// A deleted request goes with every message of it, and only those.

@@ -34,6 +34,7 @@ use crate::components::notifications::NotificationSettings;
 use crate::components::outdated::Outdated;
 use crate::components::password::ChangePassword;
 use crate::components::profile::ProfilePanel;
+use crate::components::search::SearchPanel;
 use crate::components::share_picker::SharePicker;
 use crate::net::session::End;
 use crate::routes::chat::ChatPage;
@@ -112,6 +113,14 @@ part! {
     /// The built-in browser.
     fn browser() {
         view! { <BrowserPanel /> }.into_any()
+    }
+}
+
+part! {
+    panels,
+    /// Searching the saved messages.
+    fn search(on_close: Callback<()>) {
+        view! { <SearchPanel close=on_close /> }.into_any()
     }
 }
 

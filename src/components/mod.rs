@@ -35,5 +35,6 @@ pub mod recorder;
 pub mod report;
 pub mod request_bar;
 pub mod rich_text;
+pub mod search;
 pub mod share_picker;
 pub mod voice_player;

@@ -26,6 +26,7 @@ enum Panel {
     NewGroup,
     AddContact,
     Profile,
+    Search,
 }
 
 #[component]
@@ -176,6 +177,13 @@ pub fn ChatPage(me: User, #[prop(into)] on_end: Callback<End>) -> impl IntoView 
                     <button class="link-button" on:click=move |_| panel.set(Panel::AddContact)>
                         "Scan a code"
                     </button>
+                    <button
+                        class="link-button"
+                        aria-expanded=move || (panel.get() == Panel::Search).to_string()
+                        on:click=move |_| panel.set(Panel::Search)
+                    >
+                        "Search messages"
+                    </button>
                     <InstallButton />
                 </div>
                 {move || {
@@ -185,6 +193,7 @@ pub fn ChatPage(me: User, #[prop(into)] on_end: Callback<End>) -> impl IntoView 
                         Panel::NewGroup => Some(parts::show(parts::new_group(close))),
                         Panel::AddContact => Some(parts::show(parts::add_contact(close))),
                         Panel::Profile => Some(parts::show(parts::settings(close, on_end))),
+                        Panel::Search => Some(parts::show(parts::search(close))),
                     }
                 }}
                 <ConversationList />

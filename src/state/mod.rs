@@ -16,6 +16,7 @@ mod people;
 mod receipt;
 mod receipts;
 mod safety;
+mod search;
 mod store;
 mod typing;
 mod uploads;
@@ -32,6 +33,7 @@ pub use me::LogoutError;
 pub use notices::Notice;
 pub use outbox::{Acked, OutboxNews, TabNews};
 pub use receipt::Receipt;
+pub use search::Found;
 
 use crate::cache::{Applied, Batch, Snapshot};
 use crate::model::{actions, Outgoing, OutgoingMedia};

@@ -17,6 +17,7 @@ use uuid::Uuid;
 use super::{ChatState, Notice, OutboxNews, TabNews, Typing, Uploads};
 use crate::cache::idb::IdbCache;
 use crate::cache::{Batch, Cache, CacheError, FileKey};
+use crate::model::search::SearchIndex;
 use crate::model::Outgoing;
 use crate::net::session::{now, Command, ConnectionStatus, End, Host};
 use crate::net::tabs::TabChannel;
@@ -42,6 +43,11 @@ pub struct ChatStore {
     live: StoredValue<bool>,
     /// Whether this tab is on screen, as the UI last said.
     on_screen: StoredValue<bool>,
+    /// A message to bring on screen in its conversation (a search result).
+    pub jump: RwSignal<Option<(ConversationId, Seq)>>,
+    /// The search index as last read from the cache; dropped whenever the
+    /// cache changes.
+    pub(super) search_index: StoredValue<Option<Rc<SearchIndex>>, LocalStorage>,
     /// When this device last said it was typing, per conversation.
     typing_sent: StoredValue<HashMap<ConversationId, Millis>>,
     pub(super) cache: StoredValue<Option<Rc<IdbCache>>, LocalStorage>,
@@ -65,6 +71,8 @@ impl ChatStore {
             notices: RwSignal::new(Vec::new()),
             live: StoredValue::new(false),
             on_screen: StoredValue::new(false),
+            jump: RwSignal::new(None),
+            search_index: StoredValue::new_local(None),
             typing_sent: StoredValue::new(HashMap::new()),
             cache: StoredValue::new_local(None),
             tabs: StoredValue::new_local(None),
@@ -202,6 +210,8 @@ impl ChatStore {
             if let Err(err) = cache.write(&batch).await {
                 self.cache_problem.set(Some(err));
             }
+            // The next search reads the index as it is now.
+            self.search_index.set_value(None);
         }
     }
 

@@ -21,8 +21,10 @@ use items::{items, moved, window, Item};
 
 /// Messages per history request.
 const PAGE: u32 = 50;
-/// How many pages a jump to a quoted message may load to find it.
+/// How many reads a jump to a message (a quote's, a search result's) may
+/// take to find it, and the most messages one read brings.
 const JUMP_PAGES: usize = 40;
+const JUMP_SPAN: u32 = 5_000;
 /// How close to the top (px) scrolling must get to load older messages.
 const LOAD_MARGIN: i32 = 150;
 /// How close to the bottom (px) counts as "at the bottom", which keeps the
@@ -96,6 +98,22 @@ pub fn MessageList(id: ConversationId, #[prop(into)] title: Signal<String>) -> i
             }
         }
     };
+    // Everything from the oldest shown back to `target` (and a little
+    // before it) in one step: one read when the device has it saved.
+    let fetch_older_to = move |target: Seq| async move {
+        let oldest = store.state.with_untracked(|state| state.history_edge(id).0);
+        let between = oldest.map_or(0, |oldest| oldest.saturating_sub(target));
+        let wanted = u32::try_from(between)
+            .unwrap_or(u32::MAX)
+            .saturating_add(PAGE / 2);
+        match store.load_older(id, wanted.clamp(PAGE, JUMP_SPAN)).await {
+            Ok(added) => added,
+            Err(err) => {
+                load_error.set(Some(format!("Older messages could not be loaded. {err}")));
+                false
+            }
+        }
+    };
     let load_older = move |keep_position: bool| {
         let more = store.state.with_untracked(|state| state.history_edge(id).1);
         if !more || loading.get_untracked() {
@@ -163,19 +181,26 @@ pub fn MessageList(id: ConversationId, #[prop(into)] title: Signal<String>) -> i
                     .iter()
                     .any(|item| matches!(item, Item::Bubble(b) if b.seq == Some(target)))
             }) && pages < JUMP_PAGES
-                && fetch_older().await
+                && fetch_older_to(target).await
             {
                 pages += 1;
             }
             loading.set(false);
             if !show(target) {
-                load_error.set(Some(
-                    "The message it replies to could not be found.".to_owned(),
-                ));
+                load_error.set(Some("That message could not be found.".to_owned()));
             }
         });
     });
     provide_context(JumpTo(jump));
+    // A search result chosen elsewhere: brought on screen here.
+    Effect::new(move |_| {
+        if let Some((conversation, seq)) = store.jump.get() {
+            if conversation == id {
+                store.jump.set(None);
+                jump.run(seq);
+            }
+        }
+    });
 
     // Keep the view where the reader expects it after every change.
     Effect::new(move |_| {

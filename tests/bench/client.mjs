@@ -19,6 +19,7 @@ import { appendFileSync, existsSync, mkdtempSync, rmSync, statSync } from 'node:
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { CHROMIUM_ARGS, seedConversation } from '../e2e/shared.mjs';
+import { benchSearch } from './search.mjs';
 
 const args = process.argv.slice(2);
 const CHECK = args.includes('--check');
@@ -26,6 +27,7 @@ const RECORD = args.includes('--record');
 const RUNS = 7;
 const PASSWORD = 'correct horse battery';
 const MESSAGES = 10_000;
+const SEARCH_MESSAGES = 100_000;
 
 /** GUIDE §7 and issue 13. Bytes are brotli, as the server sends them. */
 const BUDGETS = {
@@ -35,6 +37,9 @@ const BUDGETS = {
   warmStartMs: 200,
   longFirstPaintMs: 50,
   longDomNodes: 150,
+  // Issue 14: search over 100,000 saved messages.
+  searchLoadMs: 300,
+  searchQueryMs: 50,
 };
 
 const { NATTER_SERVER_BIN: bin, NATTER_DIST: dist, CHROMIUM: chromiumPath = '/usr/bin/chromium' } = process.env;
@@ -260,6 +265,11 @@ try {
   );
   results.long = { firstPaintMs: median(opens), domNodes: nodes, idbPageMs: median(idbPages), idbPages: idbPages.length };
 
+  // Search over 100,000 saved messages (see search.mjs).
+  await bob.page.keyboard.press('Escape');
+  const bobId = (await bob.page.evaluate(() => fetch('/api/me').then((r) => r.json()))).id;
+  results.search = await benchSearch(bob.page, bobId, SEARCH_MESSAGES);
+
   // A warm start with the server down: the service worker's copy of the
   // app, the chats from IndexedDB.
   const warmContext = await browser.newContext({ storageState: state });
@@ -295,6 +305,8 @@ const checks = [
   ['chat list, warm start, server down', results.warmStart.ms, BUDGETS.warmStartMs, ms, ms(results.hello.ms)],
   ['10,000 messages: first bubble', results.long.firstPaintMs, BUDGETS.longFirstPaintMs, ms, '—'],
   ['10,000 messages: bubbles in the DOM', results.long.domNodes, BUDGETS.longDomNodes, String, '—'],
+  ['search, 100,000 saved messages: index loaded', results.search.loadMs, BUDGETS.searchLoadMs, ms, '—'],
+  ['search, 100,000 saved messages: slowest query answered', results.search.slowestQueryMs, BUDGETS.searchQueryMs, ms, '—'],
 ];
 const rows = checks.map(([what, value, budget, show, baseline]) => {
   const ok = value <= budget;
@@ -310,6 +322,7 @@ const details = [
   `- Cold signed-in start: ${results.chatList.files} files; ${steps(results.chatList.steps)}.`,
   `- Warm start, server down (files from the service worker): ${steps(results.warmStart.steps)}.`,
   `- History page read from IndexedDB (\`natter:idb-page\`, 50 messages): median ${ms(results.long.idbPageMs)} over ${results.long.idbPages} reads.`,
+  `- Search, ${results.search.messages.toLocaleString('en')} saved messages: index made once in ${ms(results.search.buildMs)}; on later starts read into memory (\`natter:search-index\`) in ${ms(results.search.loadMs)} (median), a query matched and its shown messages read (\`natter:search-query\`) in ${ms(results.search.queryMs)} (median; slowest ${ms(results.search.slowestQueryMs)}), of which matching in memory (\`natter:search-match\`) ${ms(results.search.matchMs)} (slowest ${ms(results.search.slowestMatchMs)}) and the rest reading the shown messages. Index on disk: ${kb(results.search.indexBytes)} of text in ${results.search.buckets} buckets (UTF-16); the origin's storage grew by ${kb(results.search.storageGrowth)} with the messages and the index. Queries: ${results.search.queries.join('; ')}.`,
 ].join('\n');
 const machine = `${cpus().length} cores (${cpus()[0]?.model ?? 'unknown'}), ${Math.round(totalmem() / 2 ** 30)} GiB`;
 console.log(`\nclient benchmark — ${machine}\n\n${table}\n\n${details}\n`);

@@ -45,6 +45,10 @@ pub struct ChatStore {
     on_screen: StoredValue<bool>,
     /// A message to bring on screen in its conversation (a search result).
     pub jump: RwSignal<Option<(ConversationId, Seq)>>,
+    /// Changes made while the device's copy was being opened (a
+    /// conversation opened from a link, say), written on top of it once
+    /// open; `None` once it is open, or could not be.
+    early: StoredValue<Option<Batch>>,
     /// The search index as last read from the cache; dropped whenever the
     /// cache changes.
     pub(super) search_index: StoredValue<Option<Rc<SearchIndex>>, LocalStorage>,
@@ -72,6 +76,7 @@ impl ChatStore {
             live: StoredValue::new(false),
             on_screen: StoredValue::new(false),
             jump: RwSignal::new(None),
+            early: StoredValue::new(Some(Batch::default())),
             search_index: StoredValue::new_local(None),
             typing_sent: StoredValue::new(HashMap::new()),
             cache: StoredValue::new_local(None),
@@ -106,18 +111,27 @@ impl ChatStore {
                 self.cache.set_value(Some(cache.clone()));
                 self.step_aside_when_displaced(cache.clone());
                 let mut changes = Batch::default();
+                let mut early = self
+                    .early
+                    .try_update_value(Option::take)
+                    .flatten()
+                    .unwrap_or_default();
                 self.state.update(|state| {
                     // Anything done before the cache opened (rare: the list
                     // is empty until then) is kept on top of what was saved.
                     let mut restored = ChatState::from_snapshot(me.clone(), snapshot);
-                    restored.absorb(state.take_changes());
+                    early.merge(state.take_changes());
+                    restored.absorb(early);
                     *state = restored;
                     changes = state.take_changes();
                     changes.me = Some(me);
                 });
                 self.persist(changes);
             }
-            Err(err) => self.cache_problem.set(Some(err)),
+            Err(err) => {
+                self.early.set_value(None);
+                self.cache_problem.set(Some(err));
+            }
         }
     }
 
@@ -192,12 +206,25 @@ impl ChatStore {
         self.tell_tabs(&batch);
         if let Some(cache) = self.cache.get_value() {
             let problem = self.cache_problem;
+            let search_index = self.search_index;
             spawn_local(async move {
                 if let Err(err) = cache.write(&batch).await {
                     problem.set(Some(err));
                 }
+                search_index.set_value(None);
             });
+        } else {
+            self.keep_early(batch);
         }
+    }
+
+    /// Keeps `batch` for the device's copy while it is being opened.
+    fn keep_early(&self, batch: Batch) {
+        self.early.update_value(|early| {
+            if let Some(early) = early {
+                early.merge(batch);
+            }
+        });
     }
 
     /// Writes `batch` and waits until it is stored.
@@ -212,6 +239,8 @@ impl ChatStore {
             }
             // The next search reads the index as it is now.
             self.search_index.set_value(None);
+        } else {
+            self.keep_early(batch);
         }
     }
 

@@ -154,6 +154,11 @@ test('with no tab open, a message is pushed and the service worker shows it', as
       ),
     )
     .toEqual([{ title: annName, body: 'dinner at eight?', tag: `conversation-${conversation}`, data: { conversation } }]);
+  // Clicked with no Natter window open, the worker opens one on
+  // `/#conversation=<id>`: the app opens that conversation.
+  await bob.page.goto(`${server.url}/#conversation=${conversation}`);
+  await expect(bob.page.getByRole('heading', { name: annName })).toBeVisible();
+  await expect(bob.page.locator('.bubble-body').last()).toHaveText('dinner at eight?');
   await ann.context.close();
   await bob.context.close();
 });

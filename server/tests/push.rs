@@ -546,3 +546,38 @@ async fn endpoints_off_the_public_internet_and_bad_keys_are_refused() {
         .unwrap();
     assert_eq!(response.status(), StatusCode::NO_CONTENT);
 }
+
+#[tokio::test]
+async fn a_blocked_person_s_group_messages_are_never_pushed() {
+    let mut push = Harness::start().await;
+    let server = push_server().await;
+    let ann = server.signup("ann").await;
+    let bob = server.signup("bob").await;
+    let carol = server.signup("carol").await;
+    for (a, b) in [
+        (&bob, "ann"),
+        (&bob, "carol"),
+        (&carol, "bob"),
+        (&ann, "bob"),
+    ] {
+        a.open_direct(b).await;
+    }
+    let group = ann
+        .create_group(json!({"name": "Book club", "members": ["bob", "carol"]}))
+        .await;
+    let blocked = bob
+        .request(Method::PUT, &format!("/api/blocks/{}", carol.user.id))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(blocked.status(), StatusCode::OK);
+    push.subscribe(&bob, "bob-phone", true).await;
+
+    let mut carol_socket = carol.connect().await;
+    say(&mut carol_socket, group.id, "@bob you will love this").await;
+    let mut ann_socket = ann.connect().await;
+    say(&mut ann_socket, group.id, "chapter 3 tonight").await;
+    let pushed = push.next().await;
+    assert_eq!(pushed.payload["body"], "ann: chapter 3 tonight");
+    push.nothing_more().await;
+}

@@ -127,11 +127,13 @@ impl Chat {
     ) -> Self {
         let roster = Arc::new(Roster::new(store.clone()));
         let presence = Arc::new(Presence::default());
+        let blocks = Arc::new(BlockList::new(store.clone()));
         let push = push.map(|setup| {
             push::Pusher::start(
                 Arc::new(setup.service),
                 store.clone(),
                 presence.clone(),
+                blocks.clone(),
                 setup.subscribed,
             )
         });
@@ -145,7 +147,7 @@ impl Chat {
         Chat {
             presence,
             push,
-            blocks: Arc::new(BlockList::new(store.clone())),
+            blocks,
             store,
             hub,
             media,

@@ -5,8 +5,9 @@
 //! sender, with a subscribed device, and no tab on screen; not to a device
 //! whose own tab is connected (in the background, it shows the
 //! notification itself); not in a conversation they muted, unless it is a
-//! group message that mentions them. Blocked senders' messages never reach
-//! them (the pipeline withholds those). What it says follows the app's own
+//! group message that mentions them; never from someone they block (in a
+//! shared group the app folds such messages away, so a push must not show
+//! them either). What it says follows the app's own
 //! notifications: the sender or group, and the text unless the device
 //! turned previews off or the message is a stranger's request.
 //!
@@ -27,6 +28,7 @@ use natter_protocol::{
 use serde::Serialize;
 use tokio::sync::{mpsc, Semaphore};
 
+use super::blocking::BlockList;
 use super::{Chat, ChatError};
 use crate::presence::Presence;
 use crate::push::{Delivery, PushService};
@@ -65,6 +67,7 @@ impl Pusher {
         service: Arc<PushService>,
         store: Arc<dyn Store>,
         presence: Arc<Presence>,
+        blocks: Arc<BlockList>,
         subscribed: Vec<UserId>,
     ) -> Arc<Self> {
         let (queue, waiting) = mpsc::channel(QUEUE);
@@ -72,6 +75,7 @@ impl Pusher {
             service: service.clone(),
             store,
             presence,
+            blocks,
             in_flight: Arc::new(Semaphore::new(CONCURRENT)),
         };
         tokio::spawn(worker.run(waiting));
@@ -278,6 +282,7 @@ struct Worker {
     service: Arc<PushService>,
     store: Arc<dyn Store>,
     presence: Arc<Presence>,
+    blocks: Arc<BlockList>,
     in_flight: Arc<Semaphore>,
 }
 
@@ -306,7 +311,8 @@ impl Worker {
         committed: &Committed,
         user: UserId,
     ) -> Result<Option<(Vec<PushDevice>, Notice)>, ChatError> {
-        if self.presence.on_screen(user) {
+        let message = &committed.message;
+        if self.presence.on_screen(user) || self.blocks.blocks(user, message.sender).await? {
             return Ok(None);
         }
         let devices: Vec<PushDevice> = self
@@ -319,7 +325,6 @@ impl Worker {
         if devices.is_empty() {
             return Ok(None);
         }
-        let message = &committed.message;
         let Some(reader) = committed.membership.reader(user) else {
             return Ok(None);
         };

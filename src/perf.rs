@@ -2,15 +2,33 @@
 //! (`tests/bench/client.mjs`) and anyone profiling in DevTools: they say
 //! where the time of a start or a history page goes. Nobody sees them.
 
+/// Marks the start of the measure `name`.
+fn begin(name: &str) -> Option<web_sys::Performance> {
+    let performance = web_sys::window()?.performance()?;
+    let _ = performance.mark(&format!("{name}:start"));
+    Some(performance)
+}
+
+/// Records the measure `name` from its start mark to now.
+fn end(performance: Option<web_sys::Performance>, name: &str) {
+    if let Some(performance) = performance {
+        let _ = performance.measure_with_start_mark(name, &format!("{name}:start"));
+    }
+}
+
 /// Runs `read` and records its duration as the measure `name`.
 pub async fn measure<T>(name: &str, read: impl std::future::Future<Output = T>) -> T {
-    let Some(performance) = web_sys::window().and_then(|window| window.performance()) else {
-        return read.await;
-    };
-    let start = format!("{name}:start");
-    let _ = performance.mark(&start);
+    let started = begin(name);
     let out = read.await;
-    let _ = performance.measure_with_start_mark(name, &start);
+    end(started, name);
+    out
+}
+
+/// Runs `work` and records its duration as the measure `name`.
+pub fn measure_now<T>(name: &str, work: impl FnOnce() -> T) -> T {
+    let started = begin(name);
+    let out = work();
+    end(started, name);
     out
 }
 

@@ -84,7 +84,7 @@ async fn data_survives_reopening_and_the_upgrade_from_v1() {
     // Messages saved before there was a search index are found: it is made
     // from them when first needed.
     let index = upgraded.search_index().await.expect("search index");
-    assert_eq!(index.search("KEPT vers", None, 5).1, 1);
+    assert_eq!(index.search("KEPT vers", |_| true, 5).1, 1);
     // The store that V2 added works.
     upgraded
         .write(&Batch {

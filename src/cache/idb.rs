@@ -509,10 +509,10 @@ impl Cache for IdbCache {
         } else {
             erase(&tx, &batch.erased).await?
         };
-        let changed: Vec<&Message> = batch
-            .messages
+        // In the order they were written above: the last version counts.
+        let changed: Vec<&Message> = acted_on
             .iter()
-            .chain(&acted_on)
+            .chain(&batch.messages)
             .chain(&erased)
             .collect();
         if indexed && !changed.is_empty() {

@@ -103,7 +103,7 @@ async fn finds_saved_words_and_nothing_deleted<C: Cache>(cache: &C) {
     cache.write(&batch).await.unwrap();
     let found = |index: &SearchIndex, query: &str| -> Vec<(i64, u64)> {
         index
-            .search(query, None, 10)
+            .search(query, |_| true, 10)
             .0
             .iter()
             .map(|hit| (hit.conversation, hit.seq))
@@ -167,6 +167,29 @@ async fn finds_saved_words_and_nothing_deleted<C: Cache>(cache: &C) {
         .await
         .unwrap();
     assert!(found(&cache.search_index().await.unwrap(), "bar").is_empty());
+
+    // Sent and deleted for everyone in one batch (frames that arrived
+    // together): the text is not findable.
+    let mut quick = message(32, 1);
+    quick.body = "oops wrong chat".to_owned();
+    let mut gone = quick.clone();
+    crate::cache::tombstone(&mut gone);
+    cache
+        .write(&Batch {
+            conversations: vec![conversation(32)],
+            messages: vec![quick, gone],
+            ..Batch::default()
+        })
+        .await
+        .unwrap();
+    assert!(found(&cache.search_index().await.unwrap(), "oops").is_empty());
+    cache
+        .write(&Batch {
+            forgotten: vec![32],
+            ..Batch::default()
+        })
+        .await
+        .unwrap();
 }
 
 /// A deleted request goes with every message of it, and only those.

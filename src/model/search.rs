@@ -4,9 +4,10 @@
 //! index in memory, which answers word prefixes across every saved message
 //! at once.
 
+use std::collections::BTreeMap;
 use std::ops::Range;
 
-use natter_protocol::{ConversationId, Message, Millis, Seq};
+use natter_protocol::{ConversationId, Message, Millis, Seq, UserId};
 
 /// Messages per stored bucket: a new or changed message rewrites only its
 /// bucket, and a conversation of 10,000 messages is 40 of them.
@@ -82,30 +83,34 @@ pub fn words_of(message: &Message) -> Option<String> {
     (!words.is_empty()).then_some(words)
 }
 
-/// One message's line in a stored bucket: `seq`, `sent_at`, its words.
+/// One message's line in a stored bucket: `seq`, `sent_at`, `sender`, its
+/// words.
 pub fn line(message: &Message, words: &str) -> String {
-    format!("{}\t{}\t{}\n", message.seq, message.sent_at, words)
+    format!(
+        "{}\t{}\t{}\t{}\n",
+        message.seq, message.sent_at, message.sender, words
+    )
 }
 
 /// `bucket` with the lines of `changed` replaced (or removed, where a
-/// message has no words any more), in seq order.
+/// message has no words any more), in seq order. `changed` is in the order
+/// the messages were written: where one appears twice (sent, then deleted,
+/// in one batch), its last version counts.
 pub fn rewrite_bucket(bucket: &str, changed: &[&Message]) -> String {
-    let mut lines: Vec<(Seq, String)> = bucket
+    let latest: BTreeMap<Seq, &Message> = changed.iter().map(|m| (m.seq, *m)).collect();
+    let mut lines: BTreeMap<Seq, String> = bucket
         .lines()
         .filter_map(|line| {
-            let seq = line.split('\t').next()?.parse().ok()?;
-            Some((seq, format!("{line}\n")))
+            let seq: Seq = line.split('\t').next()?.parse().ok()?;
+            (!latest.contains_key(&seq)).then(|| (seq, format!("{line}\n")))
         })
-        .filter(|(seq, _)| !changed.iter().any(|m| m.seq == *seq))
         .collect();
-    for message in changed {
+    for (seq, message) in latest {
         if let Some(words) = words_of(message) {
-            lines.push((message.seq, line(message, &words)));
+            lines.insert(seq, line(message, &words));
         }
     }
-    lines.sort_by_key(|(seq, _)| *seq);
-    lines.dedup_by_key(|(seq, _)| *seq);
-    lines.into_iter().map(|(_, line)| line).collect()
+    lines.into_values().collect()
 }
 
 /// A message the index found.
@@ -114,6 +119,7 @@ pub struct Hit {
     pub conversation: ConversationId,
     pub seq: Seq,
     pub sent_at: Millis,
+    pub sender: UserId,
 }
 
 /// Every saved message's words in one string (" word word\n" per message),
@@ -132,13 +138,15 @@ impl SearchIndex {
         let mut index = SearchIndex::default();
         for (conversation, bucket) in buckets {
             for line in bucket.lines() {
-                let mut fields = line.splitn(3, '\t');
-                let (Some(seq), Some(sent_at), Some(words)) =
-                    (fields.next(), fields.next(), fields.next())
+                let mut fields = line.splitn(4, '\t');
+                let (Some(seq), Some(sent_at), Some(sender), Some(words)) =
+                    (fields.next(), fields.next(), fields.next(), fields.next())
                 else {
                     continue;
                 };
-                let (Ok(seq), Ok(sent_at)) = (seq.parse(), sent_at.parse()) else {
+                let (Ok(seq), Ok(sent_at), Ok(sender)) =
+                    (seq.parse(), sent_at.parse(), sender.parse())
+                else {
                     continue;
                 };
                 index.starts.push(index.text.len());
@@ -149,33 +157,20 @@ impl SearchIndex {
                     conversation,
                     seq,
                     sent_at,
+                    sender,
                 });
             }
         }
         index
     }
 
-    /// How many messages it holds.
-    pub fn len(&self) -> usize {
-        self.hits.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.hits.is_empty()
-    }
-
-    /// Bytes of folded text it holds.
-    pub fn text_bytes(&self) -> usize {
-        self.text.len()
-    }
-
-    /// The messages in which every word of `query` starts a word (in
-    /// `conversation` only, if given), newest first, at most `limit`; and
-    /// how many there are in all.
+    /// The messages in which every word of `query` starts a word, of those
+    /// `shown` lets through, newest first, at most `limit`; and how many
+    /// there are in all.
     pub fn search(
         &self,
         query: &str,
-        conversation: Option<ConversationId>,
+        shown: impl Fn(&Hit) -> bool,
         limit: usize,
     ) -> (Vec<Hit>, usize) {
         let words = fold_words(query);
@@ -197,7 +192,7 @@ impl SearchIndex {
             }
             last_line = line;
             let hit = self.hits[line];
-            if conversation.is_some_and(|only| only != hit.conversation) {
+            if !shown(&hit) {
                 continue;
             }
             let end = self
@@ -303,15 +298,15 @@ mod tests {
         let other = line(
             &Message {
                 conversation: 2,
+                sender: 7,
                 ..message(9, "café crème")
             },
             "cafe creme",
         );
         let index = SearchIndex::from_buckets([(1, bucket.as_str()), (2, other.as_str())]);
-        assert_eq!(index.len(), 5);
         let seqs = |query: &str, only: Option<ConversationId>| {
             index
-                .search(query, only, 10)
+                .search(query, |hit| only.is_none_or(|c| c == hit.conversation), 10)
                 .0
                 .iter()
                 .map(|hit| (hit.conversation, hit.seq))
@@ -328,10 +323,13 @@ mod tests {
         assert_eq!(seqs("closed café", None), vec![(1, 2)]);
         assert_eq!(seqs("unch", None), Vec::new());
         assert_eq!(seqs("  !! ", None), Vec::new());
-        assert_eq!(
-            index.search("caf", None, 1),
-            (vec![index.search("caf", None, 1).0[0]], 3)
-        );
+        let everyone = |_: &Hit| true;
+        let (newest, total) = index.search("caf", everyone, 1);
+        assert_eq!((newest.len(), total), (1, 3));
+        assert_eq!((newest[0].conversation, newest[0].sender), (2, 7));
+        // What the app hides (a blocked sender's, say) is left out.
+        let (_, total) = index.search("caf", |hit| hit.sender != 7, 10);
+        assert_eq!(total, 2);
     }
 
     #[test]
@@ -339,15 +337,18 @@ mod tests {
         let first = message(1, "alpha");
         let second = message(2, "beta");
         let bucket = rewrite_bucket("", &[&second, &first]);
-        assert_eq!(bucket, "1\t10\talpha\n2\t20\tbeta\n");
+        assert_eq!(bucket, "1\t10\t0\talpha\n2\t20\t0\tbeta\n");
         let edited = message(2, "gamma");
         let bucket = rewrite_bucket(&bucket, &[&edited]);
-        assert_eq!(bucket, "1\t10\talpha\n2\t20\tgamma\n");
+        assert_eq!(bucket, "1\t10\t0\talpha\n2\t20\t0\tgamma\n");
         let mut deleted = message(1, "");
         deleted.deleted = true;
-        assert_eq!(rewrite_bucket(&bucket, &[&deleted]), "2\t20\tgamma\n");
-        let index = SearchIndex::from_buckets([(1, "2\t20\tgamma\n")]);
-        assert!(index.search("alpha", None, 10).0.is_empty());
+        assert_eq!(rewrite_bucket(&bucket, &[&deleted]), "2\t20\t0\tgamma\n");
+        // Sent and deleted in one batch: the deletion, written last, counts.
+        assert_eq!(rewrite_bucket("", &[&first, &deleted]), "");
+        assert_eq!(rewrite_bucket("", &[&deleted, &first]), "1\t10\t0\talpha\n");
+        let index = SearchIndex::from_buckets([(1, "2\t20\t0\tgamma\n")]);
+        assert!(index.search("alpha", |_| true, 10).0.is_empty());
     }
 
     #[test]

@@ -26,7 +26,10 @@ impl ChatStore {
             }
         }
         let page = Api::same_origin().history(id, oldest, limit).await?;
-        let complete = (page.len() as u32) < limit;
+        // Not by the page's length: the server caps pages (at `MAX_PAGE`),
+        // so a short page is not the end. The end is seq 1, or nothing
+        // more this member may read.
+        let complete = page.first().is_none_or(|m| m.seq == 1);
         self.update(|state| state.add_history(id, page, complete, false));
         Ok(true)
     }

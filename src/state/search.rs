@@ -10,7 +10,7 @@ use natter_protocol::{ConversationId, Message, Seq};
 
 use super::ChatStore;
 use crate::cache::{Cache, CacheError};
-use crate::model::search::SearchIndex;
+use crate::model::search::{Hit, SearchIndex};
 
 /// The most results a search shows.
 const SHOWN: usize = 50;
@@ -26,8 +26,8 @@ pub struct Found {
 
 impl ChatStore {
     /// The saved messages in which every word of `query` starts a word, in
-    /// `conversation` only if given. Works offline: it reads only this
-    /// device's copy.
+    /// `conversation` only if given, but for those the app keeps out of
+    /// sight. Works offline: it reads only this device's copy.
     pub async fn search(
         &self,
         query: &str,
@@ -62,10 +62,19 @@ impl ChatStore {
         query: &str,
         conversation: Option<ConversationId>,
     ) -> Result<Found, CacheError> {
-        let (hits, total) = crate::perf::measure("natter:search-match", async {
-            index.search(query, conversation, SHOWN)
-        })
-        .await;
+        // Not what the app keeps out of sight: a blocked person's messages,
+        // strangers' requests not accepted yet.
+        let (hits, total) = self.state.with_untracked(|state| {
+            let shown = |hit: &Hit| {
+                conversation.is_none_or(|only| only == hit.conversation)
+                    && !state.blocks(hit.sender)
+                    && state
+                        .conversations
+                        .get(&hit.conversation)
+                        .is_none_or(|c| !c.is_request(state.me.id))
+            };
+            crate::perf::measure_now("natter:search-match", || index.search(query, shown, SHOWN))
+        });
         // Those not in memory are read from the device's copy in one go.
         let mut results: Vec<Option<Message>> = self.state.with_untracked(|state| {
             hits.iter()

@@ -75,8 +75,6 @@ self.addEventListener('message', (event) => {
   if (event.data && event.data.type === 'take-over') self.skipWaiting();
 });
 
-// A click on a message notification: the app's open window comes to the
-// front and opens the conversation; without one, a new window opens on it.
 // Web Push: the server sends `{conversation, title, body}` (encrypted for
 // this browser, which decrypts it) when a message arrives and no Natter tab
 // of the person's is on screen. Shown like the app's own notifications:
@@ -107,6 +105,8 @@ self.addEventListener('push', (event) => {
   );
 });
 
+// A click on a message notification: the app's open window comes to the
+// front and opens the conversation; without one, a new window opens on it.
 self.addEventListener('notificationclick', (event) => {
   event.notification.close();
   const conversation = event.notification.data && event.notification.data.conversation;

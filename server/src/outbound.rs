@@ -156,6 +156,8 @@ fn is_public_v6(ip: Ipv6Addr) -> bool {
         // IPv4-compatible (::/96) and -mapped (::ffff:0:0/96): an IPv4
         // address in disguise, refused whatever it is.
         || segments[..5] == [0; 5]
+        // IPv4-translated (::ffff:0:0/96).
+        || segments[..4] == [0; 4] && segments[4] == 0xffff && segments[5] == 0
         || segments[0] == 0x0064 && segments[1] == 0xff9b // NAT64 (64:ff9b::/96, 64:ff9b:1::/48)
         || segments[..4] == [0x0100, 0, 0, 0] // discard-only
         || segments[0] == 0x2001 && segments[1] < 0x0200 // IETF assignments, Teredo
@@ -203,6 +205,7 @@ mod tests {
             "https://[::]/",
             "https://[::ffff:127.0.0.1]/",
             "https://[::ffff:10.0.0.1]/",
+            "https://[::ffff:0:7f00:1]/",
             "https://[::127.0.0.1]/",
             "https://[64:ff9b::7f00:1]/",
             "https://[64:ff9b:1::1]/",

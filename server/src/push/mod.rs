@@ -20,8 +20,9 @@ use web_push_native::{p256, Auth, WebPushBuilder};
 use crate::outbound::{OutboundError, Reach};
 use crate::store::PushDevice;
 
-/// How long one push may take, connecting included.
-const TIMEOUT: Duration = Duration::from_secs(10);
+/// How long one push may take, connecting included: push services answer
+/// at once, and a slow endpoint must not hold a sending slot for long.
+const TIMEOUT: Duration = Duration::from_secs(5);
 /// How long a push service keeps a push for an unreachable device, and
 /// how long its VAPID signature holds (at most a day, says RFC 8292).
 const VALID: Duration = Duration::from_secs(12 * 3600);
@@ -39,6 +40,8 @@ pub enum Delivery {
 
 #[derive(Debug, thiserror::Error)]
 pub enum PushError {
+    #[error("the push contact {0:?} is not a mailto: or https: URL")]
+    Contact(String),
     #[error("push endpoint refused: {0}")]
     Endpoint(#[from] OutboundError),
     #[error("the subscription's keys are not a P-256 point and a 16-byte secret")]
@@ -63,6 +66,10 @@ pub struct PushService {
 
 impl PushService {
     pub fn new(key: ES256KeyPair, contact: String, reach: Reach) -> Result<Self, PushError> {
+        // RFC 8292 §2.1: a way to reach the operator.
+        if !(contact.starts_with("mailto:") || contact.starts_with("https://")) {
+            return Err(PushError::Contact(contact));
+        }
         Ok(PushService {
             client: reach.client(TIMEOUT)?,
             key,
@@ -124,5 +131,21 @@ impl PushService {
             404 | 410 => Delivery::Gone,
             other => Delivery::Refused(other),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_contact_must_be_a_way_to_reach_the_operator() {
+        let made = |contact: &str| {
+            PushService::new(ES256KeyPair::generate(), contact.to_owned(), Reach::Public).is_ok()
+        };
+        assert!(made("mailto:ops@natter.example"));
+        assert!(made("https://natter.example/contact"));
+        assert!(!made("ops@natter.example"));
+        assert!(!made("http://natter.example/"));
     }
 }

@@ -127,6 +127,10 @@ impl Membership {
     }
 }
 
+/// The most devices one person has pushed to: each message is one request
+/// per device, to addresses the person chose.
+pub const MAX_PUSH_DEVICES: u32 = 10;
+
 /// A device's Web Push subscription (RFC 8030/8291): where its push
 /// service takes messages for it, and the keys to encrypt them with.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -514,7 +518,8 @@ pub trait Store: Send + Sync + 'static {
 
     /// Keeps `device`'s Web Push subscription, replacing the one its
     /// session had and any other that used its endpoint (a browser that
-    /// moved to another account). It goes when the session ends.
+    /// moved to another account), and only the person's newest
+    /// [`MAX_PUSH_DEVICES`]. It goes when the session ends.
     async fn put_push_device(&self, device: &PushDevice, now: Millis) -> Result<(), StoreError>;
     /// Forgets the subscription of the session with `token_hash`.
     async fn delete_push_device(&self, token_hash: [u8; 32]) -> Result<(), StoreError>;

@@ -16,7 +16,7 @@ use uuid::Uuid;
 
 use super::{
     picture_hash, GroupStep, GroupTarget, GroupWrite, History, MediaRecord, MemberChange,
-    NewMessage, PushDevice, Reader, Store, StoreError, Write, Written,
+    NewMessage, PushDevice, Reader, Store, StoreError, Write, Written, MAX_PUSH_DEVICES,
 };
 use crate::chat::groups::GroupChange;
 use crate::chat::send::Draft;
@@ -1162,6 +1162,25 @@ pub async fn push_devices_are_one_per_session_and_end_with_it(store: Arc<dyn Sto
     store.delete_push_device([2; 32]).await.unwrap();
     assert!(store.push_devices(ann.id).await.unwrap().is_empty());
     assert!(store.push_users().await.unwrap().is_empty());
+
+    // Only the newest few devices are kept.
+    for n in 0..MAX_PUSH_DEVICES as u8 + 2 {
+        let session = [100 + n; 32];
+        store
+            .create_session(session, ann.id, NOW + 1000)
+            .await
+            .unwrap();
+        let endpoint = format!("https://push.example/{n}");
+        store
+            .put_push_device(&device(session, ann.id, &endpoint), NOW + i64::from(n))
+            .await
+            .unwrap();
+    }
+    let kept = store.push_devices(ann.id).await.unwrap();
+    assert_eq!(kept.len(), MAX_PUSH_DEVICES as usize);
+    assert!(kept
+        .iter()
+        .all(|d| d.endpoint != "https://push.example/0" && d.endpoint != "https://push.example/1"));
 }
 
 pub async fn a_block_keeps_the_blocked_apart(store: Arc<dyn Store>) {

@@ -3,7 +3,7 @@
 use natter_protocol::{Millis, UserId};
 use rusqlite::{params, Connection, TransactionBehavior};
 
-use crate::store::{PushDevice, StoreError};
+use crate::store::{PushDevice, StoreError, MAX_PUSH_DEVICES};
 
 pub fn put(conn: &mut Connection, device: &PushDevice, now: Millis) -> Result<(), StoreError> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -23,6 +23,12 @@ pub fn put(conn: &mut Connection, device: &PushDevice, now: Millis) -> Result<()
         device.previews,
         now
     ])?;
+    tx.prepare_cached(
+        "DELETE FROM push_devices WHERE user_id = ?1 AND session_hash NOT IN (
+             SELECT session_hash FROM push_devices WHERE user_id = ?1
+             ORDER BY created_at DESC, rowid DESC LIMIT ?2)",
+    )?
+    .execute(params![device.user, MAX_PUSH_DEVICES])?;
     tx.commit()?;
     Ok(())
 }

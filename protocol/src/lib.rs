@@ -10,6 +10,7 @@
 //! - [`limits`]: the validation rules both sides enforce (usernames, passwords,
 //!   message length), so that the client can explain a refusal before sending.
 //! - [`mentions`]: whom a message's text names ("@ann").
+//! - [`preview`]: a message in one line, for quotes and notifications.
 //! - `tagged`: how the enums written as `{"type": …}` objects are read.
 
 mod tagged;
@@ -18,6 +19,7 @@ pub mod api;
 pub mod frame;
 pub mod limits;
 pub mod mentions;
+pub mod preview;
 
 pub use api::*;
 pub use frame::*;

@@ -14,14 +14,11 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode as Status};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use common::{Account, Socket, TestServer};
-use natter_protocol::{
-    ApiError, ClientFrame, ConversationId, PushKey, PushKeys, PushSubscription, ServerFrame,
-};
+use common::{say, Account, Socket, TestServer};
+use natter_protocol::{ApiError, ClientFrame, PushKey, PushKeys, PushSubscription};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use tokio::sync::mpsc;
-use uuid::Uuid;
 use web_push_native::jwt_simple::algorithms::{ECDSAP256PublicKeyLike, ES256PublicKey};
 use web_push_native::jwt_simple::claims::NoCustomClaims;
 use web_push_native::jwt_simple::common::VerificationOptions;
@@ -224,6 +221,21 @@ async fn push_server() -> TestServer {
     .await
 }
 
+/// People who all know each other (each opened a chat with each other),
+/// so that their messages are not requests.
+async fn acquainted<const N: usize>(server: &TestServer, names: [&str; N]) -> [Account; N] {
+    let mut people = Vec::with_capacity(N);
+    for name in names {
+        people.push(server.signup(name).await);
+    }
+    for a in &people {
+        for b in people.iter().filter(|b| b.user.id != a.user.id) {
+            a.open_direct(&b.user.username).await;
+        }
+    }
+    people.try_into().ok().expect("as many people as names")
+}
+
 /// Another device (session) of the same person.
 async fn second_device(server: &TestServer, account: &Account) -> Account {
     let response = reqwest::Client::new()
@@ -239,26 +251,6 @@ async fn second_device(server: &TestServer, account: &Account) -> Account {
     }
 }
 
-async fn say(socket: &mut Socket, conversation: ConversationId, body: &str) {
-    let client_id = Uuid::new_v4();
-    socket
-        .send(&ClientFrame::Send {
-            conversation,
-            client_id,
-            body: body.to_owned(),
-            attachment: None,
-            action: None,
-            reply_to: None,
-        })
-        .await;
-    socket
-        .next_matching(|frame| match frame {
-            ServerFrame::Ack { client_id: id, .. } if id == client_id => Some(()),
-            _ => None,
-        })
-        .await;
-}
-
 /// Tells the server whether this tab is on screen, and waits until it has
 /// read it (frames are handled in order: the pong comes after).
 async fn on_screen(socket: &mut Socket, visible: bool) {
@@ -270,14 +262,14 @@ async fn on_screen(socket: &mut Socket, visible: bool) {
 async fn a_message_reaches_a_device_with_no_tab_open_signed_and_encrypted() {
     let mut push = Harness::start().await;
     let server = push_server().await;
-    let ann = server.signup("ann").await;
-    let bob = server.signup("bob").await;
-    bob.open_direct("ann").await;
+    let [ann, bob] = acquainted(&server, ["ann", "bob"]).await;
     let chat = ann.open_direct("bob").await;
     push.subscribe(&bob, "bob-phone", true).await;
 
     let mut ann_socket = ann.connect().await;
-    say(&mut ann_socket, chat.id, "lunch at noon?\nsecond line").await;
+    say(&mut ann_socket, chat.id, "lunch at noon?\nsecond line")
+        .await
+        .expect("acked");
     let pushed = push.next().await;
     assert_eq!(pushed.device, "bob-phone");
     assert_eq!(
@@ -287,7 +279,9 @@ async fn a_message_reaches_a_device_with_no_tab_open_signed_and_encrypted() {
     // The sender's own devices are not told.
     push.subscribe(&second_device(&server, &ann).await, "ann-phone", true)
         .await;
-    say(&mut ann_socket, chat.id, "or one?").await;
+    say(&mut ann_socket, chat.id, "or one?")
+        .await
+        .expect("acked");
     assert_eq!(push.next().await.device, "bob-phone");
     push.nothing_more().await;
 }
@@ -296,17 +290,7 @@ async fn a_message_reaches_a_device_with_no_tab_open_signed_and_encrypted() {
 async fn nobody_is_pushed_what_they_see_or_silenced() {
     let mut push = Harness::start().await;
     let server = push_server().await;
-    let ann = server.signup("ann").await;
-    let bob = server.signup("bob").await;
-    let carol = server.signup("carol").await;
-    for (a, b) in [
-        (&ann, "bob"),
-        (&bob, "ann"),
-        (&carol, "bob"),
-        (&bob, "carol"),
-    ] {
-        a.open_direct(b).await;
-    }
+    let [ann, bob, carol] = acquainted(&server, ["ann", "bob", "carol"]).await;
     let chat = ann.open_direct("bob").await;
     let group = carol
         .create_group(json!({"name": "Climbing", "members": ["bob", "ann"]}))
@@ -319,15 +303,21 @@ async fn nobody_is_pushed_what_they_see_or_silenced() {
     let laptop = second_device(&server, &bob).await;
     let mut laptop_socket = laptop.connect().await;
     on_screen(&mut laptop_socket, true).await;
-    say(&mut ann_socket, chat.id, "seen on the laptop").await;
+    say(&mut ann_socket, chat.id, "seen on the laptop")
+        .await
+        .expect("acked");
     // In the background, the laptop tells him itself; the phone is pushed.
     on_screen(&mut laptop_socket, false).await;
-    say(&mut ann_socket, chat.id, "pushed to the phone").await;
+    say(&mut ann_socket, chat.id, "pushed to the phone")
+        .await
+        .expect("acked");
     let pushed = push.next().await;
     assert_eq!(pushed.payload["body"], "pushed to the phone");
     // A device whose own tab is connected is not pushed: it notifies.
     push.subscribe(&laptop, "bob-laptop", true).await;
-    say(&mut ann_socket, chat.id, "once, on the phone").await;
+    say(&mut ann_socket, chat.id, "once, on the phone")
+        .await
+        .expect("acked");
     let pushed = push.next().await;
     assert_eq!(
         (pushed.device.as_str(), &pushed.payload["body"]),
@@ -348,11 +338,17 @@ async fn nobody_is_pushed_what_they_see_or_silenced() {
             .unwrap();
         assert_eq!(response.status(), StatusCode::OK);
     }
-    say(&mut ann_socket, chat.id, "muted chat").await;
-    say(&mut carol_socket, group.id, "muted group").await;
+    say(&mut ann_socket, chat.id, "muted chat")
+        .await
+        .expect("acked");
+    say(&mut carol_socket, group.id, "muted group")
+        .await
+        .expect("acked");
     // ...but a mention in a muted group still reaches him (on the phone:
     // the laptop's tab, still open in the background, notifies itself).
-    say(&mut carol_socket, group.id, "@Bob are you coming?").await;
+    say(&mut carol_socket, group.id, "@Bob are you coming?")
+        .await
+        .expect("acked");
     let pushed = push.next().await;
     assert_eq!(
         (pushed.device.as_str(), pushed.payload),
@@ -369,15 +365,15 @@ async fn nobody_is_pushed_what_they_see_or_silenced() {
 async fn previews_off_and_requests_say_no_text() {
     let mut push = Harness::start().await;
     let server = push_server().await;
-    let ann = server.signup("ann").await;
-    let bob = server.signup("bob").await;
+    let [ann, bob] = acquainted(&server, ["ann", "bob"]).await;
     let stranger = server.signup("stranger").await;
-    bob.open_direct("ann").await;
     let chat = ann.open_direct("bob").await;
     push.subscribe(&bob, "bob-phone", false).await;
 
     let mut ann_socket = ann.connect().await;
-    say(&mut ann_socket, chat.id, "a secret").await;
+    say(&mut ann_socket, chat.id, "a secret")
+        .await
+        .expect("acked");
     assert_eq!(
         push.next().await.payload,
         json!({"conversation": chat.id, "title": "ann", "body": "New message"})
@@ -388,7 +384,9 @@ async fn previews_off_and_requests_say_no_text() {
     push.subscribe(&bob, "bob-phone", true).await;
     let request = stranger.open_direct("bob").await;
     let mut stranger_socket = stranger.connect().await;
-    say(&mut stranger_socket, request.id, "buy my stuff").await;
+    say(&mut stranger_socket, request.id, "buy my stuff")
+        .await
+        .expect("acked");
     assert_eq!(
         push.next().await.payload,
         json!({"conversation": request.id, "title": "stranger", "body": "New message request"})
@@ -399,9 +397,7 @@ async fn previews_off_and_requests_say_no_text() {
 async fn a_subscription_its_push_service_calls_gone_is_forgotten() {
     let mut push = Harness::start().await;
     let server = push_server().await;
-    let ann = server.signup("ann").await;
-    let bob = server.signup("bob").await;
-    bob.open_direct("ann").await;
+    let [ann, bob] = acquainted(&server, ["ann", "bob"]).await;
     let chat = ann.open_direct("bob").await;
     push.subscribe(&bob, "old-phone", true).await;
     push.subscribe(&second_device(&server, &bob).await, "new-phone", true)
@@ -413,7 +409,7 @@ async fn a_subscription_its_push_service_calls_gone_is_forgotten() {
         .insert("old-phone".to_owned());
 
     let mut ann_socket = ann.connect().await;
-    say(&mut ann_socket, chat.id, "one").await;
+    say(&mut ann_socket, chat.id, "one").await.expect("acked");
     let mut devices = vec![push.next().await.device, push.next().await.device];
     devices.sort();
     assert_eq!(devices, ["new-phone", "old-phone"]);
@@ -439,7 +435,7 @@ async fn a_subscription_its_push_service_calls_gone_is_forgotten() {
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    say(&mut ann_socket, chat.id, "two").await;
+    say(&mut ann_socket, chat.id, "two").await.expect("acked");
     assert_eq!(push.next().await.device, "new-phone");
     push.nothing_more().await;
 }
@@ -551,17 +547,7 @@ async fn endpoints_off_the_public_internet_and_bad_keys_are_refused() {
 async fn a_blocked_person_s_group_messages_are_never_pushed() {
     let mut push = Harness::start().await;
     let server = push_server().await;
-    let ann = server.signup("ann").await;
-    let bob = server.signup("bob").await;
-    let carol = server.signup("carol").await;
-    for (a, b) in [
-        (&bob, "ann"),
-        (&bob, "carol"),
-        (&carol, "bob"),
-        (&ann, "bob"),
-    ] {
-        a.open_direct(b).await;
-    }
+    let [ann, bob, carol] = acquainted(&server, ["ann", "bob", "carol"]).await;
     let group = ann
         .create_group(json!({"name": "Book club", "members": ["bob", "carol"]}))
         .await;
@@ -574,9 +560,13 @@ async fn a_blocked_person_s_group_messages_are_never_pushed() {
     push.subscribe(&bob, "bob-phone", true).await;
 
     let mut carol_socket = carol.connect().await;
-    say(&mut carol_socket, group.id, "@bob you will love this").await;
+    say(&mut carol_socket, group.id, "@bob you will love this")
+        .await
+        .expect("acked");
     let mut ann_socket = ann.connect().await;
-    say(&mut ann_socket, group.id, "chapter 3 tonight").await;
+    say(&mut ann_socket, group.id, "chapter 3 tonight")
+        .await
+        .expect("acked");
     let pushed = push.next().await;
     assert_eq!(pushed.payload["body"], "ann: chapter 3 tonight");
     push.nothing_more().await;

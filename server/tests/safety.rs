@@ -3,42 +3,13 @@
 
 mod common;
 
-use common::{Socket, TestServer};
+use common::{say, Socket, TestServer};
 use natter_protocol::{
-    ApiError, ApiErrorCode, ClientFrame, Conversation, ConversationId, Message, PublicGroup, Seq,
-    ServerFrame, User,
+    ApiError, ApiErrorCode, ClientFrame, Conversation, Message, PublicGroup, ServerFrame, User,
 };
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 use uuid::Uuid;
-
-/// Sends `body` and waits for its ack (or its refusal's text).
-async fn say(socket: &mut Socket, conversation: ConversationId, body: &str) -> Result<Seq, String> {
-    let client_id = Uuid::new_v4();
-    socket
-        .send(&ClientFrame::Send {
-            conversation,
-            client_id,
-            body: body.to_owned(),
-            attachment: None,
-            action: None,
-            reply_to: None,
-        })
-        .await;
-    socket
-        .next_matching(|frame| match frame {
-            ServerFrame::Ack {
-                client_id: id, seq, ..
-            } if id == client_id => Some(Ok(seq)),
-            ServerFrame::Error {
-                message,
-                client_id: Some(id),
-                ..
-            } if id == client_id => Some(Err(message)),
-            _ => None,
-        })
-        .await
-}
 
 /// The next message frame's body, skipping everything else.
 async fn next_body(socket: &mut Socket) -> String {

@@ -3,7 +3,7 @@
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use natter_protocol::{ConversationId, MediaKind, Millis};
+use natter_protocol::{preview, ConversationId, Millis};
 
 use super::avatar::Avatar;
 use super::group_event;
@@ -88,12 +88,8 @@ fn rows(state: &ChatState, typing: &Typing, requests: bool) -> Vec<Row> {
 /// The list's line for a message: its text, or what it carries.
 fn preview_text(attachment: Option<&natter_protocol::Attachment>, body: &str) -> String {
     match (attachment, body.trim().is_empty()) {
-        (Some(attachment), true) => match attachment.kind {
-            MediaKind::Image => "📷 Photo".to_owned(),
-            MediaKind::Video => "🎬 Video".to_owned(),
-            MediaKind::Voice => "🎤 Voice message".to_owned(),
-        },
-        _ => super::rich_text::summary(body),
+        (Some(attachment), true) => preview::media_label(Some(attachment.kind)).to_owned(),
+        _ => preview::plain(body),
     }
 }
 

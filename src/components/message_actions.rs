@@ -3,7 +3,7 @@
 //! quote of the message replied to (which jumps to it), "edited".
 
 use leptos::prelude::*;
-use natter_protocol::{Action, ConversationId, MediaKind, Message, Reaction, Seq, UserId};
+use natter_protocol::{Action, ConversationId, Reaction, Seq, UserId};
 
 use super::conversation_menu::{member_of, toggle_block};
 use super::report::{ReportTarget, Reporting};
@@ -69,31 +69,7 @@ pub fn quoted(state: &ChatState, id: ConversationId, seq: Seq) -> Option<(Author
             .name_of(message.sender)
             .map_or(Author::Former, |name| Author::Member(name.to_owned()))
     };
-    Some((author, snippet(message)))
-}
-
-/// A message in a line, for quotes.
-pub fn snippet(message: &Message) -> String {
-    if message.deleted {
-        return "Deleted message".to_owned();
-    }
-    let body = super::rich_text::summary(&message.body);
-    let first_line = body.lines().next().unwrap_or_default().trim();
-    if first_line.is_empty() {
-        return match message.attachment.as_ref().map(|a| a.kind) {
-            Some(MediaKind::Image) => "📷 Photo".to_owned(),
-            Some(MediaKind::Video) => "🎬 Video".to_owned(),
-            Some(MediaKind::Voice) => "🎤 Voice message".to_owned(),
-            None => "Message".to_owned(),
-        };
-    }
-    const LONGEST: usize = 80;
-    if first_line.chars().count() > LONGEST {
-        let cut: String = first_line.chars().take(LONGEST).collect();
-        format!("{}…", cut.trim_end())
-    } else {
-        first_line.to_owned()
-    }
+    Some((author, natter_protocol::preview::line(message)))
 }
 
 /// The reactions under a bubble; one's own are pressed, and a click
@@ -313,29 +289,6 @@ pub fn Quote(id: ConversationId, target: Seq) -> impl IntoView {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn message(body: &str) -> Message {
-        Message {
-            conversation: 7,
-            seq: 1,
-            client_id: uuid::Uuid::nil(),
-            sender: 1,
-            body: body.to_owned(),
-            sent_at: 1,
-            ..Message::default()
-        }
-    }
-
-    #[test]
-    fn quotes_are_one_short_line() {
-        assert_eq!(snippet(&message("lunch?\nat noon")), "lunch?");
-        let long = "a".repeat(100);
-        assert_eq!(snippet(&message(&long)).chars().count(), 81);
-        let mut deleted = message("");
-        deleted.deleted = true;
-        assert_eq!(snippet(&deleted), "Deleted message");
-        assert_eq!(snippet(&message("")), "Message");
-    }
 
     #[test]
     fn chips_count_and_know_ones_own() {

@@ -9,7 +9,6 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use natter_protocol::ConversationKind;
 
-use super::message_actions::snippet;
 use crate::notify::{self, ClickListener, Permission, SystemNotice};
 use crate::state::{ChatState, ChatStore, Notice};
 
@@ -117,9 +116,9 @@ fn system_notice(state: &ChatState, notice: Notice, previews: bool) -> Option<Sy
         "New message".to_owned()
     } else if conversation.info.kind == ConversationKind::Group {
         let sender = conversation.name_of(message.sender).unwrap_or("Someone");
-        format!("{sender}: {}", snippet(message))
+        format!("{sender}: {}", natter_protocol::preview::line(message))
     } else {
-        snippet(message)
+        natter_protocol::preview::line(message)
     };
     Some(SystemNotice {
         conversation: notice.conversation,

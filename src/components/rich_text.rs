@@ -97,13 +97,6 @@ fn links(text: &str) -> Vec<Segment<'_>> {
     out
 }
 
-/// `text` for a one-line summary (a list preview, a quote): without the
-/// direction controls that would reorder what follows them, so that a
-/// summary reads as the characters were typed.
-pub fn summary(text: &str) -> String {
-    text.chars().filter(|c| !is_bidi_control(*c)).collect()
-}
-
 /// Characters that must not be inside a link people click.
 fn hides(c: char) -> bool {
     is_bidi_control(c) || is_invisible(c)
@@ -240,7 +233,7 @@ mod tests {
             vec![Segment::Disguised("https://bank\u{200B}.example")]
         );
         assert_eq!(
-            summary("see https://exa\u{202E}mple.invalid/gpj.exe"),
+            natter_protocol::preview::plain("see https://exa\u{202E}mple.invalid/gpj.exe"),
             "see https://example.invalid/gpj.exe"
         );
     }

@@ -23,7 +23,7 @@ use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 use base64::Engine;
 use natter_protocol::mentions::mentions;
 use natter_protocol::{
-    Conversation, ConversationKind, MediaKind, Message, PushSubscription, UserId, MAX_PUSH_ENDPOINT,
+    preview, Conversation, ConversationKind, Message, PushSubscription, UserId, MAX_PUSH_ENDPOINT,
 };
 use serde::Serialize;
 use tokio::sync::{mpsc, Semaphore};
@@ -39,8 +39,6 @@ use crate::store::{Membership, PushDevice, Store};
 const QUEUE: usize = 4096;
 /// Pushes in flight at once.
 const CONCURRENT: usize = 32;
-/// The longest text a notification quotes, in characters.
-const SNIPPET: usize = 80;
 
 /// What the pipeline calls for each new message; cheap when nobody in the
 /// conversation has a subscribed device.
@@ -245,36 +243,15 @@ fn notice(conversation: &Conversation, message: &Message, user: UserId) -> Notic
     let quoting = if request {
         quiet.to_owned()
     } else if group.is_some() {
-        format!("{sender}: {}", snippet(message))
+        format!("{sender}: {}", preview::line(message))
     } else {
-        snippet(message)
+        preview::line(message)
     };
     Notice {
         conversation: conversation.id,
         title,
         quoting,
         quiet: quiet.to_owned(),
-    }
-}
-
-/// A message in a line: its text's first line (cut short), or what it
-/// carries.
-fn snippet(message: &Message) -> String {
-    let line = message.body.lines().next().unwrap_or_default().trim();
-    if line.is_empty() {
-        return match message.attachment.as_ref().map(|a| a.kind) {
-            Some(MediaKind::Image) => "📷 Photo",
-            Some(MediaKind::Video) => "🎬 Video",
-            Some(MediaKind::Voice) => "🎤 Voice message",
-            None => "Message",
-        }
-        .to_owned();
-    }
-    if line.chars().count() > SNIPPET {
-        let cut: String = line.chars().take(SNIPPET).collect();
-        format!("{}…", cut.trim_end())
-    } else {
-        line.to_owned()
     }
 }
 
@@ -289,8 +266,14 @@ struct Worker {
 impl Worker {
     async fn run(self, mut waiting: mpsc::Receiver<Committed>) {
         while let Some(committed) = waiting.recv().await {
+            // Names and who is a request: read once per message, when a
+            // first recipient needs them.
+            let mut conversation = None;
             for &user in &committed.recipients {
-                match self.devices_to_tell(&committed, user).await {
+                match self
+                    .devices_to_tell(&committed, &mut conversation, user)
+                    .await
+                {
                     Ok(Some((devices, notice))) => {
                         for device in devices {
                             let payload = notice.payload(device.previews);
@@ -309,6 +292,7 @@ impl Worker {
     async fn devices_to_tell(
         &self,
         committed: &Committed,
+        conversation: &mut Option<Conversation>,
         user: UserId,
     ) -> Result<Option<(Vec<PushDevice>, Notice)>, ChatError> {
         let message = &committed.message;
@@ -325,14 +309,16 @@ impl Worker {
         if devices.is_empty() {
             return Ok(None);
         }
-        let Some(reader) = committed.membership.reader(user) else {
-            return Ok(None);
-        };
-        let Some(conversation) = self
-            .store
-            .conversation(message.conversation, reader)
-            .await?
-        else {
+        if conversation.is_none() {
+            let Some(reader) = committed.membership.reader(message.sender) else {
+                return Ok(None);
+            };
+            *conversation = self
+                .store
+                .conversation(message.conversation, reader)
+                .await?;
+        }
+        let Some(conversation) = conversation.as_ref() else {
             return Ok(None);
         };
         let now = crate::now_millis();
@@ -354,7 +340,7 @@ impl Worker {
                 return Ok(None);
             }
         }
-        Ok(Some((devices, notice(&conversation, message, user))))
+        Ok(Some((devices, notice(conversation, message, user))))
     }
 
     /// Sends one push in the background, a few at a time; forgets the
@@ -386,7 +372,7 @@ impl Worker {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use natter_protocol::{Member, Role, User};
+    use natter_protocol::{MediaKind, Member, Role, User};
 
     fn member(id: UserId, name: &str, pending: bool) -> Member {
         Member {
@@ -448,7 +434,10 @@ mod tests {
         );
         let said = notice(&group, &message(&"x".repeat(100)), 2);
         assert_eq!(said.title, "Climbing");
-        assert_eq!(said.quoting, format!("ann: {}…", "x".repeat(SNIPPET)));
+        assert_eq!(
+            said.quoting,
+            format!("ann: {}…", "x".repeat(preview::LONGEST))
+        );
 
         let request = conversation(None, vec![member(1, "ann", false), member(2, "bob", true)]);
         let said = notice(&request, &message("buy my stuff"), 2);

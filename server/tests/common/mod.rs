@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use natter_protocol::{
-    ClientFrame, Conversation, ConversationId, Credentials, Message, ServerFrame, User,
+    ClientFrame, Conversation, ConversationId, Credentials, Message, Seq, ServerFrame, User,
 };
 use natter_server::config::Config;
 use reqwest::header::{COOKIE, SET_COOKIE};
@@ -330,4 +330,36 @@ pub fn jpeg_with(segments: &[Vec<u8>], len: usize) -> Vec<u8> {
     bytes.extend((0..filler).map(|i| (i % 251) as u8));
     bytes.extend_from_slice(&[0xFF, 0xD9]);
     bytes
+}
+
+/// Sends `body` and waits for its ack (or its refusal's text).
+pub async fn say(
+    socket: &mut Socket,
+    conversation: ConversationId,
+    body: &str,
+) -> Result<Seq, String> {
+    let client_id = uuid::Uuid::new_v4();
+    socket
+        .send(&ClientFrame::Send {
+            conversation,
+            client_id,
+            body: body.to_owned(),
+            attachment: None,
+            action: None,
+            reply_to: None,
+        })
+        .await;
+    socket
+        .next_matching(|frame| match frame {
+            ServerFrame::Ack {
+                client_id: id, seq, ..
+            } if id == client_id => Some(Ok(seq)),
+            ServerFrame::Error {
+                message,
+                client_id: Some(id),
+                ..
+            } if id == client_id => Some(Err(message)),
+            _ => None,
+        })
+        .await
 }

@@ -83,10 +83,10 @@ pub fn MessageList(id: ConversationId, #[prop(into)] title: Signal<String>) -> i
         end.set(next);
     };
 
-    // One page of older messages; false when there was nothing more, or
+    // Up to `count` older messages; false when there was nothing more, or
     // it failed (and the list says so).
-    let fetch_older = move || async move {
-        match store.load_older(id, PAGE).await {
+    let fetch_older = move |count: u32| async move {
+        match store.load_older(id, count).await {
             Ok(added) => {
                 load_error.set(None);
                 added
@@ -100,19 +100,13 @@ pub fn MessageList(id: ConversationId, #[prop(into)] title: Signal<String>) -> i
     };
     // Everything from the oldest shown back to `target` (and a little
     // before it) in one step: one read when the device has it saved.
-    let fetch_older_to = move |target: Seq| async move {
+    let fetch_older_to = move |target: Seq| {
         let oldest = store.state.with_untracked(|state| state.history_edge(id).0);
         let between = oldest.map_or(0, |oldest| oldest.saturating_sub(target));
         let wanted = u32::try_from(between)
             .unwrap_or(u32::MAX)
             .saturating_add(PAGE / 2);
-        match store.load_older(id, wanted.clamp(PAGE, JUMP_SPAN)).await {
-            Ok(added) => added,
-            Err(err) => {
-                load_error.set(Some(format!("Older messages could not be loaded. {err}")));
-                false
-            }
-        }
+        fetch_older(wanted.clamp(PAGE, JUMP_SPAN))
     };
     let load_older = move |keep_position: bool| {
         let more = store.state.with_untracked(|state| state.history_edge(id).1);
@@ -124,7 +118,7 @@ pub fn MessageList(id: ConversationId, #[prop(into)] title: Signal<String>) -> i
             hold_position();
         }
         spawn_local(async move {
-            fetch_older().await;
+            fetch_older(PAGE).await;
             loading.set(false);
         });
     };

@@ -1,6 +1,7 @@
 // Installing Natter: Chromium finds nothing missing for installation on the
 // served app, offers to install it, and the offer shows as "Install Natter";
-// what other apps share reaches the conversation picked in "Send to…".
+// what other apps share reaches the conversation picked in "Send to…",
+// pictures and videos only, ten at most.
 import { chromium } from '@playwright/test';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -109,4 +110,32 @@ test('what another app shares goes to the conversation picked in Send to…', as
   expect(kept).toBeNull();
   await ann.context.close();
   await bob.context.close();
+});
+
+test('a share keeps pictures and videos only, ten at most', async ({ browser, server }) => {
+  const ann = await signUp(browser, server, uniqueName('ann'));
+  await waitForOfflineShell(ann.page);
+  // Twelve photos, an empty one, and a file of another kind.
+  await ann.page.evaluate(async () => {
+    const canvas = new OffscreenCanvas(16, 16);
+    canvas.getContext('2d').fillRect(0, 0, 16, 16);
+    const photo = await canvas.convertToBlob({ type: 'image/jpeg' });
+    const form = new FormData();
+    form.append('text', 'too many');
+    for (let n = 1; n <= 12; n += 1) form.append('media', new File([photo], `photo${n}.jpg`, { type: 'image/jpeg' }));
+    form.append('media', new File([], 'empty.jpg', { type: 'image/jpeg' }));
+    form.append('media', new File(['#!/bin/sh'], 'run.sh', { type: 'text/x-shellscript' }));
+    await fetch('/share', { method: 'POST', body: form });
+  });
+  await ann.page.evaluate(() => (location.hash = 'share'));
+  const picker = ann.page.getByRole('dialog', { name: 'Send to…' });
+  const files = picker.getByRole('list', { name: 'Files' }).getByRole('listitem');
+  await expect(files).toHaveCount(10);
+  await expect(files.first()).toContainText('photo1.jpg');
+  await expect(files.last()).toContainText('photo10.jpg');
+  await expect(picker).not.toContainText('run.sh');
+  await expect(picker).not.toContainText('empty.jpg');
+  await picker.getByRole('button', { name: 'Cancel' }).click();
+  await expect(picker).toHaveCount(0);
+  await ann.context.close();
 });

@@ -17,6 +17,7 @@
 pub mod account;
 pub mod cache;
 pub mod components;
+pub mod js_error;
 pub mod media;
 pub mod model;
 pub mod net;

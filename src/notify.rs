@@ -49,7 +49,7 @@ pub enum NotifyError {
 
 impl From<JsValue> for NotifyError {
     fn from(err: JsValue) -> Self {
-        NotifyError::Failed(format!("{err:?}"))
+        NotifyError::Failed(crate::js_error::describe(&err))
     }
 }
 

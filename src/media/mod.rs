@@ -57,14 +57,7 @@ pub enum MediaError {
 
 impl From<wasm_bindgen::JsValue> for MediaError {
     fn from(err: wasm_bindgen::JsValue) -> Self {
-        MediaError::Browser(
-            err.as_string()
-                .or_else(|| {
-                    wasm_bindgen::JsCast::dyn_ref::<js_sys::Error>(&err)
-                        .map(|e| String::from(e.message()))
-                })
-                .unwrap_or_else(|| format!("{err:?}")),
-        )
+        MediaError::Browser(crate::js_error::describe(&err))
     }
 }
 

@@ -119,7 +119,7 @@ impl Source for BlobSource<'_> {
     }
 
     async fn read(&self, start: u64, len: u64) -> Result<Vec<u8>, StripError> {
-        let failed = |err: wasm_bindgen::JsValue| StripError::Read(format!("{err:?}"));
+        let failed = |err: wasm_bindgen::JsValue| StripError::Read(crate::js_error::describe(&err));
         let end = start.saturating_add(len).min(self.size());
         let slice = self
             .0

@@ -405,7 +405,7 @@ impl Api {
         }
         let promise = web_sys::Response::from(response)
             .blob()
-            .map_err(|err| HttpError::Unexpected(format!("{err:?}")))?;
+            .map_err(|err| HttpError::Unexpected(crate::js_error::describe(&err)))?;
         wasm_bindgen_futures::JsFuture::from(promise)
             .await
             .map(|blob| blob.unchecked_into())

@@ -72,7 +72,7 @@ impl Api {
         content_type: &str,
         progress: impl Fn(Progress) + 'static,
     ) -> Result<Uploading, HttpError> {
-        let unexpected = |err: JsValue| HttpError::Unexpected(format!("{err:?}"));
+        let unexpected = |err: JsValue| HttpError::Unexpected(crate::js_error::describe(&err));
         let xhr = XmlHttpRequest::new().map_err(unexpected)?;
         let url = self.url(&format!(
             "/api/media?conversation={conversation}&kind={}",

@@ -73,14 +73,7 @@ fn client(flags: &[&str]) -> Result<()> {
 /// script is a file, not inline, so that the server's CSP (made for the
 /// client's `index.html`) lets it run.
 fn hello(tools: &tools::Tools, out: &Path) -> Result<()> {
-    cargo(&[
-        "build",
-        "--release",
-        "--target",
-        "wasm32-unknown-unknown",
-        "--package",
-        "natter-hello",
-    ])?;
+    client::cargo_shipped("build", &["--package", "natter-hello"])?;
     check(
         tools
             .command("wasm-bindgen")

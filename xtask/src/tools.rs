@@ -34,6 +34,7 @@ pub fn ensure(browser: bool) -> Result<Tools> {
         path: search_path(),
     };
     wasm_target()?;
+    rust_src()?;
     let bindgen = wasm_bindgen_version()?;
     cargo_tool(&tools, "trunk", "trunk", TRUNK_VERSION)?;
     cargo_tool(&tools, "wasm-bindgen", "wasm-bindgen-cli", &bindgen)?;
@@ -73,20 +74,32 @@ fn version_of(tools: &Tools, program: &str) -> Option<String> {
 }
 
 fn wasm_target() -> Result<()> {
+    rustup_installs(&["target"], "wasm32-unknown-unknown")
+}
+
+/// The standard library's source: the shipped client rebuilds `std` for size
+/// (`client::cargo_shipped`).
+fn rust_src() -> Result<()> {
+    rustup_installs(&["component"], "rust-src")
+}
+
+/// `rustup <kind> add <name>` unless `rustup <kind> list --installed` has it.
+fn rustup_installs(kind: &[&str], name: &str) -> Result<()> {
     let output = Command::new("rustup")
-        .args(["target", "list", "--installed"])
+        .args(kind)
+        .args(["list", "--installed"])
         .output()
         .map_err(|source| XtaskError::Spawn {
-            command: "rustup target list --installed".to_owned(),
+            command: format!("rustup {} list --installed", kind.join(" ")),
             source,
         })?;
-    if String::from_utf8_lossy(&output.stdout)
+    let installed = String::from_utf8_lossy(&output.stdout)
         .lines()
-        .any(|line| line.trim() == "wasm32-unknown-unknown")
-    {
+        .any(|line| line.trim() == name);
+    if installed {
         return Ok(());
     }
-    check(Command::new("rustup").args(["target", "add", "wasm32-unknown-unknown"]))
+    check(Command::new("rustup").args(kind).args(["add", name]))
 }
 
 /// The wasm-bindgen version in Cargo.lock, which the CLI must equal; Trunk.toml

@@ -20,6 +20,9 @@ pub enum Command {
 pub enum StoreKind {
     /// An embedded SQLite database in the data directory.
     Sqlite,
+    /// A PostgreSQL database (`--database-url`), which every node of a
+    /// cluster shares.
+    Postgres,
 }
 
 /// How committed events reach the connected devices.
@@ -42,6 +45,10 @@ pub struct Config {
     /// The store backend.
     #[arg(long, env = "NATTER_STORE", value_enum, default_value_t = StoreKind::Sqlite)]
     pub store: StoreKind,
+    /// The PostgreSQL database for `--store postgres`, as
+    /// `postgres://user:password@host:port/database`.
+    #[arg(long, env = "NATTER_DATABASE_URL")]
+    pub database_url: Option<String>,
     /// The hub backend.
     #[arg(long, env = "NATTER_HUB", value_enum, default_value_t = HubKind::Local)]
     pub hub: HubKind,
@@ -145,6 +152,7 @@ impl Config {
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             data_dir: data_dir.into(),
             store: StoreKind::Sqlite,
+            database_url: None,
             hub: HubKind::Local,
             dist_dir: dist_dir.into(),
             secure_cookies: false,

@@ -61,6 +61,7 @@ use crate::fair::FairUse;
 use crate::hub::{Hub, LocalHub};
 use crate::media::FsMedia;
 use crate::push::PushService;
+use crate::store::postgres::PostgresStore;
 use crate::store::sqlite::SqliteStore;
 use crate::store::Store;
 use crate::ws::caps::SocketCaps;
@@ -97,12 +98,21 @@ pub enum ServeError {
     PushKey(#[from] push::vapid::VapidError),
     #[error("cannot set up Web Push: {0}")]
     Push(#[from] push::PushError),
+    #[error("--store postgres needs --database-url (NATTER_DATABASE_URL)")]
+    NoDatabaseUrl,
 }
 
 /// The store `config` names.
 async fn open_store(config: &Config) -> Result<Arc<dyn Store>, ServeError> {
     Ok(match config.store {
         StoreKind::Sqlite => Arc::new(SqliteStore::open(&config.database_path()).await?),
+        StoreKind::Postgres => {
+            let url = config
+                .database_url
+                .as_deref()
+                .ok_or(ServeError::NoDatabaseUrl)?;
+            Arc::new(PostgresStore::open(url).await?)
+        }
     })
 }
 

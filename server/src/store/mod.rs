@@ -14,9 +14,11 @@
 //!   re-checked in SQL, and none is applied to a membership nobody looked
 //!   at).
 //!
-//! [`sqlite`] is the embedded default; [`suite`] is the behaviour every
-//! backend must have.
+//! [`sqlite`] is the embedded default, [`postgres`] the store of a cluster
+//! of nodes; [`suite`] is the behaviour every backend must have.
 
+pub mod columns;
+pub mod postgres;
 pub mod sqlite;
 #[cfg(test)]
 pub mod suite;

@@ -5,12 +5,14 @@
 use std::collections::HashMap;
 
 use natter_protocol::{
-    Conversation, ConversationId, ConversationKind, GroupInfo, MediaKind, Member, Message, Millis,
-    Reaction, ReportReason, Role, Seq, User, UserId,
+    Conversation, ConversationId, ConversationKind, GroupInfo, Member, Message, Millis, Reaction,
+    ReportReason, Seq, User, UserId,
 };
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use uuid::Uuid;
 
+pub use crate::store::columns::{role_text, to_json};
+use crate::store::columns::{kind_from, media_kind, role_from};
 use crate::store::{MediaRecord, Membership, Reader, Report, Seat, StoreError};
 
 impl From<rusqlite::Error> for StoreError {
@@ -32,11 +34,6 @@ fn conversion_error(
     err: impl std::error::Error + Send + Sync + 'static,
 ) -> rusqlite::Error {
     rusqlite::Error::FromSqlConversionFailure(column, rusqlite::types::Type::Text, Box::new(err))
-}
-
-/// Turns a value into the JSON text a column keeps.
-pub fn to_json<T: serde::Serialize>(value: &T) -> Result<String, StoreError> {
-    serde_json::to_string(value).map_err(|err| StoreError::Data(err.to_string()))
 }
 
 fn json<T: serde::de::DeserializeOwned>(
@@ -221,30 +218,6 @@ pub enum Page {
     Before(Seq),
 }
 
-pub fn role_from(text: &str) -> Role {
-    match text {
-        "admin" => Role::Admin,
-        _ => Role::Member,
-    }
-}
-
-pub fn role_text(role: Role) -> &'static str {
-    match role {
-        Role::Admin => "admin",
-        Role::Member => "member",
-    }
-}
-
-fn kind_from(id: ConversationId, text: &str) -> Result<ConversationKind, StoreError> {
-    match text {
-        "direct" => Ok(ConversationKind::Direct),
-        "group" => Ok(ConversationKind::Group),
-        other => Err(StoreError::Data(format!(
-            "conversation {id} has unknown kind {other:?}"
-        ))),
-    }
-}
-
 type ConversationRow = (
     String,
     Seq,
@@ -386,15 +359,6 @@ pub fn load_membership(
 
 pub const MEDIA_COLUMNS: &str =
     "id, uploader_id, conversation_id, kind, content_type, size, message_seq";
-
-fn media_kind(text: &str) -> Option<MediaKind> {
-    match text {
-        "image" => Some(MediaKind::Image),
-        "video" => Some(MediaKind::Video),
-        "voice" => Some(MediaKind::Voice),
-        _ => None,
-    }
-}
 
 pub fn media(row: &Row<'_>) -> rusqlite::Result<MediaRecord> {
     let kind: String = row.get(3)?;

@@ -50,7 +50,11 @@ struct Pending {
 impl Pending {
     /// Locks the batch's conversations, in id order, and reads their
     /// counters.
-    async fn lock(&mut self, tx: &mut PgConnection, ids: Vec<ConversationId>) -> Result<(), StoreError> {
+    async fn lock(
+        &mut self,
+        tx: &mut PgConnection,
+        ids: Vec<ConversationId>,
+    ) -> Result<(), StoreError> {
         let rows = sqlx::query(
             "SELECT id, last_seq, epoch FROM conversations WHERE id = ANY($1)
              ORDER BY id FOR UPDATE",
@@ -179,9 +183,16 @@ async fn commit_once(
                 conversation,
                 delivered,
                 read,
-            } => advance(&mut tx, &mut pending, *user, *conversation, *delivered, *read)
-                .await
-                .map(Written::Advanced),
+            } => advance(
+                &mut tx,
+                &mut pending,
+                *user,
+                *conversation,
+                *delivered,
+                *read,
+            )
+            .await
+            .map(Written::Advanced),
             Write::Group(group) => {
                 let saved = pending.clone();
                 let mut savepoint = tx.begin().await?;
@@ -322,14 +333,13 @@ async fn append(
         return repeated(existing, new);
     }
     if let Some(attachment) = &new.attachment {
-        let taken = sqlx::query(
-            "UPDATE media SET message_seq = $2 WHERE id = $1 AND message_seq IS NULL",
-        )
-        .bind(&attachment.id)
-        .bind(int(seq))
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
+        let taken =
+            sqlx::query("UPDATE media SET message_seq = $2 WHERE id = $1 AND message_seq IS NULL")
+                .bind(&attachment.id)
+                .bind(int(seq))
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
         if taken == 0 {
             return Err(StoreError::AttachmentTaken);
         }
@@ -445,8 +455,7 @@ async fn delete(
     .bind(int(seq))
     .fetch_one(&mut *tx)
     .await?;
-    let attachment: Option<Attachment> =
-        crate::store::columns::from_json(attachment.as_deref())?;
+    let attachment: Option<Attachment> = crate::store::columns::from_json(attachment.as_deref())?;
     if let Some(attachment) = &attachment {
         sqlx::query("DELETE FROM media WHERE id = $1")
             .bind(&attachment.id)

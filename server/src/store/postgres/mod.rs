@@ -399,7 +399,8 @@ impl Store for PostgresStore {
                 user,
                 from: uint(seat.try_get(1)?)?,
             };
-            conversations.extend(rows::load_conversation(&mut conn, seat.try_get(0)?, reader).await?);
+            conversations
+                .extend(rows::load_conversation(&mut conn, seat.try_get(0)?, reader).await?);
         }
         Ok(conversations)
     }
@@ -507,12 +508,16 @@ impl Store for PostgresStore {
     }
 
     async fn media(&self, id: &str) -> Result<Option<MediaRecord>, StoreError> {
-        sqlx::query(concat!("SELECT ", media_columns!(), " FROM media WHERE id = $1"))
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?
-            .map(|row| rows::media(&row))
-            .transpose()
+        sqlx::query(concat!(
+            "SELECT ",
+            media_columns!(),
+            " FROM media WHERE id = $1"
+        ))
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?
+        .map(|row| rows::media(&row))
+        .transpose()
     }
 
     async fn uploaded_since(&self, user: UserId, since: Millis) -> Result<u64, StoreError> {
@@ -908,7 +913,10 @@ mod tests {
         drop(store);
         assert!(matches!(
             PostgresStore::open(&database.url).await,
-            Err(StoreError::SchemaTooNew { found: 99999999, .. })
+            Err(StoreError::SchemaTooNew {
+                found: 99999999,
+                ..
+            })
         ));
     }
 }

@@ -72,12 +72,16 @@ pub fn picture(row: &PgRow, column: usize) -> Result<Option<String>, StoreError>
 }
 
 pub async fn load_user(conn: &mut PgConnection, id: UserId) -> Result<Option<User>, StoreError> {
-    sqlx::query(concat!("SELECT ", user_columns!(), " FROM users WHERE id = $1"))
-        .bind(id)
-        .fetch_optional(conn)
-        .await?
-        .map(|row| user(&row, 0))
-        .transpose()
+    sqlx::query(concat!(
+        "SELECT ",
+        user_columns!(),
+        " FROM users WHERE id = $1"
+    ))
+    .bind(id)
+    .fetch_optional(conn)
+    .await?
+    .map(|row| user(&row, 0))
+    .transpose()
 }
 
 /// The columns [`message`] reads, first in a query.
@@ -167,7 +171,9 @@ pub async fn load_message(
     .await?
     .map(|row| message(&row))
     .transpose()?;
-    Ok(with_reactions(conn, found.into_iter().collect()).await?.pop())
+    Ok(with_reactions(conn, found.into_iter().collect())
+        .await?
+        .pop())
 }
 
 /// The message `sender` stored under `client_id`, without reactions (it is
@@ -238,10 +244,7 @@ pub async fn page(
         .bind(int(reader.from))
         .fetch_all(&mut *conn)
         .await?;
-    let mut page = rows
-        .iter()
-        .map(message)
-        .collect::<Result<Vec<_>, _>>()?;
+    let mut page = rows.iter().map(message).collect::<Result<Vec<_>, _>>()?;
     if matches!(range, Page::Before(_)) {
         page.reverse();
     }
@@ -271,12 +274,12 @@ pub async fn load_conversation(
     let name: Option<String> = row.try_get(3)?;
     let picture = picture(&row, 4)?;
     let hashtag: Option<String> = row.try_get(5)?;
-    let members = sqlx::query(concat!(
+    let members = sqlx::query(
         "SELECT u.id, u.username, u.display_name, u.avatar_hash, u.deleted_at IS NOT NULL,
                 m.delivered_seq, m.read_seq, m.role, m.request_from IS NOT NULL
          FROM members m JOIN users u ON u.id = m.user_id
-         WHERE m.conversation_id = $1 ORDER BY u.id"
-    ))
+         WHERE m.conversation_id = $1 ORDER BY u.id",
+    )
     .bind(id)
     .fetch_all(&mut *conn)
     .await?
@@ -369,12 +372,11 @@ pub async fn load_membership(
         })
     })
     .collect::<Result<Vec<_>, StoreError>>()?;
-    let banned = sqlx::query_scalar(
-        "SELECT user_id FROM bans WHERE conversation_id = $1 ORDER BY user_id",
-    )
-    .bind(id)
-    .fetch_all(&mut *conn)
-    .await?;
+    let banned =
+        sqlx::query_scalar("SELECT user_id FROM bans WHERE conversation_id = $1 ORDER BY user_id")
+            .bind(id)
+            .fetch_all(&mut *conn)
+            .await?;
     Ok(Some(Membership {
         id,
         kind,
@@ -395,8 +397,8 @@ pub(super) use media_columns;
 
 pub fn media(row: &PgRow) -> Result<MediaRecord, StoreError> {
     let kind: &str = row.try_get(3)?;
-    let kind = media_kind(kind)
-        .ok_or_else(|| StoreError::Data(format!("unknown media kind {kind:?}")))?;
+    let kind =
+        media_kind(kind).ok_or_else(|| StoreError::Data(format!("unknown media kind {kind:?}")))?;
     Ok(MediaRecord {
         id: row.try_get(0)?,
         uploader: row.try_get(1)?,

@@ -11,8 +11,8 @@ use natter_protocol::{
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use uuid::Uuid;
 
-pub use crate::store::columns::{role_text, to_json};
 use crate::store::columns::{kind_from, media_kind, role_from};
+pub use crate::store::columns::{role_text, to_json};
 use crate::store::{MediaRecord, Membership, Reader, Report, Seat, StoreError};
 
 impl From<rusqlite::Error> for StoreError {

@@ -30,6 +30,8 @@ pub enum StoreKind {
 pub enum HubKind {
     /// Within this process (one server node).
     Local,
+    /// NATS (`--nats-url`), shared by the nodes of a cluster.
+    Nats,
 }
 
 #[derive(Debug, Clone, Parser)]
@@ -38,10 +40,14 @@ pub struct Config {
     /// Address to listen on.
     #[arg(long, env = "NATTER_ADDR", default_value = "127.0.0.1:8080")]
     pub addr: SocketAddr,
-    /// Directory for the SQLite database, uploaded media and the
-    /// moderation socket.
+    /// Directory for the SQLite database, the moderation socket, and (unless
+    /// `--shared-dir` says otherwise) uploaded media and the Web Push key.
     #[arg(long, env = "NATTER_DATA", default_value = "data", global = true)]
     pub data_dir: PathBuf,
+    /// A directory every node of a cluster shares (a network file system):
+    /// uploaded media and the Web Push key. Defaults to the data directory.
+    #[arg(long, env = "NATTER_SHARED_DIR")]
+    pub shared_dir: Option<PathBuf>,
     /// The store backend.
     #[arg(long, env = "NATTER_STORE", value_enum, default_value_t = StoreKind::Sqlite)]
     pub store: StoreKind,
@@ -52,6 +58,9 @@ pub struct Config {
     /// The hub backend.
     #[arg(long, env = "NATTER_HUB", value_enum, default_value_t = HubKind::Local)]
     pub hub: HubKind,
+    /// The NATS server for `--hub nats`.
+    #[arg(long, env = "NATTER_NATS_URL", default_value = "nats://127.0.0.1:4222")]
+    pub nats_url: String,
     /// The built client (Trunk's output) to serve at `/`.
     #[arg(long, env = "NATTER_DIST", default_value = "dist")]
     pub dist_dir: PathBuf,
@@ -151,9 +160,11 @@ impl Config {
         Config {
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             data_dir: data_dir.into(),
+            shared_dir: None,
             store: StoreKind::Sqlite,
             database_url: None,
             hub: HubKind::Local,
+            nats_url: "nats://127.0.0.1:4222".to_owned(),
             dist_dir: dist_dir.into(),
             secure_cookies: false,
             allowed_origins: Vec::new(),
@@ -186,8 +197,14 @@ impl Config {
         }
     }
 
+    /// What the nodes of a cluster share: [`Config::shared_dir`], or the
+    /// data directory.
+    pub fn shared(&self) -> &std::path::Path {
+        self.shared_dir.as_deref().unwrap_or(&self.data_dir)
+    }
+
     pub fn media_dir(&self) -> PathBuf {
-        self.data_dir.join("media")
+        self.shared().join("media")
     }
 
     pub fn database_path(&self) -> PathBuf {

@@ -45,6 +45,8 @@ pub mod presence;
 pub mod push;
 pub mod serve;
 pub mod store;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
 pub mod throttle;
 pub mod ws;
 
@@ -58,6 +60,7 @@ use tokio_util::task::TaskTracker;
 use crate::chat::{Chat, Limits, PushSetup};
 use crate::config::{Config, HubKind, StoreKind};
 use crate::fair::FairUse;
+use crate::hub::nats::NatsHub;
 use crate::hub::{Hub, LocalHub};
 use crate::media::FsMedia;
 use crate::push::PushService;
@@ -100,6 +103,8 @@ pub enum ServeError {
     Push(#[from] push::PushError),
     #[error("--store postgres needs --database-url (NATTER_DATABASE_URL)")]
     NoDatabaseUrl,
+    #[error(transparent)]
+    Nats(#[from] hub::nats::NatsError),
 }
 
 /// The store `config` names.
@@ -116,11 +121,16 @@ async fn open_store(config: &Config) -> Result<Arc<dyn Store>, ServeError> {
     })
 }
 
-/// The hub `config` names.
-fn open_hub(config: &Config) -> Arc<dyn Hub> {
-    match config.hub {
+/// The hub `config` names, for node `node`.
+async fn open_hub(
+    config: &Config,
+    node: u64,
+    store: Arc<dyn Store>,
+) -> Result<Arc<dyn Hub>, ServeError> {
+    Ok(match config.hub {
         HubKind::Local => Arc::new(LocalHub::default()),
-    }
+        HubKind::Nats => Arc::new(NatsHub::connect(&config.nats_url, node, store).await?),
+    })
 }
 
 /// Opens the backends named by `config`, then serves until `shutdown`
@@ -132,9 +142,14 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
     let store = open_store(&config).await?;
+    // Random at every start: a restarted node numbers its doorbells afresh.
+    let node: u64 = rand::random();
+    tracing::info!(node = %format!("{node:016x}"), "this node's id in the cluster");
+    let hub = open_hub(&config, node, store.clone()).await?;
+    std::fs::create_dir_all(config.shared())?;
     let push = PushSetup {
         service: PushService::new(
-            push::vapid::load_or_create(&config.data_dir)?,
+            push::vapid::load_or_create(config.shared())?,
             config.push_contact.clone(),
             config.push_reach(),
         )?,
@@ -142,7 +157,7 @@ pub async fn run(
     };
     let chat = Chat::with_limits(
         store,
-        open_hub(&config),
+        hub,
         Arc::new(FsMedia::new(config.media_dir())),
         Limits {
             sign_ups_per_hour: config.sign_ups_per_hour,

@@ -32,15 +32,25 @@ pub fn load_or_create(dir: &Path) -> Result<ES256KeyPair, VapidError> {
             ES256KeyPair::from_bytes(&raw).map_err(|_| VapidError::Malformed)
         }
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+            // Nodes of a cluster may start at once on a shared directory:
+            // the key is written whole under a name of its own, then linked
+            // into place unless another node's is there first.
             let key = ES256KeyPair::generate();
+            let draft = dir.join(format!("{FILE}.{:016x}", rand::random::<u64>()));
             let mut options = std::fs::OpenOptions::new();
             options.write(true).create_new(true);
             #[cfg(unix)]
             std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-            let mut file = options.open(&path)?;
+            let mut file = options.open(&draft)?;
             file.write_all(URL_SAFE_NO_PAD.encode(key.to_bytes()).as_bytes())?;
             file.sync_all()?;
-            Ok(key)
+            let linked = std::fs::hard_link(&draft, &path);
+            std::fs::remove_file(&draft)?;
+            match linked {
+                Ok(()) => Ok(key),
+                Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => load_or_create(dir),
+                Err(err) => Err(err.into()),
+            }
         }
         Err(err) => Err(err.into()),
     }

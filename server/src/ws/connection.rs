@@ -504,7 +504,13 @@ where
         {
             return Ok(Some(End::Close(close::SESSION_ENDED, "logged out")));
         }
-        if !taken.lagged.is_empty() {
+        if taken.resync {
+            tracing::info!(
+                user = self.user,
+                "events may be lost; reading everything back"
+            );
+            Box::pin(self.resync()).await?;
+        } else if !taken.lagged.is_empty() {
             Box::pin(self.catch_up(taken.lagged)).await?;
         }
         for event in taken.events {

@@ -12,8 +12,6 @@
 mod commit;
 mod lifecycle;
 mod rows;
-#[cfg(any(test, feature = "testing"))]
-pub mod testing;
 
 use async_trait::async_trait;
 use natter_protocol::{
@@ -827,7 +825,7 @@ impl Store for PostgresStore {
 mod tests {
     use super::*;
 
-    crate::store_suite!(testing::fresh_store());
+    crate::store_suite!(crate::testing::postgres::fresh_store());
 
     /// Two nodes (two pools on one database) commit batches into the same
     /// conversations at once, each batch naming them in another order:
@@ -839,7 +837,7 @@ mod tests {
 
         use crate::store::NewMessage;
 
-        let (first, database) = testing::fresh_store().await;
+        let (first, database) = crate::testing::postgres::fresh_store().await;
         let second = PostgresStore::open(&database.url).await.unwrap();
         let ann = first.create_user("ann", "x").await.unwrap();
         let mut conversations = Vec::new();
@@ -901,7 +899,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_newer_schema_is_refused() {
-        let (store, database) = testing::fresh_store().await;
+        let (store, database) = crate::testing::postgres::fresh_store().await;
         sqlx::query(
             "INSERT INTO _sqlx_migrations
                  (version, description, success, checksum, execution_time)

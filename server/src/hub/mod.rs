@@ -9,6 +9,11 @@
 //!
 //! A queue costs nothing until it is used, so an idle device is cheap;
 //! frames are serialised once per event, not once per recipient.
+//!
+//! [`LocalHub`] serves one node; [`nats::NatsHub`] serves a cluster, each
+//! node ringing the others' doorbells over NATS.
+
+pub mod nats;
 
 use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::sync::{Arc, Mutex, RwLock};
@@ -46,7 +51,7 @@ pub enum Event {
 }
 
 /// Which of a user's sessions ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Ending {
     /// The one with this token hash.
     One([u8; 32]),
@@ -64,7 +69,7 @@ impl Ending {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum FrameKind {
     Receipt,
     Typing,
@@ -145,6 +150,10 @@ pub trait Hub: Send + Sync + 'static {
     fn publish(&self, users: &[UserId], event: Event);
     /// A new device of `user`; it stops receiving when dropped.
     fn subscribe(&self, user: UserId) -> Device;
+    /// Whether events reach every node (for `/readyz`).
+    fn is_ready(&self) -> bool {
+        true
+    }
 }
 
 /// A device's queue: what the hub delivered and the device has not taken.
@@ -161,6 +170,9 @@ struct QueueState {
     lagged: BTreeSet<ConversationId>,
     /// A logout, kept apart so that it is never dropped.
     ended: Vec<Ending>,
+    /// Events of any conversation may have been lost (a cluster's doorbells
+    /// went missing): read them all back.
+    resync: bool,
 }
 
 /// What a device takes from its queue at once.
@@ -169,6 +181,8 @@ pub struct Taken {
     pub events: Vec<Event>,
     pub lagged: BTreeSet<ConversationId>,
     pub ended: Vec<Ending>,
+    /// Read every conversation back from the cursors.
+    pub resync: bool,
 }
 
 impl Queue {
@@ -195,6 +209,12 @@ impl Queue {
         self.ready.notify_one();
     }
 
+    /// Marks every conversation as possibly missed.
+    fn push_resync(&self) {
+        self.state.lock().unwrap_or_else(|p| p.into_inner()).resync = true;
+        self.ready.notify_one();
+    }
+
     /// Everything waiting, up to `max` events (more stay for the next
     /// call, and the device is woken for them).
     pub fn take(&self, max: usize) -> Taken {
@@ -211,6 +231,7 @@ impl Queue {
             events,
             lagged: std::mem::take(&mut state.lagged),
             ended: std::mem::take(&mut state.ended),
+            resync: std::mem::take(&mut state.resync),
         }
     }
 
@@ -249,6 +270,23 @@ type Devices = Vec<(DeviceId, Arc<Queue>)>;
 struct LocalInner {
     users: RwLock<HashMap<UserId, Devices>>,
     next: std::sync::atomic::AtomicU64,
+}
+
+impl LocalHub {
+    /// Whether any of `users` has a device here.
+    pub fn has_any(&self, users: &[UserId]) -> bool {
+        let map = self.inner.users.read().unwrap_or_else(|p| p.into_inner());
+        users.iter().any(|user| map.contains_key(user))
+    }
+
+    /// Tells every device here to read all its conversations back from its
+    /// cursors.
+    pub fn resync_all(&self) {
+        let map = self.inner.users.read().unwrap_or_else(|p| p.into_inner());
+        for (_, queue) in map.values().flatten() {
+            queue.push_resync();
+        }
+    }
 }
 
 impl Hub for LocalHub {

@@ -7,15 +7,17 @@
 //! `postgresql` binaries, a data directory in a temporary directory,
 //! loopback only, durability off (these tests are about behaviour, not
 //! crashes). It stops when the test process ends, whatever way it ends: a
-//! small shell loop beside it watches for the process to go. PostgreSQL
-//! refuses to run as root, so as root it runs as the `postgres` user.
+//! small shell loop beside it watches for the process to go (and then
+//! removes its files). PostgreSQL refuses to run as root, so as root it
+//! runs as the `postgres` user.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use super::PostgresStore;
+use super::{await_port, free_port, is_root, Watched};
+use crate::store::postgres::PostgresStore;
 
 /// A database made for one test (it goes with the server).
 pub struct Database {
@@ -72,36 +74,17 @@ fn bin_dir() -> Result<PathBuf, String> {
         .ok_or_else(|| "no PostgreSQL under /usr/lib/postgresql".to_owned())
 }
 
-/// Runs `program` as the user PostgreSQL runs as.
-fn as_postgres(program: &Path) -> Command {
-    let root = Command::new("id")
-        .arg("-u")
-        .output()
-        .is_ok_and(|out| out.stdout.trim_ascii() == b"0");
-    if root {
-        let mut command = Command::new("runuser");
-        command.args(["-u", "postgres", "--"]).arg(program);
-        command
-    } else {
-        Command::new(program)
-    }
-}
-
 fn start() -> Result<String, String> {
     let bin = bin_dir()?;
+    let user = is_root().then_some("postgres");
     let dir = tempfile::Builder::new()
         .prefix("natter-pg-")
         .tempdir()
         .map_err(|err| err.to_string())?
         .keep();
-    let data = dir.join("data");
-    let root = Command::new("id")
-        .arg("-u")
-        .output()
-        .is_ok_and(|out| out.stdout.trim_ascii() == b"0");
-    if root {
+    if let Some(user) = user {
         let status = Command::new("chown")
-            .args(["-R", "postgres:postgres"])
+            .args(["-R", &format!("{user}:{user}")])
             .arg(&dir)
             .status()
             .map_err(|err| err.to_string())?;
@@ -109,7 +92,16 @@ fn start() -> Result<String, String> {
             return Err(format!("chown {} failed", dir.display()));
         }
     }
-    let initdb = as_postgres(&bin.join("initdb"))
+    let data = dir.join("data");
+    let mut initdb = match user {
+        Some(user) => {
+            let mut runuser = Command::new("runuser");
+            runuser.args(["-u", user, "--"]).arg(bin.join("initdb"));
+            runuser
+        }
+        None => Command::new(bin.join("initdb")),
+    };
+    let initdb = initdb
         .arg("-D")
         .arg(&data)
         .args(["-U", "natter", "-A", "trust", "-E", "UTF8", "--no-locale"])
@@ -123,43 +115,30 @@ fn start() -> Result<String, String> {
             String::from_utf8_lossy(&initdb.stderr)
         ));
     }
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .map_err(|err| err.to_string())?
-        .port();
-    // The loop stops the server (fast shutdown) once this process is gone,
-    // and removes its files.
-    let script = format!(
+    let port = free_port().map_err(|err| err.to_string())?;
+    let command = format!(
         "'{postgres}' -D '{data}' -p {port} -c listen_addresses=127.0.0.1 \
          -c unix_socket_directories='{dir}' -c fsync=off -c synchronous_commit=off \
-         -c full_page_writes=off -c max_connections=300 >'{dir}/log' 2>&1 & server=$!; \
-         while [ -d /proc/{parent} ] && kill -0 $server 2>/dev/null; do sleep 1; done; \
-         kill -INT $server 2>/dev/null; wait $server; rm -rf '{dir}'",
+         -c full_page_writes=off -c max_connections=300",
         postgres = bin.join("postgres").display(),
         data = data.display(),
         dir = dir.display(),
-        parent = std::process::id(),
     );
-    as_postgres(Path::new("/bin/sh"))
-        .args(["-c", &script])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
+    let log = dir.join("postgres.log");
+    Watched::spawn(&command, &log, user, &format!("rm -rf '{}'", dir.display()))
         .map_err(|err| err.to_string())?;
+    await_port(port, &log)?;
     let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let ready = Command::new(bin.join("pg_isready"))
-            .args(["-q", "-h", "127.0.0.1", "-p", &port.to_string()])
-            .status()
-            .is_ok_and(|status| status.success());
-        if ready {
-            return Ok(format!("postgres://natter@127.0.0.1:{port}"));
-        }
+    // Listening is not yet accepting: wait until it answers.
+    while !Command::new(bin.join("pg_isready"))
+        .args(["-q", "-h", "127.0.0.1", "-p", &port.to_string()])
+        .status()
+        .is_ok_and(|status| status.success())
+    {
         if Instant::now() > deadline {
-            let log = std::fs::read_to_string(dir.join("log")).unwrap_or_default();
-            return Err(format!("PostgreSQL did not start in 30 s:\n{log}"));
+            return Err("PostgreSQL did not accept connections in 30 s".to_owned());
         }
-        std::thread::sleep(Duration::from_millis(100));
+        std::thread::sleep(Duration::from_millis(50));
     }
+    Ok(format!("postgres://natter@127.0.0.1:{port}"))
 }

@@ -1,0 +1,315 @@
+//! The hub of a cluster: each node delivers to its own devices, and rings
+//! the other nodes' doorbells over NATS (core pub/sub: nothing is kept).
+//!
+//! What crosses NATS is small. A message is its conversation, its seq and
+//! the users to tell: a node with a device of one of them reads it from the
+//! database, once, and delivers it as if it had committed it. Receipts,
+//! typing notices, profiles and group changes go whole (they are a few
+//! hundred bytes, and typing exists nowhere else); so do ended sessions.
+//!
+//! NATS may lose doorbells (it restarts, a node's connection drops, a node
+//! reads too slowly). Each node numbers what it publishes; a node that sees
+//! a number skipped, or gets its connection back, tells every device it
+//! serves to read all its conversations back from its cursors, as a device
+//! whose own queue overflowed does for the conversations it lost. The
+//! database stays the only source of truth.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+
+use futures_util::StreamExt;
+use natter_protocol::{ConversationId, Seq, UserId};
+use serde::{Deserialize, Serialize};
+use tokio::sync::mpsc;
+
+use super::{Device, Ending, Event, FrameKind, Hub, LocalHub};
+use crate::store::Store;
+
+/// Where every node publishes, and listens.
+const SUBJECT: &str = "natter.hub";
+/// Doorbells waiting for the NATS client. Past this one is dropped, and the
+/// next one skips a number so that the other nodes read everything back.
+const OUTBOX: usize = 65_536;
+/// Messages read from the database at once for other nodes' doorbells
+/// (delivered in the order they were heard).
+const READS: usize = 32;
+
+#[derive(Debug, thiserror::Error)]
+pub enum NatsError {
+    #[error("cannot connect to NATS at {url}: {source}")]
+    Connect {
+        url: String,
+        #[source]
+        source: async_nats::ConnectError,
+    },
+    #[error("cannot subscribe to NATS: {0}")]
+    Subscribe(#[from] async_nats::SubscribeError),
+}
+
+/// What one node tells the others.
+#[derive(Debug, Serialize, Deserialize)]
+struct Doorbell {
+    /// The node that published it.
+    node: u64,
+    /// Its number among that node's doorbells: 1, 2, 3…
+    n: u64,
+    /// Who should hear of it.
+    users: Vec<UserId>,
+    ring: Ring,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum Ring {
+    /// A committed message: read it from the database.
+    Message {
+        conversation: ConversationId,
+        seq: Seq,
+    },
+    Frame {
+        conversation: ConversationId,
+        kind: FrameKind,
+        frame: String,
+    },
+    Ended(Ending),
+}
+
+/// Counters for `/metrics`.
+#[derive(Debug, Default)]
+pub struct NatsStats {
+    /// Doorbells published.
+    pub published: AtomicU64,
+    /// Doorbells heard from other nodes.
+    pub heard: AtomicU64,
+    /// Times this node found doorbells missing (or its connection back)
+    /// and had every device read back.
+    pub catch_ups: AtomicU64,
+    /// Milliseconds between a doorbell's publication and its delivery
+    /// here, for the newest one heard (the clocks of one cluster).
+    pub lag_ms: AtomicU64,
+}
+
+pub struct NatsHub {
+    local: Arc<LocalHub>,
+    node: u64,
+    outbox: mpsc::Sender<Doorbell>,
+    /// A doorbell could not be queued: the next one skips a number.
+    lost: Arc<AtomicBool>,
+    client: async_nats::Client,
+    pub stats: Arc<NatsStats>,
+}
+
+impl NatsHub {
+    /// Connects node `node` to the NATS server at `url`. Without NATS the
+    /// node starts anyway, serves its own devices, and keeps trying.
+    pub async fn connect(url: &str, node: u64, store: Arc<dyn Store>) -> Result<Self, NatsError> {
+        let local = Arc::new(LocalHub::default());
+        let stats = Arc::new(NatsStats::default());
+        let (on_event, event_stats) = (local.clone(), stats.clone());
+        let client = async_nats::ConnectOptions::new()
+            .name(format!("natter-{node:016x}"))
+            .retry_on_initial_connect()
+            .event_callback(move |event| {
+                let (local, stats) = (on_event.clone(), event_stats.clone());
+                async move {
+                    match event {
+                        async_nats::Event::Connected => {
+                            tracing::info!("connected to NATS; devices read back what they missed");
+                            stats.catch_ups.fetch_add(1, Ordering::Relaxed);
+                            local.resync_all();
+                        }
+                        async_nats::Event::Disconnected => {
+                            tracing::warn!("lost NATS; other nodes' news waits until it is back");
+                        }
+                        other => tracing::warn!(event = %other, "NATS"),
+                    }
+                }
+            })
+            .connect(url)
+            .await
+            .map_err(|source| NatsError::Connect {
+                url: url.to_owned(),
+                source,
+            })?;
+        let subscriber = client.subscribe(SUBJECT).await?;
+        let (outbox, queued) = mpsc::channel(OUTBOX);
+        let lost = Arc::new(AtomicBool::new(false));
+        tokio::spawn(ring(client.clone(), queued, lost.clone(), stats.clone()));
+        tokio::spawn(listen(
+            subscriber,
+            node,
+            local.clone(),
+            store,
+            stats.clone(),
+        ));
+        Ok(NatsHub {
+            local,
+            node,
+            outbox,
+            lost,
+            client,
+            stats,
+        })
+    }
+}
+
+impl Hub for NatsHub {
+    fn publish(&self, users: &[UserId], event: Event) {
+        let ring = match &event {
+            Event::Message { message, .. } => Ring::Message {
+                conversation: message.conversation,
+                seq: message.seq,
+            },
+            Event::Frame {
+                conversation,
+                frame,
+                kind,
+            } => Ring::Frame {
+                conversation: *conversation,
+                kind: *kind,
+                frame: frame.as_str().to_owned(),
+            },
+            Event::SessionEnded(ending) => Ring::Ended(*ending),
+        };
+        self.local.publish(users, event);
+        let doorbell = Doorbell {
+            node: self.node,
+            n: 0,
+            users: users.to_vec(),
+            ring,
+        };
+        if self.outbox.try_send(doorbell).is_err() {
+            self.lost.store(true, Ordering::Relaxed);
+        }
+    }
+
+    fn subscribe(&self, user: UserId) -> Device {
+        self.local.subscribe(user)
+    }
+
+    fn is_ready(&self) -> bool {
+        self.client.connection_state() == async_nats::connection::State::Connected
+    }
+}
+
+/// Numbers and publishes this node's doorbells, in the order they were
+/// queued.
+async fn ring(
+    client: async_nats::Client,
+    mut queued: mpsc::Receiver<Doorbell>,
+    lost: Arc<AtomicBool>,
+    stats: Arc<NatsStats>,
+) {
+    let mut n = 0;
+    while let Some(mut doorbell) = queued.recv().await {
+        n += 1;
+        if lost.swap(false, Ordering::Relaxed) {
+            tracing::warn!("NATS doorbells were dropped; other nodes will read back");
+            n += 1;
+        }
+        doorbell.n = n;
+        let Ok(payload) = serde_json::to_vec(&Stamped::now(&doorbell)) else {
+            continue;
+        };
+        match client.publish(SUBJECT, payload.into()).await {
+            Ok(()) => {
+                stats.published.fetch_add(1, Ordering::Relaxed);
+            }
+            Err(err) => {
+                tracing::warn!(error = %err, "a NATS publish failed; other nodes will read back");
+                n += 1;
+            }
+        }
+    }
+}
+
+/// A doorbell with the time it was published, for the lag metric.
+#[derive(Serialize, Deserialize)]
+struct Stamped<D> {
+    at: i64,
+    doorbell: D,
+}
+
+impl<'a> Stamped<&'a Doorbell> {
+    fn now(doorbell: &'a Doorbell) -> Self {
+        Stamped {
+            at: crate::now_millis(),
+            doorbell,
+        }
+    }
+}
+
+/// Hears the other nodes' doorbells and delivers to the devices here.
+async fn listen(
+    subscriber: async_nats::Subscriber,
+    node: u64,
+    local: Arc<LocalHub>,
+    store: Arc<dyn Store>,
+    stats: Arc<NatsStats>,
+) {
+    let mut heard: HashMap<u64, u64> = HashMap::new();
+    let gate = local.clone();
+    let gate_stats = stats.clone();
+    let wanted = subscriber.filter_map(move |message| {
+        let wanted = match serde_json::from_slice::<Stamped<Doorbell>>(&message.payload) {
+            Ok(Stamped { at, doorbell }) if doorbell.node != node => {
+                gate_stats.heard.fetch_add(1, Ordering::Relaxed);
+                let lag = crate::now_millis().saturating_sub(at).max(0);
+                gate_stats
+                    .lag_ms
+                    .store(u64::try_from(lag).unwrap_or(0), Ordering::Relaxed);
+                let previous = heard.insert(doorbell.node, doorbell.n);
+                if previous.is_some_and(|previous| doorbell.n != previous + 1) {
+                    tracing::warn!(from = doorbell.node, "NATS doorbells missing; reading back");
+                    gate_stats.catch_ups.fetch_add(1, Ordering::Relaxed);
+                    gate.resync_all();
+                }
+                gate.has_any(&doorbell.users).then_some(doorbell)
+            }
+            Ok(_) => None,
+            Err(err) => {
+                tracing::warn!(error = %err, "an unreadable NATS doorbell");
+                None
+            }
+        };
+        std::future::ready(wanted)
+    });
+    let mut deliveries = wanted
+        .map(|doorbell| {
+            let (store, local) = (store.clone(), local.clone());
+            async move {
+                let event = match doorbell.ring {
+                    Ring::Message { conversation, seq } => {
+                        match store.message(conversation, seq).await {
+                            Ok(Some(message)) => Event::message(Arc::new(message), None),
+                            // Erased since (a closed group): nothing to tell.
+                            Ok(None) => return None,
+                            Err(err) => {
+                                tracing::warn!(error = %err, "reading a doorbell's message failed");
+                                local.resync_all();
+                                return None;
+                            }
+                        }
+                    }
+                    Ring::Frame {
+                        conversation,
+                        kind,
+                        frame,
+                    } => Event::Frame {
+                        conversation,
+                        frame: frame.into(),
+                        kind,
+                    },
+                    Ring::Ended(ending) => Event::SessionEnded(ending),
+                };
+                Some((doorbell.users, event))
+            }
+        })
+        .buffered(READS);
+    while let Some(delivery) = deliveries.next().await {
+        if let Some((users, event)) = delivery {
+            local.publish(&users, event);
+        }
+    }
+}

@@ -205,6 +205,76 @@ async fn a_group_of_ten_spread_over_both_nodes_hears_everyone_once() {
     );
 }
 
+/// Each node caches memberships and block lists; a change on one node is
+/// announced, and the other reads again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn what_one_node_changes_the_other_does_not_keep_cached() {
+    let nats = NatsServer::start();
+    let cluster = cluster(&nats).await;
+    let [first, second] = &cluster.nodes;
+    let ann = first.signup("ann").await;
+    let bob = first.signup("bob").await;
+    let carol = on(&second.signup("carol").await, second);
+    let dave = on(&second.signup("dave").await, second);
+    let group = ann
+        .create_group(json!({ "name": "Book club", "members": ["carol"] }))
+        .await
+        .id;
+    // Node two now holds the group's membership: carol reads it there.
+    carol.history(group).await;
+    let path = format!("/api/conversations/{group}/messages");
+    let refused = |account: &Account| {
+        let request = account.get(&path);
+        async move { request.send().await.unwrap().status().is_client_error() }
+    };
+    assert!(refused(&dave).await);
+    // Node one adds dave and removes carol.
+    let added = ann
+        .post(&format!("/api/groups/{group}/members"))
+        .json(&json!({ "username": "dave" }))
+        .send()
+        .await
+        .unwrap();
+    assert!(added.status().is_success(), "add: {}", added.status());
+    let removed = ann
+        .request(
+            reqwest::Method::DELETE,
+            &format!("/api/groups/{group}/members/{}", carol.user.id),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert!(removed.status().is_success(), "remove: {}", removed.status());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while !(refused(&carol).await && !refused(&dave).await) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "node two still reads the old membership"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    // Blocks too: bob blocks ann on node one; node two keeps them apart.
+    let bob_on_second = on(&bob, second);
+    let direct = bob_on_second.open_direct("ann").await.id;
+    let blocked = bob
+        .request(reqwest::Method::PUT, &format!("/api/blocks/{}", ann.user.id))
+        .send()
+        .await
+        .unwrap();
+    assert!(blocked.status().is_success(), "block: {}", blocked.status());
+    let mut bob_socket = bob_on_second.connect().await;
+    let mut ann_socket = ann.connect().await;
+    say(&mut ann_socket, direct, "can you hear me?").await.unwrap();
+    bob_socket.send(&ClientFrame::Ping { nonce: 7 }).await;
+    loop {
+        match bob_socket.next().await {
+            ServerFrame::Pong { .. } => break,
+            ServerFrame::Message { message } => panic!("a blocked person's message: {message:?}"),
+            _ => {}
+        }
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_node_that_lost_nats_catches_up_from_the_database() {
     let mut nats = NatsServer::start();

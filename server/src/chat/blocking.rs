@@ -22,7 +22,7 @@ use std::sync::{Arc, RwLock};
 use natter_protocol::{Millis, ServerFrame, User, UserId};
 
 use super::{Chat, ChatError};
-use crate::hub::Event;
+use crate::hub::{Cached, Event, Hub};
 use crate::store::{Blocks, Store, StoreError};
 
 /// The most people whose blocks are kept; past it the cache starts again
@@ -32,13 +32,15 @@ const CAPACITY: usize = 100_000;
 /// Each person's blocks, as a cache in front of the store.
 pub struct BlockList {
     store: Arc<dyn Store>,
+    hub: Arc<dyn Hub>,
     entries: RwLock<HashMap<UserId, Arc<Blocks>>>,
 }
 
 impl BlockList {
-    pub fn new(store: Arc<dyn Store>) -> Self {
+    pub fn new(store: Arc<dyn Store>, hub: Arc<dyn Hub>) -> Self {
         BlockList {
             store,
+            hub,
             entries: RwLock::new(HashMap::new()),
         }
     }
@@ -82,6 +84,7 @@ impl BlockList {
 
     /// Drops every cached entry that mentions `user` (an account that
     /// ended).
+    /// Forgets `user`'s entry and every entry naming them.
     pub fn forget_user(&self, user: UserId) {
         let mut entries = self.entries.write().unwrap_or_else(|p| p.into_inner());
         entries.retain(|owner, blocks| {
@@ -89,10 +92,19 @@ impl BlockList {
         });
     }
 
-    fn forget(&self, users: &[UserId]) {
-        let mut entries = self.entries.write().unwrap_or_else(|p| p.into_inner());
+    /// Forgets every entry.
+    pub fn clear(&self) {
+        self.entries
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .clear();
+    }
+
+    /// Forgets what a change here made stale, here and on the other nodes.
+    pub fn changed(&self, users: &[UserId]) {
         for user in users {
-            entries.remove(user);
+            self.forget_user(*user);
+            self.hub.changed(Cached::Blocks(*user));
         }
     }
 }
@@ -130,7 +142,7 @@ impl Chat {
         blocker: UserId,
         blocked: UserId,
     ) -> Result<Vec<User>, ChatError> {
-        self.blocks.forget(&[blocker, blocked]);
+        self.blocks.changed(&[blocker, blocked]);
         let users = self.store.blocked_users(blocker).await?;
         let frame = ServerFrame::Blocked {
             users: users.clone(),

@@ -50,7 +50,7 @@ impl Chat {
             return Ok((conversation, false));
         }
         // A seat given back changed a membership that may be cached.
-        self.roster.forget(conversation.id);
+        self.roster.changed(conversation.id);
         self.introduce(me, &conversation);
         // Someone who blocks `me` does not hear of it.
         if !self.blocks.blocks(other.id, me).await? {

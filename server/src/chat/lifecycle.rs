@@ -58,9 +58,9 @@ impl Chat {
         super::send::remove_files(&uploads, &self.media);
         self.hub
             .publish(&[user.id], Event::SessionEnded(Ending::AllBut(None)));
-        self.blocks.forget_user(user.id);
+        self.blocks.changed(&[user.id]);
         for conversation in &shared {
-            self.roster.forget(conversation.id);
+            self.roster.changed(conversation.id);
         }
         // One profile frame saying so to each person who shared a
         // conversation with them.

@@ -59,7 +59,7 @@ pub use self::error::ChatError;
 use self::pipeline::Pipeline;
 use self::roster::Roster;
 use crate::hashing::Hashing;
-use crate::hub::Hub;
+use crate::hub::{Cached, Hub};
 use crate::media::MediaStorage;
 use crate::presence::Presence;
 use crate::push::PushService;
@@ -125,9 +125,19 @@ impl Chat {
         limits: Limits,
         push: Option<PushSetup>,
     ) -> Self {
-        let roster = Arc::new(Roster::new(store.clone()));
+        let roster = Arc::new(Roster::new(store.clone(), hub.clone()));
         let presence = Arc::new(Presence::default());
-        let blocks = Arc::new(BlockList::new(store.clone()));
+        let blocks = Arc::new(BlockList::new(store.clone(), hub.clone()));
+        // What other nodes of a cluster change, this one reads again.
+        let (forget_roster, forget_blocks) = (roster.clone(), blocks.clone());
+        hub.on_changed(Arc::new(move |what| match what {
+            Some(Cached::Membership(id)) => forget_roster.forget(id),
+            Some(Cached::Blocks(user)) => forget_blocks.forget_user(user),
+            None => {
+                forget_roster.clear();
+                forget_blocks.clear();
+            }
+        }));
         let push = push.map(|setup| {
             push::Pusher::start(
                 Arc::new(setup.service),

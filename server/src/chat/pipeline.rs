@@ -433,12 +433,12 @@ impl Committer {
             }
             (Work::Group { before, write }, Written::Group(written)) => {
                 send::remove_files(&written.removed_media, &self.media);
-                let kept = self.roster.put(written.membership.clone());
+                let kept = self.roster.committed(written.membership.clone());
                 super::groups::announce(&*self.hub, write, before, &kept.user_ids(), &written);
                 Done::Group(Box::new(written))
             }
             (Work::Accept { .. }, Written::Accepted(membership)) => {
-                Done::Accepted(self.roster.put(membership))
+                Done::Accepted(self.roster.committed(membership))
             }
             (_, other) => {
                 tracing::error!(?other, "a write was answered for another kind of write");

@@ -111,7 +111,7 @@ impl Chat {
         match membership.kind {
             ConversationKind::Direct => {
                 self.store.leave_direct(user.id, conversation).await?;
-                self.roster.forget(conversation);
+                self.roster.changed(conversation);
             }
             ConversationKind::Group => {
                 self.change_group(user, conversation, GroupChange::Remove(user.id), now)

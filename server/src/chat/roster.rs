@@ -4,13 +4,17 @@
 //! A cache, not a source of truth: an entry is read from the store when
 //! missing, replaced when a group write commits, and never replaced by an
 //! older epoch. A write decided on an entry names its epoch, so a stale
-//! entry can only cost a retry, never a wrong decision.
+//! entry can only cost a retry, never a wrong decision. In a cluster every
+//! node keeps its own: a change committed here is announced through the
+//! hub, and the other nodes forget their entry (reads decided on it, such
+//! as history pages, are then at most that announcement late).
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
 use natter_protocol::ConversationId;
 
+use crate::hub::{Cached, Hub};
 use crate::store::{Membership, Store, StoreError};
 
 /// The most conversations kept; past it the cache starts again empty
@@ -19,13 +23,15 @@ const CAPACITY: usize = 200_000;
 
 pub struct Roster {
     store: Arc<dyn Store>,
+    hub: Arc<dyn Hub>,
     entries: RwLock<HashMap<ConversationId, Arc<Membership>>>,
 }
 
 impl Roster {
-    pub fn new(store: Arc<dyn Store>) -> Self {
+    pub fn new(store: Arc<dyn Store>, hub: Arc<dyn Hub>) -> Self {
         Roster {
             store,
+            hub,
             entries: RwLock::new(HashMap::new()),
         }
     }
@@ -80,5 +86,28 @@ impl Roster {
             .write()
             .unwrap_or_else(|p| p.into_inner())
             .remove(&id);
+    }
+
+    /// Forgets every entry.
+    pub fn clear(&self) {
+        self.entries
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .clear();
+    }
+
+    /// Keeps `membership`, just committed here, and tells the other nodes.
+    pub fn committed(&self, membership: Membership) -> Arc<Membership> {
+        let id = membership.id;
+        let kept = self.put(membership);
+        self.hub.changed(Cached::Membership(id));
+        kept
+    }
+
+    /// Forgets `id`, whose membership a write here changed, and tells the
+    /// other nodes.
+    pub fn changed(&self, id: ConversationId) {
+        self.forget(id);
+        self.hub.changed(Cached::Membership(id));
     }
 }

@@ -145,6 +145,18 @@ pub fn serialise(frame: &ServerFrame) -> Utf8Bytes {
 /// How many events a device may have waiting before it must resync.
 pub const DEVICE_BACKLOG: usize = 4096;
 
+/// A cache entry every node keeps of its own: the memberships and block
+/// lists the rules read on every frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum Cached {
+    Membership(ConversationId),
+    Blocks(UserId),
+}
+
+/// What a node does when another node changed something it may cache:
+/// forget that entry (`None`: anything may have changed; forget all).
+pub type Forget = Arc<dyn Fn(Option<Cached>) + Send + Sync>;
+
 pub trait Hub: Send + Sync + 'static {
     /// Delivers `event` to every device of every user in `users`.
     fn publish(&self, users: &[UserId], event: Event);
@@ -154,6 +166,11 @@ pub trait Hub: Send + Sync + 'static {
     fn is_ready(&self) -> bool {
         true
     }
+    /// Tells the other nodes that `what` changed here (one node alone has
+    /// nobody to tell).
+    fn changed(&self, _what: Cached) {}
+    /// Sets what this node does when another says something changed.
+    fn on_changed(&self, _forget: Forget) {}
 }
 
 /// A device's queue: what the hub delivered and the device has not taken.

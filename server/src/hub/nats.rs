@@ -16,14 +16,14 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use futures_util::StreamExt;
 use natter_protocol::{ConversationId, Seq, UserId};
 use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 
-use super::{Device, Ending, Event, FrameKind, Hub, LocalHub};
+use super::{Cached, Device, Ending, Event, Forget, FrameKind, Hub, LocalHub};
 use crate::store::Store;
 
 /// Where every node publishes, and listens.
@@ -73,6 +73,8 @@ enum Ring {
         frame: String,
     },
     Ended(Ending),
+    /// Something nodes cache changed: forget it.
+    Changed(Cached),
 }
 
 /// Counters for `/metrics`.
@@ -97,6 +99,8 @@ pub struct NatsHub {
     /// A doorbell could not be queued: the next one skips a number.
     lost: Arc<AtomicBool>,
     client: async_nats::Client,
+    /// What to do when another node changed something this one caches.
+    forget: Arc<OnceLock<Forget>>,
     pub stats: Arc<NatsStats>,
 }
 
@@ -106,18 +110,23 @@ impl NatsHub {
     pub async fn connect(url: &str, node: u64, store: Arc<dyn Store>) -> Result<Self, NatsError> {
         let local = Arc::new(LocalHub::default());
         let stats = Arc::new(NatsStats::default());
-        let (on_event, event_stats) = (local.clone(), stats.clone());
+        let forget: Arc<OnceLock<Forget>> = Arc::new(OnceLock::new());
+        let gap = Gap {
+            local: local.clone(),
+            forget: forget.clone(),
+            stats: stats.clone(),
+        };
+        let on_event = gap.clone();
         let client = async_nats::ConnectOptions::new()
             .name(format!("natter-{node:016x}"))
             .retry_on_initial_connect()
             .event_callback(move |event| {
-                let (local, stats) = (on_event.clone(), event_stats.clone());
+                let gap = on_event.clone();
                 async move {
                     match event {
                         async_nats::Event::Connected => {
                             tracing::info!("connected to NATS; devices read back what they missed");
-                            stats.catch_ups.fetch_add(1, Ordering::Relaxed);
-                            local.resync_all();
+                            gap.close();
                         }
                         async_nats::Event::Disconnected => {
                             tracing::warn!("lost NATS; other nodes' news waits until it is back");
@@ -136,19 +145,14 @@ impl NatsHub {
         let (outbox, queued) = mpsc::channel(OUTBOX);
         let lost = Arc::new(AtomicBool::new(false));
         tokio::spawn(ring(client.clone(), queued, lost.clone(), stats.clone()));
-        tokio::spawn(listen(
-            subscriber,
-            node,
-            local.clone(),
-            store,
-            stats.clone(),
-        ));
+        tokio::spawn(listen(subscriber, node, gap, store));
         Ok(NatsHub {
             local,
             node,
             outbox,
             lost,
             client,
+            forget,
             stats,
         })
     }
@@ -173,15 +177,7 @@ impl Hub for NatsHub {
             Event::SessionEnded(ending) => Ring::Ended(*ending),
         };
         self.local.publish(users, event);
-        let doorbell = Doorbell {
-            node: self.node,
-            n: 0,
-            users: users.to_vec(),
-            ring,
-        };
-        if self.outbox.try_send(doorbell).is_err() {
-            self.lost.store(true, Ordering::Relaxed);
-        }
+        self.ring(users.to_vec(), ring);
     }
 
     fn subscribe(&self, user: UserId) -> Device {
@@ -190,6 +186,56 @@ impl Hub for NatsHub {
 
     fn is_ready(&self) -> bool {
         self.client.connection_state() == async_nats::connection::State::Connected
+    }
+
+    fn changed(&self, what: Cached) {
+        self.ring(Vec::new(), Ring::Changed(what));
+    }
+
+    fn on_changed(&self, forget: Forget) {
+        if self.forget.set(forget).is_err() {
+            tracing::error!("a second cache was wired to the hub; it is ignored");
+        }
+    }
+}
+
+impl NatsHub {
+    /// Queues a doorbell for the other nodes.
+    fn ring(&self, users: Vec<UserId>, ring: Ring) {
+        let doorbell = Doorbell {
+            node: self.node,
+            n: 0,
+            users,
+            ring,
+        };
+        if self.outbox.try_send(doorbell).is_err() {
+            self.lost.store(true, Ordering::Relaxed);
+        }
+    }
+}
+
+/// What a node does when it may have missed doorbells: its devices read
+/// their conversations back, and its caches start again.
+#[derive(Clone)]
+struct Gap {
+    local: Arc<LocalHub>,
+    forget: Arc<OnceLock<Forget>>,
+    stats: Arc<NatsStats>,
+}
+
+impl Gap {
+    fn close(&self) {
+        self.stats.catch_ups.fetch_add(1, Ordering::Relaxed);
+        if let Some(forget) = self.forget.get() {
+            forget(None);
+        }
+        self.local.resync_all();
+    }
+
+    fn forget(&self, what: Cached) {
+        if let Some(forget) = self.forget.get() {
+            forget(Some(what));
+        }
     }
 }
 
@@ -241,31 +287,29 @@ impl<'a> Stamped<&'a Doorbell> {
 }
 
 /// Hears the other nodes' doorbells and delivers to the devices here.
-async fn listen(
-    subscriber: async_nats::Subscriber,
-    node: u64,
-    local: Arc<LocalHub>,
-    store: Arc<dyn Store>,
-    stats: Arc<NatsStats>,
-) {
+async fn listen(subscriber: async_nats::Subscriber, node: u64, gap: Gap, store: Arc<dyn Store>) {
     let mut heard: HashMap<u64, u64> = HashMap::new();
-    let gate = local.clone();
-    let gate_stats = stats.clone();
+    let local = gap.local.clone();
     let wanted = subscriber.filter_map(move |message| {
         let wanted = match serde_json::from_slice::<Stamped<Doorbell>>(&message.payload) {
             Ok(Stamped { at, doorbell }) if doorbell.node != node => {
-                gate_stats.heard.fetch_add(1, Ordering::Relaxed);
+                gap.stats.heard.fetch_add(1, Ordering::Relaxed);
                 let lag = crate::now_millis().saturating_sub(at).max(0);
-                gate_stats
+                gap.stats
                     .lag_ms
                     .store(u64::try_from(lag).unwrap_or(0), Ordering::Relaxed);
                 let previous = heard.insert(doorbell.node, doorbell.n);
                 if previous.is_some_and(|previous| doorbell.n != previous + 1) {
                     tracing::warn!(from = doorbell.node, "NATS doorbells missing; reading back");
-                    gate_stats.catch_ups.fetch_add(1, Ordering::Relaxed);
-                    gate.resync_all();
+                    gap.close();
                 }
-                gate.has_any(&doorbell.users).then_some(doorbell)
+                match doorbell.ring {
+                    Ring::Changed(what) => {
+                        gap.forget(what);
+                        None
+                    }
+                    _ => gap.local.has_any(&doorbell.users).then_some(doorbell),
+                }
             }
             Ok(_) => None,
             Err(err) => {
@@ -302,6 +346,7 @@ async fn listen(
                         kind,
                     },
                     Ring::Ended(ending) => Event::SessionEnded(ending),
+                    Ring::Changed(_) => return None,
                 };
                 Some((doorbell.users, event))
             }

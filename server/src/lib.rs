@@ -39,6 +39,7 @@ pub mod hashing;
 pub mod http;
 pub mod hub;
 pub mod media;
+pub mod metrics;
 pub mod outbound;
 pub mod password;
 pub mod presence;

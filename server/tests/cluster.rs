@@ -244,7 +244,11 @@ async fn what_one_node_changes_the_other_does_not_keep_cached() {
         .send()
         .await
         .unwrap();
-    assert!(removed.status().is_success(), "remove: {}", removed.status());
+    assert!(
+        removed.status().is_success(),
+        "remove: {}",
+        removed.status()
+    );
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
     while !refused(&carol).await || refused(&dave).await {
         assert!(
@@ -257,14 +261,19 @@ async fn what_one_node_changes_the_other_does_not_keep_cached() {
     let bob_on_second = on(&bob, second);
     let direct = bob_on_second.open_direct("ann").await.id;
     let blocked = bob
-        .request(reqwest::Method::PUT, &format!("/api/blocks/{}", ann.user.id))
+        .request(
+            reqwest::Method::PUT,
+            &format!("/api/blocks/{}", ann.user.id),
+        )
         .send()
         .await
         .unwrap();
     assert!(blocked.status().is_success(), "block: {}", blocked.status());
     let mut bob_socket = bob_on_second.connect().await;
     let mut ann_socket = ann.connect().await;
-    say(&mut ann_socket, direct, "can you hear me?").await.unwrap();
+    say(&mut ann_socket, direct, "can you hear me?")
+        .await
+        .unwrap();
     bob_socket.send(&ClientFrame::Ping { nonce: 7 }).await;
     loop {
         match bob_socket.next().await {
@@ -287,7 +296,26 @@ async fn a_node_that_lost_nats_catches_up_from_the_database() {
     let mut ann_socket = ann.connect().await;
     let mut bob_socket = bob.connect().await;
 
+    let ready = |node: &TestServer| {
+        let url = node.url("/readyz");
+        async move { reqwest::get(url).await.unwrap() }
+    };
+    assert_eq!(ready(first).await.status(), 200);
     nats.kill();
+    // Not ready while the other nodes are out of reach (balancers send
+    // newcomers elsewhere), though alive and serving who is connected.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        let answer = ready(second).await;
+        if answer.status() == 503 {
+            assert!(answer.text().await.unwrap().contains("hub"));
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "still ready without NATS");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let alive = reqwest::get(second.url("/healthz")).await.unwrap();
+    assert_eq!(alive.status(), 200);
     // Committed and acked on node one while the doorbells go nowhere.
     let mut sent = Vec::new();
     for n in 0..3 {
@@ -310,5 +338,23 @@ async fn a_node_that_lost_nats_catches_up_from_the_database() {
     // And live delivery works again.
     let seq = say(&mut ann_socket, conversation, "back").await.unwrap();
     assert_eq!(bob_socket.next_matching(message).await.seq, seq);
+    assert_eq!(ready(second).await.status(), 200);
+    let metrics = reqwest::get(second.url("/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for name in [
+        "natter_sockets",
+        "natter_sends_total",
+        "natter_ack_seconds_bucket",
+        "natter_commit_batch_writes_bucket",
+        "natter_catch_ups_total",
+        "natter_nats_gaps_total",
+        "natter_nats_lag_seconds",
+    ] {
+        assert!(metrics.contains(name), "{name} in:\n{metrics}");
+    }
     drop(cluster.shared);
 }

@@ -176,6 +176,10 @@ impl Chat {
         }
     }
 
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
     pub fn hub(&self) -> &Arc<dyn Hub> {
         &self.hub
     }

@@ -27,6 +27,7 @@ use super::send::{self, Sent};
 use super::ChatError;
 use crate::hub::{DeviceId, Event, FrameKind, Hub};
 use crate::media::MediaStorage;
+use crate::metrics::METRICS;
 use crate::store::{
     GroupTarget, GroupWrite, GroupWritten, Membership, NewMessage, Store, StoreError, Write,
     Written,
@@ -266,6 +267,7 @@ impl Committer {
         let writes: Vec<Write> = stamped.iter().map(|s| s.write.clone()).collect();
         let started = std::time::Instant::now();
         let count = writes.len();
+        METRICS.batch_writes.observe(count as f64);
         let committed = self.store.commit(writes).await;
         tracing::trace!(
             writes = count,
@@ -402,6 +404,7 @@ impl Committer {
                 send::clean_up(&appended, &self.media, &self.store);
                 let sent = Sent::of(&appended.message);
                 if appended.fresh {
+                    METRICS.sends.inc();
                     let message = Arc::new(appended.message);
                     if let (Some(push), Some(membership)) = (&self.push, &stamped.audience) {
                         push.committed(&message, membership, &audience);

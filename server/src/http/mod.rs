@@ -8,6 +8,7 @@ mod conversations;
 pub mod extract;
 mod groups;
 mod headers;
+mod health;
 mod limits;
 mod media;
 mod pictures;
@@ -97,6 +98,9 @@ pub fn router(state: AppState) -> Result<Router, assets::AssetsError> {
     let mut app = Router::new()
         .nest("/api", api)
         .route("/ws", get(crate::ws::upgrade))
+        .route("/healthz", get(health::alive))
+        .route("/readyz", get(health::ready))
+        .route("/metrics", get(health::metrics))
         // Shares from other apps are the service worker's to take; one
         // that reaches the server (no worker yet) opens the app instead.
         .route(

@@ -15,7 +15,7 @@
 //! database stays the only source of truth.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use futures_util::StreamExt;
@@ -24,6 +24,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 
 use super::{Cached, Device, Ending, Event, Forget, FrameKind, Hub, LocalHub};
+use crate::metrics::METRICS;
 use crate::store::Store;
 
 /// Where every node publishes, and listens.
@@ -77,21 +78,6 @@ enum Ring {
     Changed(Cached),
 }
 
-/// Counters for `/metrics`.
-#[derive(Debug, Default)]
-pub struct NatsStats {
-    /// Doorbells published.
-    pub published: AtomicU64,
-    /// Doorbells heard from other nodes.
-    pub heard: AtomicU64,
-    /// Times this node found doorbells missing (or its connection back)
-    /// and had every device read back.
-    pub catch_ups: AtomicU64,
-    /// Milliseconds between a doorbell's publication and its delivery
-    /// here, for the newest one heard (the clocks of one cluster).
-    pub lag_ms: AtomicU64,
-}
-
 pub struct NatsHub {
     local: Arc<LocalHub>,
     node: u64,
@@ -101,7 +87,6 @@ pub struct NatsHub {
     client: async_nats::Client,
     /// What to do when another node changed something this one caches.
     forget: Arc<OnceLock<Forget>>,
-    pub stats: Arc<NatsStats>,
 }
 
 impl NatsHub {
@@ -109,12 +94,10 @@ impl NatsHub {
     /// node starts anyway, serves its own devices, and keeps trying.
     pub async fn connect(url: &str, node: u64, store: Arc<dyn Store>) -> Result<Self, NatsError> {
         let local = Arc::new(LocalHub::default());
-        let stats = Arc::new(NatsStats::default());
         let forget: Arc<OnceLock<Forget>> = Arc::new(OnceLock::new());
         let gap = Gap {
             local: local.clone(),
             forget: forget.clone(),
-            stats: stats.clone(),
         };
         let on_event = gap.clone();
         let client = async_nats::ConnectOptions::new()
@@ -144,7 +127,7 @@ impl NatsHub {
         let subscriber = client.subscribe(SUBJECT).await?;
         let (outbox, queued) = mpsc::channel(OUTBOX);
         let lost = Arc::new(AtomicBool::new(false));
-        tokio::spawn(ring(client.clone(), queued, lost.clone(), stats.clone()));
+        tokio::spawn(ring(client.clone(), queued, lost.clone()));
         tokio::spawn(listen(subscriber, node, gap, store));
         Ok(NatsHub {
             local,
@@ -153,7 +136,6 @@ impl NatsHub {
             lost,
             client,
             forget,
-            stats,
         })
     }
 }
@@ -220,12 +202,11 @@ impl NatsHub {
 struct Gap {
     local: Arc<LocalHub>,
     forget: Arc<OnceLock<Forget>>,
-    stats: Arc<NatsStats>,
 }
 
 impl Gap {
     fn close(&self) {
-        self.stats.catch_ups.fetch_add(1, Ordering::Relaxed);
+        METRICS.nats_gaps.inc();
         if let Some(forget) = self.forget.get() {
             forget(None);
         }
@@ -245,7 +226,6 @@ async fn ring(
     client: async_nats::Client,
     mut queued: mpsc::Receiver<Doorbell>,
     lost: Arc<AtomicBool>,
-    stats: Arc<NatsStats>,
 ) {
     let mut n = 0;
     while let Some(mut doorbell) = queued.recv().await {
@@ -260,7 +240,7 @@ async fn ring(
         };
         match client.publish(SUBJECT, payload.into()).await {
             Ok(()) => {
-                stats.published.fetch_add(1, Ordering::Relaxed);
+                METRICS.nats_published.inc();
             }
             Err(err) => {
                 tracing::warn!(error = %err, "a NATS publish failed; other nodes will read back");
@@ -293,11 +273,9 @@ async fn listen(subscriber: async_nats::Subscriber, node: u64, gap: Gap, store: 
     let wanted = subscriber.filter_map(move |message| {
         let wanted = match serde_json::from_slice::<Stamped<Doorbell>>(&message.payload) {
             Ok(Stamped { at, doorbell }) if doorbell.node != node => {
-                gap.stats.heard.fetch_add(1, Ordering::Relaxed);
+                METRICS.nats_heard.inc();
                 let lag = crate::now_millis().saturating_sub(at).max(0);
-                gap.stats
-                    .lag_ms
-                    .store(u64::try_from(lag).unwrap_or(0), Ordering::Relaxed);
+                METRICS.nats_lag_seconds.set(lag as f64 / 1000.0);
                 let previous = heard.insert(doorbell.node, doorbell.n);
                 if previous.is_some_and(|previous| doorbell.n != previous + 1) {
                     tracing::warn!(from = doorbell.node, "NATS doorbells missing; reading back");

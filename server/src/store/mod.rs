@@ -554,6 +554,9 @@ pub trait Store: Send + Sync + 'static {
     /// Every upload `user` made that a message took, oldest first.
     async fn uploads_of(&self, user: UserId) -> Result<Vec<MediaRecord>, StoreError>;
 
+    /// Whether the database answers (for `/readyz`).
+    async fn ping(&self) -> Result<(), StoreError>;
+
     /// Makes what deletions removed unrecoverable from the store's files
     /// (a log of old pages, say), as far as the backend can.
     async fn forget_deleted(&self) -> Result<(), StoreError>;

@@ -42,6 +42,7 @@ use crate::chat::send::{Draft, Sent};
 use crate::chat::{Chat, ChatError};
 use crate::fair::FairUse;
 use crate::hub::{serialise, Device, Event, FrameKind};
+use crate::metrics::METRICS;
 use crate::now_millis;
 use crate::presence::Here;
 
@@ -113,6 +114,7 @@ where
     } = session;
     let device = chat.hub().subscribe(user.id);
     let here = chat.presence().arrive(user.id, device.id, token_hash);
+    let _open = Open::count();
     let mut conn = Connection {
         socket,
         device,
@@ -151,11 +153,29 @@ where
     }
 }
 
+/// This socket among the node's open ones (`/metrics`), while it lives.
+struct Open;
+
+impl Open {
+    fn count() -> Self {
+        METRICS.sockets.inc();
+        Open
+    }
+}
+
+impl Drop for Open {
+    fn drop(&mut self) {
+        METRICS.sockets.dec();
+    }
+}
+
 /// A send or receipt waiting for its commit.
 enum Waiting {
     Sent {
         client_id: Uuid,
         ack: Committed<Sent>,
+        /// When the send was read.
+        since: std::time::Instant,
     },
     Receipt(Committed<()>),
 }
@@ -165,6 +185,7 @@ enum Answer {
     Sent {
         client_id: Uuid,
         result: Result<Sent, ChatError>,
+        since: std::time::Instant,
     },
     Receipt(Result<(), ChatError>),
 }
@@ -174,9 +195,14 @@ impl Future for Waiting {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Answer> {
         match self.get_mut() {
-            Waiting::Sent { client_id, ack } => Pin::new(ack).poll(cx).map(|result| Answer::Sent {
+            Waiting::Sent {
+                client_id,
+                ack,
+                since,
+            } => Pin::new(ack).poll(cx).map(|result| Answer::Sent {
                 client_id: *client_id,
                 result,
+                since: *since,
             }),
             Waiting::Receipt(stored) => Pin::new(stored).poll(cx).map(Answer::Receipt),
         }
@@ -426,7 +452,11 @@ where
                     .chat
                     .send(self.user, Some(self.device.id), draft, now_millis());
                 match Box::pin(sending).await {
-                    Ok(ack) => self.pending.push_back(Waiting::Sent { client_id, ack }),
+                    Ok(ack) => self.pending.push_back(Waiting::Sent {
+                        client_id,
+                        ack,
+                        since: std::time::Instant::now(),
+                    }),
                     Err(err) => self.refuse(&err, Some(client_id)).await?,
                 }
             }
@@ -472,6 +502,7 @@ where
             Answer::Sent {
                 client_id,
                 result: Ok(sent),
+                since,
             } => {
                 // The commit is durable: now, and only now, acknowledge it.
                 self.send(&ServerFrame::Ack {
@@ -480,11 +511,14 @@ where
                     seq: sent.seq,
                     sent_at: sent.sent_at,
                 })
-                .await
+                .await?;
+                METRICS.ack_seconds.observe(since.elapsed().as_secs_f64());
+                Ok(())
             }
             Answer::Sent {
                 client_id,
                 result: Err(err),
+                ..
             } => self.refuse(&err, Some(client_id)).await,
             Answer::Receipt(Ok(())) => Ok(()),
             Answer::Receipt(Err(err)) => self.refuse(&err, None).await,
@@ -503,6 +537,9 @@ where
             .any(|ending| ending.includes(&self.token_hash))
         {
             return Ok(Some(End::Close(close::SESSION_ENDED, "logged out")));
+        }
+        if taken.resync || !taken.lagged.is_empty() {
+            METRICS.catch_ups.inc();
         }
         if taken.resync {
             tracing::info!(

@@ -61,12 +61,6 @@ impl PostgresStore {
         Ok(PostgresStore { pool })
     }
 
-    /// Whether the database answers (for readiness checks).
-    pub async fn ping(&self) -> Result<(), StoreError> {
-        sqlx::query("SELECT 1").execute(&self.pool).await?;
-        Ok(())
-    }
-
     async fn connection(&self) -> Result<sqlx::pool::PoolConnection<sqlx::Postgres>, StoreError> {
         Ok(self.pool.acquire().await?)
     }
@@ -802,6 +796,11 @@ impl Store for PostgresStore {
         .iter()
         .map(rows::media)
         .collect()
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
     }
 
     /// Nothing to do here: PostgreSQL keeps an updated row's old version

@@ -833,6 +833,12 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn ping(&self) -> Result<(), StoreError> {
+        self.readers
+            .run(|conn| Ok(conn.query_row("SELECT 1", [], |_| Ok(()))?))
+            .await
+    }
+
     async fn forget_deleted(&self) -> Result<(), StoreError> {
         self.writer
             .run(|conn| {

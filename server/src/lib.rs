@@ -147,6 +147,7 @@ pub async fn run(
     let node: u64 = rand::random();
     tracing::info!(node = %format!("{node:016x}"), "this node's id in the cluster");
     let hub = open_hub(&config, node, store.clone()).await?;
+    std::fs::create_dir_all(&config.data_dir)?;
     std::fs::create_dir_all(config.shared())?;
     let push = PushSetup {
         service: PushService::new(

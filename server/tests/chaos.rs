@@ -1,7 +1,9 @@
 //! Chaos: 20 protocol clients send 5,000 messages with retries while the real
 //! server binary is SIGKILLed and restarted on the same data directory at
 //! random points of the traffic (by acks counted, not by time, so a fast or
-//! slow machine gets the same number of kills mid-stream). Afterwards:
+//! slow machine gets the same number of kills mid-stream); and the same
+//! through HAProxy in front of a cluster of two nodes (PostgreSQL, NATS),
+//! one node SIGKILLed twice and NATS once. Afterwards:
 //! - every acknowledged message is stored exactly once, under the acked seq;
 //! - every client holds every message of its conversation exactly once,
 //!   its own known by their acks (the sending socket is not sent its own
@@ -15,7 +17,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
@@ -23,6 +25,9 @@ use natter_protocol::{
     ClientFrame, ConversationId, Credentials, Cursor, ErrorCode, Message, Seq, ServerFrame, User,
     PROTOCOL_VERSION,
 };
+use natter_server::testing::haproxy::Balancer;
+use natter_server::testing::nats::NatsServer;
+use natter_server::testing::postgres::fresh_database;
 use rand::{Rng, SeedableRng};
 use reqwest::header::{COOKIE, SET_COOKIE};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
@@ -40,15 +45,18 @@ struct Server {
     child: Option<Child>,
     addr: SocketAddr,
     data: std::path::PathBuf,
+    /// Settings beyond the usual ones (a cluster node's).
+    extra: Vec<String>,
 }
 
 impl Server {
-    fn start(addr: SocketAddr, data: &std::path::Path) -> Self {
+    fn start(addr: SocketAddr, data: &std::path::Path, extra: Vec<String>) -> Self {
         let child = Command::new(env!("CARGO_BIN_EXE_natter-server"))
             .args(["--addr", &addr.to_string(), "--dist-dir", "/nonexistent"])
             .args(["--sign-ups-per-hour", "1000"])
             .arg("--data-dir")
             .arg(data)
+            .args(&extra)
             .env("RUST_LOG", "warn")
             .stdout(Stdio::null())
             .spawn()
@@ -57,6 +65,7 @@ impl Server {
             child: Some(child),
             addr,
             data: data.to_owned(),
+            extra,
         };
         let started = Instant::now();
         while std::net::TcpStream::connect(addr).is_err() {
@@ -78,7 +87,30 @@ impl Server {
 
     fn restart(&mut self) {
         self.kill();
-        *self = Server::start(self.addr, &self.data.clone());
+        *self = Server::start(self.addr, &self.data.clone(), self.extra.clone());
+    }
+
+    /// SIGTERM, as a rolling restart does: the server finishes what it
+    /// queued and exits; then it starts again and waits until it is ready.
+    fn restart_gracefully(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let status = Command::new("kill")
+                .args(["-TERM", &child.id().to_string()])
+                .status()
+                .expect("kill -TERM");
+            assert!(status.success());
+            let exited = child.wait().expect("reap");
+            assert!(exited.success(), "a graceful stop exits cleanly: {exited}");
+        }
+        *self = Server::start(self.addr, &self.data.clone(), self.extra.clone());
+        let started = Instant::now();
+        while !ready(self.addr) {
+            assert!(
+                started.elapsed() < Duration::from_secs(20),
+                "not ready again"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 }
 
@@ -86,6 +118,19 @@ impl Drop for Server {
     fn drop(&mut self) {
         self.kill();
     }
+}
+
+/// Whether `GET /readyz` answers 200.
+fn ready(addr: SocketAddr) -> bool {
+    use std::io::{Read, Write};
+    let Ok(mut stream) = std::net::TcpStream::connect(addr) else {
+        return false;
+    };
+    let request = "GET /readyz HTTP/1.1\r\nHost: natter\r\nConnection: close\r\n\r\n";
+    let mut answer = String::new();
+    stream.write_all(request.as_bytes()).is_ok()
+        && stream.read_to_string(&mut answer).is_ok()
+        && answer.starts_with("HTTP/1.1 200")
 }
 
 fn free_addr() -> SocketAddr {
@@ -138,6 +183,8 @@ struct Client {
     hello_cursor: Seq,
     this_connection: std::collections::HashSet<Seq>,
     connections: usize,
+    /// Sends the server answered with an error (retried).
+    failed_sends: usize,
 }
 
 impl Client {
@@ -178,6 +225,7 @@ impl Client {
             } => {
                 in_flight.retain(|id| *id != client_id);
                 retry.push(client_id);
+                self.failed_sends += 1;
             }
             ServerFrame::Error { code, message, .. } => panic!("refused: {code:?} {message}"),
             _ => {}
@@ -311,14 +359,139 @@ async fn stored(addr: SocketAddr, account: &Account, conversation: ConversationI
     all
 }
 
+/// Something that goes wrong at a kill point.
+type Blow = Box<dyn FnMut() + Send>;
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn acked_messages_survive_sigkill_exactly_once_and_in_order() {
+    let data = tempfile::tempdir().expect("temp dir");
+    let addr = free_addr();
+    let server = Arc::new(Mutex::new(Server::start(addr, data.path(), Vec::new())));
+    let blows: Vec<Blow> = (0..KILLS)
+        .map(|_| {
+            let server = server.clone();
+            Box::new(move || server.lock().expect("server").restart()) as Blow
+        })
+        .collect();
+    let clients = chaos(addr, blows).await;
+    for client in &clients {
+        assert!(
+            client.connections > 1,
+            "every client reconnected at least once"
+        );
+    }
+}
+
+/// Two nodes on PostgreSQL and NATS behind HAProxy, all on loopback.
+struct Cluster {
+    nodes: Vec<Arc<Mutex<Server>>>,
+    nats: Arc<Mutex<NatsServer>>,
+    balancer: Balancer,
+    _database: natter_server::testing::postgres::Database,
+    _dirs: Vec<tempfile::TempDir>,
+}
+
+impl Cluster {
+    async fn start() -> Self {
+        let database = fresh_database().await;
+        let nats = NatsServer::start();
+        let dirs: Vec<tempfile::TempDir> = (0..3)
+            .map(|_| tempfile::tempdir().expect("temp dir"))
+            .collect();
+        let node_args = vec![
+            "--store".to_owned(),
+            "postgres".to_owned(),
+            "--database-url".to_owned(),
+            database.url.clone(),
+            "--hub".to_owned(),
+            "nats".to_owned(),
+            "--nats-url".to_owned(),
+            nats.url(),
+            "--shared-dir".to_owned(),
+            dirs[2].path().display().to_string(),
+            "--trusted-proxy".to_owned(),
+            "127.0.0.1".to_owned(),
+        ];
+        let nodes: Vec<Arc<Mutex<Server>>> = dirs[..2]
+            .iter()
+            .map(|dir| {
+                let node = Server::start(free_addr(), dir.path(), node_args.clone());
+                Arc::new(Mutex::new(node))
+            })
+            .collect();
+        let ports: Vec<u16> = nodes
+            .iter()
+            .map(|node| node.lock().expect("node").addr.port())
+            .collect();
+        Cluster {
+            balancer: Balancer::start(&ports),
+            nodes,
+            nats: Arc::new(Mutex::new(nats)),
+            _database: database,
+            _dirs: dirs,
+        }
+    }
+
+    fn kill_node(&self, n: usize) -> Blow {
+        let node = self.nodes[n].clone();
+        Box::new(move || node.lock().expect("node").restart())
+    }
+
+    fn stop_node(&self, n: usize) -> Blow {
+        let node = self.nodes[n].clone();
+        Box::new(move || node.lock().expect("node").restart_gracefully())
+    }
+
+    fn kill_nats(&self) -> Blow {
+        let nats = self.nats.clone();
+        Box::new(move || {
+            let mut nats = nats.lock().expect("nats");
+            nats.kill();
+            // The nodes carry on without it for a while.
+            std::thread::sleep(Duration::from_millis(300));
+            nats.restart();
+        })
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cluster_keeps_every_acked_message_through_node_and_nats_deaths() {
+    let cluster = Cluster::start().await;
+    let blows = vec![
+        cluster.kill_node(0),
+        cluster.kill_nats(),
+        cluster.kill_node(0),
+    ];
+    let clients = chaos(cluster.balancer.addr(), blows).await;
+    let reconnected = clients.iter().filter(|c| c.connections > 1).count();
+    println!("{reconnected} of {CLIENTS} clients reconnected");
+    assert!(reconnected > 0, "the killed node's clients reconnected");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rolling_restart_fails_no_send() {
+    let cluster = Cluster::start().await;
+    let blows = vec![cluster.stop_node(0), cluster.stop_node(1)];
+    let clients = chaos(cluster.balancer.addr(), blows).await;
+    for client in &clients {
+        assert_eq!(
+            client.failed_sends, 0,
+            "{}: a send failed during the rolling restart",
+            client.account.user.username
+        );
+    }
+    let moved = clients.iter().filter(|c| c.connections > 1).count();
+    println!("{moved} of {CLIENTS} clients moved node");
+    assert!(moved > 0, "clients of a stopped node moved to the other");
+}
+
+/// Runs the 20 clients against `addr`, dealing `blows` at random points of
+/// the traffic, then checks what every client and the store hold.
+async fn chaos(addr: SocketAddr, blows: Vec<Blow>) -> Vec<Client> {
     let seed: u64 = rand::rng().random();
     println!("chaos seed {seed}");
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
-    let data = tempfile::tempdir().expect("temp dir");
-    let addr = free_addr();
-    let mut server = Server::start(addr, data.path());
+    let planned = blows.len();
 
     // Ten conversations of two: each has 2 × 250 = 500 messages.
     let progress = Arc::new(AtomicUsize::new(0));
@@ -351,6 +524,7 @@ async fn acked_messages_survive_sigkill_exactly_once_and_in_order() {
                 hello_cursor: 0,
                 this_connection: Default::default(),
                 connections: 0,
+                failed_sends: 0,
             });
         }
     }
@@ -359,8 +533,8 @@ async fn acked_messages_survive_sigkill_exactly_once_and_in_order() {
     // Kill k happens once a random number of acks in the k-th of KILLS
     // equal slices of the traffic (short of the last 5%) has come back.
     let total = CLIENTS * PER_CLIENT;
-    let slice = total * 95 / 100 / KILLS;
-    let kill_at: Vec<usize> = (0..KILLS)
+    let slice = total * 95 / 100 / planned;
+    let kill_at: Vec<usize> = (0..planned)
         .map(|k| k * slice + rng.random_range(1..slice))
         .collect();
     let killer = {
@@ -368,17 +542,17 @@ async fn acked_messages_survive_sigkill_exactly_once_and_in_order() {
         let progress = progress.clone();
         tokio::task::spawn_blocking(move || {
             let mut kills = 0;
-            for at in kill_at {
+            for (at, mut blow) in kill_at.into_iter().zip(blows) {
                 while progress.load(Ordering::SeqCst) < at && !finished.load(Ordering::SeqCst) {
                     std::thread::sleep(Duration::from_millis(2));
                 }
                 if finished.load(Ordering::SeqCst) {
                     break;
                 }
-                server.restart();
+                blow();
                 kills += 1;
             }
-            (server, kills)
+            kills
         })
     };
 
@@ -391,10 +565,10 @@ async fn acked_messages_survive_sigkill_exactly_once_and_in_order() {
         clients.push(task.await.expect("client task"));
     }
     finished.store(true, Ordering::SeqCst);
-    let (_server, kills) = killer.await.expect("killer");
+    let kills = killer.await.expect("killer");
     let reconnects: usize = clients.iter().map(|c| c.connections - 1).sum();
-    println!("server SIGKILLed {kills} times; clients reconnected {reconnects} times");
-    assert_eq!(kills, KILLS, "every kill happens before the last ack");
+    println!("{kills} blows dealt; clients reconnected {reconnects} times");
+    assert_eq!(kills, planned, "every blow falls before the last ack");
 
     let mut by_conversation: HashMap<ConversationId, Vec<&Client>> = HashMap::new();
     for client in &clients {
@@ -406,10 +580,6 @@ async fn acked_messages_survive_sigkill_exactly_once_and_in_order() {
             client.duplicates, 0,
             "{} got duplicates",
             client.account.user.username
-        );
-        assert!(
-            client.connections > 1,
-            "every client reconnected at least once"
         );
     }
     for (conversation, members) in by_conversation {
@@ -438,4 +608,5 @@ async fn acked_messages_survive_sigkill_exactly_once_and_in_order() {
             assert!(own.windows(2).all(|w| w[0] < w[1]), "sender order kept");
         }
     }
+    clients
 }

@@ -311,7 +311,10 @@ async fn a_node_that_lost_nats_catches_up_from_the_database() {
             assert!(answer.text().await.unwrap().contains("hub"));
             break;
         }
-        assert!(std::time::Instant::now() < deadline, "still ready without NATS");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "still ready without NATS"
+        );
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
     let alive = reqwest::get(second.url("/healthz")).await.unwrap();

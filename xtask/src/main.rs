@@ -6,11 +6,13 @@
 //! - [`client`]: builds the release web client (split into parts loaded on
 //!   demand), precompresses it and reports its sizes.
 //! - [`bench`]: the server's and the client's benchmarks.
+//! - [`cluster`]: PostgreSQL, NATS, two nodes and HAProxy on this machine.
 //! - [`server`]: starts a `natter-server` process for tests and stops it.
 //! - [`suites`]: runs every test suite in order.
 
 mod bench;
 mod client;
+mod cluster;
 mod server;
 mod suites;
 mod tools;
@@ -43,6 +45,9 @@ const USAGE: &str = "usage: cargo xtask <command> [args]
 commands:
   run [server flags]   install what is missing, build the client (release),
                        then build and start the server on http://127.0.0.1:8080
+  run --cluster [server flags]
+                       the same as a cluster: PostgreSQL, NATS, two nodes and
+                       HAProxy on http://127.0.0.1:8080; Ctrl-C stops all
   test                 install what is missing and run every test suite
   bench [--check] [--record] [--only PART]
                        the server's and the client's benchmarks, each
@@ -96,6 +101,9 @@ fn main() -> ExitCode {
 
 fn run(server_args: &[String]) -> Result<()> {
     let tools = tools::ensure(false)?;
+    if server_args.first().is_some_and(|arg| arg == "--cluster") {
+        return cluster::run(&tools, &server_args[1..]);
+    }
     let sizes = client::build(&tools, client::Names::Stripped)?;
     sizes.print();
     cargo(&["build", "--release", "--package", "natter-server"])?;

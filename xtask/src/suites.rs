@@ -1,12 +1,15 @@
 //! Every test suite, in the order that fails fastest.
 
 use crate::client;
+use crate::cluster::{Cluster, Ports};
 use crate::server::{free_port, Running};
 use crate::tools::{self, CHROMEDRIVER, CHROMIUM};
 use crate::{cargo, check, root, Result, XtaskError};
 
 pub fn all() -> Result<()> {
     let tools = tools::ensure(true)?;
+    // The server's cluster tests start PostgreSQL, NATS and HAProxy.
+    tools::cluster_packages()?;
 
     println!("\nxtask: == native unit and server integration tests ==");
     cargo(&["test", "--workspace"])?;
@@ -76,13 +79,25 @@ pub fn all() -> Result<()> {
 
     println!("\nxtask: == end-to-end tests with Playwright ==");
     client::build(&tools, client::Names::Stripped)?.print();
+    // The cluster spec's: two nodes behind HAProxy.
+    let cluster_dir = scratch.join("cluster");
+    let cluster = Cluster::start(
+        &cluster_dir,
+        Ports::free()?,
+        &server_binary,
+        &root().join("dist"),
+        &["--sign-ups-per-hour".to_owned(), "100000".to_owned()],
+    )?;
     let mut e2e = tools.command("playwright");
     e2e.args(["test", "--config", "tests/e2e/playwright.config.mjs"])
         .env("NATTER_SERVER_BIN", &server_binary)
         .env("NATTER_DIST", root().join("dist"))
+        .env("NATTER_CLUSTER", cluster_dir.join("cluster.json"))
         .env("CHROMIUM", CHROMIUM)
         .env("TMPDIR", &temporary);
-    check(&mut e2e)?;
+    let passed = check(&mut e2e);
+    drop(cluster);
+    passed?;
     std::fs::remove_dir_all(&scratch).map_err(|source| XtaskError::Io {
         path: scratch,
         source,

@@ -172,6 +172,39 @@ fn chromium() -> Result<()> {
     apt_install(&["chromium", "chromium-driver", "fonts-noto-color-emoji"])
 }
 
+/// Where Debian's newest PostgreSQL keeps its programs.
+pub fn postgres_bin() -> Option<PathBuf> {
+    let mut versions: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
+        .ok()?
+        .filter_map(|entry| entry.ok().map(|entry| entry.path().join("bin")))
+        .filter(|bin| bin.join("postgres").exists())
+        .collect();
+    versions.sort();
+    versions.pop()
+}
+
+pub const NATS_SERVER: &str = "/usr/sbin/nats-server";
+pub const HAPROXY: &str = "/usr/sbin/haproxy";
+
+/// What a cluster runs on (and its tests start): PostgreSQL, NATS and
+/// HAProxy, from Debian. Installed, never started as system services.
+pub fn cluster_packages() -> Result<()> {
+    let mut missing = Vec::new();
+    if postgres_bin().is_none() {
+        missing.push("postgresql");
+    }
+    if !Path::new(NATS_SERVER).exists() {
+        missing.push("nats-server");
+    }
+    if !Path::new(HAPROXY).exists() {
+        missing.push("haproxy");
+    }
+    if missing.is_empty() {
+        return Ok(());
+    }
+    apt_install(&missing)
+}
+
 /// Installs Debian packages when running as root; otherwise says what to do.
 fn apt_install(packages: &[&str]) -> Result<()> {
     let root_user = Command::new("id")

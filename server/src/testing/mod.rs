@@ -1,8 +1,10 @@
-//! What the tests of a cluster start: private PostgreSQL and NATS servers
-//! on loopback ports ([`postgres`], [`nats`]), each a child of a small
+//! What the tests of a cluster start: private PostgreSQL, NATS and HAProxy
+//! servers on loopback ports ([`postgres`], [`nats`], [`haproxy`]), each a
+//! child of a small
 //! shell loop that stops it once the test process is gone, however that
 //! ends (a failed assertion, a timeout, Ctrl-C).
 
+pub mod haproxy;
 pub mod nats;
 pub mod postgres;
 

@@ -137,6 +137,11 @@ pub struct Config {
     /// clients make the server call its own machine.
     #[arg(long, env = "NATTER_PUSH_TO_LOOPBACK", hide = true)]
     pub push_to_loopback: bool,
+    /// This process's id among a cluster's nodes, in every log line: random
+    /// at every start, so that a restarted node numbers its doorbells
+    /// afresh.
+    #[arg(skip = rand::random::<u64>())]
+    pub node: u64,
     /// Instead of serving: moderate the server running on this data
     /// directory.
     #[command(subcommand)]
@@ -183,6 +188,7 @@ impl Config {
             shutdown_grace: Duration::from_secs(10),
             push_contact: "mailto:postmaster@localhost".to_owned(),
             push_to_loopback: false,
+            node: rand::random(),
             command: None,
         }
     }

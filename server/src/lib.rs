@@ -38,6 +38,7 @@ pub mod fair;
 pub mod hashing;
 pub mod http;
 pub mod hub;
+pub mod logs;
 pub mod media;
 pub mod metrics;
 pub mod outbound;
@@ -143,9 +144,7 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
     let store = open_store(&config).await?;
-    // Random at every start: a restarted node numbers its doorbells afresh.
-    let node: u64 = rand::random();
-    tracing::info!(node = %format!("{node:016x}"), "this node's id in the cluster");
+    let node = config.node;
     let hub = open_hub(&config, node, store.clone()).await?;
     std::fs::create_dir_all(&config.data_dir)?;
     std::fs::create_dir_all(config.shared())?;

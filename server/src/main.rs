@@ -4,18 +4,24 @@
 
 use clap::Parser;
 use natter_server::config::{Command, Config};
+use natter_server::logs::Tagged;
 use tokio::net::TcpListener;
 use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
+    let config = Config::parse();
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stdout());
     tracing_subscriber::fmt()
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
+        .with_ansi(ansi)
+        .event_format(Tagged::new(
+            config.node,
+            tracing_subscriber::fmt::format().with_ansi(ansi),
+        ))
         .with_env_filter(
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
         )
         .init();
-    let config = Config::parse();
     if let Some(Command::Admin(command)) = config.command {
         return match natter_server::admin::cli::run(&config.data_dir, command).await {
             Ok(text) => {

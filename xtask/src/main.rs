@@ -49,11 +49,13 @@ commands:
                        the same as a cluster: PostgreSQL, NATS, two nodes and
                        HAProxy on http://127.0.0.1:8080; Ctrl-C stops all
   test                 install what is missing and run every test suite
-  bench [--check] [--record] [--only PART]
+  bench [--check] [--record] [--only PART | --cluster]
                        the server's and the client's benchmarks, each
                        beside its baseline; --check fails on a missed
                        budget, --record appends the results to
-                       BENCHMARKS.md; --only client runs the client's
+                       BENCHMARKS.md; --only client runs the client's;
+                       --cluster measures one and two nodes on PostgreSQL
+                       and NATS instead
   build-client [--names]
                        build and precompress the client only; --names
                        keeps function names in the wasm, for twiggy

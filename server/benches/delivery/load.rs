@@ -183,8 +183,12 @@ pub struct Clock {
 }
 
 impl Clock {
-    fn stamp(&self) -> String {
-        format!("t={}", self.epoch.elapsed().as_micros())
+    /// The time now, and the sender's node in a cluster.
+    fn stamp(&self, node: Option<usize>) -> String {
+        match node {
+            Some(node) => format!("t={} n={node}", self.epoch.elapsed().as_micros()),
+            None => format!("t={}", self.epoch.elapsed().as_micros()),
+        }
     }
 
     /// The latency of a delivery whose frame holds a stamp.
@@ -212,6 +216,9 @@ pub enum Pace {
 /// One member of a group: sends into it as paced until `stop`, and counts
 /// every frame from the others. Returns the delivery latencies it saw
 /// (only when the pace is open-loop: saturation measures throughput).
+/// One member of a fan-out group: sends at `pace`, counts what it is
+/// delivered, and times it when paced. In a cluster, `node` is the node its
+/// socket is on, and only deliveries from another node's member are timed.
 pub async fn fan_out_member(
     socket: Socket,
     conversation: ConversationId,
@@ -219,6 +226,7 @@ pub async fn fan_out_member(
     clock: Clock,
     tally: Arc<Tally>,
     stop: Arc<AtomicBool>,
+    node: Option<usize>,
 ) -> Latencies {
     let (mut sink, mut stream) = socket.split();
     let acks = Arc::new(AtomicU64::new(0));
@@ -236,7 +244,8 @@ pub async fn fan_out_member(
                 reader_acks.fetch_add(1, Ordering::Relaxed);
             } else if text.contains("t=") {
                 tally.deliveries.fetch_add(1, Ordering::Relaxed);
-                if timed && !reader_stop.load(Ordering::Relaxed) {
+                let crossed = node.is_none_or(|node| !text.contains(&format!("n={node}\"")));
+                if timed && crossed && !reader_stop.load(Ordering::Relaxed) {
                     if let Some(latency) = clock.since(text) {
                         latencies.record(latency);
                     }
@@ -251,7 +260,7 @@ pub async fn fan_out_member(
             while !stop.load(Ordering::Relaxed) {
                 while sent - acks.load(Ordering::Relaxed) < window as u64 {
                     if sink
-                        .feed(send_frame(conversation, clock.stamp()))
+                        .feed(send_frame(conversation, clock.stamp(node)))
                         .await
                         .is_err()
                     {
@@ -271,7 +280,7 @@ pub async fn fan_out_member(
             while !stop.load(Ordering::Relaxed) {
                 ticks.tick().await;
                 if sink
-                    .send(send_frame(conversation, clock.stamp()))
+                    .send(send_frame(conversation, clock.stamp(node)))
                     .await
                     .is_err()
                 {

@@ -19,9 +19,11 @@
 //! The server and the relay run pinned to core 0, the load to core 1
 //! (`taskset`). Run with `cargo xtask bench`; `--check` fails when a budget
 //! is missed, `--record` appends the results to BENCHMARKS.md, and
-//! `--only durable|fanout|relay|floor|memory|storm` runs one part (to profile it). Speed
-//! goals live here, never in tests.
+//! `--only durable|fanout|relay|floor|memory|storm` runs one part (to profile it);
+//! `--cluster` measures a cluster instead (`cluster.rs`). Speed goals live
+//! here, never in tests.
 
+mod cluster;
 mod floor;
 mod load;
 mod process;
@@ -74,7 +76,10 @@ fn main() {
     if args.first().map(String::as_str) == Some("relay") {
         return run_relay(&args[1]);
     }
-    pin_to_load_core(&args);
+    // A cluster's processes share the cores; the rest is measured pinned.
+    if !args.iter().any(|arg| arg == "--cluster") {
+        pin_to_load_core(&args);
+    }
     let check = args.iter().any(|arg| arg == "--check");
     let record = args.iter().any(|arg| arg == "--record");
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -89,6 +94,9 @@ fn main() {
         .cloned();
     if let Some(part) = only {
         return runtime.block_on(measure_part(&part));
+    }
+    if args.iter().any(|arg| arg == "--cluster") {
+        return runtime.block_on(cluster::measure(record, check));
     }
     let results = runtime.block_on(measure());
     let report = results.report();
@@ -432,6 +440,7 @@ async fn phase(target: Target, setup: &Setup, pace: Pace) -> Phase {
                 clock,
                 tally.clone(),
                 stop.clone(),
+                None,
             )));
         }
     }

@@ -41,6 +41,11 @@ fn pinned(program: &Path, core: Option<usize>) -> Command {
 impl Process {
     /// Starts the Natter server on a fresh data directory.
     pub fn natter(data: &Path, core: Option<usize>) -> Self {
+        Self::natter_with(data, core, &[])
+    }
+
+    /// The same, with settings of its own (a cluster node's).
+    pub fn natter_with(data: &Path, core: Option<usize>, extra: &[String]) -> Self {
         let addr = free_addr();
         let mut child = pinned(Path::new(env!("CARGO_BIN_EXE_natter-server")), core);
         child
@@ -52,7 +57,8 @@ impl Process {
             .args(["--sockets-per-account", "1000000"])
             .args(["--sockets-per-address", "1000000"])
             .arg("--data-dir")
-            .arg(data);
+            .arg(data)
+            .args(extra);
         // NATTER_BENCH_LOG=<filter> shows the server's log, for profiling.
         let log = std::env::var("NATTER_BENCH_LOG").ok();
         let child = child

@@ -35,7 +35,22 @@ pub async fn fresh_store() -> (PostgresStore, Database) {
 
 /// An empty database of its own.
 pub async fn fresh_database() -> Database {
-    let server = server();
+    database_on(&server()).await
+}
+
+/// An empty database on a server that flushes every commit to disk, as a
+/// real one does (for benchmarks; the tests' server does not).
+pub async fn fresh_durable_database() -> Database {
+    static SERVER: OnceLock<String> = OnceLock::new();
+    let server = SERVER
+        .get_or_init(|| {
+            start(true).unwrap_or_else(|err| panic!("starting PostgreSQL for the bench: {err}"))
+        })
+        .clone();
+    database_on(&server).await
+}
+
+async fn database_on(server: &str) -> Database {
     let name = format!("t_{}", uuid::Uuid::new_v4().simple());
     let admin: sqlx::PgPool = sqlx::PgPool::connect(&format!("{server}/postgres"))
         .await
@@ -56,7 +71,8 @@ fn server() -> String {
     SERVER
         .get_or_init(|| match std::env::var("NATTER_TEST_POSTGRES") {
             Ok(url) if !url.is_empty() => url,
-            _ => start().unwrap_or_else(|err| panic!("starting PostgreSQL for the tests: {err}")),
+            _ => start(false)
+                .unwrap_or_else(|err| panic!("starting PostgreSQL for the tests: {err}")),
         })
         .clone()
 }
@@ -74,7 +90,9 @@ fn bin_dir() -> Result<PathBuf, String> {
         .ok_or_else(|| "no PostgreSQL under /usr/lib/postgresql".to_owned())
 }
 
-fn start() -> Result<String, String> {
+/// Starts a server; `durable` keeps PostgreSQL's default of flushing
+/// every commit, otherwise commits are not flushed at all.
+fn start(durable: bool) -> Result<String, String> {
     let bin = bin_dir()?;
     let user = is_root().then_some("postgres");
     let dir = tempfile::Builder::new()
@@ -116,10 +134,14 @@ fn start() -> Result<String, String> {
         ));
     }
     let port = free_port().map_err(|err| err.to_string())?;
+    let durability = if durable {
+        ""
+    } else {
+        "-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+    };
     let command = format!(
         "'{postgres}' -D '{data}' -p {port} -c listen_addresses=127.0.0.1 \
-         -c unix_socket_directories='{dir}' -c fsync=off -c synchronous_commit=off \
-         -c full_page_writes=off -c max_connections=300",
+         -c unix_socket_directories='{dir}' {durability} -c max_connections=300",
         postgres = bin.join("postgres").display(),
         data = data.display(),
         dir = dir.display(),

@@ -63,10 +63,14 @@ struct Doorbell {
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 enum Ring {
-    /// A committed message: read it from the database.
+    /// A committed message: read it from the database (by its sender's
+    /// client id: one index lookup, and a new message has no reactions to
+    /// read).
     Message {
         conversation: ConversationId,
         seq: Seq,
+        sender: UserId,
+        client_id: uuid::Uuid,
     },
     Frame {
         conversation: ConversationId,
@@ -146,6 +150,8 @@ impl Hub for NatsHub {
             Event::Message { message, .. } => Ring::Message {
                 conversation: message.conversation,
                 seq: message.seq,
+                sender: message.sender,
+                client_id: message.client_id,
             },
             Event::Frame {
                 conversation,
@@ -302,11 +308,20 @@ async fn listen(subscriber: async_nats::Subscriber, node: u64, gap: Gap, store: 
             let (store, local) = (store.clone(), local.clone());
             async move {
                 let event = match doorbell.ring {
-                    Ring::Message { conversation, seq } => {
-                        match store.message(conversation, seq).await {
-                            Ok(Some(message)) => Event::message(Arc::new(message), None),
+                    Ring::Message {
+                        conversation,
+                        seq,
+                        sender,
+                        client_id,
+                    } => {
+                        match store.message_by_client_id(sender, client_id).await {
+                            Ok(Some(message))
+                                if message.conversation == conversation && message.seq == seq =>
+                            {
+                                Event::message(Arc::new(message), None)
+                            }
                             // Erased since (a closed group): nothing to tell.
-                            Ok(None) => return None,
+                            Ok(_) => return None,
                             Err(err) => {
                                 tracing::warn!(error = %err, "reading a doorbell's message failed");
                                 local.resync_all();

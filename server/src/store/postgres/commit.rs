@@ -6,8 +6,11 @@
 //! it commits no other node can take a seq in them, so seqs stay gap-free
 //! and in commit order, and the fixed order keeps two batches from waiting
 //! on each other. Seqs are then counted in memory and written once at the
-//! end, with the senders' own cursors. A write that can fail after it has
-//! changed something runs in a savepoint and is undone alone; an error from
+//! end, with the senders' own cursors. Plain messages (no action, file or
+//! reply) that follow each other in the batch are stored by one multi-row
+//! INSERT, one round trip for the lot, unless one of them turns out to be a
+//! repeat, when they are stored one by one instead. A write that can fail
+//! after it has changed something runs in a savepoint and is undone alone; an error from
 //! the database itself ends the batch, and a batch PostgreSQL chose as a
 //! deadlock's victim (or a serialization failure) is run again whole, as
 //! nothing of it was committed.
@@ -161,7 +164,23 @@ async fn commit_once(
     ids.dedup();
     pending.lock(&mut tx, ids).await?;
     let mut results = Vec::with_capacity(batch.len());
-    for write in batch {
+    let mut at = 0;
+    while at < batch.len() {
+        let run = batch[at..]
+            .iter()
+            .take_while(|write| plain(write).is_some())
+            .count();
+        if run > 1 {
+            let plain: Vec<(&NewMessage, u64)> =
+                batch[at..at + run].iter().filter_map(plain).collect();
+            for outcome in append_plain(&mut tx, &mut pending, &plain).await? {
+                results.push(outcome.map(Written::Appended));
+            }
+            at += run;
+            continue;
+        }
+        let write = &batch[at];
+        at += 1;
         let outcome = match write {
             Write::Append { message, epoch }
                 if message.action.is_none() && message.attachment.is_none() =>
@@ -219,6 +238,129 @@ async fn commit_once(
     pending.flush(&mut tx, None).await?;
     tx.commit().await?;
     Ok(results)
+}
+
+/// A message with nothing to check or apply but its place: no action, no
+/// file, no reply.
+fn plain(write: &Write) -> Option<(&NewMessage, u64)> {
+    match write {
+        Write::Append { message, epoch }
+            if message.action.is_none()
+                && message.attachment.is_none()
+                && message.reply_to.is_none() =>
+        {
+            Some((message, *epoch))
+        }
+        _ => None,
+    }
+}
+
+/// Stores consecutive plain messages with one INSERT. Each gets the next
+/// seq of its conversation; a repeated client id (stored before, by this
+/// batch or by another node's) undoes the INSERT, and they are stored one
+/// by one instead, so that repeats take no seq.
+async fn append_plain(
+    tx: &mut PgConnection,
+    pending: &mut Pending,
+    run: &[(&NewMessage, u64)],
+) -> Result<Vec<Result<Appended, StoreError>>, StoreError> {
+    let mut counters = pending.counters.clone();
+    let mut placed: Vec<Option<Seq>> = Vec::with_capacity(run.len());
+    for (message, epoch) in run {
+        placed.push(match counters.get_mut(&message.conversation) {
+            Some(counter) if counter.epoch == *epoch => {
+                counter.last_seq += 1;
+                counter.changed = true;
+                Some(counter.last_seq)
+            }
+            _ => None,
+        });
+    }
+    let fresh: Vec<(&NewMessage, Seq)> = run
+        .iter()
+        .zip(&placed)
+        .filter_map(|((message, _), seq)| seq.map(|seq| (*message, seq)))
+        .collect();
+    let mut savepoint = (&mut *tx).begin().await?;
+    let inserted = sqlx::query(
+        "INSERT INTO messages
+             (conversation_id, seq, sender_id, client_id, body, sent_at, withheld_from)
+         SELECT * FROM UNNEST($1::bigint[], $2::bigint[], $3::bigint[], $4::uuid[], $5::text[],
+                              $6::bigint[], $7::bigint[])
+         ON CONFLICT (client_id, sender_id) DO NOTHING",
+    )
+    .bind(
+        fresh
+            .iter()
+            .map(|(m, _)| m.conversation)
+            .collect::<Vec<_>>(),
+    )
+    .bind(fresh.iter().map(|(_, seq)| int(*seq)).collect::<Vec<_>>())
+    .bind(fresh.iter().map(|(m, _)| m.sender).collect::<Vec<_>>())
+    .bind(fresh.iter().map(|(m, _)| m.client_id).collect::<Vec<_>>())
+    .bind(
+        fresh
+            .iter()
+            .map(|(m, _)| m.body.clone())
+            .collect::<Vec<_>>(),
+    )
+    .bind(fresh.iter().map(|(m, _)| m.sent_at).collect::<Vec<_>>())
+    .bind(
+        fresh
+            .iter()
+            .map(|(m, _)| m.withheld_from)
+            .collect::<Vec<_>>(),
+    )
+    .execute(&mut *savepoint)
+    .await?
+    .rows_affected();
+    if inserted != fresh.len() as u64 {
+        savepoint.rollback().await?;
+        let mut outcomes = Vec::with_capacity(run.len());
+        for (message, epoch) in run {
+            outcomes.push(append(tx, pending, message, *epoch).await);
+        }
+        return Ok(outcomes);
+    }
+    savepoint.commit().await?;
+    pending.counters = counters;
+    let mut outcomes = Vec::with_capacity(run.len());
+    for ((message, epoch), seq) in run.iter().zip(placed) {
+        let Some(seq) = seq else {
+            let counter = pending.counters.get(&message.conversation);
+            outcomes.push(Err(match counter {
+                Some(counter) if counter.epoch != *epoch => StoreError::Stale,
+                _ => StoreError::NotFound,
+            }));
+            continue;
+        };
+        pending.saw(message.conversation, message.sender, seq);
+        outcomes.push(Ok(Appended {
+            message: stored(message, seq),
+            fresh: true,
+            removed_media: None,
+        }));
+    }
+    Ok(outcomes)
+}
+
+/// `new` as stored under `seq`.
+fn stored(new: &NewMessage, seq: Seq) -> Message {
+    Message {
+        conversation: new.conversation,
+        seq,
+        client_id: new.client_id,
+        sender: new.sender,
+        body: new.body.clone(),
+        sent_at: new.sent_at,
+        attachment: new.attachment.clone(),
+        event: None,
+        reply_to: new.reply_to,
+        action: new.action.clone(),
+        edited_at: None,
+        deleted: false,
+        reactions: Vec::new(),
+    }
 }
 
 /// The conversation a write locks (a new group has no row yet).
@@ -349,21 +491,7 @@ async fn append(
     counter.changed = true;
     pending.saw(new.conversation, new.sender, seq);
     Ok(Appended {
-        message: Message {
-            conversation: new.conversation,
-            seq,
-            client_id: new.client_id,
-            sender: new.sender,
-            body: new.body.clone(),
-            sent_at: new.sent_at,
-            attachment: new.attachment.clone(),
-            event: None,
-            reply_to: new.reply_to,
-            action: new.action.clone(),
-            edited_at: None,
-            deleted: false,
-            reactions: Vec::new(),
-        },
+        message: stored(new, seq),
         fresh: true,
         removed_media,
     })

@@ -896,6 +896,86 @@ mod tests {
         assert_eq!(total, 40 * 25);
     }
 
+    /// Plain messages in a row go in one INSERT; one decided on an old
+    /// membership among them is refused alone and takes no seq, and a
+    /// repeat among them is answered with the original.
+    #[tokio::test]
+    async fn a_row_of_plain_messages_keeps_its_gaps_and_repeats_right() {
+        use crate::store::NewMessage;
+
+        let (store, _database) = crate::testing::postgres::fresh_store().await;
+        let ann = store.create_user("ann", "x").await.unwrap();
+        let bob = store.create_user("bob", "x").await.unwrap();
+        let (conversation, _) = store.open_direct(ann.id, bob.id, false, 1).await.unwrap();
+        let epoch = store
+            .membership(conversation.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .epoch;
+        let text = |body: &str| NewMessage {
+            sender: ann.id,
+            conversation: conversation.id,
+            client_id: Uuid::now_v7(),
+            body: body.to_owned(),
+            attachment: None,
+            reply_to: None,
+            action: None,
+            sent_at: 1,
+            withheld_from: None,
+        };
+        let append = |message: &NewMessage, epoch| Write::Append {
+            message: message.clone(),
+            epoch,
+        };
+        let (first, stale, second) = (text("one"), text("old"), text("two"));
+        let seqs = |written: Vec<Result<Written, StoreError>>| -> Vec<Result<(Seq, bool), String>> {
+            written
+                .into_iter()
+                .map(|w| match w {
+                    Ok(Written::Appended(a)) => Ok((a.message.seq, a.fresh)),
+                    Ok(other) => Err(format!("{other:?}")),
+                    Err(err) => Err(err.to_string()),
+                })
+                .collect()
+        };
+        let written = store
+            .commit(vec![
+                append(&first, epoch),
+                append(&stale, epoch + 1),
+                append(&second, epoch),
+            ])
+            .await
+            .unwrap();
+        assert_eq!(
+            seqs(written),
+            vec![
+                Ok((1, true)),
+                Err(StoreError::Stale.to_string()),
+                Ok((2, true))
+            ]
+        );
+        let third = text("three");
+        let written = store
+            .commit(vec![
+                append(&third, epoch),
+                append(&first, epoch),
+                append(&third, epoch),
+            ])
+            .await
+            .unwrap();
+        assert_eq!(
+            seqs(written),
+            vec![Ok((3, true)), Ok((1, false)), Ok((3, false))]
+        );
+        let stored = store
+            .messages_after(conversation.id, 0, 10, Reader::everything(0))
+            .await
+            .unwrap();
+        let bodies: Vec<&str> = stored.iter().map(|m| m.body.as_str()).collect();
+        assert_eq!(bodies, ["one", "two", "three"]);
+    }
+
     #[tokio::test]
     async fn a_newer_schema_is_refused() {
         let (store, database) = crate::testing::postgres::fresh_store().await;

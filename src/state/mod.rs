@@ -404,9 +404,11 @@ impl ChatState {
         let Some(state) = self.conversations.get_mut(&message.conversation) else {
             return;
         };
-        if message.sender == self.me.id {
-            state.advance(self.me.id, ReceiptKind::Read, message.seq);
-        }
+        // A sender's cursors move to each message they send (the server
+        // moves them in the same commit and says nothing more): someone who
+        // wrote has read everything before, even if their receipt for it
+        // came too late to move anything.
+        state.advance(message.sender, ReceiptKind::Read, message.seq);
         self.dirty.insert(message.conversation);
         let action = message.action.take();
         message.action = action.as_ref().map(actions::stub);

@@ -135,6 +135,25 @@ fn receipts_move_s_to_d_to_r_and_never_back() {
 }
 
 #[test]
+fn whoever_writes_has_read_what_came_before() {
+    let mut state = state();
+    for seq in 1..=2 {
+        state.apply(&ServerFrame::Message {
+            message: message(7, seq, ME),
+        });
+    }
+    // Bob's reply was committed before his receipt, which then moved
+    // nothing and never came: his reply says it all.
+    state.apply(&ServerFrame::Message {
+        message: message(7, 3, BOB),
+    });
+    for seq in 1..=2 {
+        assert_eq!(state.conversations[&7].receipt(ME, seq), Receipt::Read);
+    }
+    assert_eq!(state.conversations[&7].unread(ME), 1, "his reply is unread");
+}
+
+#[test]
 fn unread_counts_messages_from_others_after_the_read_cursor() {
     let mut state = state();
     for seq in 1..=3 {

@@ -326,6 +326,7 @@ impl Cluster {
     /// Stops everything, the balancer first and the database last.
     pub fn stop(&mut self) {
         while let Some(mut part) = self.parts.pop() {
+            let started = Instant::now();
             if part.name == "postgres" {
                 let _ = as_user(
                     is_root().then_some("postgres"),
@@ -350,6 +351,11 @@ impl Cluster {
                 std::thread::sleep(Duration::from_millis(50));
             }
             let _ = part.child.wait();
+            println!(
+                "xtask: stopped {} ({:.1} s)",
+                part.name,
+                started.elapsed().as_secs_f64()
+            );
         }
     }
 }

@@ -34,7 +34,8 @@ pub struct Watched {
 impl Watched {
     /// Runs the shell command `command` (its output to `log`) as `user` (or
     /// as this process's user); once this process ends it is stopped with
-    /// SIGINT and `then` (a shell command) runs.
+    /// SIGTERM (SIGINT would not do: a shell starts background commands
+    /// with it ignored) and `then` (a shell command) runs.
     pub fn spawn(
         command: &str,
         log: &Path,
@@ -45,7 +46,7 @@ impl Watched {
         let script = format!(
             "{command} >'{log}' 2>&1 & server=$!; echo $server >'{pid}'; \
              while [ -d /proc/{parent} ] && kill -0 $server 2>/dev/null; do sleep 1; done; \
-             kill -INT $server 2>/dev/null; wait $server; {then}",
+             kill -TERM $server 2>/dev/null; wait $server; {then}",
             log = log.display(),
             pid = pid_file.display(),
             parent = std::process::id(),

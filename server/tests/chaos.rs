@@ -27,6 +27,7 @@ use natter_protocol::{
 };
 use natter_server::testing::haproxy::Balancer;
 use natter_server::testing::nats::NatsServer;
+use natter_server::testing::node_args;
 use natter_server::testing::postgres::fresh_database;
 use rand::{Rng, SeedableRng};
 use reqwest::header::{COOKIE, SET_COOKIE};
@@ -398,20 +399,8 @@ impl Cluster {
         let dirs: Vec<tempfile::TempDir> = (0..3)
             .map(|_| tempfile::tempdir().expect("temp dir"))
             .collect();
-        let node_args = vec![
-            "--store".to_owned(),
-            "postgres".to_owned(),
-            "--database-url".to_owned(),
-            database.url.clone(),
-            "--hub".to_owned(),
-            "nats".to_owned(),
-            "--nats-url".to_owned(),
-            nats.url(),
-            "--shared-dir".to_owned(),
-            dirs[2].path().display().to_string(),
-            "--trusted-proxy".to_owned(),
-            "127.0.0.1".to_owned(),
-        ];
+        let mut node_args = node_args(&database.url, &nats.url(), dirs[2].path());
+        node_args.extend(["--trusted-proxy".to_owned(), "127.0.0.1".to_owned()]);
         let nodes: Vec<Arc<Mutex<Server>>> = dirs[..2]
             .iter()
             .map(|dir| {

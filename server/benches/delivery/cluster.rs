@@ -17,6 +17,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use natter_server::testing::nats::NatsServer;
+use natter_server::testing::node_args;
 use natter_server::testing::postgres::{fresh_durable_database, Database};
 
 use crate::load::{self, Account, Clock, Pace, Tally};
@@ -63,18 +64,7 @@ impl Nodes {
     async fn start(count: usize, nats: &NatsServer) -> Nodes {
         let database = fresh_durable_database().await;
         let shared = tempfile::tempdir().expect("temp dir");
-        let args = vec![
-            "--store".to_owned(),
-            "postgres".to_owned(),
-            "--database-url".to_owned(),
-            database.url.clone(),
-            "--hub".to_owned(),
-            "nats".to_owned(),
-            "--nats-url".to_owned(),
-            nats.url(),
-            "--shared-dir".to_owned(),
-            shared.path().display().to_string(),
-        ];
+        let args = node_args(&database.url, &nats.url(), shared.path());
         let mut dirs = vec![shared];
         let mut nodes = Vec::new();
         for _ in 0..count {

@@ -22,6 +22,7 @@ pub mod postgres;
 pub mod sqlite;
 #[cfg(test)]
 pub mod suite;
+pub mod written;
 
 use async_trait::async_trait;
 use natter_protocol::{

@@ -11,6 +11,26 @@ pub mod postgres;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
+/// The flags of a cluster node (a `natter-server` process) on this
+/// database, NATS server and shared directory.
+pub fn node_args(database_url: &str, nats_url: &str, shared: &Path) -> Vec<String> {
+    [
+        "--store",
+        "postgres",
+        "--database-url",
+        database_url,
+        "--hub",
+        "nats",
+        "--nats-url",
+        nats_url,
+        "--shared-dir",
+    ]
+    .into_iter()
+    .map(str::to_owned)
+    .chain([shared.display().to_string()])
+    .collect()
+}
+
 /// Whether the tests run as root.
 pub fn is_root() -> bool {
     Command::new("id")

@@ -25,6 +25,7 @@ use uuid::Uuid;
 
 use super::rows::{self, int, is_unique_violation, uint};
 use crate::store::columns::{role_text, to_json};
+use crate::store::written::{self, repeated, stored, Cursors};
 use crate::store::{
     picture_hash, Appended, GroupStep, GroupTarget, GroupWrite, GroupWritten, History,
     MemberChange, Membership, NewMessage, Reader, StoreError, Write, Written,
@@ -344,25 +345,6 @@ async fn append_plain(
     Ok(outcomes)
 }
 
-/// `new` as stored under `seq`.
-fn stored(new: &NewMessage, seq: Seq) -> Message {
-    Message {
-        conversation: new.conversation,
-        seq,
-        client_id: new.client_id,
-        sender: new.sender,
-        body: new.body.clone(),
-        sent_at: new.sent_at,
-        attachment: new.attachment.clone(),
-        event: None,
-        reply_to: new.reply_to,
-        action: new.action.clone(),
-        edited_at: None,
-        deleted: false,
-        reactions: Vec::new(),
-    }
-}
-
 /// The conversation a write locks (a new group has no row yet).
 fn conversation_of(write: &Write) -> Option<ConversationId> {
     match write {
@@ -397,19 +379,6 @@ async fn settle<T>(
             *pending = saved;
             Ok(Err(err))
         }
-    }
-}
-
-/// The original answer to a client id used before.
-fn repeated(existing: Message, new: &NewMessage) -> Result<Appended, StoreError> {
-    if existing.conversation == new.conversation {
-        Ok(Appended {
-            message: existing,
-            fresh: false,
-            removed_media: None,
-        })
-    } else {
-        Err(StoreError::ClientIdReused(new.client_id))
     }
 }
 
@@ -639,34 +608,20 @@ async fn advance(
     .fetch_optional(&mut *tx)
     .await?
     .ok_or(StoreError::NotFound)?;
-    let was_delivered = uint(cursors.try_get(0)?)?;
-    let was_read = uint(cursors.try_get(1)?)?;
-    let mut moved = Vec::new();
-    if let Some(seq) = delivered.map(|seq| seq.min(last)) {
-        if seq > was_delivered {
-            moved.push((ReceiptKind::Delivered, seq));
-        }
-    }
-    if let Some(seq) = read.map(|seq| seq.min(last)) {
-        if seq > was_read {
-            moved.push((ReceiptKind::Read, seq));
-        }
-    }
+    let mut cursors = Cursors {
+        delivered: uint(cursors.try_get(0)?)?,
+        read: uint(cursors.try_get(1)?)?,
+    };
+    let moved = cursors.advance(delivered, read, last);
     if !moved.is_empty() {
-        let now = |kind: ReceiptKind, was: Seq| {
-            moved
-                .iter()
-                .find(|(moved, _)| *moved == kind)
-                .map_or(was, |(_, seq)| *seq)
-        };
         sqlx::query(
             "UPDATE members SET delivered_seq = $3, read_seq = $4
              WHERE conversation_id = $1 AND user_id = $2",
         )
         .bind(conversation)
         .bind(user)
-        .bind(int(now(ReceiptKind::Delivered, was_delivered)))
-        .bind(int(now(ReceiptKind::Read, was_read)))
+        .bind(int(cursors.delivered))
+        .bind(int(cursors.read))
         .execute(&mut *tx)
         .await?;
     }
@@ -942,19 +897,5 @@ async fn append_event(
     .execute(tx)
     .await?;
     pending.saw(id, actor, seq);
-    Ok(Message {
-        conversation: id,
-        seq,
-        client_id,
-        sender: actor,
-        body: String::new(),
-        sent_at: now,
-        attachment: None,
-        event: Some(event.clone()),
-        reply_to: None,
-        action: None,
-        edited_at: None,
-        deleted: false,
-        reactions: Vec::new(),
-    })
+    Ok(written::event(id, seq, client_id, event.clone(), now))
 }

@@ -18,6 +18,7 @@ use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBe
 use uuid::Uuid;
 
 use super::rows::{self, is_unique_violation, role_text, to_json};
+use crate::store::written::{self, repeated, stored, Cursors};
 use crate::store::{
     picture_hash, Appended, GroupStep, GroupTarget, GroupWrite, GroupWritten, History,
     MemberChange, Membership, NewMessage, Reader, StoreError, Write, Written,
@@ -166,19 +167,6 @@ fn undo_on_failure<T>(
     }
 }
 
-/// The original answer to a client id used before.
-fn repeated(existing: Message, new: &NewMessage) -> Result<Appended, StoreError> {
-    if existing.conversation == new.conversation {
-        Ok(Appended {
-            message: existing,
-            fresh: false,
-            removed_media: None,
-        })
-    } else {
-        Err(StoreError::ClientIdReused(new.client_id))
-    }
-}
-
 fn append(
     tx: &Connection,
     pending: &mut Pending,
@@ -257,21 +245,7 @@ fn append(
     }
     pending.saw(new.conversation, new.sender, seq);
     Ok(Appended {
-        message: Message {
-            conversation: new.conversation,
-            seq,
-            client_id: new.client_id,
-            sender: new.sender,
-            body: new.body,
-            sent_at: new.sent_at,
-            attachment: new.attachment,
-            event: None,
-            reply_to: new.reply_to,
-            action: new.action,
-            edited_at: None,
-            deleted: false,
-            reactions: Vec::new(),
-        },
+        message: stored(&new, seq),
         fresh: true,
         removed_media,
     })
@@ -389,32 +363,18 @@ fn advance(
             Ok((row.get(0)?, row.get(1)?))
         })
         .optional()?;
-    let (was_delivered, was_read) = cursors.ok_or(StoreError::NotFound)?;
-    let mut moved = Vec::new();
-    if let Some(seq) = delivered.map(|seq| seq.min(last)) {
-        if seq > was_delivered {
-            moved.push((ReceiptKind::Delivered, seq));
-        }
-    }
-    if let Some(seq) = read.map(|seq| seq.min(last)) {
-        if seq > was_read {
-            moved.push((ReceiptKind::Read, seq));
-        }
-    }
+    let (delivered_was, read_was) = cursors.ok_or(StoreError::NotFound)?;
+    let mut cursors = Cursors {
+        delivered: delivered_was,
+        read: read_was,
+    };
+    let moved = cursors.advance(delivered, read, last);
     if !moved.is_empty() {
-        let delivered = moved
-            .iter()
-            .find(|(kind, _)| *kind == ReceiptKind::Delivered)
-            .map_or(was_delivered, |(_, seq)| *seq);
-        let read = moved
-            .iter()
-            .find(|(kind, _)| *kind == ReceiptKind::Read)
-            .map_or(was_read, |(_, seq)| *seq);
         tx.prepare_cached(
             "UPDATE members SET delivered_seq = ?3, read_seq = ?4
              WHERE conversation_id = ?1 AND user_id = ?2",
         )?
-        .execute(params![conversation, user, delivered, read])?;
+        .execute(params![conversation, user, cursors.delivered, cursors.read])?;
     }
     Ok(moved)
 }
@@ -651,19 +611,5 @@ fn append_event(
         to_json(&event)?
     ])?;
     pending.saw(id, actor, seq);
-    Ok(Message {
-        conversation: id,
-        seq,
-        client_id,
-        sender: actor,
-        body: String::new(),
-        sent_at: now,
-        attachment: None,
-        event: Some(event),
-        reply_to: None,
-        action: None,
-        edited_at: None,
-        deleted: false,
-        reactions: Vec::new(),
-    })
+    Ok(written::event(id, seq, client_id, event, now))
 }

@@ -44,6 +44,9 @@ pub enum Invalid {
     HiddenCharacters,
     /// A report's note is longer than [`REPORT_NOTE_MAX`].
     ReportNote,
+    /// Text holds the NUL character, which no text needs (and which
+    /// PostgreSQL cannot store).
+    Nul,
 }
 
 impl fmt::Display for Invalid {
@@ -69,6 +72,7 @@ impl fmt::Display for Invalid {
                  direction of the text."
             }
             Invalid::ReportNote => "A report's note can be at most 500 characters.",
+            Invalid::Nul => "Text can't contain the NUL character.",
             Invalid::ActionShape => {
                 "A reaction, edit or deletion carries no text, file or reply of its own."
             }
@@ -185,6 +189,8 @@ pub fn check_body(body: &str) -> Result<(), Invalid> {
 pub fn check_caption(body: &str) -> Result<(), Invalid> {
     if body.chars().count() > MAX_BODY_CHARS {
         Err(Invalid::BodyTooLong)
+    } else if body.contains('\0') {
+        Err(Invalid::Nul)
     } else {
         Ok(())
     }
@@ -235,6 +241,9 @@ pub fn check_report_note(note: &str) -> Result<Option<String>, Invalid> {
     let note = note.trim();
     if note.chars().count() > REPORT_NOTE_MAX {
         return Err(Invalid::ReportNote);
+    }
+    if note.contains('\0') {
+        return Err(Invalid::Nul);
     }
     Ok((!note.is_empty()).then(|| note.to_owned()))
 }
@@ -484,5 +493,12 @@ mod tests {
             check_body(&"é".repeat(MAX_BODY_CHARS + 1)),
             Err(Invalid::BodyTooLong)
         );
+    }
+
+    #[test]
+    fn no_text_holds_nul() {
+        assert_eq!(check_body("a\0b"), Err(Invalid::Nul));
+        assert_eq!(check_caption("\0"), Err(Invalid::Nul));
+        assert_eq!(check_report_note("spam\0"), Err(Invalid::Nul));
     }
 }

@@ -474,6 +474,28 @@ async fn a_rolling_restart_fails_no_send() {
     assert!(moved > 0, "clients of a stopped node moved to the other");
 }
 
+/// NATS down makes every node unready, yet the balancer keeps serving
+/// through the nodes that are alive rather than turning everyone away.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_nats_outage_leaves_the_balancer_serving() {
+    let cluster = Cluster::start().await;
+    let node = cluster.nodes[0].lock().expect("node").addr;
+    cluster.nats.lock().expect("nats").kill();
+    let started = Instant::now();
+    while ready(node) {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "still ready without NATS"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // HAProxy's checks (every 500 ms, down after two) see it too.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let account = signup(cluster.balancer.addr(), "during_the_outage").await;
+    assert_eq!(account.user.username, "during_the_outage");
+    cluster.nats.lock().expect("nats").restart();
+}
+
 /// Runs the 20 clients against `addr`, dealing `blows` at random points of
 /// the traffic, then checks what every client and the store hold.
 async fn chaos(addr: SocketAddr, blows: Vec<Blow>) -> Vec<Client> {

@@ -82,6 +82,11 @@ async fn people_on_different_nodes_chat_with_receipts_and_typing() {
     let mut ann_socket = ann.connect().await;
     let mut bob_socket = bob.connect().await;
 
+    // Text PostgreSQL cannot store is refused alone, before any batch.
+    assert!(say(&mut ann_socket, conversation, "nul \0 inside")
+        .await
+        .unwrap_err()
+        .contains("NUL"));
     let seq = say(&mut ann_socket, conversation, "hi bob, from node one")
         .await
         .unwrap();

@@ -175,6 +175,10 @@ async fn commit_once(
             let plain: Vec<(&NewMessage, u64)> =
                 batch[at..at + run].iter().filter_map(plain).collect();
             for outcome in append_plain(&mut tx, &mut pending, &plain).await? {
+                // The database failed, not a rule: the transaction is no good.
+                if let Err(StoreError::Backend(err)) = outcome {
+                    return Err(StoreError::Backend(err));
+                }
                 results.push(outcome.map(Written::Appended));
             }
             at += run;

@@ -17,6 +17,7 @@
 //! needed and dropped when they change.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
 use natter_protocol::{Millis, ServerFrame, User, UserId};
@@ -34,6 +35,9 @@ pub struct BlockList {
     store: Arc<dyn Store>,
     hub: Arc<dyn Hub>,
     entries: RwLock<HashMap<UserId, Arc<Blocks>>>,
+    /// Counts what was forgotten, so that a read begun before a change was
+    /// announced does not put its old answer back.
+    forgotten: AtomicU64,
 }
 
 impl BlockList {
@@ -42,6 +46,7 @@ impl BlockList {
             store,
             hub,
             entries: RwLock::new(HashMap::new()),
+            forgotten: AtomicU64::new(0),
         }
     }
 
@@ -56,8 +61,14 @@ impl BlockList {
         if let Some(blocks) = cached {
             return Ok(blocks);
         }
+        let before = self.forgotten.load(Ordering::SeqCst);
         let blocks = Arc::new(self.store.blocks(user).await?);
         let mut entries = self.entries.write().unwrap_or_else(|p| p.into_inner());
+        // Forgotten meanwhile (checked under the lock a forget takes too):
+        // answer, but keep nothing.
+        if self.forgotten.load(Ordering::SeqCst) != before {
+            return Ok(blocks);
+        }
         if entries.len() >= CAPACITY {
             entries.clear();
         }
@@ -86,6 +97,7 @@ impl BlockList {
     /// ended).
     /// Forgets `user`'s entry and every entry naming them.
     pub fn forget_user(&self, user: UserId) {
+        self.forgotten.fetch_add(1, Ordering::SeqCst);
         let mut entries = self.entries.write().unwrap_or_else(|p| p.into_inner());
         entries.retain(|owner, blocks| {
             *owner != user && !blocks.blocking.contains(&user) && !blocks.blocked_by.contains(&user)
@@ -94,6 +106,7 @@ impl BlockList {
 
     /// Forgets every entry.
     pub fn clear(&self) {
+        self.forgotten.fetch_add(1, Ordering::SeqCst);
         self.entries
             .write()
             .unwrap_or_else(|p| p.into_inner())

@@ -10,6 +10,7 @@
 //! as history pages, are then at most that announcement late).
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
 use natter_protocol::ConversationId;
@@ -25,6 +26,9 @@ pub struct Roster {
     store: Arc<dyn Store>,
     hub: Arc<dyn Hub>,
     entries: RwLock<HashMap<ConversationId, Arc<Membership>>>,
+    /// Counts what was forgotten, so that a read begun before a change was
+    /// announced does not put its old answer back.
+    forgotten: AtomicU64,
 }
 
 impl Roster {
@@ -33,6 +37,7 @@ impl Roster {
             store,
             hub,
             entries: RwLock::new(HashMap::new()),
+            forgotten: AtomicU64::new(0),
         }
     }
 
@@ -55,8 +60,9 @@ impl Roster {
 
     /// Reads `id` from the store again.
     pub async fn reload(&self, id: ConversationId) -> Result<Option<Arc<Membership>>, StoreError> {
+        let before = self.forgotten.load(Ordering::SeqCst);
         match self.store.membership(id).await? {
-            Some(membership) => Ok(Some(self.put(membership))),
+            Some(membership) => Ok(Some(self.keep(membership, Some(before)))),
             None => {
                 self.forget(id);
                 Ok(None)
@@ -67,7 +73,17 @@ impl Roster {
     /// Keeps `membership` unless a newer one is already kept; returns the
     /// one kept.
     pub fn put(&self, membership: Membership) -> Arc<Membership> {
+        self.keep(membership, None)
+    }
+
+    /// [`Roster::put`], unless something was forgotten since `read_at` (the
+    /// count when the store was asked): then the answer is not kept. The
+    /// count is checked under the lock a forget takes too.
+    fn keep(&self, membership: Membership, read_at: Option<u64>) -> Arc<Membership> {
         let mut entries = self.entries.write().unwrap_or_else(|p| p.into_inner());
+        if read_at.is_some_and(|read_at| read_at != self.forgotten.load(Ordering::SeqCst)) {
+            return Arc::new(membership);
+        }
         if let Some(kept) = entries.get(&membership.id) {
             if kept.epoch > membership.epoch {
                 return kept.clone();
@@ -82,6 +98,7 @@ impl Roster {
     }
 
     pub fn forget(&self, id: ConversationId) {
+        self.forgotten.fetch_add(1, Ordering::SeqCst);
         self.entries
             .write()
             .unwrap_or_else(|p| p.into_inner())
@@ -90,6 +107,7 @@ impl Roster {
 
     /// Forgets every entry.
     pub fn clear(&self) {
+        self.forgotten.fetch_add(1, Ordering::SeqCst);
         self.entries
             .write()
             .unwrap_or_else(|p| p.into_inner())

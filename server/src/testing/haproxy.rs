@@ -8,8 +8,10 @@ const CONFIG: &str = include_str!("../../../deploy/haproxy.cfg");
 
 pub struct Balancer {
     pub port: u16,
-    _dir: tempfile::TempDir,
+    /// Before `_dir`: fields drop in order, and the server must stop
+    /// before its directory goes.
     _process: Watched,
+    _dir: tempfile::TempDir,
 }
 
 impl Balancer {
@@ -45,8 +47,8 @@ impl Balancer {
         await_port(port, &log).unwrap_or_else(|err| panic!("haproxy: {err}"));
         Balancer {
             port,
-            _dir: dir,
             _process: process,
+            _dir: dir,
         }
     }
 

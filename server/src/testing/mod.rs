@@ -49,6 +49,8 @@ pub fn free_port() -> std::io::Result<u16> {
 /// A server process watched on behalf of this test process.
 pub struct Watched {
     pid_file: PathBuf,
+    /// Killed already: nothing left to stop.
+    killed: std::sync::atomic::AtomicBool,
 }
 
 impl Watched {
@@ -62,7 +64,11 @@ impl Watched {
         user: Option<&str>,
         then: &str,
     ) -> std::io::Result<Self> {
-        let pid_file = log.with_extension("pid");
+        // One pid file per start: a server started again in the same
+        // directory must not be stopped by its predecessor's handle.
+        static STARTS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let start = STARTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let pid_file = log.with_extension(format!("{start}.pid"));
         let script = format!(
             "{command} >'{log}' 2>&1 & server=$!; echo $server >'{pid}'; \
              while [ -d /proc/{parent} ] && kill -0 $server 2>/dev/null; do sleep 1; done; \
@@ -85,20 +91,36 @@ impl Watched {
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()?;
-        Ok(Watched { pid_file })
+        Ok(Watched {
+            pid_file,
+            killed: std::sync::atomic::AtomicBool::new(false),
+        })
     }
 
     /// SIGKILLs the server (its watcher then ends too).
     pub fn kill(&self) {
+        if self.killed.swap(true, std::sync::atomic::Ordering::SeqCst) {
+            return;
+        }
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
-        // The watcher writes the pid file just after starting the server.
-        while !self.pid_file.exists() && std::time::Instant::now() < deadline {
+        // The watcher writes the pid file just after starting the server
+        // (unless its directory is gone already).
+        let dir_exists = || self.pid_file.parent().is_some_and(Path::exists);
+        while !self.pid_file.exists() && dir_exists() && std::time::Instant::now() < deadline {
             std::thread::sleep(std::time::Duration::from_millis(10));
         }
         if let Ok(pid) = std::fs::read_to_string(&self.pid_file) {
             let _ = Command::new("kill").args(["-9", pid.trim()]).status();
             let _ = std::fs::remove_file(&self.pid_file);
         }
+    }
+}
+
+impl Drop for Watched {
+    /// A server a test no longer holds stops with it (one kept for the
+    /// whole test process, such as the PostgreSQL server, is never dropped).
+    fn drop(&mut self) {
+        self.kill();
     }
 }
 

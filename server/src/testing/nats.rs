@@ -7,8 +7,10 @@ use super::{await_port, free_port, Watched};
 
 pub struct NatsServer {
     pub port: u16,
-    dir: tempfile::TempDir,
+    /// Before `dir`: fields drop in order, and the server must stop before
+    /// its directory goes.
     process: Watched,
+    dir: tempfile::TempDir,
 }
 
 fn program() -> PathBuf {
@@ -27,7 +29,7 @@ impl NatsServer {
             .expect("temp dir");
         let port = free_port().expect("a free port");
         let process = Self::run(&dir, port);
-        NatsServer { port, dir, process }
+        NatsServer { port, process, dir }
     }
 
     fn run(dir: &tempfile::TempDir, port: u16) -> Watched {

@@ -41,13 +41,11 @@ pub async fn fresh_database() -> Database {
 /// An empty database on a server that flushes every commit to disk, as a
 /// real one does (for benchmarks; the tests' server does not).
 pub async fn fresh_durable_database() -> Database {
-    static SERVER: OnceLock<String> = OnceLock::new();
-    let server = SERVER
-        .get_or_init(|| {
-            start(true).unwrap_or_else(|err| panic!("starting PostgreSQL for the bench: {err}"))
-        })
-        .clone();
-    database_on(&server).await
+    static SERVER: OnceLock<(String, Watched)> = OnceLock::new();
+    let (server, _) = SERVER.get_or_init(|| {
+        start(true).unwrap_or_else(|err| panic!("starting PostgreSQL for the bench: {err}"))
+    });
+    database_on(server).await
 }
 
 async fn database_on(server: &str) -> Database {
@@ -67,13 +65,17 @@ async fn database_on(server: &str) -> Database {
 
 /// The server's URL, without a database.
 fn server() -> String {
-    static SERVER: OnceLock<String> = OnceLock::new();
+    // The server lives as long as the test process (a static is never
+    // dropped); its watcher stops it then.
+    static SERVER: OnceLock<(String, Option<Watched>)> = OnceLock::new();
     SERVER
         .get_or_init(|| match std::env::var("NATTER_TEST_POSTGRES") {
-            Ok(url) if !url.is_empty() => url,
+            Ok(url) if !url.is_empty() => (url, None),
             _ => start(false)
+                .map(|(url, watched)| (url, Some(watched)))
                 .unwrap_or_else(|err| panic!("starting PostgreSQL for the tests: {err}")),
         })
+        .0
         .clone()
 }
 
@@ -92,7 +94,7 @@ fn bin_dir() -> Result<PathBuf, String> {
 
 /// Starts a server; `durable` keeps PostgreSQL's default of flushing
 /// every commit, otherwise commits are not flushed at all.
-fn start(durable: bool) -> Result<String, String> {
+fn start(durable: bool) -> Result<(String, Watched), String> {
     let bin = bin_dir()?;
     let user = is_root().then_some("postgres");
     let dir = tempfile::Builder::new()
@@ -147,7 +149,7 @@ fn start(durable: bool) -> Result<String, String> {
         dir = dir.display(),
     );
     let log = dir.join("postgres.log");
-    Watched::spawn(&command, &log, user, &format!("rm -rf '{}'", dir.display()))
+    let watched = Watched::spawn(&command, &log, user, &format!("rm -rf '{}'", dir.display()))
         .map_err(|err| err.to_string())?;
     await_port(port, &log)?;
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -162,5 +164,5 @@ fn start(durable: bool) -> Result<String, String> {
         }
         std::thread::sleep(Duration::from_millis(50));
     }
-    Ok(format!("postgres://natter@127.0.0.1:{port}"))
+    Ok((format!("postgres://natter@127.0.0.1:{port}"), watched))
 }

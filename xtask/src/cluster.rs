@@ -3,10 +3,11 @@
 //! `cargo xtask run --cluster` starts one on the usual address and stops
 //! it on Ctrl-C; the test suites start one on free ports.
 //!
-//! Every process gets a process group of its own, so that Ctrl-C reaches
-//! only xtask, which then stops them in order: the balancer first (no
-//! newcomers), the nodes (gracefully: in-flight commits finish), NATS, and
-//! PostgreSQL last.
+//! For `run --cluster` every process gets a process group of its own, so
+//! that Ctrl-C reaches only xtask, which then stops them in order: the
+//! balancer first (no newcomers), the nodes (gracefully: in-flight commits
+//! finish), NATS, and PostgreSQL last. For the tests they stay in xtask's
+//! group, so that a Ctrl-C that stops the tests stops them too.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -45,6 +46,15 @@ impl Ports {
     }
 }
 
+/// Whether Ctrl-C at the terminal reaches the cluster's processes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CtrlC {
+    /// Only xtask hears it, and stops them in order.
+    ToXtask,
+    /// They hear it too, and stop with xtask.
+    ToAll,
+}
+
 /// One process of the cluster.
 struct Part {
     name: String,
@@ -57,8 +67,9 @@ pub struct Cluster {
     postgres_bin: PathBuf,
     /// Started in this order; stopped the other way round.
     parts: Vec<Part>,
-    /// How each node was started, to start it again.
+    /// How each node was started.
     node_commands: Vec<(String, Vec<String>)>,
+    ctrl_c: CtrlC,
 }
 
 impl Cluster {
@@ -70,6 +81,7 @@ impl Cluster {
         server: &Path,
         dist: &Path,
         node_args: &[String],
+        ctrl_c: CtrlC,
     ) -> Result<Cluster> {
         tools::cluster_packages()?;
         let postgres_bin = tools::postgres_bin()
@@ -81,6 +93,7 @@ impl Cluster {
             postgres_bin,
             parts: Vec::new(),
             node_commands: Vec::new(),
+            ctrl_c,
         };
         cluster.start_postgres()?;
         let nats = cluster.spawn(
@@ -147,11 +160,10 @@ impl Cluster {
         format!("postgres://natter@127.0.0.1:{}/natter", self.ports.postgres)
     }
 
-    /// Starts node `n` (0 or 1), again if it was stopped.
-    pub fn start_node(&mut self, n: usize) -> Result<()> {
+    /// Starts node `n` (0 or 1).
+    fn start_node(&mut self, n: usize) -> Result<()> {
         let (program, args) = self.node_commands[n].clone();
         let name = format!("node{}", n + 1);
-        self.parts.retain(|part| part.name != name);
         let mut command = Command::new(program);
         command.args(&args).env(
             "RUST_LOG",
@@ -241,8 +253,10 @@ impl Cluster {
         let file = std::fs::File::create(&log).map_err(|source| io(&log, source))?;
         let err = file.try_clone().map_err(|source| io(&log, source))?;
         let shown = describe(command);
+        if self.ctrl_c == CtrlC::ToXtask {
+            command.process_group(0);
+        }
         let child = command
-            .process_group(0)
             .stdin(Stdio::null())
             .stdout(file)
             .stderr(err)
@@ -384,6 +398,7 @@ pub fn run(tools: &tools::Tools, node_args: &[String]) -> Result<()> {
         &root().join("target/release/natter-server"),
         &root().join("dist"),
         node_args,
+        CtrlC::ToXtask,
     )?;
     println!("{}\nCtrl-C stops it all.", cluster.describe());
     loop {

@@ -1,7 +1,7 @@
 //! Every test suite, in the order that fails fastest.
 
 use crate::client;
-use crate::cluster::{Cluster, Ports};
+use crate::cluster::{Cluster, CtrlC, Ports};
 use crate::server::{free_port, Running};
 use crate::tools::{self, CHROMEDRIVER, CHROMIUM};
 use crate::{cargo, check, root, Result, XtaskError};
@@ -87,6 +87,7 @@ pub fn all() -> Result<()> {
         &server_binary,
         &root().join("dist"),
         &["--sign-ups-per-hour".to_owned(), "100000".to_owned()],
+        CtrlC::ToAll,
     )?;
     let mut e2e = tools.command("playwright");
     e2e.args(["test", "--config", "tests/e2e/playwright.config.mjs"])

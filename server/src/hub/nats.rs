@@ -8,8 +8,10 @@
 //! hundred bytes, and typing exists nowhere else); so do ended sessions.
 //!
 //! NATS may lose doorbells (it restarts, a node's connection drops, a node
-//! reads too slowly). Each node numbers what it publishes; a node that sees
-//! a number skipped, or gets its connection back, tells every device it
+//! reads too slowly). Each node numbers what it publishes, and says its
+//! latest number every second even when it has nothing to say (so that the
+//! last doorbells before a quiet spell are missed for a second at most); a
+//! node that sees a number skipped, or gets its connection back, tells every device it
 //! serves to read all its conversations back from its cursors, as a device
 //! whose own queue overflowed does for the conversations it lost. The
 //! database stays the only source of truth.
@@ -32,6 +34,8 @@ const SUBJECT: &str = "natter.hub";
 /// Doorbells waiting for the NATS client. Past this one is dropped, and the
 /// next one skips a number so that the other nodes read everything back.
 const OUTBOX: usize = 65_536;
+/// How often a node says its latest number.
+const BEAT: std::time::Duration = std::time::Duration::from_secs(1);
 /// Messages read from the database at once for other nodes' doorbells
 /// (delivered in the order they were heard).
 const READS: usize = 32;
@@ -80,6 +84,8 @@ enum Ring {
     Ended(Ending),
     /// Something nodes cache changed: forget it.
     Changed(Cached),
+    /// Nothing: `n` is the node's latest number, not a new one.
+    Beat,
 }
 
 pub struct NatsHub {
@@ -131,7 +137,7 @@ impl NatsHub {
         let subscriber = client.subscribe(SUBJECT).await?;
         let (outbox, queued) = mpsc::channel(OUTBOX);
         let lost = Arc::new(AtomicBool::new(false));
-        tokio::spawn(ring(client.clone(), queued, lost.clone()));
+        tokio::spawn(ring(client.clone(), queued, lost.clone(), node));
         tokio::spawn(listen(subscriber, node, gap, store));
         Ok(NatsHub {
             local,
@@ -232,10 +238,27 @@ async fn ring(
     client: async_nats::Client,
     mut queued: mpsc::Receiver<Doorbell>,
     lost: Arc<AtomicBool>,
+    node: u64,
 ) {
     let mut n = 0;
-    while let Some(mut doorbell) = queued.recv().await {
-        n += 1;
+    let mut beat = tokio::time::interval(BEAT);
+    beat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    loop {
+        let mut doorbell = tokio::select! {
+            queued = queued.recv() => match queued {
+                Some(doorbell) => doorbell,
+                None => return,
+            },
+            _ = beat.tick() => Doorbell {
+                node,
+                n: 0,
+                users: Vec::new(),
+                ring: Ring::Beat,
+            },
+        };
+        if !matches!(doorbell.ring, Ring::Beat) {
+            n += 1;
+        }
         if lost.swap(false, Ordering::Relaxed) {
             tracing::warn!("NATS doorbells were dropped; other nodes will read back");
             n += 1;
@@ -283,7 +306,11 @@ async fn listen(subscriber: async_nats::Subscriber, node: u64, gap: Gap, store: 
                 let lag = crate::now_millis().saturating_sub(at).max(0);
                 METRICS.nats_lag_seconds.set(lag as f64 / 1000.0);
                 let previous = heard.insert(doorbell.node, doorbell.n);
-                if previous.is_some_and(|previous| doorbell.n != previous + 1) {
+                let missing = match doorbell.ring {
+                    Ring::Beat => previous.is_some_and(|previous| doorbell.n > previous),
+                    _ => previous.is_some_and(|previous| doorbell.n != previous + 1),
+                };
+                if missing {
                     tracing::warn!(from = doorbell.node, "NATS doorbells missing; reading back");
                     gap.close();
                 }
@@ -292,6 +319,7 @@ async fn listen(subscriber: async_nats::Subscriber, node: u64, gap: Gap, store: 
                         gap.forget(what);
                         None
                     }
+                    Ring::Beat => None,
                     _ => gap.local.has_any(&doorbell.users).then_some(doorbell),
                 }
             }
@@ -339,7 +367,7 @@ async fn listen(subscriber: async_nats::Subscriber, node: u64, gap: Gap, store: 
                         kind,
                     },
                     Ring::Ended(ending) => Event::SessionEnded(ending),
-                    Ring::Changed(_) => return None,
+                    Ring::Changed(_) | Ring::Beat => return None,
                 };
                 Some((doorbell.users, event))
             }

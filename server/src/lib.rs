@@ -105,6 +105,8 @@ pub enum ServeError {
     Push(#[from] push::PushError),
     #[error("--store postgres needs --database-url (NATTER_DATABASE_URL)")]
     NoDatabaseUrl,
+    #[error("--hub nats needs --store postgres: the nodes of a cluster share one database")]
+    NotShared,
     #[error(transparent)]
     Nats(#[from] hub::nats::NatsError),
 }
@@ -143,6 +145,11 @@ pub async fn run(
     config: Config,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
+    if config.hub == HubKind::Nats && config.store != StoreKind::Postgres {
+        // Other nodes would read doorbells' messages from a database that
+        // never had them.
+        return Err(ServeError::NotShared);
+    }
     let store = open_store(&config).await?;
     let node = config.node;
     let hub = open_hub(&config, node, store.clone()).await?;

@@ -366,3 +366,14 @@ async fn a_node_that_lost_nats_catches_up_from_the_database() {
     }
     drop(cluster.shared);
 }
+
+#[tokio::test]
+async fn a_cluster_node_on_a_database_of_its_own_is_refused() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let mut config =
+        natter_server::config::Config::new(data.path(), std::path::PathBuf::from("/nonexistent"));
+    config.hub = HubKind::Nats;
+    let refused = natter_server::run(listener, config, async {}).await;
+    assert!(matches!(refused, Err(natter_server::ServeError::NotShared)));
+}

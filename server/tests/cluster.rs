@@ -6,7 +6,7 @@
 mod common;
 
 use common::{say, Account, Socket, TestServer};
-use natter_protocol::{ClientFrame, Message, ReceiptKind, ServerFrame};
+use natter_protocol::{ClientFrame, ConversationId, Message, ReceiptKind, ServerFrame};
 use natter_server::config::{HubKind, StoreKind};
 use natter_server::testing::nats::NatsServer;
 use natter_server::testing::postgres::{fresh_database, Database};
@@ -15,7 +15,7 @@ use serde_json::json;
 /// A cluster of two nodes.
 struct Cluster {
     nodes: [TestServer; 2],
-    shared: tempfile::TempDir,
+    _shared: tempfile::TempDir,
     _database: Database,
 }
 
@@ -39,9 +39,20 @@ async fn cluster(nats: &NatsServer) -> Cluster {
     let second = node(&database, nats, shared.path()).await;
     Cluster {
         nodes: [first, second],
-        shared,
+        _shared: shared,
         _database: database,
     }
+}
+
+/// Ann on node one and Bob on node two, with a 1:1 conversation both
+/// opened (so it is no request).
+async fn acquainted(cluster: &Cluster) -> (Account, Account, ConversationId) {
+    let [first, second] = &cluster.nodes;
+    let ann = first.signup("ann").await;
+    let bob = on(&second.signup("bob").await, second);
+    let conversation = ann.open_direct("bob").await.id;
+    bob.open_direct("ann").await;
+    (ann, bob, conversation)
 }
 
 /// The same person, talking to another node (sessions are in the
@@ -74,11 +85,7 @@ fn receipt(frame: ServerFrame) -> Option<(i64, ReceiptKind, u64)> {
 async fn people_on_different_nodes_chat_with_receipts_and_typing() {
     let nats = NatsServer::start();
     let cluster = cluster(&nats).await;
-    let [first, second] = &cluster.nodes;
-    let ann = first.signup("ann").await;
-    let bob = on(&second.signup("bob").await, second);
-    let conversation = ann.open_direct("bob").await.id;
-    bob.open_direct("ann").await;
+    let (ann, bob, conversation) = acquainted(&cluster).await;
     let mut ann_socket = ann.connect().await;
     let mut bob_socket = bob.connect().await;
 
@@ -294,10 +301,7 @@ async fn a_node_that_lost_nats_catches_up_from_the_database() {
     let mut nats = NatsServer::start();
     let cluster = cluster(&nats).await;
     let [first, second] = &cluster.nodes;
-    let ann = first.signup("ann").await;
-    let bob = on(&second.signup("bob").await, second);
-    let conversation = ann.open_direct("bob").await.id;
-    bob.open_direct("ann").await;
+    let (ann, bob, conversation) = acquainted(&cluster).await;
     let mut ann_socket = ann.connect().await;
     let mut bob_socket = bob.connect().await;
 
@@ -364,7 +368,6 @@ async fn a_node_that_lost_nats_catches_up_from_the_database() {
     ] {
         assert!(metrics.contains(name), "{name} in:\n{metrics}");
     }
-    drop(cluster.shared);
 }
 
 #[tokio::test]

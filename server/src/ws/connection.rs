@@ -169,7 +169,8 @@ impl Drop for Open {
     }
 }
 
-/// A send or receipt waiting for its commit.
+/// A send or receipt waiting for its commit, or a typing notice waiting
+/// for the sends read before it.
 enum Waiting {
     Sent {
         client_id: Uuid,
@@ -178,6 +179,9 @@ enum Waiting {
         since: std::time::Instant,
     },
     Receipt(Committed<()>),
+    /// Relayed once the sends before it are published, so that the others
+    /// never hear "typing" before the message it follows (which ends it).
+    Typing(ConversationId),
 }
 
 /// What a commit came to.
@@ -188,6 +192,7 @@ enum Answer {
         since: std::time::Instant,
     },
     Receipt(Result<(), ChatError>),
+    Typing(ConversationId),
 }
 
 impl Future for Waiting {
@@ -205,6 +210,7 @@ impl Future for Waiting {
                 since: *since,
             }),
             Waiting::Receipt(stored) => Pin::new(stored).poll(cx).map(Answer::Receipt),
+            Waiting::Typing(conversation) => Poll::Ready(Answer::Typing(*conversation)),
         }
     }
 }
@@ -468,7 +474,12 @@ where
                 Ok(stored) => self.pending.push_back(Waiting::Receipt(stored)),
                 Err(err) => self.refuse(&err, None).await?,
             },
-            ClientFrame::Typing { conversation } => self.typing(conversation).await?,
+            ClientFrame::Typing { conversation } if self.pending.is_empty() => {
+                self.typing(conversation).await?
+            }
+            ClientFrame::Typing { conversation } => {
+                self.pending.push_back(Waiting::Typing(conversation))
+            }
             ClientFrame::Ping { nonce } => self.send(&ServerFrame::Pong { nonce }).await?,
             ClientFrame::Visible { visible } => self.here.set_visible(visible),
         }
@@ -522,6 +533,7 @@ where
             } => self.refuse(&err, Some(client_id)).await,
             Answer::Receipt(Ok(())) => Ok(()),
             Answer::Receipt(Err(err)) => self.refuse(&err, None).await,
+            Answer::Typing(conversation) => self.typing(conversation).await,
         }
     }
 

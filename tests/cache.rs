@@ -381,3 +381,23 @@ async fn records_written_field_by_field_still_read() {
     assert_eq!(snapshot.open, Some(4));
     cache.close();
 }
+
+/// In the app the browser's Unicode tables fold text for search: the same
+/// words as the native fold's unit test, and the cases where the browser
+/// could differ (a whole text lowercased at once writes a final sigma).
+#[wasm_bindgen_test]
+fn search_folds_text_in_the_browser_as_natively() {
+    use natter::model::search::fold_words;
+    assert_eq!(
+        fold_words("Café au LAIT, s'il vous plaît!"),
+        "cafe au lait s il vous plait"
+    );
+    assert_eq!(
+        fold_words("Straße Ærø naïve Łódź"),
+        "strasse aero naive lodz"
+    );
+    assert_eq!(fold_words("Ελληνικά Привет ёлка"), "ελληνικα привет елка");
+    assert_eq!(fold_words("ΟΔΟΣ οδός"), "οδοσ οδοσ");
+    assert_eq!(fold_words("  ...  "), "");
+    assert_eq!(fold_words("3pm @ann #tag ½ ٣"), "3pm ann tag ½ ٣");
+}

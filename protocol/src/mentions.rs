@@ -13,8 +13,10 @@ pub fn mentions(body: &str, username: &str) -> bool {
     if username.is_empty() {
         return false;
     }
-    let lower = body.to_lowercase();
-    let wanted = username.to_lowercase();
+    // Usernames are ASCII: only ASCII letters compare in any case, so that
+    // no other letter lowercases into a name (the Kelvin sign into "k").
+    let lower = body.to_ascii_lowercase();
+    let wanted = username.to_ascii_lowercase();
     let mut from = 0;
     while let Some(found) = lower[from..].find('@') {
         let at = from + found;
@@ -48,5 +50,7 @@ mod tests {
         assert!(!mentions("mail me at bob@ann", "ann"));
         assert!(!mentions("ann", "ann"));
         assert!(mentions("@a.b hi", "a.b"));
+        assert!(!mentions("@\u{212A}im", "kim"));
+        assert!(mentions("ça @KIM", "kim"));
     }
 }

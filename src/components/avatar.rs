@@ -16,11 +16,8 @@ pub fn Avatar(
     #[prop(into)] name: String,
     #[prop(optional_no_strip)] picture: Option<String>,
 ) -> impl IntoView {
-    let initial = name
-        .chars()
-        .next()
-        .map(|c| c.to_uppercase().to_string())
-        .unwrap_or_default();
+    // Shown in capitals by the stylesheet.
+    let initial = name.chars().next().map(String::from).unwrap_or_default();
     let class = format!("avatar hue-{}", hue(&name));
     let letter =
         move || view! { <span class=class.clone() aria-hidden="true">{initial.clone()}</span> };

@@ -18,22 +18,47 @@ pub fn bucket_of(seq: Seq) -> Seq {
     seq / BUCKET
 }
 
-/// Canonical decomposition (NFD), so that accents become marks of their
-/// own: the browser's in the app, the same Unicode algorithm natively.
-#[cfg(target_arch = "wasm32")]
-fn decompose(text: &str) -> String {
-    js_sys::JsString::from(text).normalize("NFD").into()
-}
-
-#[cfg(not(target_arch = "wasm32"))]
-fn decompose(text: &str) -> String {
-    unicode_normalization::UnicodeNormalization::nfd(text).collect()
-}
-
 /// Combining marks (accents, diacritics) that decomposition separates from
 /// their letters.
 fn is_mark(c: char) -> bool {
     matches!(c as u32, 0x0300..=0x036F | 0x1AB0..=0x1AFF | 0x1DC0..=0x1DFF | 0x20D0..=0x20FF | 0xFE20..=0xFE2F)
+}
+
+/// `text` decomposed (NFD, so that accents become marks of their own),
+/// lowercased and without marks, cut into its runs of letters and digits.
+/// In the app the browser does it: its Unicode tables are already there,
+/// and Rust's would weigh on every module that keeps the index up to date.
+#[cfg(target_arch = "wasm32")]
+fn bare_words(text: &str) -> Vec<String> {
+    use js_sys::{JsString, RegExp};
+    thread_local! {
+        // The same ranges as `is_mark`.
+        static MARKS: RegExp = RegExp::new(
+            "[\\u0300-\\u036f\\u1ab0-\\u1aff\\u1dc0-\\u1dff\\u20d0-\\u20ff\\ufe20-\\ufe2f]",
+            "gu",
+        );
+        // What Rust calls `!char::is_alphanumeric`.
+        static BETWEEN_WORDS: RegExp = RegExp::new("[^\\p{Alphabetic}\\p{N}]+", "u");
+    }
+    let lowered = JsString::from(text).normalize("NFD").to_lower_case();
+    let bare = MARKS.with(|marks| lowered.replace_by_pattern(marks, ""));
+    BETWEEN_WORDS
+        .with(|between| bare.split_by_pattern(between))
+        .iter()
+        .filter_map(|word| word.as_string())
+        .filter(|word| !word.is_empty())
+        .collect()
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+fn bare_words(text: &str) -> Vec<String> {
+    let decomposed: String = unicode_normalization::UnicodeNormalization::nfd(text).collect();
+    decomposed
+        .to_lowercase()
+        .split(|c: char| !c.is_alphanumeric() && !is_mark(c))
+        .map(|word| word.chars().filter(|c| !is_mark(*c)).collect::<String>())
+        .filter(|word| !word.is_empty())
+        .collect()
 }
 
 /// Letters that have no decomposition but are written as others when
@@ -48,6 +73,8 @@ fn fold_letter(c: char, out: &mut String) {
         'đ' | 'ð' => out.push('d'),
         'ł' => out.push('l'),
         'ı' => out.push('i'),
+        // Lowercasing a whole text writes a word's last sigma so.
+        'ς' => out.push('σ'),
         other => out.push(other),
     }
 }
@@ -56,18 +83,12 @@ fn fold_letter(c: char, out: &mut String) {
 /// accents, split on everything that is not a letter or a digit.
 pub fn fold_words(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
-    let mut in_word = false;
-    for c in decompose(text).chars().filter(|c| !is_mark(*c)) {
-        if c.is_alphanumeric() {
-            if !in_word && !out.is_empty() {
-                out.push(' ');
-            }
-            in_word = true;
-            for lower in c.to_lowercase() {
-                fold_letter(lower, &mut out);
-            }
-        } else {
-            in_word = false;
+    for word in bare_words(text) {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        for c in word.chars() {
+            fold_letter(c, &mut out);
         }
     }
     out
@@ -281,7 +302,9 @@ mod tests {
         );
         assert_eq!(fold_words("Ελληνικά Привет ёлка"), "ελληνικα привет елка");
         assert_eq!(fold_words("  ...  "), "");
-        assert_eq!(fold_words("3pm @ann #tag"), "3pm ann tag");
+        assert_eq!(fold_words("3pm @ann #tag ½ ٣"), "3pm ann tag ½ ٣");
+        // A final sigma is folded as any other.
+        assert_eq!(fold_words("ΟΔΟΣ οδός"), "οδοσ οδοσ");
     }
 
     #[test]

@@ -90,6 +90,11 @@ fn hello(tools: &tools::Tools, out: &Path) -> Result<()> {
         &out.join("natter-hello_bg.wasm"),
         client::Names::Stripped,
     )?;
+    crate::imports::shorten(
+        &out.join("natter-hello_bg.wasm"),
+        &out.join("natter-hello.js"),
+        "./natter-hello_bg.js",
+    )?;
     let write = |name: &str, text: &str| {
         let path = out.join(name);
         std::fs::write(&path, text).map_err(|source| XtaskError::Io { path, source })

@@ -117,6 +117,11 @@ pub fn build(tools: &Tools, names: Names) -> Result<Sizes> {
             optimise(tools, &wasm, names)?;
         }
     }
+    crate::imports::shorten(
+        &app.join(format!("{APP}_bg.wasm")),
+        &app.join(format!("{APP}.js")),
+        &format!("./{APP}_bg.js"),
+    )?;
 
     let dist = names.dist();
     fresh_dir(&dist)?;
@@ -184,10 +189,17 @@ impl Parts {
     }
 }
 
-/// `wasm-opt -Oz` on `wasm`, in place.
+/// `wasm-opt -Oz` on `wasm`, in place. Leptos always depends on
+/// `server_fn`, which exports wasm-streams' adapters for JS streams to the
+/// page; nothing here streams, so those exports (and the code only they
+/// reach) are removed first.
 pub fn optimise(tools: &Tools, wasm: &Path, names: Names) -> Result<()> {
     let mut command = tools.command("wasm-opt");
-    command.arg("-Oz");
+    command.args([
+        "--remove-exports",
+        "--pass-arg=remove-exports@*intounderlying*",
+        "-Oz",
+    ]);
     if names == Names::Kept {
         command.arg("--debuginfo");
     }

@@ -13,6 +13,7 @@
 mod bench;
 mod client;
 mod cluster;
+mod imports;
 mod server;
 mod suites;
 mod tools;

@@ -236,6 +236,19 @@ pub async fn keep_push(previews: bool) -> Result<(), NotifyError> {
     .map_err(NotifyError::Server)
 }
 
+/// At every start with notifications allowed: each sign-in is a new device
+/// to the server, which gets this browser's push subscription again (and
+/// the browser's, if it changed).
+pub fn keep_push_if_allowed() {
+    if permission() == Permission::Granted {
+        leptos::task::spawn_local(async {
+            if let Err(err) = keep_push(previews()).await {
+                leptos::logging::warn!("{err}");
+            }
+        });
+    }
+}
+
 /// Whether notifications show the message's text (on unless turned off).
 pub fn previews() -> bool {
     crate::account::storage()

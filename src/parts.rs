@@ -36,8 +36,9 @@ use crate::components::password::ChangePassword;
 use crate::components::profile::ProfilePanel;
 use crate::components::search::SearchPanel;
 use crate::components::share_picker::SharePicker;
-use crate::net::session::End;
+use crate::net::session::{Command, End};
 use crate::routes::chat::ChatPage;
+use crate::state::ChatStore;
 
 /// A part whose module could not be fetched.
 #[derive(Debug, Clone, Copy, thiserror::Error)]
@@ -82,6 +83,29 @@ macro_rules! part {
             Ok($body)
         }
     };
+}
+
+/// What the chat's live half (`ChatStore::live`) is to its caller.
+pub type Live = futures::future::LocalBoxFuture<'static, End>;
+
+/// The chat's live half: fetched once the saved chats are on screen, since
+/// nothing of it is needed to show them.
+#[cfg(feature = "split")]
+#[leptos::wasm_split::wasm_split(live, wasm_split_path = ::leptos::wasm_split, fallible)]
+pub fn live(
+    store: ChatStore,
+    commands: futures::channel::mpsc::UnboundedReceiver<Command>,
+) -> Result<Live, PartMissing> {
+    Ok(Box::pin(store.live(commands)))
+}
+
+/// The chat's live half, ready at once without the `split` feature.
+#[cfg(not(feature = "split"))]
+pub async fn live(
+    store: ChatStore,
+    commands: futures::channel::mpsc::UnboundedReceiver<Command>,
+) -> Result<Live, PartMissing> {
+    Ok(Box::pin(store.live(commands)))
 }
 
 part! {

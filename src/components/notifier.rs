@@ -71,16 +71,6 @@ pub fn Notifier() -> impl IntoView {
         document().set_title(&title);
     });
 
-    // Each sign-in is a new device to the server: it gets this browser's
-    // push subscription again (and the browser's, if it changed).
-    if notify::permission() == Permission::Granted {
-        spawn_local(async {
-            if let Err(err) = notify::keep_push(notify::previews()).await {
-                leptos::logging::warn!("{err}");
-            }
-        });
-    }
-
     // The server pushes to this person's other devices only while no tab
     // of theirs is on screen: it hears when this one comes and goes.
     store.set_on_screen(!hidden());

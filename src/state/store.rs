@@ -1,11 +1,18 @@
 //! [`ChatStore`]: the reactive handle on [`ChatState`] that components share
 //! through context, the session's [`Host`], and the bridge to the device
 //! cache: every change the state records is written to IndexedDB.
+//!
+//! A start reads the device's copy and shows it; what talks to the world
+//! (the session, the other tabs, writing the copy, push) is [`ChatStore::live`],
+//! which the release build keeps in a module of its own (`parts::live`),
+//! fetched once the saved chats are on screen. Until it runs, changes wait
+//! in memory, in order.
 
 use std::collections::HashMap;
 use std::rc::Rc;
 
 use futures::channel::mpsc::{unbounded, UnboundedReceiver, UnboundedSender};
+use futures::future::LocalBoxFuture;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use natter_protocol::{
@@ -25,6 +32,9 @@ use crate::net::tabs::TabChannel;
 /// How many of each conversation's newest messages are read from the cache
 /// at start-up.
 const STARTUP_MESSAGES: u32 = 50;
+
+/// Saves a batch: tells the other tabs, writes the device's copy.
+type Saver = Rc<dyn Fn(Batch) -> LocalBoxFuture<'static, ()>>;
 
 #[derive(Clone, Copy)]
 pub struct ChatStore {
@@ -49,6 +59,10 @@ pub struct ChatStore {
     /// conversation opened from a link, say), written on top of it once
     /// open; `None` once it is open, or could not be.
     early: StoredValue<Option<Batch>>,
+    /// How changes are saved, once the live half runs.
+    saver: StoredValue<Option<Saver>, LocalStorage>,
+    /// Changes made since the copy opened that wait for the saver.
+    unsaved: StoredValue<Batch>,
     /// The search index as last read from the cache; dropped whenever the
     /// cache changes.
     pub(super) search_index: StoredValue<Option<Rc<SearchIndex>>, LocalStorage>,
@@ -77,6 +91,8 @@ impl ChatStore {
             on_screen: StoredValue::new(false),
             jump: RwSignal::new(None),
             early: StoredValue::new(Some(Batch::default())),
+            saver: StoredValue::new_local(None),
+            unsaved: StoredValue::new(Batch::default()),
             search_index: StoredValue::new_local(None),
             typing_sent: StoredValue::new(HashMap::new()),
             cache: StoredValue::new_local(None),
@@ -87,12 +103,26 @@ impl ChatStore {
     }
 
     /// The chat's life on this device: the saved chats first, so they show
-    /// before (or without) a connection; then the session, whose hello
-    /// carries their cursors, until it ends.
+    /// before (or without) a connection; then the live half, until the
+    /// session ends. If its module cannot be fetched (a new build replaced
+    /// this one and the device kept no copy), the app must be reloaded.
     pub async fn run(self, commands: UnboundedReceiver<Command>) -> End {
         self.open_cache().await;
         crate::perf::mark("natter:cache-open");
+        match crate::parts::live(self, commands).await {
+            Ok(live) => live.await,
+            Err(crate::parts::PartMissing) => End::Outdated,
+        }
+    }
+
+    /// What talks to the world: saving (what waited first), the other tabs,
+    /// this browser's push subscription, and the session, whose hello
+    /// carries the saved cursors, until it ends.
+    pub async fn live(self, commands: UnboundedReceiver<Command>) -> End {
+        crate::perf::mark("natter:live");
+        self.start_saving();
         self.join_tabs();
+        crate::notify::keep_push_if_allowed();
         let url = crate::net::socket::default_url().unwrap_or_default();
         crate::net::session::run(url, crate::net::http::Api::same_origin(), self, commands).await
     }
@@ -197,24 +227,19 @@ impl ChatStore {
         });
     }
 
-    /// Writes `batch` to the cache in the background. Writes are applied in
-    /// the order they are started.
+    /// Saves `batch` in the background. Saves are applied in the order
+    /// they are started.
     fn persist(&self, batch: Batch) {
         if batch.is_empty() {
             return;
         }
-        self.tell_tabs(&batch);
-        if let Some(cache) = self.cache.get_value() {
-            let problem = self.cache_problem;
-            let search_index = self.search_index;
-            spawn_local(async move {
-                if let Err(err) = cache.write(&batch).await {
-                    problem.set(Some(err));
-                }
-                search_index.set_value(None);
-            });
-        } else {
+        if self.early.with_value(Option::is_some) {
             self.keep_early(batch);
+            return;
+        }
+        match self.saver.get_value() {
+            Some(save) => spawn_local(save(batch)),
+            None => self.unsaved.update_value(|unsaved| unsaved.merge(batch)),
         }
     }
 
@@ -227,7 +252,20 @@ impl ChatStore {
         });
     }
 
-    /// Writes `batch` and waits until it is stored.
+    /// From now on changes are saved, starting with those that waited.
+    fn start_saving(&self) {
+        let store = *self;
+        let save: Saver = Rc::new(move |batch| Box::pin(async move { store.save(batch).await }));
+        self.saver.set_value(Some(save));
+        let waited = self
+            .unsaved
+            .try_update_value(std::mem::take)
+            .unwrap_or_default();
+        self.persist(waited);
+    }
+
+    /// Tells the other tabs about `batch`, writes it and waits until it is
+    /// stored.
     async fn save(&self, batch: Batch) {
         if batch.is_empty() {
             return;
@@ -239,8 +277,6 @@ impl ChatStore {
             }
             // The next search reads the index as it is now.
             self.search_index.set_value(None);
-        } else {
-            self.keep_early(batch);
         }
     }
 

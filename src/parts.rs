@@ -19,7 +19,7 @@
 //! device kept no copy — the offer to reload instead of a broken app.
 
 use leptos::prelude::*;
-use natter_protocol::{ConversationId, User};
+use natter_protocol::{ConversationId, PublicGroup, User};
 
 use crate::components::account_data::AccountData;
 use crate::components::add_contact::AddContactPanel;
@@ -27,6 +27,7 @@ use crate::components::attachment::PhotoViewer;
 use crate::components::blocked::BlockedPeople;
 use crate::components::browser::BrowserPanel;
 use crate::components::conversation::ConversationView;
+use crate::components::find_user::GroupResults;
 use crate::components::invite::InvitePanel;
 use crate::components::logout::LogoutPanel;
 use crate::components::new_group::NewGroupPanel;
@@ -51,36 +52,57 @@ impl From<leptos::wasm_split::SplitLoaderError> for PartMissing {
     }
 }
 
-/// Shows `part` once it is loaded.
+/// How a part's view is made once its module is there.
+pub type Build = Box<dyn FnOnce() -> AnyView>;
+
+/// Shows `part` once it is loaded: "Loading…" until then, the reload offer
+/// if it cannot be. The view is made by the page when the module is there,
+/// under the owner of the place it goes, never inside the loading future:
+/// a place that went away while its part loaded (the person opened
+/// another conversation) then never builds a view whose state is gone,
+/// which would stop the whole app.
 pub fn show(
-    part: impl std::future::Future<Output = Result<AnyView, PartMissing>> + Send + 'static,
+    part: impl std::future::Future<Output = Result<Build, PartMissing>> + 'static,
 ) -> AnyView {
-    view! {
-        <Suspense fallback=|| view! { <p class="part-loading" role="status">"Loading…"</p> }>
-            {Suspend::new(async move {
-                part.await.unwrap_or_else(|PartMissing| view! { <Outdated /> }.into_any())
-            })}
-        </Suspense>
-    }
+    let loaded = RwSignal::new(false);
+    let result = StoredValue::new_local(None::<Result<Build, PartMissing>>);
+    leptos::task::spawn_local(async move {
+        let outcome = part.await;
+        if result.try_set_value(Some(outcome)).is_none() {
+            loaded.try_set(true);
+        }
+    });
+    (move || {
+        if !loaded.get() {
+            return view! { <p class="part-loading" role="status">"Loading…"</p> }.into_any();
+        }
+        match result.try_update_value(Option::take).flatten() {
+            Some(Ok(build)) => untrack(build),
+            Some(Err(PartMissing)) => view! { <Outdated /> }.into_any(),
+            // Built already; `loaded` changes once, so this is not reached.
+            None => ().into_any(),
+        }
+    })
     .into_any()
 }
 
 /// Declares a part: a split point in module `$module` with the `split`
 /// feature (a failed fetch is an error, not a panic, which would stop the
-/// whole app), a plain async function without it.
+/// whole app), a plain async function without it. Either gives the part's
+/// [`Build`].
 macro_rules! part {
     ($module:ident, $(#[$doc:meta])* fn $name:ident($($arg:ident: $ty:ty),*) $body:block) => {
         $(#[$doc])*
         #[cfg(feature = "split")]
         #[leptos::wasm_split::wasm_split($module, wasm_split_path = ::leptos::wasm_split, fallible)]
-        pub fn $name($($arg: $ty),*) -> Result<AnyView, PartMissing> {
-            Ok($body)
+        pub fn $name($($arg: $ty),*) -> Result<Build, PartMissing> {
+            Ok(Box::new(move || $body))
         }
 
         $(#[$doc])*
         #[cfg(not(feature = "split"))]
-        pub async fn $name($($arg: $ty),*) -> Result<AnyView, PartMissing> {
-            Ok($body)
+        pub async fn $name($($arg: $ty),*) -> Result<Build, PartMissing> {
+            Ok(Box::new(move || $body))
         }
     };
 }
@@ -95,8 +117,9 @@ pub type Live = futures::future::LocalBoxFuture<'static, End>;
 pub fn live(
     store: ChatStore,
     commands: futures::channel::mpsc::UnboundedReceiver<Command>,
+    owner: Owner,
 ) -> Result<Live, PartMissing> {
-    Ok(Box::pin(store.live(commands)))
+    Ok(Box::pin(store.live(commands, owner)))
 }
 
 /// The chat's live half, ready at once without the `split` feature.
@@ -104,8 +127,9 @@ pub fn live(
 pub async fn live(
     store: ChatStore,
     commands: futures::channel::mpsc::UnboundedReceiver<Command>,
+    owner: Owner,
 ) -> Result<Live, PartMissing> {
-    Ok(Box::pin(store.live(commands)))
+    Ok(Box::pin(store.live(commands, owner)))
 }
 
 part! {
@@ -203,5 +227,13 @@ part! {
     /// A profile link's question: start a chat with this person?
     fn invite(username: String, on_close: Callback<()>) {
         view! { <InvitePanel username on_close /> }.into_any()
+    }
+}
+
+part! {
+    panels,
+    /// Public groups a `#hashtag` search found, to join one.
+    fn group_results(found: Vec<PublicGroup>, on_joined: Callback<()>, on_error: Callback<String>) {
+        view! { <GroupResults found on_joined on_error /> }.into_any()
     }
 }

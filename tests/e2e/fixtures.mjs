@@ -88,6 +88,8 @@ export const PASSWORD = 'correct horse battery';
 export async function signUp(browser, server, name, options = {}) {
   const context = await browser.newContext(options);
   const page = await context.newPage();
+  // A panic stops the app's wasm without a word on the page: say it here.
+  page.on('pageerror', (error) => console.error(`[${name}] uncaught: ${error.stack ?? error.message}`));
   await page.goto(server.url);
   await page.getByLabel('Username').fill(name);
   await page.getByLabel('Password').fill(PASSWORD);

@@ -6,6 +6,7 @@ use leptos::task::spawn_local;
 use natter_protocol::{limits, ConversationId, PublicGroup};
 
 use super::avatar::Avatar;
+use crate::parts;
 use crate::state::ChatStore;
 
 #[component]
@@ -16,18 +17,6 @@ pub fn FindUser() -> impl IntoView {
     let busy = RwSignal::new(false);
 
     let groups = RwSignal::new(None::<Vec<PublicGroup>>);
-
-    let join = move |group: ConversationId| {
-        spawn_local(async move {
-            match store.join_group(group).await {
-                Ok(()) => {
-                    groups.set(None);
-                    name.set(String::new());
-                }
-                Err(err) => error.set(Some(err.to_string())),
-            }
-        });
-    };
 
     let search = move |typed: String| {
         busy.set(true);
@@ -91,46 +80,72 @@ pub fn FindUser() -> impl IntoView {
                 groups
                     .get()
                     .map(|found| {
-                        if found.is_empty() {
-                            return view! { <p class="search-empty">"No public group has that hashtag."</p> }
-                                .into_any();
-                        }
-                        view! {
-                            <ul class="group-results" aria-label="Public groups">
-                                {found
-                                    .into_iter()
-                                    .map(|group| {
-                                        let id = group.id;
-                                        let members = if group.members == 1 {
-                                            "1 member".to_owned()
-                                        } else {
-                                            format!("{} members", group.members)
-                                        };
-                                        view! {
-                                            <li class="group-result">
-                                                <Avatar name=group.name.clone() picture=group.picture.clone() />
-                                                <span class="group-result-main">
-                                                    <strong>{group.name.clone()}</strong>
-                                                    <span class="group-result-meta">
-                                                        {format!("#{} · {members}", group.hashtag)}
-                                                    </span>
-                                                </span>
-                                                <button
-                                                    type="button"
-                                                    aria-label=format!("Join {}", group.name)
-                                                    on:click=move |_| join(id)
-                                                >
-                                                    "Join"
-                                                </button>
-                                            </li>
-                                        }
-                                    })
-                                    .collect_view()}
-                            </ul>
-                        }
-                            .into_any()
+                        let joined = Callback::new(move |()| {
+                            groups.set(None);
+                            name.set(String::new());
+                        });
+                        let failed = Callback::new(move |text| error.set(Some(text)));
+                        parts::show(parts::group_results(found, joined, failed))
                     })
             }}
         </form>
     }
+}
+
+/// Public groups a `#hashtag` search found, each with "Join"; loaded with
+/// the side panels (`parts::group_results`), since few searches are for
+/// groups.
+#[component]
+pub fn GroupResults(
+    found: Vec<PublicGroup>,
+    #[prop(into)] on_joined: Callback<()>,
+    #[prop(into)] on_error: Callback<String>,
+) -> impl IntoView {
+    let store = expect_context::<ChatStore>();
+    let join = move |group: ConversationId| {
+        spawn_local(async move {
+            match store.join_group(group).await {
+                Ok(()) => on_joined.run(()),
+                Err(err) => on_error.run(err.to_string()),
+            }
+        });
+    };
+    if found.is_empty() {
+        return view! { <p class="search-empty">"No public group has that hashtag."</p> }
+            .into_any();
+    }
+    view! {
+        <ul class="group-results" aria-label="Public groups">
+            {found
+                .into_iter()
+                .map(|group| {
+                    let id = group.id;
+                    let members = if group.members == 1 {
+                        "1 member".to_owned()
+                    } else {
+                        format!("{} members", group.members)
+                    };
+                    view! {
+                        <li class="group-result">
+                            <Avatar name=group.name.clone() picture=group.picture.clone() />
+                            <span class="group-result-main">
+                                <strong>{group.name.clone()}</strong>
+                                <span class="group-result-meta">
+                                    {format!("#{} · {members}", group.hashtag)}
+                                </span>
+                            </span>
+                            <button
+                                type="button"
+                                aria-label=format!("Join {}", group.name)
+                                on:click=move |_| join(id)
+                            >
+                                "Join"
+                            </button>
+                        </li>
+                    }
+                })
+                .collect_view()}
+        </ul>
+    }
+    .into_any()
 }

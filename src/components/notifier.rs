@@ -3,7 +3,8 @@
 //! conversation is on screen), the unread count in the tab's title, and
 //! the conversation a clicked notification names opened; and the server
 //! told whether this tab is on screen (it pushes only when none is).
-//! Renders nothing on the page.
+//! Renders nothing: the chat's live half starts it, under the chat's owner,
+//! so that it ends with the chat.
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -14,10 +15,9 @@ use crate::state::{ChatState, ChatStore, Notice};
 
 const TITLE: &str = "Natter";
 
-#[component]
-pub fn Notifier() -> impl IntoView {
-    let store = expect_context::<ChatStore>();
-
+/// Starts watching `store` for what to tell; stops when the current owner
+/// is cleaned up.
+pub fn watch(store: ChatStore) {
     Effect::new(move |_| {
         if store.notices.with(Vec::is_empty) {
             return;

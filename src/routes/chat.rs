@@ -13,7 +13,6 @@ use crate::components::conversation_list::ConversationList;
 use crate::components::find_user::FindUser;
 use crate::components::install::InstallButton;
 use crate::components::logout::CacheNotice;
-use crate::components::notifier::Notifier;
 use crate::net::session::End;
 use crate::parts;
 use crate::profile_code::username_in;
@@ -34,8 +33,9 @@ pub fn ChatPage(me: User, #[prop(into)] on_end: Callback<End>) -> impl IntoView 
     crate::perf::mark("natter:chat-start");
     let (store, commands) = ChatStore::new(me.clone());
     provide_context(store);
+    let owner = Owner::current().unwrap_or_default();
     spawn_local(async move {
-        let end = store.run(commands).await;
+        let end = store.run(commands, owner).await;
         if end != End::Stopped {
             on_end.run(end);
         }
@@ -137,7 +137,6 @@ pub fn ChatPage(me: User, #[prop(into)] on_end: Callback<End>) -> impl IntoView 
         <div class="app" class:has-open=move || open.get().is_some()>
             <UpdateBanner />
             <ConnectionBanner />
-            <Notifier />
             <div class="panes">
             <aside class="sidebar">
                 <header class="sidebar-header">

@@ -106,22 +106,27 @@ impl ChatStore {
     /// before (or without) a connection; then the live half, until the
     /// session ends. If its module cannot be fetched (a new build replaced
     /// this one and the device kept no copy), the app must be reloaded.
-    pub async fn run(self, commands: UnboundedReceiver<Command>) -> End {
+    /// `owner` is the chat's: what the live half watches ends with it.
+    pub async fn run(self, commands: UnboundedReceiver<Command>, owner: Owner) -> End {
         self.open_cache().await;
         crate::perf::mark("natter:cache-open");
-        match crate::parts::live(self, commands).await {
+        match crate::parts::live(self, commands, owner).await {
             Ok(live) => live.await,
             Err(crate::parts::PartMissing) => End::Outdated,
         }
     }
 
     /// What talks to the world: saving (what waited first), the other tabs,
-    /// this browser's push subscription, and the session, whose hello
-    /// carries the saved cursors, until it ends.
-    pub async fn live(self, commands: UnboundedReceiver<Command>) -> End {
+    /// notifications and this browser's push subscription, and the
+    /// session, whose hello carries the saved cursors, until it ends.
+    pub async fn live(self, commands: UnboundedReceiver<Command>, owner: Owner) -> End {
         crate::perf::mark("natter:live");
         self.start_saving();
+        if let Some(cache) = self.cache.get_value() {
+            self.step_aside_when_displaced(cache);
+        }
         self.join_tabs();
+        owner.with(|| crate::components::notifier::watch(self));
         crate::notify::keep_push_if_allowed();
         let url = crate::net::socket::default_url().unwrap_or_default();
         crate::net::session::run(url, crate::net::http::Api::same_origin(), self, commands).await
@@ -139,7 +144,6 @@ impl ChatStore {
             Ok((cache, snapshot)) => {
                 let cache = Rc::new(cache);
                 self.cache.set_value(Some(cache.clone()));
-                self.step_aside_when_displaced(cache.clone());
                 let mut changes = Batch::default();
                 let mut early = self
                     .early

@@ -1,6 +1,7 @@
 //! The person's own account, from this device: profile, password, logging
 //! out, deleting it.
 
+use leptos::prelude::WithUntracked;
 use natter_protocol::{PasswordChange, ProfileUpdate};
 
 use super::ChatStore;
@@ -34,6 +35,8 @@ impl ChatStore {
     /// can be reached), or of every device (which needs the server now);
     /// then deletes this device's copy of the chats if asked.
     pub async fn log_out(&self, everywhere: bool, delete_data: bool) -> Result<(), LogoutError> {
+        // Read now: once the server has ended the session the chat goes.
+        let me = self.state.with_untracked(|state| state.me.id);
         if everywhere {
             Api::same_origin().logout_everywhere().await?;
             account::forget();
@@ -42,19 +45,20 @@ impl ChatStore {
             account::log_out().await;
         }
         if delete_data {
-            self.delete_device_data().await?;
+            self.delete_device_data(me).await?;
         }
         Ok(())
     }
 
     /// Deletes the account; then what this device kept of it goes too.
     pub async fn delete_account(&self, password: &str) -> Result<(), HttpError> {
+        let me = self.state.with_untracked(|state| state.me.id);
         Api::same_origin().delete_account(password).await?;
         account::forget();
         account::forget_traces().await;
         // The account is gone: a failure here leaves only an orphaned copy
         // that the next sign-in on this device never opens.
-        let _ = self.delete_device_data().await;
+        let _ = self.delete_device_data(me).await;
         Ok(())
     }
 }

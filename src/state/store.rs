@@ -16,7 +16,7 @@ use futures::future::LocalBoxFuture;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use natter_protocol::{
-    Action, ClientFrame, ConversationId, Millis, Seq, ServerFrame, User, PROTOCOL_VERSION,
+    Action, ClientFrame, ConversationId, Millis, Seq, ServerFrame, User, UserId, PROTOCOL_VERSION,
     TYPING_EVERY_MS, TYPING_SHOWN_MS,
 };
 use uuid::Uuid;
@@ -313,11 +313,12 @@ impl ChatStore {
         }
     }
 
-    /// Forgets this device's copy of the chats (at logout, if asked).
-    pub async fn delete_device_data(&self) -> Result<(), CacheError> {
-        let me = self.state.with_untracked(|state| state.me.id);
-        if let Some(cache) = self.cache.get_value() {
-            self.cache.set_value(None);
+    /// Forgets `me`'s copy of the chats on this device (at logout, if
+    /// asked). The chat may be gone by now (the server ended the session
+    /// while it was being asked): then its copy is already closed.
+    pub async fn delete_device_data(&self, me: UserId) -> Result<(), CacheError> {
+        if let Some(cache) = self.cache.try_get_value().flatten() {
+            self.cache.try_set_value(None);
             cache.close();
         }
         IdbCache::delete(me).await

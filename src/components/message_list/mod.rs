@@ -142,8 +142,10 @@ pub fn MessageList(id: ConversationId, #[prop(into)] title: Signal<String>) -> i
             let end_key = items.with_untracked(|items| items[last].anchor_key());
             end.set((last + 1 < len).then_some(end_key));
         }
+        // The frame may come after the list went (the conversation was
+        // closed): then there is nothing to do, and nothing to read.
         request_animation_frame(move || {
-            let Some(el) = list.get_untracked() else {
+            let Some(el) = list.try_get_untracked().flatten() else {
                 return;
             };
             let selector = format!("li[data-key=\"{key}\"]");
@@ -170,16 +172,20 @@ pub fn MessageList(id: ConversationId, #[prop(into)] title: Signal<String>) -> i
         loading.set(true);
         spawn_local(async move {
             let mut pages = 0;
-            while !items.with_untracked(|items| {
+            // `None` once the list went while a page was read: stop.
+            while items.try_with_untracked(|items| {
                 items
                     .iter()
                     .any(|item| matches!(item, Item::Bubble(b) if b.seq == Some(target)))
-            }) && pages < JUMP_PAGES
+            }) == Some(false)
+                && pages < JUMP_PAGES
                 && fetch_older_to(target).await
             {
                 pages += 1;
             }
-            loading.set(false);
+            if loading.try_set(false).is_some() {
+                return;
+            }
             if !show(target) {
                 load_error.set(Some("That message could not be found.".to_owned()));
             }
@@ -200,10 +206,10 @@ pub fn MessageList(id: ConversationId, #[prop(into)] title: Signal<String>) -> i
     Effect::new(move |_| {
         visible.track();
         request_animation_frame(move || {
-            let Some(el) = list.get_untracked() else {
+            let Some(el) = list.try_get_untracked().flatten() else {
                 return;
             };
-            if let Some((key, offset)) = anchor.get_value() {
+            if let Some((key, offset)) = anchor.try_get_value().flatten() {
                 anchor.set_value(None);
                 let selector = format!("li[data-key=\"{key}\"]");
                 if let Ok(Some(row)) = el.query_selector(&selector) {
@@ -211,7 +217,7 @@ pub fn MessageList(id: ConversationId, #[prop(into)] title: Signal<String>) -> i
                         el.set_scroll_top(row.offset_top() - offset);
                     }
                 }
-            } else if stick.get_value() {
+            } else if stick.try_get_value() == Some(true) {
                 el.set_scroll_top(el.scroll_height());
             }
         });

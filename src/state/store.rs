@@ -220,7 +220,9 @@ impl ChatStore {
         spawn_local(async move {
             cache.displaced().await;
             cache.close();
-            let current = slot.get_value();
+            // `None` when the chat has gone meanwhile (this tab deleted
+            // the copy at logout): nobody is left to tell.
+            let current = slot.try_get_value().flatten();
             if current.is_some_and(|current| Rc::ptr_eq(&current, &cache)) {
                 slot.set_value(None);
                 problem.set(Some(CacheError::Unavailable(

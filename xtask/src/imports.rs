@@ -241,42 +241,39 @@ mod tests {
             .all(|name| name.bytes().all(|b| b.is_ascii_alphabetic())));
     }
 
-    #[test]
-    fn imports_from_the_script_are_renamed_and_the_rest_kept() {
-        // (module "m" (import "./x_bg.js" "__wbg_f_0123" (func (type 0)))
-        //         (import "env" "memory" (memory 1 2)))
-        let mut wasm = b"\0asm\x01\0\0\0".to_vec();
+    /// A module with `imports` (module, name, descriptor) and a custom
+    /// section after them.
+    fn module(imports: &[(&str, &str, &[u8])]) -> Vec<u8> {
         let mut body = Vec::new();
-        push_leb(&mut body, 2);
-        push_name(&mut body, "./x_bg.js");
-        push_name(&mut body, "__wbg_f_0123");
-        body.extend_from_slice(&[0x00, 0x00]);
-        push_name(&mut body, "env");
-        push_name(&mut body, "memory");
-        body.extend_from_slice(&[0x02, 0x01, 0x01, 0x02]);
+        push_leb(&mut body, imports.len());
+        for (from, name, descriptor) in imports {
+            push_name(&mut body, from);
+            push_name(&mut body, name);
+            body.extend_from_slice(descriptor);
+        }
+        let mut wasm = b"\0asm\x01\0\0\0".to_vec();
         wasm.push(IMPORT_SECTION);
         push_leb(&mut wasm, body.len());
         wasm.extend_from_slice(&body);
-        // A custom section after it is copied as it is.
         wasm.extend_from_slice(&[0x00, 0x02, 0x01, b'z']);
+        wasm
+    }
 
+    #[test]
+    fn imports_from_the_script_are_renamed_and_the_rest_kept() {
+        // A function of type 0, and a memory of 1 to 2 pages.
+        let function: &[u8] = &[0x00, 0x00];
+        let memory: &[u8] = &[0x02, 0x01, 0x01, 0x02];
+        let wasm = module(&[
+            ("./x_bg.js", "__wbg_f_0123", function),
+            ("env", "memory", memory),
+        ]);
         let (out, renamed) = rename_imports(&wasm, "./x_bg.js").expect("renamed");
         assert_eq!(renamed, [("__wbg_f_0123".to_owned(), "a".to_owned())]);
-        let mut expected = b"\0asm\x01\0\0\0".to_vec();
-        let mut body = Vec::new();
-        push_leb(&mut body, 2);
-        push_name(&mut body, "a");
-        push_name(&mut body, "a");
-        body.extend_from_slice(&[0x00, 0x00]);
-        push_name(&mut body, "env");
-        push_name(&mut body, "memory");
-        body.extend_from_slice(&[0x02, 0x01, 0x01, 0x02]);
-        expected.push(IMPORT_SECTION);
-        push_leb(&mut expected, body.len());
-        expected.extend_from_slice(&body);
-        expected.extend_from_slice(&[0x00, 0x02, 0x01, b'z']);
-        assert_eq!(out, expected);
-
+        assert_eq!(
+            out,
+            module(&[("a", "a", function), ("env", "memory", memory)])
+        );
         assert!(rename_imports(&wasm[..wasm.len() - 3], "./x_bg.js").is_err());
     }
 }

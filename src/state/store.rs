@@ -110,6 +110,7 @@ impl ChatStore {
     pub async fn run(self, commands: UnboundedReceiver<Command>, owner: Owner) -> End {
         self.open_cache().await;
         crate::perf::mark("natter:cache-open");
+        after_next_frame().await;
         match crate::parts::live(self, commands, owner).await {
             Ok(live) => live.await,
             Err(crate::parts::PartMissing) => End::Outdated,
@@ -501,6 +502,22 @@ impl ChatStore {
         self.command(Command::Stop);
     }
 }
+
+/// Waits until the saved chats just put in the state are drawn, so that
+/// the live half's files are asked for after the first screen, never
+/// competing with it. A hidden tab gets no frames: then a short wait
+/// stands in.
+async fn after_next_frame() {
+    let (drawn, frame) = futures::channel::oneshot::channel();
+    request_animation_frame(move || {
+        let _ = drawn.send(());
+    });
+    let timeout = gloo_timers::future::TimeoutFuture::new(FRAME_WAIT_MS);
+    futures::future::select(frame, timeout).await;
+}
+
+/// The longest wait for a frame before the live half is fetched anyway.
+const FRAME_WAIT_MS: u32 = 100;
 
 fn frame_of(outgoing: &Outgoing) -> ClientFrame {
     ClientFrame::Send {

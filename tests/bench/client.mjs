@@ -133,7 +133,9 @@ async function load(context, url, selector) {
  */
 function breakdown(run) {
   const wasm = run.resources.find((r) => r.name.endsWith('_bg.wasm'));
-  const parts = run.resources.filter((r) => /\/(chunk|split)_\w+\.wasm$/.test(r.name));
+  // The chat's modules: those asked for before the screen showed (the
+  // live half's come after).
+  const parts = run.resources.filter((r) => /\/(chunk|split)_\w+\.wasm$/.test(r.name) && r.start < run.ready);
   return {
     wasmDownloaded: wasm?.end,
     wasmReady: run.marks['natter:wasm-ready'],

@@ -13,12 +13,14 @@ use std::collections::BTreeMap;
 use futures::FutureExt;
 use indexed_db_futures::database::Database;
 use indexed_db_futures::error::{DomException, Error as IdbError, OpenDbError};
+use indexed_db_futures::object_store::ObjectStore;
 use indexed_db_futures::prelude::*;
 use indexed_db_futures::query_source::QuerySource;
 use indexed_db_futures::transaction::{Transaction, TransactionMode};
 use indexed_db_futures::KeyRange;
 use natter_protocol::{Action, Conversation, ConversationId, Message, Seq, User, UserId};
 use serde::de::DeserializeOwned;
+use serde::Serialize;
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{Blob, IdbCursorDirection};
 
@@ -214,6 +216,16 @@ impl IdbCache {
     }
 }
 
+/// Puts `record` under `key` in `store`, within the store's transaction.
+fn put<T: Serialize>(store: &ObjectStore<'_>, key: String, record: &T) -> Result<(), CacheError> {
+    store
+        .put(Json(record))
+        .with_key(key)
+        .primitive()
+        .map_err(error)?;
+    Ok(())
+}
+
 fn open_error(err: OpenDbError) -> CacheError {
     match err {
         OpenDbError::Base(base) => error(base),
@@ -292,11 +304,11 @@ async fn erase(tx: &Transaction<'_>, senders: &[UserId]) -> Result<Vec<Message>,
                 .build()
                 .map_err(error)?;
         }
-        messages
-            .put(Json(&*message))
-            .with_key(message_key(message.conversation, message.seq))
-            .primitive()
-            .map_err(error)?;
+        put(
+            &messages,
+            message_key(message.conversation, message.seq),
+            &*message,
+        )?;
     }
     Ok(found)
 }
@@ -434,36 +446,20 @@ impl Cache for IdbCache {
             .map_err(error)?;
         if let Some(me) = &batch.me {
             let store = tx.object_store(PROFILE).map_err(error)?;
-            store
-                .put(Json(me))
-                .with_key(String::from("me"))
-                .primitive()
-                .map_err(error)?;
+            put(&store, String::from("me"), me)?;
         }
         if let Some(blocked) = &batch.blocked {
             let store = tx.object_store(PROFILE).map_err(error)?;
-            store
-                .put(Json(blocked))
-                .with_key(String::from("blocked"))
-                .primitive()
-                .map_err(error)?;
+            put(&store, String::from("blocked"), blocked)?;
         }
         if let Some(open) = batch.open {
             let store = tx.object_store(META).map_err(error)?;
-            store
-                .put(Json(open))
-                .with_key(String::from("open"))
-                .primitive()
-                .map_err(error)?;
+            put(&store, String::from("open"), &open)?;
         }
         if !batch.conversations.is_empty() {
             let store = tx.object_store(CONVERSATIONS).map_err(error)?;
             for conversation in &batch.conversations {
-                store
-                    .put(Json(conversation))
-                    .with_key(conversation_key(conversation.id))
-                    .primitive()
-                    .map_err(error)?;
+                put(&store, conversation_key(conversation.id), conversation)?;
             }
         }
         // What the search index must change: the messages as now saved.
@@ -488,20 +484,16 @@ impl Cache for IdbCache {
                         let files = tx.object_store(FILES).map_err(error)?;
                         files.delete(file.to_string()).build().map_err(error)?;
                     }
-                    store
-                        .put(Json(&target))
-                        .with_key(key)
-                        .primitive()
-                        .map_err(error)?;
+                    put(&store, key, &target)?;
                     acted_on.push(target);
                 }
             }
             for message in &batch.messages {
-                store
-                    .put(Json(message))
-                    .with_key(message_key(message.conversation, message.seq))
-                    .primitive()
-                    .map_err(error)?;
+                put(
+                    &store,
+                    message_key(message.conversation, message.seq),
+                    message,
+                )?;
             }
         }
         let erased = if batch.erased.is_empty() {
@@ -540,11 +532,7 @@ impl Cache for IdbCache {
                 store.delete(outbox_key(outgoing)).build().map_err(error)?;
             }
             for outgoing in &batch.outbox_put {
-                store
-                    .put(Json(outgoing))
-                    .with_key(outbox_key(outgoing))
-                    .primitive()
-                    .map_err(error)?;
+                put(&store, outbox_key(outgoing), outgoing)?;
             }
         }
         tx.commit().await.map_err(error)

@@ -166,6 +166,7 @@ test('small slips: a quiet signed-out start, a growing composer, cleared search 
   await search.fill(`#${tag}`);
   await ann.page.getByRole('button', { name: 'Search', exact: true }).click();
   await expect(ann.page.getByRole('list', { name: 'Public groups' })).toBeVisible();
+  await ann.page.screenshot({ path: shot('group-results') });
   await search.fill('#a b');
   await ann.page.getByRole('button', { name: 'Search', exact: true }).click();
   await expect(ann.page.getByRole('alert')).toContainText('Hashtags are');

@@ -158,6 +158,9 @@ impl Recorder {
 
 impl Drop for Recorder {
     fn drop(&mut self) {
+        // Stopping hands over a last chunk later, when the handler is gone
+        // with this recorder: nobody wants it (the recording was cancelled).
+        self.recorder.set_ondataavailable(None);
         if self.recorder.state() != web_sys::RecordingState::Inactive {
             let _ = self.recorder.stop();
         }

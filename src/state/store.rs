@@ -506,7 +506,8 @@ impl ChatStore {
 /// Waits until the saved chats just put in the state are drawn, so that
 /// the live half's files are asked for after the first screen, never
 /// competing with it. A hidden tab gets no frames: then a short wait
-/// stands in.
+/// stands in (which browsers stretch to about a second in the background,
+/// so a tab opened behind others connects that much later).
 async fn after_next_frame() {
     let (drawn, frame) = futures::channel::oneshot::channel();
     request_animation_frame(move || {

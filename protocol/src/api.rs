@@ -255,6 +255,8 @@ pub enum ApiErrorCode {
     Busy,
     /// The day's upload allowance is used up.
     QuotaExceeded,
+    /// The link could not be previewed (the message says why).
+    NoPreview,
     TooLarge,
     UnsupportedMediaType,
     Internal,
@@ -363,6 +365,10 @@ pub struct Message {
     /// Reactions, by emoji, in the order first used.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub reactions: Vec<Reaction>,
+    /// What a link in the text is, as the sender's server read it (boxed:
+    /// most messages have none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub link_preview: Option<Box<LinkPreview>>,
 }
 
 /// Who reacted to a message with one emoji.
@@ -558,6 +564,45 @@ pub struct Attachment {
     /// URL.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub thumbnail: Option<String>,
+}
+
+/// A link's card: what the page says it is, read by the server (never by
+/// a reader's device, so that the site learns nothing of who reads).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct LinkPreview {
+    /// The link as the message's text holds it.
+    pub url: String,
+    pub title: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub site_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<PreviewImage>,
+}
+
+/// A page's picture, made small and served by Natter at
+/// `/api/previews/images/{id}`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct PreviewImage {
+    /// The SHA-256 of the JPEG, in lowercase hex.
+    pub id: String,
+    pub width: u32,
+    pub height: u32,
+}
+
+/// `GET /api/previews?url=…`: what the server found at a link.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LinkInfo {
+    /// The card, when the page has a title to show.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preview: Option<LinkPreview>,
+    /// Where the link led, after redirects.
+    pub final_url: String,
+    /// The page forbids being shown in another site's frame
+    /// (`X-Frame-Options`, or CSP `frame-ancestors`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub refuses_frames: bool,
 }
 
 /// The server's upload limits (`GET /api/limits`), so that the app can refuse

@@ -6,8 +6,8 @@ use crate::tagged::tagged_enum;
 use uuid::Uuid;
 
 use crate::api::{
-    Action, Attachment, Conversation, ConversationId, GroupInfo, Member, Message, Mute, Seq, User,
-    UserId,
+    Action, Attachment, Conversation, ConversationId, GroupInfo, LinkPreview, Member, Message,
+    Mute, Seq, User, UserId,
 };
 use crate::Millis;
 
@@ -56,6 +56,9 @@ tagged_enum! {
             /// and there is no attachment or reply.
             #[serde(default, skip_serializing_if = "Option::is_none")]
             action: Option<Action>,
+            /// The card of a link in `body`, from `GET /api/previews`.
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            link_preview: Option<Box<LinkPreview>>,
         },
         /// Everything up to `seq` in `conversation` is delivered or read.
         Receipt {
@@ -218,6 +221,7 @@ mod tests {
             attachment: None,
             action: None,
             reply_to: None,
+            link_preview: None,
         };
         let value = serde_json::to_value(&frame).unwrap();
         assert_eq!(

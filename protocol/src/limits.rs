@@ -47,6 +47,9 @@ pub enum Invalid {
     /// Text holds the NUL character, which no text needs (and which
     /// PostgreSQL cannot store).
     Nul,
+    /// A link preview that is not for a link in the text, or whose parts
+    /// are too long or malformed.
+    LinkPreview,
 }
 
 impl fmt::Display for Invalid {
@@ -73,6 +76,10 @@ impl fmt::Display for Invalid {
             }
             Invalid::ReportNote => "A report's note can be at most 500 characters.",
             Invalid::Nul => "Text can't contain the NUL character.",
+            Invalid::LinkPreview => {
+                "A link preview must be for a link in the message, with a title of at most \
+                 200 characters and a description of at most 300."
+            }
             Invalid::ActionShape => {
                 "A reaction, edit or deletion carries no text, file or reply of its own."
             }
@@ -228,6 +235,53 @@ pub fn check_message(
         (Some(_), _) => Err(Invalid::ActionShape),
         (None, Some(attachment)) => check_caption(body).and_then(|()| check_attachment(attachment)),
         (None, None) => check_body(body),
+    }
+}
+
+/// The longest link a preview is made for, in characters.
+pub const PREVIEW_URL_MAX: usize = 2048;
+/// The longest title a link preview keeps, in characters.
+pub const PREVIEW_TITLE_MAX: usize = 200;
+/// The longest description a link preview keeps, in characters.
+pub const PREVIEW_DESCRIPTION_MAX: usize = 300;
+/// The longest site name a link preview keeps, in characters.
+pub const PREVIEW_SITE_MAX: usize = 100;
+/// The longest side of a preview's picture, in pixels.
+pub const PREVIEW_IMAGE_SIDE: u32 = 600;
+
+/// Checks a link preview sent with `body`: for an http(s) link the text
+/// holds, with its parts within their lengths, and a picture id that is a
+/// SHA-256 in hex.
+pub fn check_link_preview(body: &str, preview: &crate::LinkPreview) -> Result<(), Invalid> {
+    let within = |text: &str, max: usize| {
+        let count = text.chars().count();
+        count <= max && !text.contains('\0')
+    };
+    let optional =
+        |text: &Option<String>, max: usize| text.as_deref().is_none_or(|t| within(t, max));
+    let url = preview.url.as_str();
+    let web = url.starts_with("https://") || url.starts_with("http://");
+    let image = preview.image.as_ref().is_none_or(|image| {
+        image.id.len() == 64
+            && image
+                .id
+                .bytes()
+                .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+            && (1..=PREVIEW_IMAGE_SIDE).contains(&image.width)
+            && (1..=PREVIEW_IMAGE_SIDE).contains(&image.height)
+    });
+    let fits = web
+        && body.contains(url)
+        && within(url, PREVIEW_URL_MAX)
+        && !preview.title.trim().is_empty()
+        && within(&preview.title, PREVIEW_TITLE_MAX)
+        && optional(&preview.description, PREVIEW_DESCRIPTION_MAX)
+        && optional(&preview.site_name, PREVIEW_SITE_MAX)
+        && image;
+    if fits {
+        Ok(())
+    } else {
+        Err(Invalid::LinkPreview)
     }
 }
 
@@ -500,5 +554,42 @@ mod tests {
         assert_eq!(check_body("a\0b"), Err(Invalid::Nul));
         assert_eq!(check_caption("\0"), Err(Invalid::Nul));
         assert_eq!(check_report_note("spam\0"), Err(Invalid::Nul));
+    }
+
+    #[test]
+    fn a_link_preview_is_for_a_link_in_the_text_and_small() {
+        let good = crate::LinkPreview {
+            url: "https://example.org/a".to_owned(),
+            title: "A page".to_owned(),
+            description: Some("About it".to_owned()),
+            site_name: None,
+            image: Some(crate::PreviewImage {
+                id: "ab".repeat(32),
+                width: 600,
+                height: 315,
+            }),
+        };
+        let body = "look: https://example.org/a";
+        assert_eq!(check_link_preview(body, &good), Ok(()));
+        let refused = |change: fn(&mut crate::LinkPreview)| {
+            let mut preview = good.clone();
+            change(&mut preview);
+            check_link_preview(body, &preview)
+        };
+        assert_eq!(
+            check_link_preview("no link here", &good),
+            Err(Invalid::LinkPreview)
+        );
+        for change in [
+            (|p: &mut crate::LinkPreview| p.title = " ".to_owned()) as fn(&mut crate::LinkPreview),
+            |p| p.title = "t".repeat(PREVIEW_TITLE_MAX + 1),
+            |p| p.description = Some("d".repeat(PREVIEW_DESCRIPTION_MAX + 1)),
+            |p| p.site_name = Some("a\0b".to_owned()),
+            |p| p.url = "javascript:alert(1)".to_owned(),
+            |p| p.image.as_mut().expect("an image").id = "../../etc/passwd".to_owned(),
+            |p| p.image.as_mut().expect("an image").width = PREVIEW_IMAGE_SIDE + 1,
+        ] {
+            assert_eq!(refused(change), Err(Invalid::LinkPreview));
+        }
     }
 }

@@ -434,6 +434,7 @@ mod tests {
                 attachment: None,
                 reply_to: Some(3),
                 action: Some(Action::Delete { target: 3 }),
+                link_preview: None,
             },
             ClientFrame::Receipt {
                 conversation: 1,

@@ -1,6 +1,6 @@
-//! Requests this server makes to addresses people give it (push endpoints):
-//! which destinations are allowed, and an HTTP client that only ever
-//! connects to an allowed address.
+//! Requests this server makes to addresses people give it (push endpoints,
+//! links to preview): which destinations are allowed, and an HTTP client
+//! that only ever connects to an allowed address.
 //!
 //! A URL from a client must not turn the server into a way in to its own
 //! network (SSRF): loopback, private, link-local (cloud metadata at
@@ -12,7 +12,9 @@
 //! which hands the connector only the addresses that passed, so a name that
 //! resolves elsewhere on the second lookup cannot slip through.
 
+use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::sync::Arc;
 use std::time::Duration;
 
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
@@ -27,7 +29,28 @@ pub enum Reach {
     /// Also plain http, any port, and loopback addresses: for tests, which
     /// stand in for internet services on 127.0.0.1. Never in production.
     Loopback,
+    /// Public addresses, and the literal address 127.0.0.1 on this one
+    /// port: for tests, whose stand-in web sites listen there. Names never
+    /// resolve to loopback, and every other loopback address and port
+    /// stays refused, so that a test can watch one that must never be
+    /// reached.
+    LoopbackPort(u16),
 }
+
+/// What a destination is for, which decides its schemes and ports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    /// A push service: https on 443.
+    Push,
+    /// A web page or its picture: http on 80 or https on 443, as a browser
+    /// would open it without a port in the link.
+    Page,
+}
+
+/// Names resolved without asking the system, before it is asked: for
+/// tests, to stand in for a DNS answer (a name that resolves to a private
+/// address). Empty in production.
+pub type Hosts = Arc<HashMap<String, Vec<IpAddr>>>;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum OutboundError {
@@ -35,8 +58,12 @@ pub enum OutboundError {
     NotAUrl,
     #[error("only https URLs are accepted")]
     NotHttps,
+    #[error("only http and https links can be previewed")]
+    NotWeb,
     #[error("only the https port (443) is accepted")]
     Port,
+    #[error("only links on the usual ports (80 for http, 443 for https) can be previewed")]
+    PagePort,
     #[error("a URL with a user name or password is not accepted")]
     Credentials,
     #[error("the URL has no host")]
@@ -46,18 +73,39 @@ pub enum OutboundError {
 }
 
 impl Reach {
-    /// Checks `text` as a destination: the scheme, the port, and the host
-    /// if it is an IP literal. Names are checked when they are resolved.
+    /// Checks `text` as a push endpoint: the scheme, the port, and the
+    /// host if it is an IP literal. Names are checked when they are
+    /// resolved.
     pub fn check(self, text: &str) -> Result<Url, OutboundError> {
         let url = Url::parse(text).map_err(|_| OutboundError::NotAUrl)?;
+        self.check_url(url, Purpose::Push)
+    }
+
+    /// Checks an already parsed `url` as a destination for `purpose`.
+    pub fn check_url(self, url: Url, purpose: Purpose) -> Result<Url, OutboundError> {
         let loopback = self == Reach::Loopback;
-        match url.scheme() {
-            "https" => {}
-            "http" if loopback => {}
-            _ => return Err(OutboundError::NotHttps),
+        match (purpose, url.scheme()) {
+            (Purpose::Push, "https") | (Purpose::Page, "https" | "http") => {}
+            (Purpose::Push, "http") if loopback => {}
+            (Purpose::Push, _) => return Err(OutboundError::NotHttps),
+            (Purpose::Page, _) => return Err(OutboundError::NotWeb),
         }
-        if !loopback && url.port().is_some_and(|port| port != 443) {
-            return Err(OutboundError::Port);
+        let port = url.port_or_known_default();
+        let test_port = self.test_port().is_some() && port == self.test_port();
+        match purpose {
+            _ if loopback || test_port => {}
+            Purpose::Push if url.port().is_some_and(|port| port != 443) => {
+                return Err(OutboundError::Port)
+            }
+            Purpose::Page
+                if !matches!(
+                    (url.scheme(), port),
+                    ("http", Some(80)) | ("https", Some(443))
+                ) =>
+            {
+                return Err(OutboundError::PagePort)
+            }
+            _ => {}
         }
         if !url.username().is_empty() || url.password().is_some() {
             return Err(OutboundError::Credentials);
@@ -67,10 +115,17 @@ impl Reach {
             url::Host::Ipv4(ip) => IpAddr::V4(ip),
             url::Host::Ipv6(ip) => IpAddr::V6(ip),
         };
-        if self.allows(ip) {
+        if self.allows(ip) || (test_port && ip == IpAddr::V4(Ipv4Addr::LOCALHOST)) {
             Ok(url)
         } else {
             Err(OutboundError::Private(ip))
+        }
+    }
+
+    fn test_port(self) -> Option<u16> {
+        match self {
+            Reach::LoopbackPort(port) => Some(port),
+            _ => None,
         }
     }
 
@@ -84,10 +139,20 @@ impl Reach {
     /// services called here do not redirect), names resolved through
     /// [`CheckedResolver`], and every request bounded by `timeout`.
     pub fn client(self, timeout: Duration) -> Result<reqwest::Client, reqwest::Error> {
+        self.client_resolving(timeout, Hosts::default())
+    }
+
+    /// [`Reach::client`], with `hosts` answered before the system's
+    /// resolver is asked (and checked all the same).
+    pub fn client_resolving(
+        self,
+        timeout: Duration,
+        hosts: Hosts,
+    ) -> Result<reqwest::Client, reqwest::Error> {
         reqwest::Client::builder()
             .no_proxy()
             .redirect(reqwest::redirect::Policy::none())
-            .dns_resolver(std::sync::Arc::new(CheckedResolver { reach: self }))
+            .dns_resolver(Arc::new(CheckedResolver { reach: self, hosts }))
             .connect_timeout(timeout)
             .timeout(timeout)
             .user_agent(concat!("natter-server/", env!("CARGO_PKG_VERSION")))
@@ -99,6 +164,7 @@ impl Reach {
 /// [`Reach::allows`]; none left is an error, so nothing is connected to.
 struct CheckedResolver {
     reach: Reach,
+    hosts: Hosts,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -108,10 +174,17 @@ struct NoPublicAddress(String);
 impl Resolve for CheckedResolver {
     fn resolve(&self, name: Name) -> Resolving {
         let reach = self.reach;
+        let known = self.hosts.get(name.as_str()).cloned();
         Box::pin(async move {
             let host = name.as_str().to_owned();
-            let found = tokio::net::lookup_host((host.as_str(), 0)).await?;
-            let allowed: Vec<SocketAddr> = found.filter(|addr| reach.allows(addr.ip())).collect();
+            let found: Vec<SocketAddr> = match known {
+                Some(ips) => ips.into_iter().map(|ip| SocketAddr::new(ip, 0)).collect(),
+                None => tokio::net::lookup_host((host.as_str(), 0)).await?.collect(),
+            };
+            let allowed: Vec<SocketAddr> = found
+                .into_iter()
+                .filter(|addr| reach.allows(addr.ip()))
+                .collect();
             if allowed.is_empty() {
                 return Err(
                     Box::new(NoPublicAddress(host)) as Box<dyn std::error::Error + Send + Sync>
@@ -267,6 +340,75 @@ mod tests {
         assert!(Reach::Loopback.check("http://[::1]:9000/push").is_ok());
         assert!(Reach::Loopback.check("http://10.0.0.1/").is_err());
         assert!(Reach::Loopback.check("http://169.254.169.254/").is_err());
+    }
+
+    fn page(reach: Reach, text: &str) -> Result<Url, OutboundError> {
+        reach.check_url(Url::parse(text).expect("a URL"), Purpose::Page)
+    }
+
+    #[test]
+    fn pages_are_http_or_https_on_their_usual_ports() {
+        for url in [
+            "http://example.org/a",
+            "https://example.org/",
+            "http://example.org:80/",
+        ] {
+            assert!(page(Reach::Public, url).is_ok(), "{url} must be allowed");
+        }
+        assert_eq!(
+            page(Reach::Public, "http://example.org:443/"),
+            Err(OutboundError::PagePort)
+        );
+        assert_eq!(
+            page(Reach::Public, "https://example.org:8443/"),
+            Err(OutboundError::PagePort)
+        );
+        assert_eq!(
+            page(Reach::Public, "ftp://example.org/"),
+            Err(OutboundError::NotWeb)
+        );
+        assert_eq!(
+            page(Reach::Public, "javascript:alert(1)"),
+            Err(OutboundError::NotWeb)
+        );
+        assert_eq!(
+            page(Reach::Public, "https://user@example.org/"),
+            Err(OutboundError::Credentials)
+        );
+        for url in [
+            "http://2130706433/",
+            "http://0x7f.1/",
+            "http://[::ffff:7f00:1]/",
+            "http://169.254.169.254/",
+        ] {
+            assert!(
+                matches!(page(Reach::Public, url), Err(OutboundError::Private(_))),
+                "{url} must be refused as private"
+            );
+        }
+    }
+
+    #[test]
+    fn the_test_port_opens_127_0_0_1_on_that_port_only() {
+        let reach = Reach::LoopbackPort(8123);
+        assert!(page(reach, "http://127.0.0.1:8123/").is_ok());
+        assert_eq!(
+            page(reach, "http://127.0.0.1:8124/"),
+            Err(OutboundError::PagePort)
+        );
+        assert!(matches!(
+            page(reach, "http://127.0.0.1/"),
+            Err(OutboundError::Private(_))
+        ));
+        assert!(matches!(
+            page(reach, "http://127.0.0.2:8123/"),
+            Err(OutboundError::Private(_))
+        ));
+        assert!(matches!(
+            page(reach, "http://[::1]:8123/"),
+            Err(OutboundError::Private(_))
+        ));
+        assert!(reach.check("http://127.0.0.1:8123/push").is_err());
     }
 
     #[tokio::test]

@@ -176,6 +176,8 @@ pub struct NewMessage {
     pub attachment: Option<Attachment>,
     pub reply_to: Option<Seq>,
     pub action: Option<Action>,
+    /// A card for a link in `body`, checked by the use case.
+    pub link_preview: Option<Box<natter_protocol::LinkPreview>>,
     pub sent_at: Millis,
     /// Kept from this member: stored and acked as usual, but never read
     /// back to them (a 1:1 message from someone they block). A withheld

@@ -41,6 +41,7 @@ macro_rules! store_suite {
             history_pages_both_ways,
             only_members_send_and_read,
             actions_and_who_may_take_them,
+            a_link_card_lives_and_dies_with_its_text,
             groups_and_their_roles,
             media_belongs_to_its_uploader_and_conversation,
             uploads_no_message_took_are_collected,
@@ -96,6 +97,7 @@ fn text(sender: UserId, conversation: ConversationId, body: &str) -> NewMessage 
         action: None,
         sent_at: NOW,
         withheld_from: None,
+        link_preview: None,
     }
 }
 
@@ -140,6 +142,7 @@ fn draft(conversation: ConversationId, body: &str) -> Draft {
         attachment: None,
         reply_to: None,
         action: None,
+        link_preview: None,
     }
 }
 
@@ -754,6 +757,45 @@ pub async fn actions_and_who_may_take_them(store: Arc<dyn Store>) {
         .await,
         Err(ChatError::BadTarget)
     ));
+}
+
+pub async fn a_link_card_lives_and_dies_with_its_text(store: Arc<dyn Store>) {
+    let ann = user(&store, "ann").await;
+    let bob = user(&store, "bob").await;
+    let conversation = direct(&store, &ann, &bob).await;
+    let (chat, _media) = chat(store.clone());
+    let card = natter_protocol::LinkPreview {
+        url: "https://example.org/a".into(),
+        title: "A page".into(),
+        description: Some("About it".into()),
+        site_name: Some("Example".into()),
+        image: Some(natter_protocol::PreviewImage {
+            id: "ab".repeat(32),
+            width: 600,
+            height: 315,
+        }),
+    };
+    let with_card = Draft {
+        link_preview: Some(Box::new(card.clone())),
+        ..draft(conversation, "see https://example.org/a")
+    };
+    let target = sent(&chat, ann.id, with_card).await.unwrap();
+    let stored = store.message(conversation, target).await.unwrap().unwrap();
+    assert_eq!(stored.link_preview.as_deref(), Some(&card));
+    let read = store
+        .messages_after(conversation, 0, 10, ALL)
+        .await
+        .unwrap();
+    assert_eq!(read[0].link_preview.as_deref(), Some(&card));
+
+    let delete = Draft {
+        body: String::new(),
+        action: Some(Action::Delete { target }),
+        ..draft(conversation, "")
+    };
+    sent(&chat, ann.id, delete).await.unwrap();
+    let deleted = store.message(conversation, target).await.unwrap().unwrap();
+    assert_eq!(deleted.link_preview, None);
 }
 
 pub async fn groups_and_their_roles(store: Arc<dyn Store>) {

@@ -22,6 +22,7 @@ pub fn stored(new: &NewMessage, seq: Seq) -> Message {
         action: new.action.clone(),
         edited_at: None,
         deleted: false,
+        link_preview: new.link_preview.clone(),
         reactions: Vec::new(),
     }
 }
@@ -47,6 +48,7 @@ pub fn event(
         action: None,
         edited_at: None,
         deleted: false,
+        link_preview: None,
         reactions: Vec::new(),
     }
 }

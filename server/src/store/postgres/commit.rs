@@ -252,7 +252,8 @@ fn plain(write: &Write) -> Option<(&NewMessage, u64)> {
         Write::Append { message, epoch }
             if message.action.is_none()
                 && message.attachment.is_none()
-                && message.reply_to.is_none() =>
+                && message.reply_to.is_none()
+                && message.link_preview.is_none() =>
         {
             Some((message, *epoch))
         }
@@ -421,11 +422,12 @@ async fn append(
     let seq = counter.last_seq + 1;
     let attachment = new.attachment.as_ref().map(to_json).transpose()?;
     let action = new.action.as_ref().map(to_json).transpose()?;
+    let link_preview = new.link_preview.as_ref().map(to_json).transpose()?;
     let inserted = sqlx::query(
         "INSERT INTO messages
              (conversation_id, seq, sender_id, client_id, body, sent_at, attachment, reply_to,
-              action, withheld_from)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+              action, withheld_from, link_preview)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
          ON CONFLICT (client_id, sender_id) DO NOTHING",
     )
     .bind(new.conversation)
@@ -438,6 +440,7 @@ async fn append(
     .bind(new.reply_to.map(int))
     .bind(action)
     .bind(new.withheld_from)
+    .bind(link_preview)
     .execute(&mut *tx)
     .await?
     .rows_affected();
@@ -564,7 +567,8 @@ async fn delete(
             .await?;
     }
     sqlx::query(
-        "UPDATE messages SET body = '', attachment = NULL, edited_at = NULL, deleted = TRUE
+        "UPDATE messages SET body = '', attachment = NULL, link_preview = NULL, edited_at = NULL,
+             deleted = TRUE
          WHERE conversation_id = $1 AND seq = $2",
     )
     .bind(conversation)

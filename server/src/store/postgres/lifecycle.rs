@@ -22,7 +22,8 @@ pub async fn delete_account(
         .fetch_all(&mut *tx)
         .await?;
     for statement in [
-        "UPDATE messages SET body = '', attachment = NULL, edited_at = NULL, deleted = TRUE
+        "UPDATE messages SET body = '', attachment = NULL, link_preview = NULL, edited_at = NULL,
+             deleted = TRUE
          WHERE sender_id = $1 AND event IS NULL AND action IS NULL",
         // Their edits carry text, and their reactions say who they were.
         "UPDATE messages SET action = jsonb_set(action::jsonb, '{body}', '\"\"')::text

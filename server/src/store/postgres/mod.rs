@@ -869,6 +869,7 @@ mod tests {
                                 action: None,
                                 sent_at: 1,
                                 withheld_from: None,
+                                link_preview: None,
                             },
                             epoch,
                         }
@@ -923,6 +924,7 @@ mod tests {
             action: None,
             sent_at: 1,
             withheld_from: None,
+            link_preview: None,
         };
         let append = |message: &NewMessage, epoch| Write::Append {
             message: message.clone(),

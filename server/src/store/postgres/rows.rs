@@ -88,7 +88,7 @@ pub async fn load_user(conn: &mut PgConnection, id: UserId) -> Result<Option<Use
 macro_rules! message_columns {
     () => {
         "conversation_id, seq, client_id, sender_id, body, sent_at, attachment, event, reply_to, \
-         action, edited_at, deleted"
+         action, edited_at, deleted, link_preview"
     };
 }
 
@@ -108,6 +108,7 @@ pub fn message(row: &PgRow) -> Result<Message, StoreError> {
         edited_at: row.try_get(10)?,
         deleted: row.try_get(11)?,
         reactions: Vec::new(),
+        link_preview: from_json(row.try_get::<Option<&str>, _>(12)?)?,
     })
 }
 

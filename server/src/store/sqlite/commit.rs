@@ -204,12 +204,13 @@ fn append(
     let seq = counter.last_seq + 1;
     let attachment = new.attachment.as_ref().map(to_json).transpose()?;
     let action = new.action.as_ref().map(to_json).transpose()?;
+    let link_preview = new.link_preview.as_ref().map(to_json).transpose()?;
     let inserted = tx
         .prepare_cached(
             "INSERT INTO messages
                  (conversation_id, seq, sender_id, client_id, body, sent_at, attachment, reply_to,
-                  action, withheld_from)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+                  action, withheld_from, link_preview)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
              ON CONFLICT (client_id, sender_id) DO NOTHING",
         )?
         .execute(params![
@@ -222,7 +223,8 @@ fn append(
             attachment,
             new.reply_to,
             action,
-            new.withheld_from
+            new.withheld_from,
+            link_preview
         ])?;
     if inserted == 0 {
         let existing = rows::message_by_client_id(tx, new.sender, new.client_id)?
@@ -321,7 +323,8 @@ fn delete(
             .execute([&attachment.id])?;
     }
     tx.prepare_cached(
-        "UPDATE messages SET body = '', attachment = NULL, edited_at = NULL, deleted = 1
+        "UPDATE messages SET body = '', attachment = NULL, link_preview = NULL, edited_at = NULL,
+             deleted = 1
          WHERE conversation_id = ?1 AND seq = ?2",
     )?
     .execute(params![conversation, seq])?;

@@ -23,7 +23,8 @@ pub fn delete_account(
         .query_map([user], |row| row.get(0))?
         .collect::<rusqlite::Result<Vec<String>>>()?;
     tx.prepare_cached(
-        "UPDATE messages SET body = '', attachment = NULL, edited_at = NULL, deleted = 1
+        "UPDATE messages SET body = '', attachment = NULL, link_preview = NULL, edited_at = NULL,
+             deleted = 1
          WHERE sender_id = ?1 AND event IS NULL AND action IS NULL",
     )?
     .execute([user])?;

@@ -77,7 +77,7 @@ pub fn load_user(conn: &Connection, id: UserId) -> Result<Option<User>, StoreErr
 
 /// The columns [`message`] reads, first in a query.
 pub const MESSAGE_COLUMNS: &str = "conversation_id, seq, client_id, sender_id, body, sent_at, \
-     attachment, event, reply_to, action, edited_at, deleted";
+     attachment, event, reply_to, action, edited_at, deleted, link_preview";
 
 /// A message as stored, without its reactions (see [`with_reactions`]).
 pub fn message(row: &Row<'_>) -> rusqlite::Result<Message> {
@@ -97,6 +97,7 @@ pub fn message(row: &Row<'_>) -> rusqlite::Result<Message> {
         edited_at: row.get(10)?,
         deleted: row.get(11)?,
         reactions: Vec::new(),
+        link_preview: json(row, 12)?,
     })
 }
 

@@ -235,6 +235,10 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX push_devices_user ON push_devices(user_id);
     "#,
+    // 16: link previews on messages (JSON, as sent).
+    r#"
+    ALTER TABLE messages ADD COLUMN link_preview TEXT;
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -137,6 +137,15 @@ pub struct Config {
     /// clients make the server call its own machine.
     #[arg(long, env = "NATTER_PUSH_TO_LOOPBACK", hide = true)]
     pub push_to_loopback: bool,
+    /// For tests only: link previews may also be fetched from
+    /// http://127.0.0.1 on this port (a stand-in web site). Every other
+    /// loopback address and port stays refused.
+    #[arg(long, env = "NATTER_PREVIEW_TEST_PORT", hide = true)]
+    pub preview_test_port: Option<u16>,
+    /// For tests only: names link previews resolve without asking the
+    /// system (a stand-in for a DNS answer).
+    #[arg(skip)]
+    pub preview_hosts: std::collections::HashMap<String, Vec<std::net::IpAddr>>,
     /// This process's id among a cluster's nodes, in every log line: random
     /// at every start, so that a restarted node numbers its doorbells
     /// afresh.
@@ -188,6 +197,8 @@ impl Config {
             shutdown_grace: Duration::from_secs(10),
             push_contact: "mailto:postmaster@localhost".to_owned(),
             push_to_loopback: false,
+            preview_test_port: None,
+            preview_hosts: std::collections::HashMap::new(),
             node: rand::random(),
             command: None,
         }
@@ -223,6 +234,14 @@ impl Config {
             crate::outbound::Reach::Loopback
         } else {
             crate::outbound::Reach::Public
+        }
+    }
+
+    /// Where link previews may be fetched from.
+    pub fn preview_reach(&self) -> crate::outbound::Reach {
+        match self.preview_test_port {
+            Some(port) => crate::outbound::Reach::LoopbackPort(port),
+            None => crate::outbound::Reach::Public,
         }
     }
 

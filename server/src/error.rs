@@ -33,6 +33,9 @@ pub enum AppError {
     /// Past a fair-use allowance ([`crate::fair`]).
     #[error("rate limited for {retry_after_secs} s")]
     RateLimited { retry_after_secs: u64 },
+    /// A link that could not be previewed.
+    #[error(transparent)]
+    Preview(#[from] crate::links::PreviewError),
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -141,6 +144,21 @@ impl IntoResponse for AppError {
                 ApiErrorCode::RateLimited,
                 "Too many requests. Wait a moment and try again.".to_owned(),
             ),
+            AppError::Preview(err) => {
+                use crate::links::PreviewError;
+                let (status, code) = match err {
+                    PreviewError::NotAUrl | PreviewError::TooLong => {
+                        (StatusCode::BAD_REQUEST, ApiErrorCode::InvalidInput)
+                    }
+                    PreviewError::RateLimited { .. } => {
+                        (StatusCode::TOO_MANY_REQUESTS, ApiErrorCode::RateLimited)
+                    }
+                    PreviewError::Fetch(_) | PreviewError::TooSlow => {
+                        (StatusCode::UNPROCESSABLE_ENTITY, ApiErrorCode::NoPreview)
+                    }
+                };
+                (status, code, format!("No preview: {err}."))
+            }
             AppError::Internal(why) => {
                 tracing::error!(error = %why, "request failed");
                 (
@@ -164,7 +182,10 @@ impl IntoResponse for AppError {
                 | ChatError::TooManySignUps { retry_after_secs },
             ) => Some(retry_after_secs),
             AppError::Chat(ChatError::Busy) => Some(1),
-            AppError::RateLimited { retry_after_secs } => Some(retry_after_secs),
+            AppError::RateLimited { retry_after_secs }
+            | AppError::Preview(crate::links::PreviewError::RateLimited { retry_after_secs }) => {
+                Some(retry_after_secs)
+            }
             AppError::Chat(ChatError::QuotaExceeded { .. }) => Some(3600),
             _ => None,
         };

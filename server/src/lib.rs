@@ -23,8 +23,9 @@
 //!   [`ws`] maps them to error frames once.
 //!
 //! - [`presence`]: which tabs are connected, and on screen.
-//! - [`push`]: Web Push to devices with no tab open; [`outbound`]: the
-//!   rules and client for requests to addresses people give the server.
+//! - [`push`]: Web Push to devices with no tab open; [`links`]: link
+//!   previews; [`outbound`]: the rules and client for requests to
+//!   addresses people give the server.
 //! - [`admin`]: moderation from the server's machine, over a Unix socket.
 //!
 //! [`run`] serves on a listener the caller bound, so tests can use port 0.
@@ -38,6 +39,7 @@ pub mod fair;
 pub mod hashing;
 pub mod http;
 pub mod hub;
+pub mod links;
 pub mod logs;
 pub mod media;
 pub mod metrics;
@@ -64,6 +66,7 @@ use crate::config::{Config, HubKind, StoreKind};
 use crate::fair::FairUse;
 use crate::hub::nats::NatsHub;
 use crate::hub::{Hub, LocalHub};
+use crate::links::Previews;
 use crate::media::FsMedia;
 use crate::push::PushService;
 use crate::store::postgres::PostgresStore;
@@ -87,6 +90,8 @@ pub struct AppState {
     /// How fast each account and address may write, search, upload and
     /// send.
     pub fair: Arc<FairUse>,
+    /// Link previews, fetched by this server.
+    pub previews: Arc<Previews>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -103,6 +108,8 @@ pub enum ServeError {
     PushKey(#[from] push::vapid::VapidError),
     #[error("cannot set up Web Push: {0}")]
     Push(#[from] push::PushError),
+    #[error("cannot set up link previews: {0}")]
+    Previews(#[source] reqwest::Error),
     #[error("--store postgres needs --database-url (NATTER_DATABASE_URL)")]
     NoDatabaseUrl,
     #[error("--hub nats needs --store postgres: the nodes of a cluster share one database")]
@@ -177,9 +184,16 @@ pub async fn run(
         config.sockets_per_account,
         config.sockets_per_address,
     ));
+    let previews = Previews::new(
+        config.preview_reach(),
+        Arc::new(config.preview_hosts.clone()),
+        config.shared().join("previews"),
+    )
+    .map_err(ServeError::Previews)?;
     let state = AppState {
         chat,
         sockets,
+        previews: Arc::new(previews),
         fair: Arc::new(FairUse::new(config.frame_rate)),
         config: Arc::new(config),
         shutdown: CancellationToken::new(),

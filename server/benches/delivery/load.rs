@@ -126,6 +126,7 @@ pub fn send_frame(conversation: ConversationId, body: String) -> Message {
         body,
         attachment: None,
         action: None,
+        link_preview: None,
         reply_to: None,
     };
     Message::text(serde_json::to_string(&frame).expect("json"))

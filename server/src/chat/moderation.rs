@@ -69,6 +69,7 @@ impl Chat {
             action: Some(Action::Delete { target: seq }),
             sent_at: now,
             withheld_from: None,
+            link_preview: None,
         };
         let ticket = self
             .pipeline

@@ -12,7 +12,8 @@
 use std::sync::Arc;
 
 use natter_protocol::{
-    limits, Action, Attachment, ConversationId, ConversationKind, Millis, Role, Seq, UserId,
+    limits, Action, Attachment, ConversationId, ConversationKind, LinkPreview, Millis, Role, Seq,
+    UserId,
 };
 use uuid::Uuid;
 
@@ -38,6 +39,7 @@ pub struct Draft {
     pub attachment: Option<Attachment>,
     pub reply_to: Option<Seq>,
     pub action: Option<Action>,
+    pub link_preview: Option<Box<LinkPreview>>,
 }
 
 /// A stored message, as the ack tells it.
@@ -113,6 +115,12 @@ impl Chat {
             draft.attachment.as_ref(),
             draft.action.as_ref(),
         )?;
+        if let Some(preview) = &draft.link_preview {
+            if draft.action.is_some() {
+                return Err(limits::Invalid::ActionShape.into());
+            }
+            limits::check_link_preview(&draft.body, preview)?;
+        }
         // Writing in a request accepts it; writing to someone who deleted
         // the chat brings it back to them. Both are rare: boxed, so that
         // every connection's state stays small.
@@ -154,6 +162,7 @@ impl Chat {
             attachment: draft.attachment,
             reply_to: draft.reply_to,
             action: draft.action,
+            link_preview: draft.link_preview,
             sent_at: now,
             withheld_from,
         };

@@ -12,6 +12,7 @@ mod health;
 mod limits;
 mod media;
 mod pictures;
+mod previews;
 mod push;
 mod safety;
 
@@ -82,6 +83,8 @@ pub fn router(state: AppState) -> Result<Router, assets::AssetsError> {
         .route("/avatars/{hash}", get(pictures::picture))
         .route("/media", post(media::upload))
         .route("/media/{id}", get(media::download))
+        .route("/previews", get(previews::look_up))
+        .route("/previews/images/{id}", get(previews::picture))
         .fallback(any(|| async { AppError::NotFound("API route") }))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

@@ -378,6 +378,7 @@ mod tests {
             action: None,
             edited_at: None,
             deleted: false,
+            link_preview: None,
             reactions: Vec::new(),
         };
         let Event::Message { frame, .. } = Event::message(Arc::new(message.clone()), None) else {
@@ -441,6 +442,7 @@ mod tests {
             action: None,
             edited_at: None,
             deleted: false,
+            link_preview: None,
             reactions: Vec::new(),
         });
         hub.publish(&[7], Event::message(message, Some(sender.id)));

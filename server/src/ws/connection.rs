@@ -439,6 +439,7 @@ where
                 attachment,
                 reply_to,
                 action,
+                link_preview,
             } => {
                 let draft = Draft {
                     conversation,
@@ -447,6 +448,7 @@ where
                     attachment: attachment.map(|boxed| *boxed),
                     reply_to,
                     action,
+                    link_preview,
                 };
                 // The message ends "typing" for the others; typing again is
                 // news.

@@ -48,6 +48,7 @@ async fn a_login_storm_is_refused_without_stalling_anyone() {
                 attachment: None,
                 reply_to: None,
                 action: None,
+                link_preview: None,
             })
             .await;
         socket
@@ -163,6 +164,7 @@ async fn a_socket_that_stops_reading_is_dropped_and_shutdown_still_ends() {
                 attachment: None,
                 reply_to: None,
                 action: None,
+                link_preview: None,
             })
             .await;
     }
@@ -193,6 +195,7 @@ async fn a_socket_that_stops_reading_is_dropped_and_shutdown_still_ends() {
                 attachment: None,
                 reply_to: None,
                 action: None,
+                link_preview: None,
             })
             .await;
     }
@@ -290,6 +293,7 @@ async fn an_account_has_one_frame_allowance_for_all_its_sockets() {
         attachment: None,
         reply_to: None,
         action: None,
+        link_preview: None,
     };
     let acked = |frame: ServerFrame| matches!(frame, ServerFrame::Ack { .. }).then_some(());
     // Two hellos, 197 typing frames and a send: the burst, all on one
@@ -397,6 +401,7 @@ async fn changes_in_a_full_group_send_each_member_a_small_frame() {
         attachment: None,
         reply_to: None,
         action: None,
+        link_preview: None,
     };
     sender.send(&mark("profile changed")).await;
     for socket in &mut sockets {

@@ -27,6 +27,7 @@ async fn send(
             attachment: None,
             reply_to,
             action,
+            link_preview: None,
         })
         .await;
     socket

@@ -299,6 +299,7 @@ async fn run_client(addr: SocketAddr, mut client: Client, expected: usize) -> Cl
                     body,
                     attachment: None,
                     action: None,
+                    link_preview: None,
                     reply_to: None,
                 };
                 if ws.send(text(&frame)).await.is_err() {

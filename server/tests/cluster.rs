@@ -169,6 +169,7 @@ async fn a_group_of_ten_spread_over_both_nodes_hears_everyone_once() {
                 body: format!("from member{n}"),
                 attachment: None,
                 action: None,
+                link_preview: None,
                 reply_to: None,
             })
             .await;

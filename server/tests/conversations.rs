@@ -83,6 +83,7 @@ async fn the_list_is_ordered_by_latest_activity_and_history_pages() {
                 body: format!("hello {n}"),
                 attachment: None,
                 action: None,
+                link_preview: None,
                 reply_to: None,
             })
             .await;

@@ -73,6 +73,7 @@ async fn say(socket: &mut Socket, conversation: ConversationId, body: &str) -> S
             body: body.to_owned(),
             attachment: None,
             action: None,
+            link_preview: None,
             reply_to: None,
         })
         .await;

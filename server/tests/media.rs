@@ -109,6 +109,7 @@ async fn photo_metadata_is_stripped_even_from_direct_uploads() {
             })),
             reply_to: None,
             action: None,
+            link_preview: None,
         })
         .await;
     socket
@@ -323,6 +324,7 @@ async fn a_message_carries_its_attachment_to_the_recipient() {
             body: String::new(),
             attachment: Some(Box::new(attachment.clone())),
             action: None,
+            link_preview: None,
             reply_to: None,
         })
         .await;
@@ -353,6 +355,7 @@ async fn a_message_carries_its_attachment_to_the_recipient() {
             action: Some(Action::Delete {
                 target: received.seq,
             }),
+            link_preview: None,
         })
         .await;
     ann_socket
@@ -398,6 +401,7 @@ async fn a_message_carries_its_attachment_to_the_recipient() {
                 body: String::new(),
                 attachment: Some(Box::new(bad)),
                 action: None,
+                link_preview: None,
                 reply_to: None,
             })
             .await;
@@ -445,6 +449,7 @@ async fn an_upload_attaches_to_one_message_and_a_day_has_a_quota() {
         attachment: Some(Box::new(attachment.clone())),
         reply_to: None,
         action: None,
+        link_preview: None,
     };
     let first = Uuid::now_v7();
     socket.send(&send(first)).await;

@@ -23,6 +23,7 @@ fn send(conversation: ConversationId, body: &str) -> (Uuid, ClientFrame) {
             body: body.to_owned(),
             attachment: None,
             action: None,
+            link_preview: None,
             reply_to: None,
         },
     )

@@ -122,6 +122,7 @@ async fn groups_ban_the_removed_and_show_late_members_only_what_follows() {
             body: String::new(),
             attachment: None,
             action: Some(natter_protocol::Action::Delete { target: spam }),
+            link_preview: None,
             reply_to: None,
         })
         .await;
@@ -513,6 +514,7 @@ async fn an_account_exports_its_data_then_ends_leaving_tombstones() {
                 thumbnail: None,
             })),
             action: None,
+            link_preview: None,
             reply_to: None,
         })
         .await;

@@ -346,6 +346,7 @@ pub async fn say(
             body: body.to_owned(),
             attachment: None,
             action: None,
+            link_preview: None,
             reply_to: None,
         })
         .await;

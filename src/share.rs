@@ -20,6 +20,8 @@ const KEY: &str = "latest";
 pub struct Shared {
     pub text: String,
     pub files: Vec<File>,
+    /// The card of the link shared, when Natter's own browser shared it.
+    pub link_preview: Option<natter_protocol::LinkPreview>,
 }
 
 impl Shared {
@@ -94,6 +96,7 @@ fn read(value: &JsValue) -> Shared {
     Shared {
         text: words(&field("title"), &field("text"), &field("url")),
         files,
+        link_preview: None,
     }
 }
 

@@ -61,6 +61,7 @@ async fn data_survives_reopening_and_the_upgrade_from_v1() {
         action: None,
         edited_at: None,
         deleted: false,
+        link_preview: None,
         reactions: Vec::new(),
     };
     let old = IdbCache::open_at(&name, Version::V1)
@@ -198,6 +199,7 @@ async fn a_message_deleted_for_everyone_takes_its_kept_file_along() {
         action: None,
         edited_at: None,
         deleted: false,
+        link_preview: None,
         reactions: Vec::new(),
     };
     let (deleted, kept) = ("deletedvoice0000000000", "keptvoice000000000000");
@@ -294,6 +296,7 @@ async fn records_written_field_by_field_still_read() {
         action: None,
         edited_at: Some(7),
         deleted: false,
+        link_preview: None,
         reactions: vec![Reaction {
             emoji: "👍".into(),
             users: vec![2, 3],
@@ -308,6 +311,7 @@ async fn records_written_field_by_field_still_read() {
         media: Some(OutgoingMedia::Local(voice)),
         reply_to: Some(1),
         action: None,
+        link_preview: None,
     };
     let reaction = Outgoing {
         client_id: Uuid::from_u128(11),

@@ -70,6 +70,7 @@ fn outgoing(n: u128, created_at: i64) -> Outgoing {
         media: None,
         action: None,
         reply_to: None,
+        link_preview: None,
     }
 }
 

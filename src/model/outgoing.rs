@@ -1,7 +1,7 @@
 //! What this device sends: messages typed here that the server has not
 //! acknowledged yet, with their files.
 
-use natter_protocol::{Action, Attachment, ConversationId, Millis, Seq};
+use natter_protocol::{Action, Attachment, ConversationId, LinkPreview, Millis, Seq};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -24,6 +24,10 @@ pub struct Outgoing {
     /// An action on an earlier message instead of a message of its own.
     #[serde(default)]
     pub action: Option<Action>,
+    /// The card of a link in the text, as the server read it when the
+    /// message was written.
+    #[serde(default)]
+    pub link_preview: Option<Box<LinkPreview>>,
 }
 
 /// The file of an outgoing message, before and after its upload.

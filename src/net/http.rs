@@ -3,7 +3,7 @@
 use gloo_net::http::{Request, RequestBuilder, Response};
 use natter_protocol::{
     AccountDeletion, AddMember, ApiError, ApiErrorCode, Conversation, ConversationId, Credentials,
-    MediaLimits, Message, Mute, MuteFor, NewGroup, NewReport, OpenDirect, PasswordChange,
+    LinkInfo, MediaLimits, Message, Mute, MuteFor, NewGroup, NewReport, OpenDirect, PasswordChange,
     ProfileUpdate, PublicGroup, PushKey, PushSubscription, RenameGroup, ReportFiled, Seq,
     SessionInfo, User, UserId,
 };
@@ -269,6 +269,13 @@ impl Api {
     pub async fn search_groups(&self, prefix: &str) -> Result<Vec<PublicGroup>, HttpError> {
         let query = js_sys::encode_uri_component(prefix);
         self.get(&format!("/api/groups?hashtag={query}")).await
+    }
+
+    /// What is at `link`, as the server reads it (the linked site never
+    /// hears from this device).
+    pub async fn link_info(&self, link: &str) -> Result<LinkInfo, HttpError> {
+        let query = js_sys::encode_uri_component(link);
+        self.get(&format!("/api/previews?url={query}")).await
     }
 
     /// Who may not join a public group again (admins).

@@ -8,6 +8,7 @@
 mod conversation;
 mod groups;
 mod history;
+mod links;
 mod me;
 pub mod mentions;
 mod notices;
@@ -201,6 +202,7 @@ impl ChatState {
                         action: outgoing.action,
                         edited_at: None,
                         deleted: false,
+                        link_preview: None,
                         reactions: Vec::new(),
                     });
                 }

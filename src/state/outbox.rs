@@ -107,6 +107,7 @@ impl ChatState {
             media: None,
             reply_to: None,
             action: Some(action),
+            link_preview: None,
         });
     }
 

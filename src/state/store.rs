@@ -16,8 +16,8 @@ use futures::future::LocalBoxFuture;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use natter_protocol::{
-    Action, ClientFrame, ConversationId, Millis, Seq, ServerFrame, User, UserId, PROTOCOL_VERSION,
-    TYPING_EVERY_MS, TYPING_SHOWN_MS,
+    Action, ClientFrame, ConversationId, LinkPreview, Millis, Seq, ServerFrame, User, UserId,
+    PROTOCOL_VERSION, TYPING_EVERY_MS, TYPING_SHOWN_MS,
 };
 use uuid::Uuid;
 
@@ -350,8 +350,14 @@ impl ChatStore {
     }
 
     /// Queues a message (saved on this device first) and sends it if
-    /// connected.
-    pub fn send_text(&self, conversation: ConversationId, body: String, reply_to: Option<Seq>) {
+    /// connected, with the card of its link if the sender kept one.
+    pub fn send_text(
+        &self,
+        conversation: ConversationId,
+        body: String,
+        reply_to: Option<Seq>,
+        link_preview: Option<LinkPreview>,
+    ) {
         let outgoing = Outgoing {
             client_id: Uuid::now_v7(),
             conversation,
@@ -361,6 +367,7 @@ impl ChatStore {
             media: None,
             action: None,
             reply_to,
+            link_preview: link_preview.map(Box::new),
         };
         let frame = frame_of(&outgoing);
         // The message ends "typing" on the other side: typing again must
@@ -531,6 +538,7 @@ fn frame_of(outgoing: &Outgoing) -> ClientFrame {
             .map(|media| Box::new(media.attachment().clone())),
         reply_to: outgoing.reply_to,
         action: outgoing.action.clone(),
+        link_preview: outgoing.link_preview.clone(),
     }
 }
 

@@ -77,6 +77,7 @@ fn outgoing(client_id: Uuid, body: &str) -> Outgoing {
         media: None,
         action: None,
         reply_to: None,
+        link_preview: None,
     }
 }
 
@@ -368,6 +369,7 @@ mod properties {
                             media: None,
                             action: None,
                             reply_to: None,
+                            link_preview: None,
                         });
                         frames.push(ServerFrame::Ack {
                             client_id: message.client_id,
@@ -550,6 +552,7 @@ fn another_tabs_outbox_shows_here_once_and_in_order() {
             media: None,
             action: None,
             reply_to: None,
+            link_preview: None,
         }],
         ..OutboxNews::default()
     });

@@ -94,6 +94,7 @@ impl ChatStore {
             media: Some(OutgoingMedia::Local(prepared.attachment)),
             action: None,
             reply_to: None,
+            link_preview: None,
         };
         self.update(|state| state.queue(outgoing));
         self.pump_uploads();

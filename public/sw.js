@@ -19,11 +19,11 @@ const CACHE = `natter-shell-${BUILD}`;
 // live in `/app-<hash>/`.
 const HASHED = /(-[0-9a-f]{16}\.css$)|(^\/app-[0-9a-f]{16}\/)/;
 const STATIC = ['/manifest.webmanifest', '/icon.svg', '/icon-192.png', '/sw-register.js'];
-// Avatars and group pictures: their URL names their content, so a saved
-// copy is always right. Kept across builds (the app deletes them at
+// Avatars, group pictures and link previews' pictures: their URL names
+// their content, so a saved copy is always right. Kept across builds (the app deletes them at
 // logout), the most recent few hundred only.
 const PICTURES = 'natter-pictures';
-const PICTURES_PATH = '/api/avatars/';
+const PICTURES_PATHS = ['/api/avatars/', '/api/previews/images/'];
 const PICTURES_KEPT = 500;
 
 // What other apps share with Natter (the manifest's `share_target`) is
@@ -134,7 +134,7 @@ self.addEventListener('fetch', (event) => {
   }
   if (DEVELOPMENT) return;
   if (request.method !== 'GET' || url.origin !== self.location.origin) return;
-  if (url.pathname.startsWith(PICTURES_PATH)) {
+  if (PICTURES_PATHS.some((path) => url.pathname.startsWith(path))) {
     event.respondWith(picture(request));
     return;
   }

@@ -29,6 +29,7 @@ use crate::components::browser::BrowserPanel;
 use crate::components::conversation::ConversationView;
 use crate::components::find_user::GroupResults;
 use crate::components::invite::InvitePanel;
+use crate::components::link_card::LinkPreviewSettings;
 use crate::components::logout::LogoutPanel;
 use crate::components::new_group::NewGroupPanel;
 use crate::components::notifications::NotificationSettings;
@@ -191,12 +192,13 @@ part! {
 part! {
     panels,
     /// The person's own settings: profile and its code, notifications,
-    /// password, blocked people, their data.
+    /// link previews, password, blocked people, their data.
     fn settings(on_close: Callback<()>, on_end: Callback<End>) {
         view! {
             <div class="panel-stack">
                 <ProfilePanel on_close />
                 <NotificationSettings />
+                <LinkPreviewSettings />
                 <ChangePassword />
                 <BlockedPeople />
                 <AccountData on_end />

@@ -9,6 +9,7 @@ use natter_protocol::limits::{self, MAX_BODY_CHARS};
 use natter_protocol::{Action, ConversationId, MediaKind};
 use web_sys::File;
 
+use super::link_card::{self, DraftLink, DraftLinkCard};
 use super::message_actions::{quoted, Author, ComposerMode, Mode};
 use super::picked::files_of;
 use super::recorder::RecordingBar;
@@ -95,6 +96,12 @@ pub fn Composer(
     let rows = move || text.with(|t| t.lines().count().clamp(1, 6));
 
     let mode = expect_context::<ComposerMode>().0;
+    // An edit changes the text only; a new message's first link gets a
+    // card, unless cards are off on this device.
+    let draft_link = DraftLink::follow(
+        text,
+        Signal::derive(move || !matches!(mode.get(), Mode::Edit(_)) && link_card::enabled()),
+    );
     // Editing starts from the message's text.
     Effect::new(move |_| {
         if let Mode::Edit(seq) = mode.get() {
@@ -192,9 +199,10 @@ pub fn Composer(
         let body = text.get_untracked();
         match limits::check_body(&body) {
             Ok(()) => {
+                let card = draft_link.take(&body);
                 match mode.get_untracked() {
-                    Mode::Write => store.send_text(id, body, None),
-                    Mode::Reply(seq) => store.send_text(id, body, Some(seq)),
+                    Mode::Write => store.send_text(id, body, None, card),
+                    Mode::Reply(seq) => store.send_text(id, body, Some(seq), card),
                     Mode::Edit(target) => store.act(id, Action::Edit { target, body }),
                 }
                 mode.set(Mode::Write);
@@ -255,6 +263,7 @@ pub fn Composer(
                         }
                     })
             }}
+            <DraftLinkCard draft=draft_link />
             <Show when=move || !suggestions.with(Vec::is_empty)>
                 <ul class="mention-suggestions" id="mention-suggestions" role="listbox" aria-label="Mention someone">
                     {move || {

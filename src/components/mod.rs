@@ -19,6 +19,7 @@ pub mod group_event;
 pub mod group_info;
 pub mod install;
 pub mod invite;
+pub mod link_card;
 pub mod logout;
 pub mod message_actions;
 pub mod message_list;

@@ -13,20 +13,30 @@ use crate::share::{self, Shared};
 use crate::state::ChatStore;
 
 #[component]
-pub fn SharePicker(#[prop(into)] on_close: Callback<()>) -> impl IntoView {
+pub fn SharePicker(
+    #[prop(into)] on_close: Callback<()>,
+    /// What to send, when it is not another app's share (which is read
+    /// from where the service worker keeps it).
+    #[prop(optional)]
+    given: Option<Shared>,
+) -> impl IntoView {
     let store = expect_context::<ChatStore>();
     let shared = RwSignal::new_local(None::<Shared>);
     let problem = RwSignal::new(None::<String>);
-    spawn_local(async move {
-        match share::take().await {
-            Ok(Some(found)) if !found.is_empty() => shared.set(Some(found)),
-            // Nothing (left) to send. The picker may be gone already.
-            Ok(_) => {
-                on_close.try_run(());
+    if let Some(given) = given {
+        shared.set(Some(given));
+    } else {
+        spawn_local(async move {
+            match share::take().await {
+                Ok(Some(found)) if !found.is_empty() => shared.set(Some(found)),
+                // Nothing (left) to send. The picker may be gone already.
+                Ok(_) => {
+                    on_close.try_run(());
+                }
+                Err(err) => problem.set(Some(err.to_string())),
             }
-            Err(err) => problem.set(Some(err.to_string())),
-        }
-    });
+        });
+    }
 
     // Where it can go: conversations the person is in, not requests,
     // most recent first.
@@ -48,7 +58,12 @@ pub fn SharePicker(#[prop(into)] on_close: Callback<()>) -> impl IntoView {
     let notice = RwSignal::new(None::<String>);
     let sent = RwSignal::new(false);
     let send_to = move |id: ConversationId| {
-        let Some(Shared { text, files }) = shared.get_untracked() else {
+        let Some(Shared {
+            text,
+            files,
+            link_preview,
+        }) = shared.get_untracked()
+        else {
             return;
         };
         if let Err(err) = limits::check_caption(&text) {
@@ -57,7 +72,10 @@ pub fn SharePicker(#[prop(into)] on_close: Callback<()>) -> impl IntoView {
         }
         store.open(Some(id));
         if !text.is_empty() {
-            store.send_text(id, text, None);
+            let link_preview = link_preview.filter(|preview| {
+                text.contains(&preview.url) && limits::check_link_preview(&text, preview).is_ok()
+            });
+            store.send_text(id, text, None, link_preview);
         }
         send_files(store, id, files, notice, preparing);
         sent.set(true);

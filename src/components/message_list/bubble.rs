@@ -6,6 +6,7 @@ use natter_protocol::{ConversationId, Role, Seq};
 
 use super::items::Bubble;
 use crate::components::attachment::AttachmentView;
+use crate::components::link_card::LinkCard;
 use crate::components::message_actions::{ActionsMenu, Quote, Reactions};
 use crate::components::rich_text::RichText;
 use crate::state::{ChatStore, Receipt};
@@ -139,6 +140,7 @@ pub(super) fn BubbleView(id: ConversationId, bubble: Bubble, key: String) -> imp
                         <RichText text=bubble.body.clone() me=my_name.clone() />
                     </div>
                 </Show>
+                {bubble.link_preview.clone().map(|card| view! { <LinkCard preview=*card /> })}
                 <div class="bubble-meta">
                     {bubble.edited.then(|| view! { <span class="edited">"edited"</span> })}
                     <time>{time::clock(bubble.time)}</time>

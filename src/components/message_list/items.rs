@@ -4,7 +4,9 @@
 
 use std::collections::HashMap;
 
-use natter_protocol::{Action, Attachment, ConversationId, Millis, Seq, UserId};
+use natter_protocol::{
+    Action, Attachment, ConversationId, LinkPreview, Message, Millis, Seq, UserId,
+};
 use uuid::Uuid;
 
 use crate::components::group_event;
@@ -39,6 +41,8 @@ pub(super) struct Bubble {
     pub(super) blocked: bool,
     /// A photo or video in a message request: blurred until tapped.
     pub(super) veiled: bool,
+    /// The card of a link in the text.
+    pub(super) link_preview: Option<Box<LinkPreview>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -50,6 +54,21 @@ pub(super) enum Item {
         client_id: Uuid,
         text: String,
     },
+}
+
+/// The card to show under `message`: only while its link is still in the
+/// text (an edit may take it out), and without its picture in a message
+/// request (a stranger's picture waits, like their photos).
+fn card_of(message: &Message, request: bool) -> Option<Box<LinkPreview>> {
+    let card = message.link_preview.as_ref()?;
+    if message.deleted || !message.body.contains(&card.url) {
+        return None;
+    }
+    let mut card = card.clone();
+    if request {
+        card.image = None;
+    }
+    Some(card)
 }
 
 pub(super) fn items(state: &ChatState, id: ConversationId, me: UserId) -> Vec<Item> {
@@ -122,6 +141,7 @@ pub(super) fn items(state: &ChatState, id: ConversationId, me: UserId) -> Vec<It
                     && m.attachment
                         .as_ref()
                         .is_some_and(|a| a.kind != natter_protocol::MediaKind::Voice),
+                link_preview: card_of(m, request && !mine),
             };
             (m.sent_at, Item::Bubble(bubble))
         });
@@ -150,6 +170,7 @@ pub(super) fn items(state: &ChatState, id: ConversationId, me: UserId) -> Vec<It
                 sender: None,
                 blocked: false,
                 veiled: false,
+                link_preview: o.link_preview.clone(),
             };
             (o.created_at, Item::Bubble(bubble))
         });
@@ -223,6 +244,7 @@ mod tests {
                     sender: None,
                     blocked: false,
                     veiled: false,
+                    link_preview: None,
                 })
             })
             .collect()

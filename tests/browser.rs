@@ -54,6 +54,7 @@ fn frames_round_trip_through_json_in_wasm() {
         body: "héllo\n👋".into(),
         attachment: None,
         action: None,
+        link_preview: None,
         reply_to: None,
     };
     let text = serde_json::to_string(&frame).unwrap();
@@ -206,4 +207,37 @@ async fn after_logout_the_session_ends_as_logged_out() {
     let end = session::run(ws_url(), Api::at(server()), host.clone(), receiver).await;
     assert_eq!(end, End::LoggedOut);
     assert!(host.frames.borrow().is_empty());
+}
+
+#[wasm_bindgen_test]
+fn the_address_bar_names_the_host_the_browser_loads() {
+    use natter::components::browser::address_of;
+    let host = |link: &str| address_of(link).map(|address| address.host);
+    // A backslash is a slash to the browser: evil.example loads.
+    assert_eq!(
+        host("https://evil.example\\@bank.example/login").as_deref(),
+        Some("evil.example")
+    );
+    assert_eq!(
+        host("https://bank.example@evil.example/").as_deref(),
+        Some("evil.example")
+    );
+    assert_eq!(
+        host("http://EXAMPLE.org:80/a").as_deref(),
+        Some("example.org")
+    );
+    assert_eq!(
+        host("https://example.org:8443/").as_deref(),
+        Some("example.org:8443")
+    );
+    assert_eq!(
+        host("https://münchen.example/").as_deref(),
+        Some("xn--mnchen-3ya.example")
+    );
+    assert_eq!(host("http://0x7f.1/").as_deref(), Some("127.0.0.1"));
+    let secure = |link: &str| address_of(link).map(|address| address.secure);
+    assert_eq!(secure("https://example.org/"), Some(true));
+    assert_eq!(secure("http://example.org/"), Some(false));
+    assert_eq!(host("javascript:alert(1)"), None);
+    assert_eq!(host("not a link"), None);
 }

@@ -202,7 +202,7 @@ impl ChatState {
                         action: outgoing.action,
                         edited_at: None,
                         deleted: false,
-                        link_preview: None,
+                        link_preview: outgoing.link_preview,
                         reactions: Vec::new(),
                     });
                 }

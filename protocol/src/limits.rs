@@ -260,7 +260,9 @@ pub fn check_link_preview(body: &str, preview: &crate::LinkPreview) -> Result<()
     let optional =
         |text: &Option<String>, max: usize| text.as_deref().is_none_or(|t| within(t, max));
     let url = preview.url.as_str();
-    let web = url.starts_with("https://") || url.starts_with("http://");
+    let scheme = url.split_once("://").map(|(scheme, _)| scheme);
+    let web =
+        scheme.is_some_and(|s| s.eq_ignore_ascii_case("https") || s.eq_ignore_ascii_case("http"));
     let image = preview.image.as_ref().is_none_or(|image| {
         image.id.len() == 64
             && image
@@ -271,7 +273,7 @@ pub fn check_link_preview(body: &str, preview: &crate::LinkPreview) -> Result<()
             && (1..=PREVIEW_IMAGE_SIDE).contains(&image.height)
     });
     let fits = web
-        && body.contains(url)
+        && holds_link(body, url)
         && within(url, PREVIEW_URL_MAX)
         && !preview.title.trim().is_empty()
         && within(&preview.title, PREVIEW_TITLE_MAX)
@@ -283,6 +285,21 @@ pub fn check_link_preview(body: &str, preview: &crate::LinkPreview) -> Result<()
     } else {
         Err(Invalid::LinkPreview)
     }
+}
+
+/// Whether `body` holds `url` as a whole link, as the app finds links
+/// (up to a space, `<`, `>` or `"`, less the punctuation that ends a
+/// sentence): not as the start of a longer one (`https://a.example`
+/// inside `https://a.example.evil/`).
+fn holds_link(body: &str, url: &str) -> bool {
+    body.match_indices(url).any(|(at, _)| {
+        let after =
+            body[at + url.len()..].trim_start_matches(['.', ',', ';', ':', '!', '?', ')', '\'']);
+        after
+            .chars()
+            .next()
+            .is_none_or(|c| c.is_whitespace() || matches!(c, '<' | '>' | '"'))
+    })
 }
 
 /// The longest display name, in characters.
@@ -571,15 +588,40 @@ mod tests {
         };
         let body = "look: https://example.org/a";
         assert_eq!(check_link_preview(body, &good), Ok(()));
+        let shouted = crate::LinkPreview {
+            url: "HTTPS://example.org/a".to_owned(),
+            ..good.clone()
+        };
+        assert_eq!(
+            check_link_preview("HTTPS://example.org/a", &shouted),
+            Ok(())
+        );
         let refused = |change: fn(&mut crate::LinkPreview)| {
             let mut preview = good.clone();
             change(&mut preview);
             check_link_preview(body, &preview)
         };
-        assert_eq!(
-            check_link_preview("no link here", &good),
-            Err(Invalid::LinkPreview)
-        );
+        for body in [
+            "(https://example.org/a), see?",
+            "https://example.org/a.",
+            "https://example.org/a\nnext line",
+            "<https://example.org/a>",
+        ] {
+            assert_eq!(check_link_preview(body, &good), Ok(()), "{body}");
+        }
+        for body in [
+            "no link here",
+            "https://example.org/a.evil.example/",
+            "https://example.org/ab",
+            "https://example.org/a.b",
+            "https://example.org/a/b",
+        ] {
+            assert_eq!(
+                check_link_preview(body, &good),
+                Err(Invalid::LinkPreview),
+                "{body}"
+            );
+        }
         for change in [
             (|p: &mut crate::LinkPreview| p.title = " ".to_owned()) as fn(&mut crate::LinkPreview),
             |p| p.title = "t".repeat(PREVIEW_TITLE_MAX + 1),

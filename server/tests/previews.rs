@@ -532,6 +532,27 @@ async fn a_card_goes_with_its_message_and_nowhere_else() {
         .await
         .unwrap_err();
     assert_eq!(code, ErrorCode::InvalidMessage);
+    // The start of a longer link is not that link.
+    let (code, _) = send(
+        &mut ann_socket,
+        id,
+        &format!("{link}.evil.example/"),
+        Some(card.clone()),
+        None,
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(code, ErrorCode::InvalidMessage);
+    // A well-formed picture id this server never made goes no further.
+    let mut made_up = card.clone();
+    made_up.image.as_mut().unwrap().id = "ab".repeat(32);
+    let made_up_seq = send(&mut ann_socket, id, &body, Some(made_up.clone()), None)
+        .await
+        .unwrap();
+    let stored = bob.history(id).await;
+    let kept = stored.iter().find(|m| m.seq == made_up_seq).unwrap();
+    made_up.image = None;
+    assert_eq!(kept.link_preview.as_deref(), Some(&made_up));
 
     // Deleted for everyone: the card goes with the text.
     send(

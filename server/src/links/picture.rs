@@ -103,6 +103,14 @@ impl Pictures {
         Ok(PreviewImage { id, width, height })
     }
 
+    /// Whether a picture is kept as `id`.
+    pub async fn has(&self, id: &str) -> bool {
+        match self.path(id) {
+            Some(path) => tokio::fs::try_exists(&path).await.unwrap_or(false),
+            None => false,
+        }
+    }
+
     /// The JPEG kept as `id`, if there is one.
     pub async fn read(&self, id: &str) -> std::io::Result<Option<Vec<u8>>> {
         let Some(path) = self.path(id) else {

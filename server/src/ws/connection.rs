@@ -31,8 +31,8 @@ use futures_util::stream::FuturesOrdered;
 use futures_util::{FutureExt, Sink, SinkExt, Stream, StreamExt};
 use natter_protocol::limits::MAX_FRAME_BYTES;
 use natter_protocol::{
-    close, ClientFrame, Conversation, ConversationId, Cursor, ErrorCode, Seq, ServerFrame, User,
-    UserId, PROTOCOL_VERSION, TYPING_EVERY_MS,
+    close, ClientFrame, Conversation, ConversationId, Cursor, ErrorCode, LinkPreview, Seq,
+    ServerFrame, User, UserId, PROTOCOL_VERSION, TYPING_EVERY_MS,
 };
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
@@ -42,6 +42,8 @@ use crate::chat::send::{Draft, Sent};
 use crate::chat::{Chat, ChatError};
 use crate::fair::FairUse;
 use crate::hub::{serialise, Device, Event, FrameKind};
+use crate::links::picture::Pictures;
+use crate::links::Previews;
 use crate::metrics::METRICS;
 use crate::now_millis;
 use crate::presence::Here;
@@ -89,6 +91,8 @@ pub struct Session {
     /// Paces its frames, with the account's other sockets and the
     /// address's.
     pub fair: Arc<FairUse>,
+    /// Where the pictures of link cards are kept.
+    pub previews: Arc<Previews>,
     pub address: IpAddr,
     /// How long one write may take before the socket is dropped.
     pub send_timeout: Duration,
@@ -108,6 +112,7 @@ where
         user,
         token_hash,
         fair,
+        previews,
         address,
         send_timeout,
         shutdown,
@@ -125,6 +130,7 @@ where
         cursors: BTreeMap::new(),
         pending: FuturesOrdered::new(),
         fair,
+        previews,
         address,
         typing: HashMap::new(),
         unflushed: false,
@@ -241,6 +247,7 @@ struct Connection<S> {
     cursors: BTreeMap<ConversationId, Seq>,
     pending: FuturesOrdered<Waiting>,
     fair: Arc<FairUse>,
+    previews: Arc<Previews>,
     address: IpAddr,
     /// When this device last had a `typing` relayed, per conversation.
     typing: HashMap<ConversationId, tokio::time::Instant>,
@@ -250,6 +257,19 @@ struct Connection<S> {
     /// rather than holding its task (and shutdown) forever. It resyncs when
     /// it reconnects.
     send_timeout: Duration,
+}
+
+/// `card` with its picture only if this server made that picture:
+/// readers load it from Natter, so an id the sender made up must not send
+/// them looking for something else.
+async fn own_picture(previews: &Previews, mut card: Box<LinkPreview>) -> Box<LinkPreview> {
+    if let Some(image) = &card.image {
+        // A malformed id is left for the send's checks to refuse.
+        if Pictures::is_id(&image.id) && !previews.pictures().has(&image.id).await {
+            card.image = None;
+        }
+    }
+    card
 }
 
 /// What a received socket message amounts to.
@@ -441,6 +461,10 @@ where
                 action,
                 link_preview,
             } => {
+                let link_preview = match link_preview {
+                    Some(card) => Some(own_picture(&self.previews.clone(), card).await),
+                    None => None,
+                };
                 let draft = Draft {
                     conversation,
                     client_id,

@@ -60,6 +60,7 @@ pub async fn upgrade(
         user,
         token_hash,
         fair: state.fair.clone(),
+        previews: state.previews.clone(),
         address: from,
         send_timeout: state.config.send_timeout,
         shutdown: state.shutdown.clone(),

@@ -60,8 +60,6 @@ pub enum FetchError {
 pub struct Fetched {
     /// Where the last redirect led.
     pub url: Url,
-    /// The type, without its parameters, lowercased.
-    pub essence: String,
     /// The `charset` parameter of the type, if any.
     pub charset: Option<String>,
     pub headers: HeaderMap,
@@ -120,7 +118,6 @@ pub async fn fetch(
         let body = read_at_most(response, limit).await?;
         return Ok(Fetched {
             url,
-            essence,
             charset,
             headers,
             body,

@@ -125,6 +125,10 @@ impl Previews {
             return found.map(|info| for_link(info, link));
         }
         let now = DefaultClock::default().now();
+        if self.accounts.len() > CACHED {
+            // Accounts whose allowance is whole again need no entry.
+            self.accounts.retain_recent();
+        }
         if let Err(not_until) = self.accounts.check_key(&user) {
             let wait = not_until.wait_time_from(now);
             return Err(PreviewError::RateLimited {
@@ -169,35 +173,48 @@ impl Previews {
         cache.insert(key, (Instant::now(), found));
     }
 
-    /// Fetches the page, then its picture, each within [`TIME`].
+    /// Fetches the page, then its picture, all within [`TIME`]: a page
+    /// that leaves no time for its picture gets a card without one.
     async fn fetch(&self, url: Url) -> Result<LinkInfo, PreviewError> {
+        let deadline = tokio::time::Instant::now() + TIME;
         let page = fetch::fetch(&self.client, self.reach, url, Want::Page, PAGE_BYTES);
-        let fetched = tokio::time::timeout(TIME, page)
+        let fetched = tokio::time::timeout_at(deadline, page)
             .await
             .map_err(|_| PreviewError::TooSlow)??;
-        let html = page::decode(&fetched.body, fetched.charset.as_deref());
-        let info = page::read(&html, &fetched.url);
         let refuses_frames = fetch::refuses_frames(&fetched.headers);
+        let url = fetched.url.clone();
+        // Up to a megabyte of HTML is parsed away from the sockets' threads.
+        let read = tokio::task::spawn_blocking(move || {
+            let html = page::decode(&fetched.body, fetched.charset.as_deref());
+            page::read(&html, &fetched.url)
+        });
+        let info = tokio::time::timeout_at(deadline, read)
+            .await
+            .map_err(|_| PreviewError::TooSlow)?
+            .map_err(|_| PreviewError::TooSlow)?;
         let image = match &info.image {
-            Some(src) => self.picture(src.clone()).await,
+            Some(src) => tokio::time::timeout_at(deadline, self.picture(src.clone()))
+                .await
+                .ok()
+                .flatten(),
             None => None,
         };
         let title = info.title.or_else(|| {
             // A page with a description or a picture but no title is
             // named by its host.
             (info.description.is_some() || image.is_some())
-                .then(|| fetched.url.host_str().map(str::to_owned))
+                .then(|| url.host_str().map(str::to_owned))
                 .flatten()
         });
         Ok(LinkInfo {
             preview: title.map(|title| LinkPreview {
-                url: fetched.url.to_string(),
+                url: url.to_string(),
                 title,
                 description: info.description,
                 site_name: info.site_name,
                 image,
             }),
-            final_url: fetched.url.to_string(),
+            final_url: url.to_string(),
             refuses_frames,
         })
     }
@@ -205,10 +222,8 @@ impl Previews {
     /// The page's picture, made ours; a picture that cannot be had leaves
     /// the card without one.
     async fn picture(&self, src: Url) -> Option<natter_protocol::PreviewImage> {
-        let picture = fetch::fetch(&self.client, self.reach, src, Want::Picture, PICTURE_BYTES);
-        let fetched = tokio::time::timeout(TIME, picture)
+        let fetched = fetch::fetch(&self.client, self.reach, src, Want::Picture, PICTURE_BYTES)
             .await
-            .ok()?
             .inspect_err(|err| tracing::debug!(error = %err, "no preview picture"))
             .ok()?;
         let shrunk = tokio::task::spawn_blocking(move || picture::shrink(&fetched.body))

@@ -29,12 +29,13 @@ const PRESCAN: usize = 1024;
 /// header names, else one a `<meta>` near the start names, else UTF-8.
 /// Bytes that do not decode become U+FFFD.
 pub fn decode(body: &[u8], header_charset: Option<&str>) -> String {
-    let named = header_charset
-        .and_then(|label| Encoding::for_label(label.as_bytes()))
-        .or_else(|| meta_charset(&body[..body.len().min(PRESCAN)]));
     // A page that says UTF-16 in a <meta> is ASCII-compatible text, so
-    // it is not UTF-16: browsers read it as UTF-8.
-    let encoding = named.map_or(UTF_8, Encoding::output_encoding);
+    // it is not UTF-16: browsers read it as UTF-8. The header is believed
+    // as it stands.
+    let encoding = header_charset
+        .and_then(|label| Encoding::for_label(label.as_bytes()))
+        .or_else(|| meta_charset(&body[..body.len().min(PRESCAN)]).map(Encoding::output_encoding))
+        .unwrap_or(UTF_8);
     let (text, _, _) = encoding.decode(body);
     text.into_owned()
 }

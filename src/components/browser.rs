@@ -17,7 +17,7 @@ use leptos::task::spawn_local;
 use natter_protocol::LinkInfo;
 use wasm_bindgen::JsValue;
 
-use super::link_card::LinkCard;
+use super::link_card::{self, LinkCard};
 use super::share_picker::SharePicker;
 use crate::share::Shared;
 use crate::state::ChatStore;
@@ -106,16 +106,32 @@ fn Page(link: String) -> impl IntoView {
     // Framed or not changes at most once (when the server answers): the
     // frame is built again only then, not on every answer.
     let own = address.own;
+    // Where the link ends up, once the server has followed its redirects.
+    let landing = Memo::new(move |_| {
+        info.with(|info| match info {
+            Some(Ok(info)) => address_of(&info.final_url),
+            _ => None,
+        })
+    });
+    let secure = {
+        let first = address.secure;
+        Signal::derive(move || landing.with(|to| to.as_ref().map_or(first, |to| to.secure)))
+    };
+    // An https Natter may not frame an http page: the browser blocks it
+    // as mixed content, which would leave a blank frame.
+    let first_secure = address.secure;
+    let natter_secure = window().location().protocol().is_ok_and(|p| p == "https:");
     let refused = Memo::new(move |_| {
-        own || info.with(|info| matches!(info, Some(Ok(info)) if info.refuses_frames))
+        own || (natter_secure && !(first_secure && secure.get()))
+            || info.with(|info| matches!(info, Some(Ok(info)) if info.refuses_frames))
     });
     let leads_to = {
         let host = address.host.clone();
         move || {
-            info.with(|info| {
-                let Some(Ok(info)) = info else { return None };
-                let to = address_of(&info.final_url)?;
-                (to.host != host).then_some(to.host)
+            landing.with(|to| {
+                to.as_ref()
+                    .filter(|to| to.host != host)
+                    .map(|to| to.host.clone())
             })
         }
     };
@@ -197,14 +213,14 @@ fn Page(link: String) -> impl IntoView {
     };
     let sharing = RwSignal::new(false);
 
-    let Address {
-        host, secure, href, ..
-    } = address;
+    let Address { host, href, .. } = address;
     let label = format!("Web page: {host}");
-    let padlock = if secure {
-        view! { <span class="padlock secure" title="Encrypted connection (https)" aria-label="Encrypted connection">"🔒"</span> }.into_any()
-    } else {
-        view! { <span class="padlock insecure" title="Not encrypted (http): others on the network can see and change this page">"Not secure"</span> }.into_any()
+    let padlock = move || {
+        if secure.get() {
+            view! { <span class="padlock secure" title="Encrypted connection (https)" aria-label="Encrypted connection">"🔒"</span> }.into_any()
+        } else {
+            view! { <span class="padlock insecure" title="Not encrypted (http): others on the network can see and change this page">"Not secure"</span> }.into_any()
+        }
     };
     let bar_host = {
         let host = host.clone();
@@ -223,6 +239,8 @@ fn Page(link: String) -> impl IntoView {
             if refused.get() {
                 let reason = if own {
                     "This is a link to Natter itself.".to_owned()
+                } else if natter_secure && !(first_secure && secure.get_untracked()) {
+                    "Natter can't show unencrypted (http) pages inside it.".to_owned()
                 } else {
                     format!("{host} doesn't let other apps show its pages.")
                 };
@@ -316,10 +334,12 @@ fn Page(link: String) -> impl IntoView {
                 sharing
                     .get()
                     .then(|| {
-                        let preview = info.with_untracked(|info| match info {
-                            Some(Ok(info)) => info.preview.clone(),
-                            _ => None,
-                        });
+                        let preview = info
+                            .with_untracked(|info| match info {
+                                Some(Ok(info)) => info.preview.clone(),
+                                _ => None,
+                            })
+                            .filter(|_| link_card::enabled());
                         let given = Shared {
                             text: link.clone(),
                             files: Vec::new(),

@@ -1,6 +1,8 @@
 //! Link cards: what a link in a message is (the page's picture, site,
 //! title and description), as the sender's server read it, so that
-//! readers' devices ask the linked site nothing. In a message the card
+//! readers' devices ask the linked site nothing. The card always names
+//! the link's real host beside what the page (or the sender) calls
+//! itself. In a message the card
 //! opens the link in the in-app browser; in the composer it shows what
 //! will go with the message, and × sends the link bare.
 //!
@@ -11,7 +13,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use natter_protocol::LinkPreview;
 
-use super::browser::Browser;
+use super::browser::{address_of, Browser};
 use super::rich_text::{segments, Segment};
 use crate::state::ChatStore;
 
@@ -66,6 +68,15 @@ pub fn LinkCard(preview: LinkPreview) -> impl IntoView {
             />
         }
     });
+    // The card's words are the sender's to choose, like the message's;
+    // its host is the link's own, parsed as the browser will.
+    let host = address_of(&preview.url).map(|address| address.host);
+    let source = match (preview.site_name, host) {
+        (Some(site), Some(host)) if !site.eq_ignore_ascii_case(&host) => format!("{site} · {host}"),
+        (_, Some(host)) => host,
+        (Some(site), None) => site,
+        (None, None) => String::new(),
+    };
     view! {
         <a
             class="link-card"
@@ -82,7 +93,7 @@ pub fn LinkCard(preview: LinkPreview) -> impl IntoView {
         >
             {picture}
             <span class="link-card-text">
-                {preview.site_name.map(|site| view! { <span class="link-card-site">{site}</span> })}
+                <span class="link-card-site">{source}</span>
                 <span class="link-card-title">{preview.title}</span>
                 {preview
                     .description

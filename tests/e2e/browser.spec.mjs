@@ -84,11 +84,16 @@ test('a link gets a card from the server, and readers ask the site nothing', asy
   await ann.page.screenshot({ path: shot('link-draft') });
   await box.press('Enter');
   await expect(draft).toHaveCount(0);
+  // The sender keeps the card once the server has acknowledged the message.
+  const own = ann.page.locator('.bubble .link-card');
+  await expect(own.locator('.link-card-title')).toHaveText('The trail map for Saturday');
+  await expect(ann.page.locator('.bubble .receipt').last()).toHaveClass(/r-[sdr]/);
+  await expect(own).toHaveCount(1);
 
   const card = bob.page.locator('.bubble .link-card');
   await expect(card).toHaveAttribute('href', link);
   await expect(card.locator('.link-card-title')).toHaveText('The trail map for Saturday');
-  await expect(card.locator('.link-card-site')).toHaveText("Hikers' Club");
+  await expect(card.locator('.link-card-site')).toHaveText(`Hikers' Club · ${site.host}`);
   await expect(card.locator('.link-card-description')).toHaveText(
     'Twelve kilometres along the ridge, with a lake at the end.',
   );

@@ -135,8 +135,9 @@ impl Reach {
     }
 
     /// An HTTP client for these destinations: no proxy (it would connect
-    /// for us, unchecked), no redirects (each hop would need checking; the
-    /// services called here do not redirect), names resolved through
+    /// for us, unchecked), no redirects of its own (a caller that follows
+    /// them checks each hop, as [`crate::links::fetch`] does), names
+    /// resolved through
     /// [`CheckedResolver`], and every request bounded by `timeout`.
     pub fn client(self, timeout: Duration) -> Result<reqwest::Client, reqwest::Error> {
         self.client_resolving(timeout, Hosts::default())

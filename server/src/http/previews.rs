@@ -3,8 +3,7 @@
 //! preview's picture, to anyone signed in, like avatars.
 
 use axum::extract::{Path, State};
-use axum::http::{header, HeaderValue};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use natter_protocol::LinkInfo;
 use serde::Deserialize;
 
@@ -41,19 +40,5 @@ pub async fn picture(
         .await
         .map_err(|err| AppError::Internal(format!("reading preview picture {id}: {err}")))?
         .ok_or(AppError::NotFound("picture"))?;
-    Ok((
-        [
-            (header::CONTENT_TYPE, HeaderValue::from_static("image/jpeg")),
-            (
-                header::CACHE_CONTROL,
-                HeaderValue::from_static("private, max-age=31536000, immutable"),
-            ),
-            (
-                header::CONTENT_SECURITY_POLICY,
-                HeaderValue::from_static(super::headers::MEDIA_POLICY),
-            ),
-        ],
-        jpeg,
-    )
-        .into_response())
+    Ok(super::pictures::named_by_content(jpeg))
 }

@@ -61,6 +61,19 @@ pub fn address_of(link: &str) -> Option<Address> {
     })
 }
 
+/// What a click on a link to `target` does: a plain click opens it in
+/// the in-app browser (when there is one); with a modifier, the browser's
+/// own new tab or window, as the link's `href` says.
+pub fn open_in_panel(browser: Option<Browser>, target: String) -> impl Fn(web_sys::MouseEvent) {
+    move |ev| {
+        let plain = !(ev.ctrl_key() || ev.meta_key() || ev.shift_key() || ev.alt_key());
+        if let (Some(browser), true) = (browser, plain) {
+            ev.prevent_default();
+            browser.0.set(Some(target.clone()));
+        }
+    }
+}
+
 /// Marks the history entry the panel adds when it opens, so that the
 /// phone's back gesture (or one "Back" too many) closes the panel instead
 /// of leaving Natter.

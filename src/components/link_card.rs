@@ -13,7 +13,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use natter_protocol::LinkPreview;
 
-use super::browser::{address_of, Browser};
+use super::browser::{address_of, open_in_panel, Browser};
 use super::rich_text::{segments, Segment};
 use crate::state::ChatStore;
 
@@ -83,13 +83,7 @@ pub fn LinkCard(preview: LinkPreview) -> impl IntoView {
             href=preview.url.clone()
             target="_blank"
             rel="noopener noreferrer"
-            on:click=move |ev| {
-                let plain = !(ev.ctrl_key() || ev.meta_key() || ev.shift_key() || ev.alt_key());
-                if let (Some(browser), true) = (browser, plain) {
-                    ev.prevent_default();
-                    browser.0.set(Some(target.clone()));
-                }
-            }
+            on:click=open_in_panel(browser, target)
         >
             {picture}
             <span class="link-card-text">

@@ -6,7 +6,7 @@
 use leptos::prelude::*;
 use natter_protocol::limits::{is_bidi_control, is_invisible};
 
-use super::browser::Browser;
+use super::browser::{open_in_panel, Browser};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Segment<'a> {
@@ -155,15 +155,7 @@ pub fn RichText(text: String, #[prop(optional, into)] me: Option<String>) -> imp
                         href=url.to_owned()
                         target="_blank"
                         rel="noopener noreferrer"
-                        on:click=move |ev| {
-                            // A plain click opens the in-app browser; with a
-                            // modifier, the browser's own new tab or window.
-                            let plain = !(ev.ctrl_key() || ev.meta_key() || ev.shift_key() || ev.alt_key());
-                            if let (Some(browser), true) = (browser, plain) {
-                                ev.prevent_default();
-                                browser.0.set(Some(target.clone()));
-                            }
-                        }
+                        on:click=open_in_panel(browser, target)
                     >
                         {url.to_owned()}
                     </a>

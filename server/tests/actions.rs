@@ -18,31 +18,16 @@ async fn send(
     reply_to: Option<Seq>,
     action: Option<Action>,
 ) -> Result<Seq, (ErrorCode, String)> {
-    let client_id = Uuid::new_v4();
-    socket
-        .send(&ClientFrame::Send {
-            conversation,
-            client_id,
-            body: body.to_owned(),
-            attachment: None,
-            reply_to,
-            action,
-            link_preview: None,
-        })
-        .await;
-    socket
-        .next_matching(|frame| match frame {
-            ServerFrame::Ack {
-                client_id: id, seq, ..
-            } if id == client_id => Some(Ok(seq)),
-            ServerFrame::Error {
-                code,
-                message,
-                client_id: Some(id),
-            } if id == client_id => Some(Err((code, message))),
-            _ => None,
-        })
-        .await
+    let frame = ClientFrame::Send {
+        conversation,
+        client_id: Uuid::new_v4(),
+        body: body.to_owned(),
+        attachment: None,
+        reply_to,
+        action,
+        link_preview: None,
+    };
+    common::sent(socket, frame).await
 }
 
 async fn act(

@@ -467,31 +467,16 @@ async fn send(
     card: Option<natter_protocol::LinkPreview>,
     action: Option<natter_protocol::Action>,
 ) -> Result<u64, (ErrorCode, String)> {
-    let client_id = Uuid::new_v4();
-    socket
-        .send(&ClientFrame::Send {
-            conversation,
-            client_id,
-            body: body.to_owned(),
-            attachment: None,
-            reply_to: None,
-            action,
-            link_preview: card.map(Box::new),
-        })
-        .await;
-    socket
-        .next_matching(|frame| match frame {
-            ServerFrame::Ack {
-                client_id: id, seq, ..
-            } if id == client_id => Some(Ok(seq)),
-            ServerFrame::Error {
-                code,
-                message,
-                client_id: Some(id),
-            } if id == client_id => Some(Err((code, message))),
-            _ => None,
-        })
-        .await
+    let frame = ClientFrame::Send {
+        conversation,
+        client_id: Uuid::new_v4(),
+        body: body.to_owned(),
+        attachment: None,
+        reply_to: None,
+        action,
+        link_preview: card.map(Box::new),
+    };
+    common::sent(socket, frame).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

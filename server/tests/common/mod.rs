@@ -8,7 +8,8 @@ use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use natter_protocol::{
-    ClientFrame, Conversation, ConversationId, Credentials, Message, Seq, ServerFrame, User,
+    ClientFrame, Conversation, ConversationId, Credentials, ErrorCode, Message, Seq, ServerFrame,
+    User,
 };
 use natter_server::config::Config;
 use reqwest::header::{COOKIE, SET_COOKIE};
@@ -338,28 +339,35 @@ pub async fn say(
     conversation: ConversationId,
     body: &str,
 ) -> Result<Seq, String> {
-    let client_id = uuid::Uuid::new_v4();
-    socket
-        .send(&ClientFrame::Send {
-            conversation,
-            client_id,
-            body: body.to_owned(),
-            attachment: None,
-            action: None,
-            link_preview: None,
-            reply_to: None,
-        })
-        .await;
+    let frame = ClientFrame::Send {
+        conversation,
+        client_id: uuid::Uuid::new_v4(),
+        body: body.to_owned(),
+        attachment: None,
+        action: None,
+        link_preview: None,
+        reply_to: None,
+    };
+    sent(socket, frame).await.map_err(|(_, message)| message)
+}
+
+/// Sends a `send` frame and waits for its ack, or for the refusal that
+/// names its client id.
+pub async fn sent(socket: &mut Socket, frame: ClientFrame) -> Result<Seq, (ErrorCode, String)> {
+    let ClientFrame::Send { client_id, .. } = frame else {
+        panic!("only a send frame is acked");
+    };
+    socket.send(&frame).await;
     socket
         .next_matching(|frame| match frame {
             ServerFrame::Ack {
                 client_id: id, seq, ..
             } if id == client_id => Some(Ok(seq)),
             ServerFrame::Error {
+                code,
                 message,
                 client_id: Some(id),
-                ..
-            } if id == client_id => Some(Err(message)),
+            } if id == client_id => Some(Err((code, message))),
             _ => None,
         })
         .await

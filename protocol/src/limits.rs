@@ -291,7 +291,7 @@ pub fn check_link_preview(body: &str, preview: &crate::LinkPreview) -> Result<()
 /// (up to a space, `<`, `>` or `"`, less the punctuation that ends a
 /// sentence): not as the start of a longer one (`https://a.example`
 /// inside `https://a.example.evil/`).
-fn holds_link(body: &str, url: &str) -> bool {
+pub fn holds_link(body: &str, url: &str) -> bool {
     body.match_indices(url).any(|(at, _)| {
         let after =
             body[at + url.len()..].trim_start_matches(['.', ',', ';', ':', '!', '?', ')', '\'']);

@@ -72,9 +72,8 @@ pub fn SharePicker(
         }
         store.open(Some(id));
         if !text.is_empty() {
-            let link_preview = link_preview.filter(|preview| {
-                text.contains(&preview.url) && limits::check_link_preview(&text, preview).is_ok()
-            });
+            let link_preview =
+                link_preview.filter(|preview| limits::check_link_preview(&text, preview).is_ok());
             store.send_text(id, text, None, link_preview);
         }
         send_files(store, id, files, notice, preparing);

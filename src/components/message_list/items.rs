@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use natter_protocol::{
-    Action, Attachment, ConversationId, LinkPreview, Message, Millis, Seq, UserId,
+    limits, Action, Attachment, ConversationId, LinkPreview, Message, Millis, Seq, UserId,
 };
 use uuid::Uuid;
 
@@ -61,7 +61,7 @@ pub(super) enum Item {
 /// request (a stranger's picture waits, like their photos).
 fn card_of(message: &Message, request: bool) -> Option<Box<LinkPreview>> {
     let card = message.link_preview.as_ref()?;
-    if message.deleted || !message.body.contains(&card.url) {
+    if message.deleted || !limits::holds_link(&message.body, &card.url) {
         return None;
     }
     let mut card = card.clone();

@@ -10,6 +10,7 @@ use super::avatar::Avatar;
 use super::composer::{send_files, Composer};
 use super::conversation_menu::{BlockedNotice, ConversationMenu};
 use super::group_info::GroupInfo;
+use super::layer::{Kind, Layer};
 use super::message_actions::{ComposerMode, Mode};
 use super::message_list::MessageList;
 use super::picked::files_of;
@@ -206,7 +207,9 @@ pub fn ConversationView(id: ConversationId) -> impl IntoView {
                 </Show>
             </Show>
             <Show when=move || info_open.get()>
-                <GroupInfo id on_close=move || info_open.set(false) />
+                <Layer kind=Kind::Dialog close=move || info_open.set(false)>
+                    <GroupInfo id on_close=move || info_open.set(false) />
+                </Layer>
             </Show>
             {move || reporting.0.get().map(|target| view! { <ReportDialog target /> })}
         </section>

@@ -6,6 +6,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use natter_protocol::{ConversationId, User, UserId};
 
+use super::layer::{Kind, Layer};
 use super::report::{ReportTarget, Reporting};
 use crate::net::session::now;
 use crate::state::ChatStore;
@@ -105,6 +106,14 @@ pub fn ConversationMenu(id: ConversationId) -> impl IntoView {
             }
         });
     };
+    // The question replaces the item that asked it: focus goes to its
+    // answer, not to the page.
+    let confirm = NodeRef::<leptos::html::Button>::new();
+    Effect::new(move |_| {
+        if let Some(button) = confirm.get() {
+            let _ = button.focus();
+        }
+    });
     let delete = move |_| {
         spawn_local(async move {
             match store.delete_chat(id).await {
@@ -132,6 +141,7 @@ pub fn ConversationMenu(id: ConversationId) -> impl IntoView {
                 </svg>
             </button>
             <Show when=move || open.get()>
+                <Layer kind=Kind::Menu close=move || open.set(false)>
                 <div class="menu" role="menu">
                     <Show
                         when=move || muted.get()
@@ -197,10 +207,11 @@ pub fn ConversationMenu(id: ConversationId) -> impl IntoView {
                                 "Leave the group and delete it from your devices?"
                             }}
                         </p>
-                        <button role="menuitem" class="danger" on:click=delete>"Delete"</button>
+                        <button role="menuitem" class="danger" node_ref=confirm on:click=delete>"Delete"</button>
                         <button role="menuitem" on:click=move |_| confirming.set(false)>"Cancel"</button>
                     </Show>
                 </div>
+                </Layer>
             </Show>
             {move || problem.get().map(|text| view! { <p class="form-error" role="alert">{text}</p> })}
         </div>

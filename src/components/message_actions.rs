@@ -6,6 +6,7 @@ use leptos::prelude::*;
 use natter_protocol::{Action, ConversationId, Reaction, Seq, UserId};
 
 use super::conversation_menu::{member_of, toggle_block};
+use super::layer::{Kind, Layer};
 use super::report::{ReportTarget, Reporting};
 use crate::state::{ChatState, ChatStore};
 
@@ -134,6 +135,7 @@ pub fn ActionsMenu(
 ) -> impl IntoView {
     let store = expect_context::<ChatStore>();
     let reporting = expect_context::<Reporting>();
+    let given = StoredValue::new(given);
     let open = RwSignal::new(false);
     let blocked = Memo::new(move |_| {
         sender.is_some_and(|sender| store.state.with(|state| state.blocks(sender)))
@@ -164,12 +166,13 @@ pub fn ActionsMenu(
                 "⋯"
             </button>
             <Show when=move || open.get()>
+                <Layer kind=Kind::Menu close=move || open.set(false)>
                 <div class="menu" role="menu">
                     <div class="menu-reactions">
                         {QUICK_REACTIONS
                             .into_iter()
                             .map(|emoji| {
-                                let already = given.iter().any(|g| g == emoji);
+                                let already = given.with_value(|given| given.iter().any(|g| g == emoji));
                                 view! {
                                     <button
                                         role="menuitem"
@@ -245,6 +248,7 @@ pub fn ActionsMenu(
                         })}
                     {move || problem.get().map(|text| view! { <p class="form-error" role="alert">{text}</p> })}
                 </div>
+                </Layer>
             </Show>
         </div>
     }

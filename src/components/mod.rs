@@ -4,6 +4,7 @@
 
 pub mod account_data;
 pub mod add_contact;
+pub mod announcer;
 pub mod attachment;
 pub mod avatar;
 pub mod banner;
@@ -19,6 +20,7 @@ pub mod group_event;
 pub mod group_info;
 pub mod install;
 pub mod invite;
+pub mod layer;
 pub mod link_card;
 pub mod logout;
 pub mod message_actions;

@@ -6,6 +6,7 @@ use leptos::task::spawn_local;
 use natter_protocol::{limits, ConversationId, NewReport, ReportReason, Seq, User};
 
 use super::field::Field;
+use super::layer::{use_layer, Kind};
 use crate::state::ChatStore;
 
 /// Who, or which message, is being reported.
@@ -36,6 +37,12 @@ pub fn ReportDialog(target: ReportTarget) -> impl IntoView {
         format!("Report @{}", target.user.username)
     };
     let close = move || reporting.0.set(None);
+    let root = NodeRef::<leptos::html::Form>::new();
+    use_layer(
+        Kind::Dialog,
+        move || root.get().map(web_sys::Element::from),
+        close,
+    );
     let user = target.user.clone();
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
@@ -77,13 +84,7 @@ pub fn ReportDialog(target: ReportTarget) -> impl IntoView {
                 aria-modal="true"
                 aria-label=what.clone()
                 on:submit=submit
-                on:keydown=move |ev| {
-                    // Esc closes this dialog, not the conversation under it.
-                    if ev.key() == "Escape" {
-                        ev.stop_propagation();
-                        close();
-                    }
-                }
+                node_ref=root
             >
                 <p class="panel-title">{what.clone()}</p>
                 <Show

@@ -8,6 +8,7 @@ use natter_protocol::{limits, ConversationId};
 
 use super::avatar::Avatar;
 use super::composer::send_files;
+use super::layer::{use_layer, Kind};
 use crate::media;
 use crate::share::{self, Shared};
 use crate::state::ChatStore;
@@ -86,14 +87,14 @@ pub fn SharePicker(
     });
 
     let busy = move || sent.get() && preparing.get() > 0;
-    // Focus comes into the question, so that keyboard and screen-reader
-    // users are in it.
-    let cancel = NodeRef::<leptos::html::Button>::new();
-    Effect::new(move |_| {
-        if let Some(button) = cancel.get() {
-            let _ = button.focus();
-        }
-    });
+    // A layer: focus comes into the question, so that keyboard and
+    // screen-reader users are in it, and Esc closes this, not what is under.
+    let root = NodeRef::<leptos::html::Div>::new();
+    use_layer(
+        Kind::Dialog,
+        move || root.get().map(web_sys::Element::from),
+        move || on_close.run(()),
+    );
     let summary = move || {
         shared.with(|shared| {
             shared.as_ref().map(|shared| {
@@ -126,13 +127,7 @@ pub fn SharePicker(
             role="dialog"
             aria-label="Send to…"
             aria-modal="false"
-            on:keydown=move |ev| {
-                if ev.key() == "Escape" {
-                    // This, not the conversation behind it.
-                    ev.stop_propagation();
-                    on_close.run(());
-                }
-            }
+            node_ref=root
         >
             <p class="panel-title">"Send to…"</p>
             {summary}
@@ -156,7 +151,7 @@ pub fn SharePicker(
                 </ul>
             </Show>
             <div class="panel-actions">
-                <button class="link-button" node_ref=cancel on:click=move |_| on_close.run(())>
+                <button class="link-button" on:click=move |_| on_close.run(())>
                     {move || if sent.get() { "Close" } else { "Cancel" }}
                 </button>
             </div>

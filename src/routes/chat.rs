@@ -5,6 +5,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use natter_protocol::{ConversationKind, User};
 
+use crate::components::announcer::{Announcer, LiveRegion};
 use crate::components::attachment::Viewer;
 use crate::components::avatar::Avatar;
 use crate::components::banner::{ConnectionBanner, UpdateBanner};
@@ -12,6 +13,7 @@ use crate::components::browser::Browser;
 use crate::components::conversation_list::ConversationList;
 use crate::components::find_user::FindUser;
 use crate::components::install::InstallButton;
+use crate::components::layer::{Kind, Layer, Layers};
 use crate::components::logout::CacheNotice;
 use crate::net::session::End;
 use crate::parts;
@@ -50,17 +52,15 @@ pub fn ChatPage(me: User, #[prop(into)] on_end: Callback<End>) -> impl IntoView 
     provide_context(viewer);
     let browser = Browser(RwSignal::new(None));
     provide_context(browser);
-    // Esc closes the innermost thing open: the photo viewer, the web page,
-    // then the conversation.
+    let layers = Layers::new();
+    provide_context(layers);
+    let announcer = Announcer::new();
+    provide_context(announcer);
+    // Esc closes the topmost layer (a menu, a panel, the photo viewer, the
+    // web page), and when none is open, the conversation.
     let escape = window_event_listener(leptos::ev::keydown, move |ev| {
-        if ev.key() == "Escape" {
-            if viewer.0.with_untracked(Option::is_some) {
-                viewer.0.set(None);
-            } else if browser.0.with_untracked(Option::is_some) {
-                browser.0.set(None);
-            } else {
-                store.open(None);
-            }
+        if !layers.on_key(&ev) && ev.key() == "Escape" {
+            store.open(None);
         }
     });
     on_cleanup(move || {
@@ -135,6 +135,7 @@ pub fn ChatPage(me: User, #[prop(into)] on_end: Callback<End>) -> impl IntoView 
 
     view! {
         <div class="app" class:has-open=move || open.get().is_some()>
+            <LiveRegion announcer />
             <UpdateBanner />
             <ConnectionBanner />
             <div class="panes">
@@ -142,7 +143,7 @@ pub fn ChatPage(me: User, #[prop(into)] on_end: Callback<End>) -> impl IntoView 
                 <header class="sidebar-header">
                     <button
                         class="me-button"
-                        aria-label="Your profile"
+                        aria-label=format!("{}, your profile and settings", me.username)
                         aria-expanded=move || (panel.get() == Panel::Profile).to_string()
                         on:click=move |_| panel.update(|p| *p = if *p == Panel::Profile { Panel::None } else { Panel::Profile })
                     >
@@ -159,12 +160,26 @@ pub fn ChatPage(me: User, #[prop(into)] on_end: Callback<End>) -> impl IntoView 
                 {move || {
                     confirming
                         .get()
-                        .then(|| parts::show(parts::logout(on_end, Callback::new(move |()| confirming.set(false)))))
+                        .then(|| {
+                            let cancel = Callback::new(move |()| confirming.set(false));
+                            view! {
+                                <Layer kind=Kind::Dialog close=cancel>
+                                    {parts::show(parts::logout(on_end, cancel))}
+                                </Layer>
+                            }
+                        })
                 }}
                 {move || {
                     invite
                         .get()
-                        .map(|username| parts::show(parts::invite(username, Callback::new(move |()| invite.set(None)))))
+                        .map(|username| {
+                            let close = Callback::new(move |()| invite.set(None));
+                            view! {
+                                <Layer kind=Kind::Dialog close>
+                                    {parts::show(parts::invite(username, close))}
+                                </Layer>
+                            }
+                        })
                 }}
                 {move || sharing.get().then(|| parts::show(parts::share(Callback::new(move |()| sharing.set(false)))))}
                 <CacheNotice />
@@ -187,13 +202,14 @@ pub fn ChatPage(me: User, #[prop(into)] on_end: Callback<End>) -> impl IntoView 
                 </div>
                 {move || {
                     let close = Callback::new(move |()| panel.set(Panel::None));
-                    match panel.get() {
-                        Panel::None => None,
-                        Panel::NewGroup => Some(parts::show(parts::new_group(close))),
-                        Panel::AddContact => Some(parts::show(parts::add_contact(close))),
-                        Panel::Profile => Some(parts::show(parts::settings(close, on_end))),
-                        Panel::Search => Some(parts::show(parts::search(close))),
-                    }
+                    let part = match panel.get() {
+                        Panel::None => return None,
+                        Panel::NewGroup => parts::show(parts::new_group(close)),
+                        Panel::AddContact => parts::show(parts::add_contact(close)),
+                        Panel::Profile => parts::show(parts::settings(close, on_end)),
+                        Panel::Search => parts::show(parts::search(close)),
+                    };
+                    Some(view! { <Layer kind=Kind::Dialog close>{part}</Layer> })
                 }}
                 <ConversationList />
             </aside>
@@ -211,8 +227,28 @@ pub fn ChatPage(me: User, #[prop(into)] on_end: Callback<End>) -> impl IntoView 
                 }}
             </main>
             </div>
-            {move || viewing.get().then(|| parts::show(parts::photo_viewer()))}
-            {move || browsing.get().then(|| parts::show(parts::browser()))}
+            {move || {
+                viewing
+                    .get()
+                    .then(|| {
+                        view! {
+                            <Layer kind=Kind::Dialog close=move || viewer.0.set(None)>
+                                {parts::show(parts::photo_viewer())}
+                            </Layer>
+                        }
+                    })
+            }}
+            {move || {
+                browsing
+                    .get()
+                    .then(|| {
+                        view! {
+                            <Layer kind=Kind::Dialog close=move || browser.0.set(None)>
+                                {parts::show(parts::browser())}
+                            </Layer>
+                        }
+                    })
+            }}
         </div>
     }
 }

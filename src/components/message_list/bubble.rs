@@ -6,6 +6,7 @@ use natter_protocol::{ConversationId, Role, Seq};
 
 use super::items::Bubble;
 use crate::components::attachment::AttachmentView;
+use crate::components::layer::{Kind, Layer};
 use crate::components::link_card::LinkCard;
 use crate::components::message_actions::{ActionsMenu, Quote, Reactions};
 use crate::components::rich_text::RichText;
@@ -13,7 +14,13 @@ use crate::state::{ChatStore, Receipt};
 use crate::time;
 
 #[component]
-pub(super) fn BubbleView(id: ConversationId, bubble: Bubble, key: String) -> impl IntoView {
+pub(super) fn BubbleView(
+    id: ConversationId,
+    bubble: Bubble,
+    key: String,
+    /// Who wrote it, for its label.
+    who: String,
+) -> impl IntoView {
     let store = expect_context::<ChatStore>();
     let me = store.state.with_untracked(|state| state.me.id);
     let seq = bubble.seq;
@@ -99,7 +106,12 @@ pub(super) fn BubbleView(id: ConversationId, bubble: Bubble, key: String) -> imp
         })
     };
     view! {
-        <li class=format!("bubble-row {side}") data-key=key data-seq=seq.map(|s| s.to_string())>
+        <li
+            class=format!("bubble-row {side}")
+            data-key=key
+            data-seq=seq.map(|s| s.to_string())
+            aria-label=format!("{who}, {}", time::clock(bubble.time))
+        >
             <div
                 class="bubble"
                 class:failed=bubble.failure.is_some()
@@ -215,6 +227,7 @@ fn GroupReceipt(id: ConversationId, seq: Seq) -> impl IntoView {
             {move || summary().0}
         </button>
         <Show when=move || open.get()>
+            <Layer kind=Kind::Dialog close=move || open.set(false)>
             <div class="readers" role="dialog" aria-label="Read by">
                 {move || {
                     readers
@@ -231,6 +244,7 @@ fn GroupReceipt(id: ConversationId, seq: Seq) -> impl IntoView {
                         })
                 }}
             </div>
+            </Layer>
         </Show>
     }
 }

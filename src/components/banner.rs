@@ -7,6 +7,7 @@ use leptos::prelude::*;
 
 use natter_protocol::Millis;
 
+use super::announcer::Announcer;
 use super::page_bridge;
 use crate::net::session::{now, ConnectionStatus};
 use crate::state::ChatStore;
@@ -38,6 +39,41 @@ pub fn ConnectionBanner() -> impl IntoView {
         }
         | ConnectionStatus::Offline { since, .. } => Look::Offline { since },
     });
+    // Said once per change, not read again as the countdown ticks.
+    if let Some(announcer) = use_context::<Announcer>() {
+        // Carries whether the person has heard "Offline" since the last
+        // time they were online.
+        Effect::new(move |told_offline: Option<bool>| {
+            let told = told_offline.unwrap_or(false);
+            let waiting = || store.state.with_untracked(|state| state.outbox.len());
+            match look.get() {
+                Look::Offline { .. } => {
+                    if !told {
+                        announcer.say(match waiting() {
+                            0 => {
+                                "Offline. Messages you write will wait and go when Natter is back."
+                                    .to_owned()
+                            }
+                            1 => "Offline. 1 message is waiting to send.".to_owned(),
+                            n => format!("Offline. {n} messages are waiting to send."),
+                        });
+                    }
+                    true
+                }
+                Look::Hidden => {
+                    if told {
+                        announcer.say(match waiting() {
+                            0 => "Back online.".to_owned(),
+                            1 => "Back online. Sending 1 waiting message.".to_owned(),
+                            n => format!("Back online. Sending {n} waiting messages."),
+                        });
+                    }
+                    false
+                }
+                Look::Connecting => told,
+            }
+        });
+    }
     let next_try = move || match store.status.get() {
         ConnectionStatus::Offline { retry_at, .. } => {
             let left_ms = retry_at - clock.get();
@@ -53,7 +89,7 @@ pub fn ConnectionBanner() -> impl IntoView {
         Look::Hidden => None,
         Look::Connecting => Some(
             view! {
-                <div class="banner connecting" role="status">
+                <div class="banner connecting">
                     <span class="spinner" aria-hidden="true"></span>
                     "Connecting…"
                 </div>
@@ -62,7 +98,7 @@ pub fn ConnectionBanner() -> impl IntoView {
         ),
         Look::Offline { since } => Some(
             view! {
-                <div class="banner offline" role="status">
+                <div class="banner offline">
                     <span>"Offline since " {time::clock(since)} " · " {next_try}</span>
                     <button class="link-button" on:click=move |_| store.retry_now()>
                         "Retry now"

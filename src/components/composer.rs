@@ -276,6 +276,7 @@ pub fn Composer(
                                 view! {
                                     <li
                                         role="option"
+                                        id=format!("mention-{index}")
                                         aria-selected=move || (chosen.get() == index).to_string()
                                         on:mousedown=move |ev| {
                                             ev.prevent_default();
@@ -337,7 +338,12 @@ pub fn Composer(
                                 }
                             }
                             aria-autocomplete="list"
-                            aria-controls="mention-suggestions"
+                            // Only while the list is there: a reference to
+                            // an element that is not is broken ARIA.
+                            aria-controls=move || (!suggestions.with(Vec::is_empty)).then_some("mention-suggestions")
+                            aria-activedescendant=move || {
+                                (!suggestions.with(Vec::is_empty)).then(|| format!("mention-{}", chosen.get()))
+                            }
                             on:paste=pasted
                             on:keydown=move |ev| {
                                 let offered = suggestions.get_untracked();

@@ -44,7 +44,7 @@ test('a 10,000-message conversation keeps a small DOM and a steady view', async 
 
   // Scrolling up loads history; the message at the top stays put each time,
   // and the DOM never holds more than a window.
-  const list = bob.page.getByRole('log', { name: `Messages with ${annName}` });
+  const list = bob.page.getByRole('region', { name: `Messages with ${annName}` });
   let oldestSeen = TOTAL;
   for (let step = 0; step < 25; step++) {
     await list.evaluate((el) => {

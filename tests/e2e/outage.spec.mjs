@@ -25,7 +25,7 @@ test('outage drill: read, type and reload while the server is down', async ({ br
 
   // 2. The server goes down; A still reads the history.
   await server.stop();
-  await expect(ann.page.getByRole('status').filter({ hasText: 'Offline since' })).toBeVisible();
+  await expect(ann.page.locator('.banner').filter({ hasText: 'Offline since' })).toBeVisible();
   await expect(bodies(ann.page)).toHaveText(['before the outage', 'got it']);
 
   // 3. A sends three messages: they wait.
@@ -89,7 +89,7 @@ test('network drop: the banner tells the truth and delivery resumes', async ({ b
   await expect(bob.page.getByRole('button', { name: `${annName}, 1 unread` })).toBeVisible();
 
   await ann.context.setOffline(true);
-  const offline = ann.page.getByRole('status').filter({ hasText: 'Offline since' });
+  const offline = ann.page.locator('.banner').filter({ hasText: 'Offline since' });
   await expect(offline).toBeVisible({ timeout: 15_000 });
   await expect(offline).toContainText(/next try in \d+ s|trying again/);
   await expect(ann.page.getByRole('button', { name: 'Retry now' })).toBeVisible();
@@ -124,7 +124,7 @@ test('reactions and edits made offline survive a reload and apply once', async (
     page.locator('.bubble-row').filter({ has: page.locator('.bubble-body').getByText(text, { exact: true }) });
 
   await server.stop();
-  await expect(ann.page.getByRole('status').filter({ hasText: 'Offline since' })).toBeVisible();
+  await expect(ann.page.locator('.banner').filter({ hasText: 'Offline since' })).toBeVisible();
   await row(ann.page, 'ok').getByRole('button', { name: 'Message actions' }).click();
   await ann.page.getByRole('menu').getByRole('menuitem', { name: 'React with 👍' }).click();
   await row(ann.page, 'see you at 5').getByRole('button', { name: 'Message actions' }).click();

@@ -129,7 +129,7 @@ test('a photo, a video and a voice message go from A to B', async ({ browser, se
   await server.stop();
   await bob.page.reload();
   await expect(bob.page.locator('.me-name')).toHaveText(bobName);
-  await expect(bob.page.getByRole('status').filter({ hasText: 'Offline since' })).toBeVisible();
+  await expect(bob.page.locator('.banner').filter({ hasText: 'Offline since' })).toBeVisible();
   await expect(bob.page.getByRole('button', { name: 'Open photo' }).getByRole('img')).toHaveAttribute(
     'src',
     /^data:image\/jpeg;base64,/,
@@ -159,7 +159,7 @@ test('a photo sent during an outage survives a reload and arrives once', async (
   const photo = await drawnJpeg(ann.page, 800, 600);
 
   await server.stop();
-  await expect(ann.page.getByRole('status').filter({ hasText: 'Offline since' })).toBeVisible();
+  await expect(ann.page.locator('.banner').filter({ hasText: 'Offline since' })).toBeVisible();
   await ann.page.locator('input.file-picker').setInputFiles({ name: 'offline.jpg', mimeType: 'image/jpeg', buffer: photo });
   const waiting = ann.page.locator('.bubble-row.mine:not([data-seq])');
   await expect(waiting.getByRole('img', { name: 'Photo' })).toBeVisible();

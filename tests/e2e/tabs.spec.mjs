@@ -1,7 +1,7 @@
 // Two tabs of one account: what one queues offline the other shows at once,
 // and after reconnecting each message exists once, in both tabs and on the
 // server.
-import { test, expect, signUp, openChatWith, send, uniqueName, bodies, befriend } from './fixtures.mjs';
+import { test, expect, signUp, openChatWith, send, uniqueName, bodies, befriend, chatRow } from './fixtures.mjs';
 
 test('two tabs share the outbox and never show a message twice', async ({ browser, server }) => {
   const annName = uniqueName('ann');
@@ -14,11 +14,11 @@ test('two tabs share the outbox and never show a message twice', async ({ browse
 
   const second = await ann.context.newPage();
   await second.goto(server.url);
-  await second.getByRole('button', { name: bobName, exact: true }).click();
+  await chatRow(second, bobName).click();
   await expect(bodies(second)).toHaveText(['hello from tab one']);
 
   await ann.context.setOffline(true);
-  await expect(ann.page.getByRole('status').filter({ hasText: 'Offline since' })).toBeVisible({ timeout: 15_000 });
+  await expect(ann.page.locator('.banner').filter({ hasText: 'Offline since' })).toBeVisible({ timeout: 15_000 });
   await send(ann.page, 'queued in tab one');
   await send(second, 'queued in tab two');
   for (const page of [ann.page, second]) {
@@ -42,7 +42,7 @@ test('two tabs share the outbox and never show a message twice', async ({ browse
   await bob.context.close();
 });
 
-const offlineBanner = (page) => page.getByRole('status').filter({ hasText: 'Offline since' });
+const offlineBanner = (page) => page.locator('.banner').filter({ hasText: 'Offline since' });
 const waitingIn = (page) => page.locator('.bubble-row.mine').getByRole('img', { name: 'Waiting to send' });
 
 test('what one tab sends for another never vanishes from it', async ({ browser, server }) => {
@@ -57,7 +57,7 @@ test('what one tab sends for another never vanishes from it', async ({ browser, 
   const typer = ann.page;
   const sender = await ann.context.newPage();
   await sender.goto(server.url);
-  await sender.getByRole('button', { name: bobName, exact: true }).click();
+  await chatRow(sender, bobName).click();
   await expect(bodies(sender)).toHaveText(['before the outage']);
 
   // The typing tab's sockets are held back while `hold` is set: they open

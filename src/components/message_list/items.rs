@@ -56,6 +56,45 @@ pub(super) enum Item {
     },
 }
 
+/// Who wrote a bubble, as a screen reader names it: "You", the group
+/// member, or in a 1:1 chat the conversation's title.
+pub(super) fn author(bubble: &Bubble, title: &str) -> String {
+    match (&bubble.sender_name, bubble.mine) {
+        (_, true) => "You".to_owned(),
+        (Some(name), false) => name.clone(),
+        (None, false) => title.to_owned(),
+    }
+}
+
+/// What the live region says of a new message from someone else.
+pub(super) fn announcement(bubble: &Bubble, title: &str) -> String {
+    let who = author(bubble, title);
+    let what = if bubble.blocked {
+        "a message from a blocked person".to_owned()
+    } else {
+        match (&bubble.attachment, bubble.body.trim().is_empty()) {
+            (Some(attachment), true) => {
+                natter_protocol::preview::media_label(Some(attachment.kind))
+                    .trim_start_matches(|c: char| !c.is_alphabetic())
+                    .to_lowercase()
+            }
+            _ => natter_protocol::preview::plain(&bubble.body),
+        }
+    };
+    format!("{who}: {what}")
+}
+
+/// The highest sequence number among the items (None when none is stored).
+pub(super) fn newest_seq(items: &[Item]) -> Option<Seq> {
+    items
+        .iter()
+        .filter_map(|item| match item {
+            Item::Bubble(bubble) => bubble.seq,
+            _ => None,
+        })
+        .max()
+}
+
 /// The card to show under `message`: only while its link is still in the
 /// text (an edit may take it out), and without its picture in a message
 /// request (a stranger's picture waits, like their photos).

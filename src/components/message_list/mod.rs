@@ -13,11 +13,12 @@ use leptos::wasm_bindgen::JsCast;
 use natter_protocol::{ConversationId, Seq};
 use web_sys::HtmlElement;
 
+use super::announcer::Announcer;
 use super::message_actions::JumpTo;
 use crate::state::ChatStore;
 
 use bubble::BubbleView;
-use items::{items, moved, window, Item};
+use items::{announcement, author, items, moved, newest_seq, window, Item};
 
 /// Messages per history request.
 const PAGE: u32 = 50;
@@ -223,6 +224,52 @@ pub fn MessageList(id: ConversationId, #[prop(into)] title: Signal<String>) -> i
         });
     });
 
+    // New messages from others, said once by the page's live region; what
+    // was there when the conversation opened, and older history loaded
+    // later, is not.
+    if let Some(announcer) = use_context::<Announcer>() {
+        let known = store.state.with_untracked(|state| {
+            state
+                .conversations
+                .get(&id)
+                .and_then(|c| c.info.last_message.as_ref().map(|m| m.seq))
+        });
+        let newest = StoredValue::new(items.with_untracked(|items| newest_seq(items)).max(known));
+        Effect::new(move |_| {
+            let seen = newest.get_value();
+            let about = |seq: Seq| format!("{id}:{seq}");
+            let (fresh, deleted) = items.with(|items| {
+                let mut fresh = Vec::new();
+                let mut deleted = Vec::new();
+                for item in items {
+                    match item {
+                        Item::Bubble(b) if b.deleted => deleted.extend(b.seq),
+                        Item::Bubble(b) if !b.mine && b.seq > seen => {
+                            fresh.extend(
+                                b.seq
+                                    .map(|seq| (seq, announcement(b, &title.get_untracked()))),
+                            );
+                        }
+                        _ => {}
+                    }
+                }
+                (fresh, deleted)
+            });
+            newest.set_value(items.with_untracked(|items| newest_seq(items)).max(seen));
+            // A message deleted for everyone is not left in the region.
+            deleted
+                .into_iter()
+                .for_each(|seq| announcer.forget(&about(seq)));
+            match fresh.len() {
+                0 => {}
+                1..=3 => fresh
+                    .into_iter()
+                    .for_each(|(seq, line)| announcer.say_about(about(seq), line)),
+                n => announcer.say(format!("{n} new messages")),
+            }
+        });
+    }
+
     // A freshly opened conversation shows its newest page.
     let few = store.state.with_untracked(|state| {
         state
@@ -257,8 +304,7 @@ pub fn MessageList(id: ConversationId, #[prop(into)] title: Signal<String>) -> i
             class="message-list"
             node_ref=list
             on:scroll=on_scroll
-            role="log"
-            aria-live="polite"
+            role="region"
             aria-label=move || format!("Messages with {}", title.get())
             tabindex="0"
         >
@@ -281,7 +327,10 @@ pub fn MessageList(id: ConversationId, #[prop(into)] title: Signal<String>) -> i
                                 }
                                     .into_any()
                             }
-                            Item::Bubble(bubble) => view! { <BubbleView id bubble key /> }.into_any(),
+                            Item::Bubble(bubble) => {
+                                let who = author(&bubble, &title.get_untracked());
+                                view! { <BubbleView id bubble key who /> }.into_any()
+                            }
                             Item::Event { text, .. } => {
                                 view! {
                                     <li class="group-event" data-key=key>

@@ -3,10 +3,12 @@
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use leptos::wasm_bindgen::JsCast;
 use natter_protocol::{preview, ConversationId, Millis};
 
 use super::avatar::Avatar;
 use super::group_event;
+use super::layer::move_focus;
 use crate::net::session::now;
 use crate::state::{ChatState, ChatStore, Receipt, Typing};
 use crate::time;
@@ -129,6 +131,19 @@ pub fn ConversationList() -> impl IntoView {
             .with(|state| store.typing.with(|t| rows(state, t, requests)))
     });
     let open = Memo::new(move |_| store.state.with(|state| state.open));
+    // One row is in the Tab order (the last focused, else the open one,
+    // else the first); arrow keys move between rows.
+    let focused = RwSignal::new(None::<ConversationId>);
+    let tab_stop = Memo::new(move |_| {
+        rows.with(|rows| {
+            let listed = |id: &ConversationId| rows.iter().any(|row| row.id == *id);
+            focused
+                .get()
+                .filter(listed)
+                .or_else(|| open.get().filter(listed))
+                .or_else(|| rows.first().map(|row| row.id))
+        })
+    });
     let empty =
         move || rows.with(Vec::is_empty) && !showing_requests.get() && request_count.get() == 0;
 
@@ -164,88 +179,181 @@ pub fn ConversationList() -> impl IntoView {
                     "No conversations yet. Find a friend by username, or a public group by #hashtag, above."
                 </p>
             </Show>
-            <ul>
-                <For each=move || rows.get() key=|row| row.clone() let:row>
-                    {
-                        let id = row.id;
-                        let mut label = if row.unread > 0 {
-                            format!("{}, {} unread", row.title, row.unread)
-                        } else {
-                            row.title.clone()
-                        };
-                        match row.mentions {
-                            0 => {}
-                            1 => label.push_str(", 1 mention"),
-                            n => label.push_str(&format!(", {n} mentions")),
-                        }
-                        if row.muted {
-                            label.push_str(", muted");
-                        }
-                        view! {
-                            <li>
-                                <button
-                                    class="conversation-row"
-                                    class:active=move || open.get() == Some(id)
-                                    aria-current=move || (open.get() == Some(id)).then_some("true")
-                                    aria-label=label
-                                    on:click=move |_| store.open(Some(id))
-                                >
-                                    <Avatar name=row.title.clone() picture=row.picture.clone() />
-                                    <span class="row-main">
-                                        <span class="row-top">
-                                            <span class="row-title">{row.title.clone()}</span>
-                                            {row.muted.then(|| view! { <span class="row-muted" aria-hidden="true" title="Muted">"🔕"</span> })}
-                                            <span class="row-time">
-                                                {row.time.map(|t| time::list_time(t, now()))}
-                                            </span>
-                                        </span>
-                                        <span class="row-bottom">
-                                            {row
-                                                .typing
-                                                .then(|| view! { <span class="row-preview typing">"typing…"</span> })}
-                                            <span class="row-preview" hidden=row.typing>
-                                                {row
-                                                    .own_receipt
-                                                    .filter(|r| *r != Receipt::Waiting)
-                                                    .map(|r| {
-                                                        view! {
-                                                            <span class=format!("receipt-letter r-{}", r.letter())>
-                                                                {r.letter()}
-                                                            </span>
-                                                        }
-                                                    })}
-                                                {(row.own_receipt == Some(Receipt::Waiting))
-                                                    .then(|| view! { <span class="waiting-dot" title="Waiting to send">"🕓"</span> })}
-                                                {row.preview.clone()}
-                                            </span>
-                                            {(row.mentions > 0)
-                                                .then(|| {
-                                                    view! {
-                                                        <span class="mention-badge" aria-hidden="true">
-                                                            {if row.mentions == 1 {
-                                                                "@".to_owned()
-                                                            } else {
-                                                                format!("@{}", row.mentions)
-                                                            }}
-                                                        </span>
-                                                    }
-                                                })}
-                                            {(row.unread > 0)
-                                                .then(|| {
-                                                    view! {
-                                                        <span class="unread-badge" aria-hidden="true">
-                                                            {row.unread}
-                                                        </span>
-                                                    }
-                                                })}
-                                        </span>
-                                    </span>
-                                </button>
-                            </li>
-                        }
+            <ul on:keydown=move |ev| {
+                if let Some(list) = ev.current_target().and_then(|t| t.dyn_into::<web_sys::Element>().ok()) {
+                    if move_focus(&list, ".conversation-row", &ev.key()) {
+                        ev.prevent_default();
                     }
+                }
+            }>
+                <For each=move || rows.with(|rows| rows.iter().map(|row| row.id).collect::<Vec<_>>()) key=|id| *id let:id>
+                    <RowView id rows open tab_stop focused />
                 </For>
             </ul>
         </nav>
+    }
+}
+
+/// What a screen reader says for a row: what a sighted person sees on it,
+/// in the order they read it; `time` is the row's time as shown.
+fn spoken(row: &Row, time: Option<String>) -> String {
+    let mut parts = vec![row.title.clone()];
+    if row.unread > 0 {
+        parts.push(format!("{} unread", row.unread));
+    }
+    match row.mentions {
+        0 => {}
+        1 => parts.push("1 mention".to_owned()),
+        n => parts.push(format!("{n} mentions")),
+    }
+    if row.muted {
+        parts.push("muted".to_owned());
+    }
+    if row.typing {
+        parts.push("typing".to_owned());
+    } else if row.time.is_none() {
+        parts.push("no messages yet".to_owned());
+    } else if let Some(receipt) = row.own_receipt {
+        parts.push(format!("last message from you: {}", row.preview));
+        parts.push(receipt.label().to_owned());
+    } else {
+        parts.push(format!("last message: {}", row.preview));
+    }
+    parts.extend(time);
+    parts.join(", ")
+}
+
+/// One conversation's row. Its element stays while what it shows changes,
+/// so that focus stays on it as messages come in.
+#[component]
+fn RowView(
+    id: ConversationId,
+    rows: Memo<Vec<Row>>,
+    open: Memo<Option<ConversationId>>,
+    tab_stop: Memo<Option<ConversationId>>,
+    focused: RwSignal<Option<ConversationId>>,
+) -> impl IntoView {
+    let store = expect_context::<ChatStore>();
+    let row = Memo::new(move |_| rows.with(|rows| rows.iter().find(|row| row.id == id).cloned()));
+    let field = move |read: fn(&Row) -> String| {
+        move || row.with(|row| row.as_ref().map(read).unwrap_or_default())
+    };
+    let count = move |read: fn(&Row) -> u64| move || row.with(|row| row.as_ref().map_or(0, read));
+    let receipt = move || row.with(|row| row.as_ref().and_then(|row| row.own_receipt));
+    view! {
+        <li>
+            <button
+                class="conversation-row"
+                class:active=move || open.get() == Some(id)
+                aria-current=move || (open.get() == Some(id)).then_some("true")
+                aria-label=move || {
+                    row.with(|row| row.as_ref().map(|row| spoken(row, row.time.map(|t| time::list_time(t, now())))))
+                }
+                tabindex=move || if tab_stop.get() == Some(id) { "0" } else { "-1" }
+                on:focus=move |_| focused.set(Some(id))
+                on:click=move |_| store.open(Some(id))
+            >
+                {move || {
+                    row.with(|row| {
+                        row.as_ref().map(|row| view! { <Avatar name=row.title.clone() picture=row.picture.clone() /> })
+                    })
+                }}
+                <span class="row-main">
+                    <span class="row-top">
+                        <span class="row-title">{field(|row| row.title.clone())}</span>
+                        <Show when=move || row.with(|row| row.as_ref().is_some_and(|row| row.muted))>
+                            <span class="row-muted" aria-hidden="true" title="Muted">"🔕"</span>
+                        </Show>
+                        <span class="row-time">
+                            {move || row.with(|row| row.as_ref().and_then(|row| row.time).map(|t| time::list_time(t, now())))}
+                        </span>
+                    </span>
+                    <span class="row-bottom">
+                        <Show when=move || row.with(|row| row.as_ref().is_some_and(|row| row.typing))>
+                            <span class="row-preview typing">"typing…"</span>
+                        </Show>
+                        <span class="row-preview" hidden=move || row.with(|row| row.as_ref().is_some_and(|row| row.typing))>
+                            {move || {
+                                receipt()
+                                    .filter(|r| *r != Receipt::Waiting)
+                                    .map(|r| {
+                                        view! {
+                                            <span class=format!("receipt-letter r-{}", r.letter())>{r.letter()}</span>
+                                        }
+                                    })
+                            }}
+                            <Show when=move || receipt() == Some(Receipt::Waiting)>
+                                <span class="waiting-dot" title="Waiting to send">"🕓"</span>
+                            </Show>
+                            {field(|row| row.preview.clone())}
+                        </span>
+                        <Show when=move || { count(|row| row.mentions as u64)() > 0 }>
+                            <span class="mention-badge" aria-hidden="true">
+                                {move || match count(|row| row.mentions as u64)() {
+                                    1 => "@".to_owned(),
+                                    n => format!("@{n}"),
+                                }}
+                            </span>
+                        </Show>
+                        <Show when=move || { count(|row| row.unread)() > 0 }>
+                            <span class="unread-badge" aria-hidden="true">{count(|row| row.unread)}</span>
+                        </Show>
+                    </span>
+                </span>
+            </button>
+        </li>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row() -> Row {
+        Row {
+            id: 1,
+            title: "ann".to_owned(),
+            preview: "see you at nine".to_owned(),
+            own_receipt: None,
+            time: Some(0),
+            unread: 0,
+            typing: false,
+            mentions: 0,
+            muted: false,
+            picture: None,
+        }
+    }
+
+    #[test]
+    fn a_row_says_what_it_shows() {
+        let at = || Some("12:07".to_owned());
+        let unread = Row {
+            unread: 2,
+            mentions: 1,
+            ..row()
+        };
+        assert_eq!(
+            spoken(&unread, at()),
+            "ann, 2 unread, 1 mention, last message: see you at nine, 12:07"
+        );
+        let mine = Row {
+            own_receipt: Some(Receipt::Read),
+            muted: true,
+            ..row()
+        };
+        assert_eq!(
+            spoken(&mine, at()),
+            "ann, muted, last message from you: see you at nine, Read, 12:07"
+        );
+        let typing = Row {
+            typing: true,
+            ..row()
+        };
+        assert_eq!(spoken(&typing, at()), "ann, typing, 12:07");
+        let empty = Row {
+            time: None,
+            ..row()
+        };
+        assert_eq!(spoken(&empty, None), "ann, no messages yet");
     }
 }

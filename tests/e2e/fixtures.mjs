@@ -137,3 +137,9 @@ export async function waitForOfflineShell(page) {
 export function bodies(page) {
   return page.locator('.bubble-body');
 }
+
+/** The chat list's row of the conversation named `title` (its accessible name starts with it). */
+export function chatRow(page, title) {
+  const escaped = title.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  return page.getByRole('button', { name: new RegExp(`^${escaped}(,|$)`) });
+}

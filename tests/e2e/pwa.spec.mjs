@@ -6,7 +6,7 @@ import { chromium } from '@playwright/test';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { test, expect, signUp, befriend, uniqueName, waitForOfflineShell, PASSWORD } from './fixtures.mjs';
+import { test, expect, signUp, befriend, uniqueName, waitForOfflineShell, PASSWORD, chatRow } from './fixtures.mjs';
 import { CHROMIUM_ARGS } from './shared.mjs';
 
 test('the served app is installable, and offers to install when the browser does', async ({ server }) => {
@@ -55,7 +55,7 @@ test('what another app shares goes to the conversation picked in Send to…', as
   const bob = await signUp(browser, server, bobName);
   await befriend(ann, bob);
   await waitForOfflineShell(ann.page);
-  await expect(ann.page.getByRole('button', { name: bobName, exact: true })).toBeVisible();
+  await expect(chatRow(ann.page, bobName)).toBeVisible();
 
   // What the system's share sheet does with the manifest's share_target:
   // post the form to /share, where the service worker takes it.

@@ -1,7 +1,7 @@
 // Stages a real conversation and saves screenshots of the main screens in
 // light and dark themes and at phone width, to target/screenshots/, so that
 // people can look at what the app shows.
-import { test, expect, signUp, openChatWith, send, uniqueName, befriend } from './fixtures.mjs';
+import { test, expect, signUp, openChatWith, send, uniqueName, befriend, chatRow } from './fixtures.mjs';
 
 const dir = new URL('../../target/screenshots', import.meta.url).pathname;
 
@@ -53,13 +53,13 @@ test('screens in light, dark and phone layouts', async ({ browser, server }) => 
       await page.getByLabel('Username').fill(me);
       await page.getByLabel('Password').fill('correct horse battery');
       await page.getByRole('button', { name: 'Log in', exact: true }).click();
-      await expect(page.getByRole('button', { name: bobMe, exact: true })).toBeVisible();
+      await expect(chatRow(page, bobMe)).toBeVisible();
       await page.screenshot({ path: `${dir}/phone-list.png` });
-      await page.getByRole('button', { name: bobMe, exact: true }).click();
+      await chatRow(page, bobMe).click();
       await expect(page.getByRole('button', { name: 'Back to conversations' })).toBeVisible();
       await page.screenshot({ path: `${dir}/phone-conversation.png` });
       await page.keyboard.press('Escape');
-      await expect(page.getByRole('button', { name: bobMe, exact: true })).toBeVisible();
+      await expect(chatRow(page, bobMe)).toBeVisible();
       await phone.close();
     }
     for (const person of [ann, bob, cat]) await person.context.close();

@@ -51,43 +51,53 @@ impl Layers {
     }
 
     /// Acts on a key pressed anywhere on the page; true when a layer took
-    /// it (and nothing else should).
+    /// it (and nothing else should). Keys already handled where they were
+    /// pressed (the composer's mention list) and keys that end an input
+    /// method's composition are left alone.
     pub fn on_key(&self, ev: &KeyboardEvent) -> bool {
+        if ev.default_prevented() || ev.is_composing() {
+            return false;
+        }
+        // The topmost layer on screen: a phone hides the sidebar, and a
+        // panel left open there, while a conversation is open.
         let top = self.stack.with_value(|stack| {
             stack
-                .last()
+                .iter()
+                .rev()
+                .find(|layer| layer.root.as_ref().is_none_or(on_screen))
                 .map(|layer| (layer.kind, layer.root.clone(), layer.close.clone()))
         });
         let Some((kind, root, close)) = top else {
             return false;
         };
-        match (ev.key().as_str(), kind) {
-            ("Escape", _) => {
-                ev.prevent_default();
-                close();
-                true
-            }
-            ("Tab", Kind::Menu) => {
-                ev.prevent_default();
-                close();
-                true
-            }
-            ("Tab", Kind::Dialog) => root.is_some_and(|root| {
-                let moved = cycle(&root, ev.shift_key());
-                if moved {
-                    ev.prevent_default();
-                }
-                moved
-            }),
-            (key, Kind::Menu) => root.is_some_and(|root| {
-                let moved = move_focus(&root, ITEMS, key);
-                if moved {
-                    ev.prevent_default();
-                }
-                moved
-            }),
-            _ => false,
+        let key = ev.key();
+        if key == "Escape" {
+            ev.prevent_default();
+            close();
+            return true;
         }
+        let Some(root) = root else {
+            return false;
+        };
+        // Tab and arrows act on a layer only from inside it: a menu left
+        // open, or a panel beside the chat, does not take the keys of the
+        // place the person went to with the mouse.
+        if !has_focus(&root) {
+            return false;
+        }
+        let taken = match (key.as_str(), kind) {
+            ("Tab", Kind::Menu) => {
+                close();
+                true
+            }
+            ("Tab", Kind::Dialog) => cycle(&root, ev.shift_key()),
+            (key, Kind::Menu) => move_focus(&root, ITEMS, key),
+            _ => false,
+        };
+        if taken {
+            ev.prevent_default();
+        }
+        taken
     }
 
     fn push(&self, kind: Kind, close: Rc<dyn Fn()>) -> u64 {
@@ -168,19 +178,22 @@ pub fn use_layer(
             return false;
         };
         layers.attach(id, element.clone());
-        focus_into(element, kind, PART_FRAMES);
+        focus_into(element, kind, PART_FRAMES, focused());
         true
     });
     on_cleanup(move || layers.remove(id));
 }
 
-/// How many frames a layer waits for something to focus: a part of the
-/// app (`crate::parts`) shows "Loading…" until its module is there.
-const PART_FRAMES: u32 = 30;
+/// How many frames (about two seconds) a layer waits for something to
+/// focus: a part of the app (`crate::parts`) shows "Loading…" until its
+/// module is there.
+const PART_FRAMES: u32 = 120;
 
 /// Moves focus into a layer that just opened: a dialog's first control, a
 /// menu's first item, else (once nothing came within `frames`) the layer.
-fn focus_into(element: Element, kind: Kind, frames: u32) {
+/// `opener` is what had focus when it opened: while focus is still there
+/// (or nowhere), the layer may take it; once the person moved it, not.
+fn focus_into(element: Element, kind: Kind, frames: u32, opener: Option<HtmlElement>) {
     let first = match kind {
         Kind::Dialog => focusable(&element).into_iter().next(),
         Kind::Menu => shown(&element, ITEMS).into_iter().next(),
@@ -191,10 +204,20 @@ fn focus_into(element: Element, kind: Kind, frames: u32) {
     }
     if frames > 0 {
         request_animation_frame(move || {
-            if element.is_connected() {
-                focus_into(element, kind, frames - 1);
+            let now = focused();
+            if element.is_connected() && (now.is_none() || now == opener) {
+                focus_into(element, kind, frames - 1, opener);
             }
         });
+        return;
+    }
+    // A part that never loaded shows its own message; nothing to focus.
+    if element
+        .query_selector(".part-loading")
+        .ok()
+        .flatten()
+        .is_some()
+    {
         return;
     }
     // A `Layer`'s own element has no box to focus: its child.
@@ -221,7 +244,8 @@ fn focused() -> Option<HtmlElement> {
         .flatten()
 }
 
-fn focus_is_lost() -> bool {
+/// Whether nothing has focus (the page's body has it).
+pub fn focus_is_lost() -> bool {
     focused().is_none()
 }
 
@@ -259,27 +283,47 @@ fn shown(root: &Element, selector: &str) -> Vec<HtmlElement> {
         .collect()
 }
 
-/// Tab inside a dialog: from its last element to its first (or back), and
-/// in from outside. False when the browser's own move stays inside.
+/// Tab inside a dialog: from its last element to its first, and back.
+/// False when the browser's own move stays inside.
 fn cycle(root: &Element, backwards: bool) -> bool {
     let elements = focusable(root);
-    // Nothing to hold focus (a panel of a sidebar a phone hides): no trap.
+    // Nothing to hold focus: no trap.
     let (Some(first), Some(last)) = (elements.first(), elements.last()) else {
         return false;
     };
-    let active = focused();
-    let inside = active
-        .as_ref()
-        .is_some_and(|active| root.contains(Some(active.as_ref())));
-    let target = match (inside, backwards, active) {
-        (false, false, _) => first,
-        (false, true, _) => last,
-        (true, false, Some(active)) if active == *last => first,
-        (true, true, Some(active)) if active == *first || active == *root.unchecked_ref() => last,
+    let at = focused().and_then(|active| elements.iter().position(|element| *element == active));
+    let target = match (at, backwards) {
+        // On the layer itself, or something Tab does not reach.
+        (None, false) => first,
+        (None, true) => last,
+        (Some(0), true) => last,
+        (Some(at), false) if at + 1 == elements.len() => first,
         _ => return false,
     };
     let _ = target.focus();
     true
+}
+
+/// Whether focus is inside `root`.
+fn has_focus(root: &Element) -> bool {
+    focused().is_some_and(|active| root.contains(Some(active.as_ref())))
+}
+
+/// Whether a layer has a box on screen (a `Layer`'s own element has none:
+/// its children).
+fn on_screen(root: &Element) -> bool {
+    let shown = |element: &Element| {
+        let rect = element.get_bounding_client_rect();
+        rect.width() > 0.0 || rect.height() > 0.0
+    };
+    if root.class_list().contains("layer") {
+        let children = root.children();
+        (0..children.length())
+            .filter_map(|index| children.item(index))
+            .any(|child| shown(&child))
+    } else {
+        shown(root)
+    }
 }
 
 /// Arrow keys, Home and End through the elements `selector` finds in

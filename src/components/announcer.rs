@@ -27,12 +27,16 @@ struct Line {
 #[derive(Clone, Copy)]
 pub struct Announcer {
     lines: RwSignal<Vec<Line>>,
+    /// The next line's number: never used twice, so a new line is never
+    /// taken for an old one (nor removed by an old one's timer).
+    next: StoredValue<u64>,
 }
 
 impl Announcer {
     pub fn new() -> Self {
         Self {
             lines: RwSignal::new(Vec::new()),
+            next: StoredValue::new(0),
         }
     }
 
@@ -47,21 +51,30 @@ impl Announcer {
 
     /// Takes back what was said about `about`, if it is still there.
     pub fn forget(&self, about: &str) {
-        let said = self.lines.with_untracked(|lines| {
-            lines
-                .iter()
-                .any(|line| line.about.as_deref() == Some(about))
-        });
-        if said {
-            self.lines
-                .update(|lines| lines.retain(|line| line.about.as_deref() != Some(about)));
+        self.drop_lines(|said| said == about);
+    }
+
+    /// Takes back what was said about anything whose name starts with
+    /// `prefix` (a conversation's messages, once it is closed).
+    pub fn forget_all(&self, prefix: &str) {
+        self.drop_lines(|said| said.starts_with(prefix));
+    }
+
+    fn drop_lines(&self, matches: impl Fn(&str) -> bool) {
+        let said = |line: &Line| line.about.as_deref().is_some_and(&matches);
+        if self
+            .lines
+            .try_with_untracked(|lines| lines.iter().any(said))
+            .unwrap_or(false)
+        {
+            self.lines.update(|lines| lines.retain(|line| !said(line)));
         }
     }
 
     fn add(&self, about: Option<String>, text: String) {
-        let mut n = 0;
+        let n = self.next.get_value();
+        self.next.set_value(n + 1);
         self.lines.update(|lines| {
-            n = lines.last().map_or(0, |line| line.n + 1);
             lines.push(Line { n, about, text });
             if lines.len() > KEPT {
                 lines.remove(0);

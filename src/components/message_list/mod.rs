@@ -235,6 +235,8 @@ pub fn MessageList(id: ConversationId, #[prop(into)] title: Signal<String>) -> i
                 .and_then(|c| c.info.last_message.as_ref().map(|m| m.seq))
         });
         let newest = StoredValue::new(items.with_untracked(|items| newest_seq(items)).max(known));
+        // Nothing of a conversation stays in the page once it is closed.
+        on_cleanup(move || announcer.forget_all(&format!("{id}:")));
         Effect::new(move |_| {
             let seen = newest.get_value();
             let about = |seq: Seq| format!("{id}:{seq}");

@@ -277,7 +277,10 @@ pub fn Composer(
                                     <li
                                         role="option"
                                         id=format!("mention-{index}")
-                                        aria-selected=move || (chosen.get() == index).to_string()
+                                        aria-selected=move || {
+                                            let last = suggestions.with(Vec::len).saturating_sub(1);
+                                            (chosen.get().min(last) == index).to_string()
+                                        }
                                         on:mousedown=move |ev| {
                                             ev.prevent_default();
                                             pick(name.clone());
@@ -342,7 +345,8 @@ pub fn Composer(
                             // an element that is not is broken ARIA.
                             aria-controls=move || (!suggestions.with(Vec::is_empty)).then_some("mention-suggestions")
                             aria-activedescendant=move || {
-                                (!suggestions.with(Vec::is_empty)).then(|| format!("mention-{}", chosen.get()))
+                                let offered = suggestions.with(Vec::len);
+                                (offered > 0).then(|| format!("mention-{}", chosen.get().min(offered - 1)))
                             }
                             on:paste=pasted
                             on:keydown=move |ev| {

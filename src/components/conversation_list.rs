@@ -8,7 +8,7 @@ use natter_protocol::{preview, ConversationId, Millis};
 
 use super::avatar::Avatar;
 use super::group_event;
-use super::layer::move_focus;
+use super::layer::{focus_is_lost, move_focus};
 use crate::net::session::now;
 use crate::state::{ChatState, ChatStore, Receipt, Typing};
 use crate::time;
@@ -146,6 +146,30 @@ pub fn ConversationList() -> impl IntoView {
     });
     let empty =
         move || rows.with(Vec::is_empty) && !showing_requests.get() && request_count.get() == 0;
+    // A row that moves (new activity puts it on top) is moved in the DOM,
+    // which drops focus: it goes back to the row that had it.
+    let list = NodeRef::<leptos::html::Ul>::new();
+    let row_had_focus = StoredValue::new(false);
+    Effect::new(move |_| {
+        rows.track();
+        if !row_had_focus.get_value() {
+            return;
+        }
+        request_animation_frame(move || {
+            let (Some(list), Some(id)) = (list.get_untracked(), focused.get_untracked()) else {
+                return;
+            };
+            if !focus_is_lost() {
+                return;
+            }
+            let selector = format!(".conversation-row[data-id=\"{id}\"]");
+            if let Ok(Some(row)) = list.query_selector(&selector) {
+                if let Ok(row) = row.dyn_into::<web_sys::HtmlElement>() {
+                    let _ = row.focus();
+                }
+            }
+        });
+    });
 
     view! {
         <nav class="conversation-list" aria-label="Conversations">
@@ -179,7 +203,17 @@ pub fn ConversationList() -> impl IntoView {
                     "No conversations yet. Find a friend by username, or a public group by #hashtag, above."
                 </p>
             </Show>
-            <ul on:keydown=move |ev| {
+            <ul
+                node_ref=list
+                on:focusin=move |_| row_had_focus.set_value(true)
+                // Focus that went somewhere stays there; focus that went
+                // nowhere (its row moved) comes back.
+                on:focusout=move |ev| {
+                    if ev.related_target().is_some() {
+                        row_had_focus.set_value(false);
+                    }
+                }
+                on:keydown=move |ev| {
                 if let Some(list) = ev.current_target().and_then(|t| t.dyn_into::<web_sys::Element>().ok()) {
                     if move_focus(&list, ".conversation-row", &ev.key()) {
                         ev.prevent_default();
@@ -244,6 +278,7 @@ fn RowView(
         <li>
             <button
                 class="conversation-row"
+                data-id=id.to_string()
                 class:active=move || open.get() == Some(id)
                 aria-current=move || (open.get() == Some(id)).then_some("true")
                 aria-label=move || {

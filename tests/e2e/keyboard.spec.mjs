@@ -187,6 +187,10 @@ test('a person uses Natter from the keyboard alone', async ({ browser, server })
   await expect(rows.nth(1)).not.toBeFocused();
   await page.keyboard.press('Shift+Tab');
   await expect(rows.nth(1)).toBeFocused();
+  // A new message moves the focused row to the top: focus moves with it.
+  await send(cyd.page, 'one more thing');
+  await expect(rows.first()).toHaveAccessibleName(new RegExp(`^${cydName}, 2 unread`));
+  await expect(rows.first()).toBeFocused();
   await page.keyboard.press('Enter');
   await expect(page.getByRole('heading', { level: 2 })).toHaveText(rowName.split(',')[0]);
   await page.keyboard.press('Escape');

@@ -42,6 +42,14 @@ pub fn AccountData(#[prop(into)] on_end: Callback<End>) -> impl IntoView {
             }
         });
     };
+    // The question replaces the button that asked it: focus goes to its
+    // first field, not to the page.
+    let password_field = NodeRef::<leptos::html::Input>::new();
+    Effect::new(move |_| {
+        if let Some(field) = password_field.get() {
+            let _ = field.focus();
+        }
+    });
     view! {
         <section class="panel account-data" aria-labelledby="account-data-title">
             <p class="panel-title" id="account-data-title">"Your data"</p>
@@ -79,6 +87,7 @@ pub fn AccountData(#[prop(into)] on_end: Callback<End>) -> impl IntoView {
                         <input
                             type="password"
                             autocomplete="current-password"
+                            node_ref=password_field
                             bind:value=password
                         />
                     </Field>

@@ -128,6 +128,10 @@ for (const [width, viewport] of Object.entries(SIZES)) {
     await page.getByRole('button', { name: 'Your profile' }).click();
     await expect(page.getByRole('img', { name: 'Your profile code' })).toBeVisible();
     await check(page, 'profile and settings');
+    await page.getByRole('button', { name: 'Delete my account…' }).click();
+    await expect(page.getByRole('form', { name: 'Delete account' }).getByLabel('Your password')).toBeFocused();
+    await check(page, 'delete account question');
+    await page.getByRole('form', { name: 'Delete account' }).getByRole('button', { name: 'Cancel' }).click();
     await page.getByRole('button', { name: 'Your profile' }).click();
     await page.getByRole('button', { name: 'Scan a code' }).click();
     await expect(page.getByRole('button', { name: 'Stop camera' }).or(page.getByText('Camera'))).toBeVisible();

@@ -105,13 +105,20 @@ pub(super) fn BubbleView(
             }
         })
     };
+    // Who and when, said first: screen readers read a list item's text,
+    // not its label, so the words are in the item (and name it too).
+    let label_id = format!("message-{key}");
+    let labelled_by = label_id.clone();
     view! {
         <li
             class=format!("bubble-row {side}")
             data-key=key
             data-seq=seq.map(|s| s.to_string())
-            aria-label=format!("{who}, {}", time::clock(bubble.time))
+            aria-labelledby=labelled_by
         >
+            <span class="visually-hidden" id=label_id>
+                {format!("{who}, {}", time::clock(bubble.time))}
+            </span>
             <div
                 class="bubble"
                 class:failed=bubble.failure.is_some()
@@ -155,7 +162,8 @@ pub(super) fn BubbleView(
                 {bubble.link_preview.clone().map(|card| view! { <LinkCard preview=*card /> })}
                 <div class="bubble-meta">
                     {bubble.edited.then(|| view! { <span class="edited">"edited"</span> })}
-                    <time>{time::clock(bubble.time)}</time>
+                    // Said at the start of the item already.
+                    <time aria-hidden="true">{time::clock(bubble.time)}</time>
                     {status}
                     {group_status}
                 </div>

@@ -5,9 +5,14 @@
 // clicked notification's conversation opens, and its notification goes.
 import { test, expect, signUp, befriend, send, openChatWith, uniqueName, waitForOfflineShell, chatRow } from './fixtures.mjs';
 
-/** The notifications the page's service worker registration shows. */
+/**
+ * The notifications the page's service worker registration shows, once
+ * those the page is showing are shown (asked in between, Chromium can take
+ * longer than a poll waits to answer).
+ */
 const shown = (page) =>
   page.evaluate(async () => {
+    await Promise.allSettled(window.showing ?? []);
     const registration = await navigator.serviceWorker.ready;
     return (await registration.getNotifications()).map((n) => ({ title: n.title, body: n.body, tag: n.tag }));
   });
@@ -22,9 +27,12 @@ async function logNotifications(person) {
   await person.context.addInitScript(() => {
     const show = ServiceWorkerRegistration.prototype.showNotification;
     window.notified = [];
+    window.showing = [];
     ServiceWorkerRegistration.prototype.showNotification = function (title, options) {
       window.notified.push({ title, body: options.body });
-      return show.call(this, title, options);
+      const showing = show.call(this, title, options);
+      window.showing.push(showing);
+      return showing;
     };
   });
   await person.page.reload();

@@ -257,8 +257,10 @@ fn spoken(row: &Row, time: Option<String>) -> String {
     parts.join(", ")
 }
 
-/// One conversation's row. Its element stays while what it shows changes,
-/// so that focus stays on it as messages come in.
+/// One conversation's row. Its button stays while what it shows changes,
+/// so that focus stays on it as messages come in; what is inside is drawn
+/// again on each change, as one plain view (small in the first screen's
+/// code).
 #[component]
 fn RowView(
     id: ConversationId,
@@ -269,11 +271,6 @@ fn RowView(
 ) -> impl IntoView {
     let store = expect_context::<ChatStore>();
     let row = Memo::new(move |_| rows.with(|rows| rows.iter().find(|row| row.id == id).cloned()));
-    let field = move |read: fn(&Row) -> String| {
-        move || row.with(|row| row.as_ref().map(read).unwrap_or_default())
-    };
-    let count = move |read: fn(&Row) -> u64| move || row.with(|row| row.as_ref().map_or(0, read));
-    let receipt = move || row.with(|row| row.as_ref().and_then(|row| row.own_receipt));
     view! {
         <li>
             <button
@@ -288,55 +285,45 @@ fn RowView(
                 on:focus=move |_| focused.set(Some(id))
                 on:click=move |_| store.open(Some(id))
             >
-                {move || {
-                    row.with(|row| {
-                        row.as_ref().map(|row| view! { <Avatar name=row.title.clone() picture=row.picture.clone() /> })
-                    })
-                }}
-                <span class="row-main">
-                    <span class="row-top">
-                        <span class="row-title">{field(|row| row.title.clone())}</span>
-                        <Show when=move || row.with(|row| row.as_ref().is_some_and(|row| row.muted))>
-                            <span class="row-muted" aria-hidden="true" title="Muted">"🔕"</span>
-                        </Show>
-                        <span class="row-time">
-                            {move || row.with(|row| row.as_ref().and_then(|row| row.time).map(|t| time::list_time(t, now())))}
-                        </span>
-                    </span>
-                    <span class="row-bottom">
-                        <Show when=move || row.with(|row| row.as_ref().is_some_and(|row| row.typing))>
-                            <span class="row-preview typing">"typing…"</span>
-                        </Show>
-                        <span class="row-preview" hidden=move || row.with(|row| row.as_ref().is_some_and(|row| row.typing))>
-                            {move || {
-                                receipt()
-                                    .filter(|r| *r != Receipt::Waiting)
-                                    .map(|r| {
-                                        view! {
-                                            <span class=format!("receipt-letter r-{}", r.letter())>{r.letter()}</span>
-                                        }
-                                    })
-                            }}
-                            <Show when=move || receipt() == Some(Receipt::Waiting)>
-                                <span class="waiting-dot" title="Waiting to send">"🕓"</span>
-                            </Show>
-                            {field(|row| row.preview.clone())}
-                        </span>
-                        <Show when=move || { count(|row| row.mentions as u64)() > 0 }>
-                            <span class="mention-badge" aria-hidden="true">
-                                {move || match count(|row| row.mentions as u64)() {
-                                    1 => "@".to_owned(),
-                                    n => format!("@{n}"),
-                                }}
-                            </span>
-                        </Show>
-                        <Show when=move || { count(|row| row.unread)() > 0 }>
-                            <span class="unread-badge" aria-hidden="true">{count(|row| row.unread)}</span>
-                        </Show>
-                    </span>
-                </span>
+                {move || row.get().map(row_content)}
             </button>
         </li>
+    }
+}
+
+/// What a row shows: avatar, title, time, the last message with its
+/// receipt (or "typing…"), and the mention and unread badges.
+fn row_content(row: Row) -> impl IntoView {
+    view! {
+        <Avatar name=row.title.clone() picture=row.picture.clone() />
+        <span class="row-main">
+            <span class="row-top">
+                <span class="row-title">{row.title.clone()}</span>
+                {row.muted.then(|| view! { <span class="row-muted" aria-hidden="true" title="Muted">"🔕"</span> })}
+                <span class="row-time">{row.time.map(|t| time::list_time(t, now()))}</span>
+            </span>
+            <span class="row-bottom">
+                {row.typing.then(|| view! { <span class="row-preview typing">"typing…"</span> })}
+                <span class="row-preview" hidden=row.typing>
+                    {row
+                        .own_receipt
+                        .filter(|r| *r != Receipt::Waiting)
+                        .map(|r| view! { <span class=format!("receipt-letter r-{}", r.letter())>{r.letter()}</span> })}
+                    {(row.own_receipt == Some(Receipt::Waiting))
+                        .then(|| view! { <span class="waiting-dot" title="Waiting to send">"🕓"</span> })}
+                    {row.preview.clone()}
+                </span>
+                {(row.mentions > 0)
+                    .then(|| {
+                        view! {
+                            <span class="mention-badge" aria-hidden="true">
+                                {if row.mentions == 1 { "@".to_owned() } else { format!("@{}", row.mentions) }}
+                            </span>
+                        }
+                    })}
+                {(row.unread > 0).then(|| view! { <span class="unread-badge" aria-hidden="true">{row.unread}</span> })}
+            </span>
+        </span>
     }
 }
 

@@ -220,13 +220,7 @@ fn focus_into(element: Element, kind: Kind, frames: u32, opener: Option<HtmlElem
     {
         return;
     }
-    // A `Layer`'s own element has no box to focus: its child.
-    let own = if element.class_list().contains("layer") {
-        element.first_element_child()
-    } else {
-        Some(element)
-    };
-    if let Some(own) = own.and_then(|own| own.dyn_into::<HtmlElement>().ok()) {
+    if let Some(own) = boxed(&element).and_then(|own| own.dyn_into::<HtmlElement>().ok()) {
         if !own.has_attribute("tabindex") {
             let _ = own.set_attribute("tabindex", "-1");
         }
@@ -269,10 +263,7 @@ fn shown(root: &Element, selector: &str) -> Vec<HtmlElement> {
     (0..found.length())
         .filter_map(|index| found.item(index))
         .filter_map(|node| node.dyn_into::<HtmlElement>().ok())
-        .filter(|element| {
-            let rect = element.get_bounding_client_rect();
-            rect.width() > 0.0 || rect.height() > 0.0
-        })
+        .filter(|element| has_box(element))
         .filter(|element| {
             element
                 .closest("[aria-hidden=true], [inert]")
@@ -309,21 +300,25 @@ fn has_focus(root: &Element) -> bool {
     focused().is_some_and(|active| root.contains(Some(active.as_ref())))
 }
 
-/// Whether a layer has a box on screen (a `Layer`'s own element has none:
-/// its children).
+/// Whether a layer is on screen.
 fn on_screen(root: &Element) -> bool {
-    let shown = |element: &Element| {
-        let rect = element.get_bounding_client_rect();
-        rect.width() > 0.0 || rect.height() > 0.0
-    };
+    boxed(root).is_some_and(|element| has_box(&element))
+}
+
+/// The element that stands for a layer on the page: a `Layer`'s own
+/// element has no box (`display: contents`), its child has.
+fn boxed(root: &Element) -> Option<Element> {
     if root.class_list().contains("layer") {
-        let children = root.children();
-        (0..children.length())
-            .filter_map(|index| children.item(index))
-            .any(|child| shown(&child))
+        root.first_element_child()
     } else {
-        shown(root)
+        Some(root.clone())
     }
+}
+
+/// Whether `element` takes up room on the page (not `display: none`).
+fn has_box(element: &Element) -> bool {
+    let rect = element.get_bounding_client_rect();
+    rect.width() > 0.0 || rect.height() > 0.0
 }
 
 /// Arrow keys, Home and End through the elements `selector` finds in

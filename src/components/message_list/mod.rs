@@ -257,7 +257,9 @@ pub fn MessageList(id: ConversationId, #[prop(into)] title: Signal<String>) -> i
                 }
                 (fresh, deleted)
             });
-            newest.set_value(items.with_untracked(|items| newest_seq(items)).max(seen));
+            if let Some(last) = fresh.iter().map(|(seq, _)| *seq).max() {
+                newest.set_value(Some(last));
+            }
             // A message deleted for everyone is not left in the region.
             deleted
                 .into_iter()

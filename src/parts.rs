@@ -6,12 +6,17 @@
 //! its code, and the code only it needs, lives in a wasm module of its own
 //! that the browser fetches the first time the part is shown (the service
 //! worker saves every module at install, so parts open offline too). Parts
-//! are grouped into three modules — the chat, the open conversation with
-//! what opens from it, the side panels — because every group of modules
+//! are grouped into four modules — the chat, its live half (with the
+//! banners about it), the open conversation with what opens from it, the
+//! side panels — because every group of modules
 //! that shares code gets a module of that shared code too: with one module
 //! per part the chat needed 40 files, each compiled on its own at start.
 //! Without the feature (`trunk serve`, the tests) they are plain async
 //! functions, ready at once.
+//!
+//! What a first-screen control starts but does not show (the find box
+//! opening a chat), and the chat's live half, are tasks (`task!`): futures
+//! kept in a module the same way.
 //!
 //! Callers show a part with [`show`]: "Loading…" until its module is there
 //! (from the service worker's copy, a few milliseconds), and if it cannot
@@ -23,12 +28,14 @@ use natter_protocol::{ConversationId, PublicGroup, User};
 
 use crate::components::account_data::AccountData;
 use crate::components::add_contact::AddContactPanel;
-use crate::components::attachment::PhotoViewer;
+use crate::components::attachment::{PhotoViewer, Viewer};
+use crate::components::banner::{ConnectionBanner, UpdateBanner};
 use crate::components::blocked::BlockedPeople;
-use crate::components::browser::BrowserPanel;
+use crate::components::browser::{Browser, BrowserPanel};
 use crate::components::conversation::ConversationView;
 use crate::components::find_user::GroupResults;
 use crate::components::invite::InvitePanel;
+use crate::components::layer::{Kind, Layer};
 use crate::components::link_card::LinkPreviewSettings;
 use crate::components::logout::LogoutPanel;
 use crate::components::new_group::NewGroupPanel;
@@ -108,29 +115,72 @@ macro_rules! part {
     };
 }
 
-/// What the chat's live half (`ChatStore::live`) is to its caller.
-pub type Live = futures::future::LocalBoxFuture<'static, End>;
+/// Work that a control starts, as a future to await.
+pub type Task<T> = futures::future::LocalBoxFuture<'static, T>;
 
-/// The chat's live half: fetched once the saved chats are on screen, since
-/// nothing of it is needed to show them.
-#[cfg(feature = "split")]
-#[leptos::wasm_split::wasm_split(live, wasm_split_path = ::leptos::wasm_split, fallible)]
-pub fn live(
-    store: ChatStore,
-    commands: futures::channel::mpsc::UnboundedReceiver<Command>,
-    owner: Owner,
-) -> Result<Live, PartMissing> {
-    Ok(Box::pin(store.live(commands, owner)))
+/// Declares a task: work that is not a view, kept in module `$module` with
+/// what follows it, like a part. Either gives the work's [`Task`].
+macro_rules! task {
+    ($module:ident, $(#[$doc:meta])* fn $name:ident($($arg:ident: $ty:ty),*) -> $out:ty $body:block) => {
+        $(#[$doc])*
+        #[cfg(feature = "split")]
+        #[leptos::wasm_split::wasm_split($module, wasm_split_path = ::leptos::wasm_split, fallible)]
+        pub fn $name($($arg: $ty),*) -> Result<Task<$out>, PartMissing> {
+            Ok(Box::pin(async move $body))
+        }
+
+        $(#[$doc])*
+        #[cfg(not(feature = "split"))]
+        pub async fn $name($($arg: $ty),*) -> Result<Task<$out>, PartMissing> {
+            Ok(Box::pin(async move $body))
+        }
+    };
 }
 
-/// The chat's live half, ready at once without the `split` feature.
-#[cfg(not(feature = "split"))]
-pub async fn live(
-    store: ChatStore,
-    commands: futures::channel::mpsc::UnboundedReceiver<Command>,
-    owner: Owner,
-) -> Result<Live, PartMissing> {
-    Ok(Box::pin(store.live(commands, owner)))
+task! {
+    live,
+    /// The chat's live half (`ChatStore::live`): fetched once the saved
+    /// chats are on screen, since nothing of it is needed to show them.
+    fn live(
+        store: ChatStore,
+        commands: futures::channel::mpsc::UnboundedReceiver<Command>,
+        owner: Owner
+    ) -> End {
+        store.live(commands, owner).await
+    }
+}
+
+task! {
+    conversation,
+    /// Opens (or starts) the 1:1 conversation with `username`, for the
+    /// find box on the chat's first screen: what follows is that
+    /// conversation, so the work waits in its module.
+    fn open_chat_with(store: ChatStore, username: String) -> Result<(), String> {
+        store.open_chat_with(&username).await.map_err(|err| err.to_string())
+    }
+}
+
+task! {
+    panels,
+    /// Public groups whose hashtag starts with `prefix`, for the find box:
+    /// their results show from the side panels' module.
+    fn search_groups(store: ChatStore, prefix: String) -> Result<Vec<PublicGroup>, String> {
+        store.search_groups(&prefix).await.map_err(|err| err.to_string())
+    }
+}
+
+part! {
+    live,
+    /// The banners over the chat: the connection's state, and a new version
+    /// ready. They come with the live half, which drives the first, once
+    /// the saved chats are on screen.
+    fn banners() {
+        view! {
+            <UpdateBanner />
+            <ConnectionBanner />
+        }
+        .into_any()
+    }
 }
 
 part! {
@@ -153,7 +203,13 @@ part! {
     conversation,
     /// The full-screen photo and video viewer.
     fn photo_viewer() {
-        view! { <PhotoViewer /> }.into_any()
+        let viewer = expect_context::<Viewer>();
+        view! {
+            <Layer kind=Kind::Dialog close=move || viewer.0.set(None)>
+                <PhotoViewer />
+            </Layer>
+        }
+        .into_any()
     }
 }
 
@@ -161,7 +217,13 @@ part! {
     conversation,
     /// The built-in browser.
     fn browser() {
-        view! { <BrowserPanel /> }.into_any()
+        let browser = expect_context::<Browser>();
+        view! {
+            <Layer kind=Kind::Dialog close=move || browser.0.set(None)>
+                <BrowserPanel />
+            </Layer>
+        }
+        .into_any()
     }
 }
 
@@ -169,7 +231,12 @@ part! {
     panels,
     /// Searching the saved messages.
     fn search(on_close: Callback<()>) {
-        view! { <SearchPanel close=on_close /> }.into_any()
+        view! {
+            <Layer kind=Kind::Dialog close=on_close>
+                <SearchPanel close=on_close />
+            </Layer>
+        }
+        .into_any()
     }
 }
 
@@ -177,7 +244,12 @@ part! {
     panels,
     /// "+ New group".
     fn new_group(on_close: Callback<()>) {
-        view! { <NewGroupPanel on_close /> }.into_any()
+        view! {
+            <Layer kind=Kind::Dialog close=on_close>
+                <NewGroupPanel on_close />
+            </Layer>
+        }
+        .into_any()
     }
 }
 
@@ -185,7 +257,12 @@ part! {
     panels,
     /// "Scan a code": reading profile codes from the camera or a picture.
     fn add_contact(on_close: Callback<()>) {
-        view! { <AddContactPanel on_close /> }.into_any()
+        view! {
+            <Layer kind=Kind::Dialog close=on_close>
+                <AddContactPanel on_close />
+            </Layer>
+        }
+        .into_any()
     }
 }
 
@@ -195,14 +272,16 @@ part! {
     /// link previews, password, blocked people, their data.
     fn settings(on_close: Callback<()>, on_end: Callback<End>) {
         view! {
-            <div class="panel-stack">
-                <ProfilePanel on_close />
-                <NotificationSettings />
-                <LinkPreviewSettings />
-                <ChangePassword />
-                <BlockedPeople />
-                <AccountData on_end />
-            </div>
+            <Layer kind=Kind::Dialog close=on_close>
+                <div class="panel-stack">
+                    <ProfilePanel on_close />
+                    <NotificationSettings />
+                    <LinkPreviewSettings />
+                    <ChangePassword />
+                    <BlockedPeople />
+                    <AccountData on_end />
+                </div>
+            </Layer>
         }
         .into_any()
     }
@@ -220,7 +299,12 @@ part! {
     panels,
     /// "Log out": the question and the logging out.
     fn logout(on_end: Callback<End>, on_cancel: Callback<()>) {
-        view! { <LogoutPanel on_end on_cancel /> }.into_any()
+        view! {
+            <Layer kind=Kind::Dialog close=on_cancel>
+                <LogoutPanel on_end on_cancel />
+            </Layer>
+        }
+        .into_any()
     }
 }
 
@@ -228,7 +312,12 @@ part! {
     panels,
     /// A profile link's question: start a chat with this person?
     fn invite(username: String, on_close: Callback<()>) {
-        view! { <InvitePanel username on_close /> }.into_any()
+        view! {
+            <Layer kind=Kind::Dialog close=on_close>
+                <InvitePanel username on_close />
+            </Layer>
+        }
+        .into_any()
     }
 }
 

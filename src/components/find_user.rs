@@ -22,12 +22,16 @@ pub fn FindUser() -> impl IntoView {
         busy.set(true);
         error.set(None);
         spawn_local(async move {
-            match store.search_groups(&typed).await {
+            let searched = match parts::search_groups(store, typed).await {
+                Ok(search) => search.await,
+                Err(missing) => Err(missing.to_string()),
+            };
+            match searched {
                 Ok(found) => groups.set(Some(found)),
                 Err(err) => {
                     // Results of an earlier search would read as this one's.
                     groups.set(None);
-                    error.set(Some(err.to_string()));
+                    error.set(Some(err));
                 }
             }
             busy.set(false);
@@ -50,10 +54,14 @@ pub fn FindUser() -> impl IntoView {
         busy.set(true);
         error.set(None);
         spawn_local(async move {
-            match store.open_chat_with(&username).await {
+            let opened = match parts::open_chat_with(store, username).await {
+                Ok(open) => open.await,
+                Err(missing) => Err(missing.to_string()),
+            };
+            match opened {
                 Ok(()) => name.set(String::new()),
                 // The server words an unknown username as everywhere else.
-                Err(err) => error.set(Some(err.to_string())),
+                Err(err) => error.set(Some(err)),
             }
             busy.set(false);
         });

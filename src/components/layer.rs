@@ -178,16 +178,16 @@ pub fn use_layer(
             return false;
         };
         layers.attach(id, element.clone());
-        focus_into(element, kind, PART_FRAMES, focused());
+        focus_into(element, kind, WAIT_FRAMES, focused());
         true
     });
     on_cleanup(move || layers.remove(id));
 }
 
 /// How many frames (about two seconds) a layer waits for something to
-/// focus: a part of the app (`crate::parts`) shows "Loading…" until its
-/// module is there.
-const PART_FRAMES: u32 = 120;
+/// focus: what it shows can come after it (what another app shared, read
+/// from where the service worker keeps it).
+const WAIT_FRAMES: u32 = 120;
 
 /// Moves focus into a layer that just opened: a dialog's first control, a
 /// menu's first item, else (once nothing came within `frames`) the layer.
@@ -209,15 +209,6 @@ fn focus_into(element: Element, kind: Kind, frames: u32, opener: Option<HtmlElem
                 focus_into(element, kind, frames - 1, opener);
             }
         });
-        return;
-    }
-    // A part that never loaded shows its own message; nothing to focus.
-    if element
-        .query_selector(".part-loading")
-        .ok()
-        .flatten()
-        .is_some()
-    {
         return;
     }
     if let Some(own) = boxed(&element).and_then(|own| own.dyn_into::<HtmlElement>().ok()) {

@@ -8,12 +8,11 @@ use natter_protocol::{ConversationKind, User};
 use crate::components::announcer::{Announcer, LiveRegion};
 use crate::components::attachment::Viewer;
 use crate::components::avatar::Avatar;
-use crate::components::banner::{ConnectionBanner, UpdateBanner};
 use crate::components::browser::Browser;
 use crate::components::conversation_list::ConversationList;
 use crate::components::find_user::FindUser;
 use crate::components::install::InstallButton;
-use crate::components::layer::{Kind, Layer, Layers};
+use crate::components::layer::Layers;
 use crate::components::logout::CacheNotice;
 use crate::net::session::End;
 use crate::parts;
@@ -136,8 +135,7 @@ pub fn ChatPage(me: User, #[prop(into)] on_end: Callback<End>) -> impl IntoView 
     view! {
         <div class="app" class:has-open=move || open.get().is_some()>
             <LiveRegion announcer />
-            <UpdateBanner />
-            <ConnectionBanner />
+            {move || store.running.get().then(|| parts::show(parts::banners()))}
             <div class="panes">
             <aside class="sidebar">
                 <header class="sidebar-header">
@@ -162,11 +160,7 @@ pub fn ChatPage(me: User, #[prop(into)] on_end: Callback<End>) -> impl IntoView 
                         .get()
                         .then(|| {
                             let cancel = Callback::new(move |()| confirming.set(false));
-                            view! {
-                                <Layer kind=Kind::Dialog close=cancel>
-                                    {parts::show(parts::logout(on_end, cancel))}
-                                </Layer>
-                            }
+                            parts::show(parts::logout(on_end, cancel))
                         })
                 }}
                 {move || {
@@ -174,11 +168,7 @@ pub fn ChatPage(me: User, #[prop(into)] on_end: Callback<End>) -> impl IntoView 
                         .get()
                         .map(|username| {
                             let close = Callback::new(move |()| invite.set(None));
-                            view! {
-                                <Layer kind=Kind::Dialog close>
-                                    {parts::show(parts::invite(username, close))}
-                                </Layer>
-                            }
+                            parts::show(parts::invite(username, close))
                         })
                 }}
                 {move || sharing.get().then(|| parts::show(parts::share(Callback::new(move |()| sharing.set(false)))))}
@@ -209,7 +199,7 @@ pub fn ChatPage(me: User, #[prop(into)] on_end: Callback<End>) -> impl IntoView 
                         Panel::Profile => parts::show(parts::settings(close, on_end)),
                         Panel::Search => parts::show(parts::search(close)),
                     };
-                    Some(view! { <Layer kind=Kind::Dialog close>{part}</Layer> })
+                    Some(part)
                 }}
                 <ConversationList />
             </aside>
@@ -231,22 +221,14 @@ pub fn ChatPage(me: User, #[prop(into)] on_end: Callback<End>) -> impl IntoView 
                 viewing
                     .get()
                     .then(|| {
-                        view! {
-                            <Layer kind=Kind::Dialog close=move || viewer.0.set(None)>
-                                {parts::show(parts::photo_viewer())}
-                            </Layer>
-                        }
+                        parts::show(parts::photo_viewer())
                     })
             }}
             {move || {
                 browsing
                     .get()
                     .then(|| {
-                        view! {
-                            <Layer kind=Kind::Dialog close=move || browser.0.set(None)>
-                                {parts::show(parts::browser())}
-                            </Layer>
-                        }
+                        parts::show(parts::browser())
                     })
             }}
         </div>

@@ -51,6 +51,9 @@ pub struct ChatStore {
     pub notices: RwSignal<Vec<Notice>>,
     /// Whether this page's first replay is over.
     live: StoredValue<bool>,
+    /// Whether the live half runs (its module is here): what is about it,
+    /// like the connection banner, waits for it.
+    pub running: RwSignal<bool>,
     /// Whether this tab is on screen, as the UI last said.
     on_screen: StoredValue<bool>,
     /// A message to bring on screen in its conversation (a search result).
@@ -88,6 +91,7 @@ impl ChatStore {
             typing: RwSignal::new(Typing::default()),
             notices: RwSignal::new(Vec::new()),
             live: StoredValue::new(false),
+            running: RwSignal::new(false),
             on_screen: StoredValue::new(false),
             jump: RwSignal::new(None),
             early: StoredValue::new(Some(Batch::default())),
@@ -122,6 +126,7 @@ impl ChatStore {
     /// session, whose hello carries the saved cursors, until it ends.
     pub async fn live(self, commands: UnboundedReceiver<Command>, owner: Owner) -> End {
         crate::perf::mark("natter:live");
+        self.running.set(true);
         self.start_saving();
         if let Some(cache) = self.cache.get_value() {
             self.step_aside_when_displaced(cache);

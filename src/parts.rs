@@ -94,6 +94,15 @@ pub fn show(
     .into_any()
 }
 
+/// `panel` as a dialog layer of its own (Esc and `close` close it), made
+/// when the layer is.
+fn dialog<V: IntoView + 'static>(
+    close: Callback<()>,
+    panel: impl FnOnce() -> V + Send + 'static,
+) -> AnyView {
+    view! { <Layer kind=Kind::Dialog close>{panel()}</Layer> }.into_any()
+}
+
 /// Declares a part: a split point in module `$module` with the `split`
 /// feature (a failed fetch is an error, not a panic, which would stop the
 /// whole app), a plain async function without it. Either gives the part's
@@ -204,12 +213,7 @@ part! {
     /// The full-screen photo and video viewer.
     fn photo_viewer() {
         let viewer = expect_context::<Viewer>();
-        view! {
-            <Layer kind=Kind::Dialog close=move || viewer.0.set(None)>
-                <PhotoViewer />
-            </Layer>
-        }
-        .into_any()
+        dialog(Callback::new(move |()| viewer.0.set(None)), move || view! { <PhotoViewer /> })
     }
 }
 
@@ -218,12 +222,7 @@ part! {
     /// The built-in browser.
     fn browser() {
         let browser = expect_context::<Browser>();
-        view! {
-            <Layer kind=Kind::Dialog close=move || browser.0.set(None)>
-                <BrowserPanel />
-            </Layer>
-        }
-        .into_any()
+        dialog(Callback::new(move |()| browser.0.set(None)), move || view! { <BrowserPanel /> })
     }
 }
 
@@ -231,12 +230,7 @@ part! {
     panels,
     /// Searching the saved messages.
     fn search(on_close: Callback<()>) {
-        view! {
-            <Layer kind=Kind::Dialog close=on_close>
-                <SearchPanel close=on_close />
-            </Layer>
-        }
-        .into_any()
+        dialog(on_close, move || view! { <SearchPanel close=on_close /> })
     }
 }
 
@@ -244,12 +238,7 @@ part! {
     panels,
     /// "+ New group".
     fn new_group(on_close: Callback<()>) {
-        view! {
-            <Layer kind=Kind::Dialog close=on_close>
-                <NewGroupPanel on_close />
-            </Layer>
-        }
-        .into_any()
+        dialog(on_close, move || view! { <NewGroupPanel on_close /> })
     }
 }
 
@@ -257,12 +246,7 @@ part! {
     panels,
     /// "Scan a code": reading profile codes from the camera or a picture.
     fn add_contact(on_close: Callback<()>) {
-        view! {
-            <Layer kind=Kind::Dialog close=on_close>
-                <AddContactPanel on_close />
-            </Layer>
-        }
-        .into_any()
+        dialog(on_close, move || view! { <AddContactPanel on_close /> })
     }
 }
 
@@ -271,19 +255,18 @@ part! {
     /// The person's own settings: profile and its code, notifications,
     /// link previews, password, blocked people, their data.
     fn settings(on_close: Callback<()>, on_end: Callback<End>) {
-        view! {
-            <Layer kind=Kind::Dialog close=on_close>
-                <div class="panel-stack">
-                    <ProfilePanel on_close />
-                    <NotificationSettings />
-                    <LinkPreviewSettings />
-                    <ChangePassword />
-                    <BlockedPeople />
-                    <AccountData on_end />
-                </div>
-            </Layer>
-        }
-        .into_any()
+        dialog(on_close, move || {
+            view! {
+            <div class="panel-stack">
+                <ProfilePanel on_close />
+                <NotificationSettings />
+                <LinkPreviewSettings />
+                <ChangePassword />
+                <BlockedPeople />
+                <AccountData on_end />
+            </div>
+            }
+        })
     }
 }
 
@@ -299,12 +282,7 @@ part! {
     panels,
     /// "Log out": the question and the logging out.
     fn logout(on_end: Callback<End>, on_cancel: Callback<()>) {
-        view! {
-            <Layer kind=Kind::Dialog close=on_cancel>
-                <LogoutPanel on_end on_cancel />
-            </Layer>
-        }
-        .into_any()
+        dialog(on_cancel, move || view! { <LogoutPanel on_end on_cancel /> })
     }
 }
 
@@ -312,12 +290,7 @@ part! {
     panels,
     /// A profile link's question: start a chat with this person?
     fn invite(username: String, on_close: Callback<()>) {
-        view! {
-            <Layer kind=Kind::Dialog close=on_close>
-                <InvitePanel username on_close />
-            </Layer>
-        }
-        .into_any()
+        dialog(on_close, move || view! { <InvitePanel username on_close /> })
     }
 }
 
